@@ -1,0 +1,83 @@
+# Developer tasks for the SNS access portal.
+#
+#   make install   venv + node + assets (each step only does work when its inputs changed)
+#   make run       install, then scripts/run_dev.sh (web + celery worker + celery beat)
+#   make test      install, service check, ruff, pytest   (make test PYTEST_ARGS="-k foo")
+#   make lint      ruff check + ruff format --check
+#   make format    ruff format + ruff check --fix
+#   make bench     scripts/bench.sh (once it exists)
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON3 ?= python3
+VENV    := .venv
+VPY     := $(VENV)/bin/python
+RUFF    := $(VENV)/bin/ruff
+PYTEST  := $(VENV)/bin/pytest
+
+PYTEST_ARGS ?=
+
+# Test defaults; a value from the caller's environment or the make command line wins.
+# Target-specific, so `make run` keeps the settings' own defaults.
+test: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/sns_portal
+test: export CELERY_BROKER_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: help install venv node assets run test lint format bench
+
+help:
+	@echo "Targets: install venv node assets run test lint format bench"
+	@echo "  make test PYTEST_ARGS='-k foo'   pass arguments to pytest"
+
+install: venv node assets
+
+# --- Python -----------------------------------------------------------------------------
+
+venv: $(VENV)/.installed
+
+$(VPY):
+	$(PYTHON3) -m venv $(VENV)
+
+# Re-run pip only when requirements.txt is newer than the stamp.
+$(VENV)/.installed: requirements.txt | $(VPY)
+	$(VPY) -m pip install -r requirements.txt
+	@touch $@
+
+# --- Node (GOV.UK Frontend, axe-core) ---------------------------------------------------
+
+node: node_modules/.installed
+
+# npm ci empties node_modules/, so the stamp is written afterwards.
+node_modules/.installed: package-lock.json package.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+assets: node
+	$(PYTHON3) scripts/build_assets.py
+
+# --- Tasks --------------------------------------------------------------------------------
+
+run: install
+	bash scripts/run_dev.sh
+
+test: install
+	bash scripts/check_services.sh
+	$(RUFF) check .
+	$(RUFF) format --check .
+	$(PYTEST) $(PYTEST_ARGS)
+
+lint: venv
+	$(RUFF) check .
+	$(RUFF) format --check .
+
+format: venv
+	$(RUFF) format .
+	$(RUFF) check --fix .
+
+bench:
+	@if [ -f scripts/bench.sh ]; then \
+		bash scripts/bench.sh; \
+	else \
+		echo "The benchmark is not built yet (scripts/bench.sh does not exist)."; \
+		exit 1; \
+	fi

@@ -1,0 +1,335 @@
+"""The site catalogue, the business case and the access grant.
+
+Statuses are one TextChoices per workflow; the allowed transitions are listed beside each
+(`BusinessCase.TRANSITIONS`, `AccessGrant.TRANSITIONS`) and enforced by the services.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from people.models import BusinessUnit, TimeStampedModel
+
+
+class AccessTier(models.TextChoices):
+    PASSIVE = "passive", "Passive monitoring"  # viewing from the office network
+    ACTIVE = "active", "Active participation"  # posting, on a standalone PC
+
+
+class Site(TimeStampedModel):
+    """A social networking site staff may ask for. Admins manage the catalogue."""
+
+    name = models.CharField(max_length=100, unique=True)
+    url = models.URLField("address", max_length=300)
+    allows_shared_display_names = models.BooleanField(
+        "several accounts may share one display name", default=True
+    )
+    is_active = models.BooleanField("offered to staff", default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class BusinessCase(TimeStampedModel):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"  # being written by the requester
+        SUBMITTED = "submitted", "Awaiting decision"  # sent to an approver
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        WITHDRAWN = "withdrawn", "Withdrawn"  # by the requester before a decision
+        LAPSED = "lapsed", "Expired without decision"
+
+        @classmethod
+        def decided(cls):
+            return [cls.APPROVED, cls.REJECTED]
+
+        @classmethod
+        def closed(cls):
+            return [cls.APPROVED, cls.REJECTED, cls.WITHDRAWN, cls.LAPSED]
+
+    TRANSITIONS = {
+        Status.DRAFT: {Status.SUBMITTED},
+        Status.SUBMITTED: {Status.APPROVED, Status.REJECTED, Status.WITHDRAWN, Status.LAPSED},
+        Status.APPROVED: set(),
+        Status.REJECTED: set(),
+        Status.WITHDRAWN: set(),
+        Status.LAPSED: set(),
+    }
+
+    class PcChoice(models.TextChoices):
+        EXISTING = "existing", "Use an existing standalone PC"
+        NEW = "new", "A new standalone PC is needed"
+
+    reference = models.CharField(max_length=20, unique=True, null=True, blank=True)
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="business_cases"
+    )
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.DRAFT, editable=False
+    )
+    sites = models.ManyToManyField(Site, through="SiteIdentity", related_name="business_cases")
+    tier = models.CharField(max_length=10, choices=AccessTier.choices, blank=True)
+
+    # Active participation only: who pays for the standalone PC.
+    paying_business_unit = models.ForeignKey(
+        BusinessUnit,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="business_cases_paid_for",
+    )
+    budget_holder_name = models.CharField(max_length=200, blank=True)
+    pc_choice = models.CharField(max_length=10, choices=PcChoice.choices, blank=True)
+    pc_asset_tag = models.CharField("asset tag", max_length=50, blank=True)
+
+    # The business need.
+    purpose = models.TextField("what you will do and why", max_length=3000, blank=True)
+    audience = models.TextField("who you will engage with", max_length=1500, blank=True)
+    integration = models.TextField(
+        "how it supports other communications", max_length=1500, blank=True
+    )
+
+    start_date = models.DateField(null=True, blank=True)
+    end_date = models.DateField(null=True, blank=True)
+
+    # Declarations, each ticked separately.
+    declared_read_guidance = models.BooleanField(default=False)
+    declared_civil_service_code = models.BooleanField(default=False)
+    declared_no_protected_information = models.BooleanField(default=False)
+    declared_media_to_press_office = models.BooleanField(default=False)
+    declared_separate_identities = models.BooleanField(default=False)
+    declarations_made_at = models.DateTimeField(null=True, blank=True)
+
+    # Lifecycle.
+    submitted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    decided_at = models.DateTimeField(null=True, blank=True, editable=False)
+    decision_reason = models.TextField(blank=True, editable=False)
+    withdrawn_at = models.DateTimeField(null=True, blank=True, editable=False)
+    withdrawal_reason = models.TextField(max_length=1000, blank=True, editable=False)
+    lapsed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Why the case went to a fallback approver, shown on the case page.
+    routing_note = models.CharField(max_length=300, blank=True, editable=False)
+    # A renewal continues this grant.
+    renewal_of = models.ForeignKey(
+        "AccessGrant",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="renewal_cases",
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["requester", "-created_at"], name="case_requester_idx"),
+            models.Index(fields=["status", "submitted_at"], name="case_status_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True)
+                | Q(start_date__isnull=True)
+                | Q(end_date__gte=F("start_date")),
+                name="case_end_not_before_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="draft")
+                | Q(reference__isnull=False, submitted_at__isnull=False),
+                name="case_submitted_has_reference",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["approved", "rejected"], decided_at__isnull=False)
+                | (~Q(status__in=["approved", "rejected"]) & Q(decided_at__isnull=True)),
+                name="case_decided_at_iff_decided",
+            ),
+        ]
+
+    def __str__(self):
+        return self.reference or f"Draft {self.pk}"
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+    @property
+    def is_active_tier(self) -> bool:
+        return self.tier == AccessTier.ACTIVE
+
+
+class SiteIdentity(TimeStampedModel):
+    """How the requester will identify themselves on one site of a case."""
+
+    business_case = models.ForeignKey(
+        BusinessCase, on_delete=models.CASCADE, related_name="site_identities"
+    )
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="identities")
+    display_name = models.CharField(max_length=100, blank=True)
+    uses_pseudonym = models.BooleanField(default=False)
+    pseudonym_reason = models.TextField(max_length=1000, blank=True)
+    identifies_as_official = models.BooleanField(default=True)
+    not_official_reason = models.TextField(max_length=1000, blank=True)
+
+    class Meta:
+        ordering = ["site__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["business_case", "site"], name="site_identity_unique_per_case"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.display_name} on {self.site}"
+
+
+class AccessGrant(TimeStampedModel):
+    class Status(models.TextChoices):
+        AWAITING_PROVISIONING = "awaiting", "Awaiting provisioning"  # ICT has not acted
+        ACTIVE = "active", "Active"  # provisioned (usable from its start date)
+        EXPIRED = "expired", "Expired"  # reached its end date
+        REVOKED = "revoked", "Revoked"  # withdrawn by an admin or director
+        SURRENDERED = "surrendered", "Given up"  # given up by the holder
+        RETURNED = "returned", "Returned by ICT"  # ICT could not provision it
+
+        @classmethod
+        def current(cls):
+            return [cls.AWAITING_PROVISIONING, cls.ACTIVE]
+
+    TRANSITIONS = {
+        Status.AWAITING_PROVISIONING: {Status.ACTIVE, Status.RETURNED, Status.REVOKED},
+        Status.ACTIVE: {Status.EXPIRED, Status.REVOKED, Status.SURRENDERED},
+        Status.EXPIRED: set(),
+        Status.REVOKED: set(),
+        Status.SURRENDERED: set(),
+        Status.RETURNED: set(),
+    }
+
+    business_case = models.OneToOneField(
+        BusinessCase, on_delete=models.PROTECT, related_name="grant"
+    )
+    holder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="access_grants"
+    )
+    tier = models.CharField(max_length=10, choices=AccessTier.choices)
+    sites = models.ManyToManyField(Site, related_name="grants")
+    start_date = models.DateField()
+    end_date = models.DateField()
+    status = models.CharField(
+        max_length=12,
+        choices=Status.choices,
+        default=Status.AWAITING_PROVISIONING,
+        editable=False,
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="grants_approved"
+    )
+    # Set when a deputy approved on behalf of a director.
+    approved_on_behalf_of = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="grants_approved_on_their_behalf",
+    )
+    approved_at = models.DateTimeField()
+    paying_business_unit = models.ForeignKey(
+        BusinessUnit, null=True, blank=True, on_delete=models.PROTECT, related_name="grants"
+    )
+    pc_asset_tag = models.CharField(max_length=50, blank=True)
+    renewed_from = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="renewed_by"
+    )
+
+    provisioned_at = models.DateTimeField(null=True, blank=True, editable=False)
+    provisioned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="grants_provisioned",
+    )
+    returned_reason = models.TextField(blank=True, editable=False)
+    expired_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="grants_revoked",
+    )
+    revocation_reason = models.TextField(blank=True, editable=False)
+    surrendered_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The holder chose "let it lapse": no more expiry notices.
+    lapse_chosen_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["end_date", "id"]
+        permissions = [
+            ("provision_accessgrant", "Can provision or return access grants (ICT)"),
+            ("revoke_accessgrant", "Can revoke any access grant"),
+        ]
+        indexes = [
+            models.Index(fields=["holder", "status"], name="grant_holder_idx"),
+            models.Index(fields=["status", "end_date", "id"], name="grant_status_end_idx"),
+            models.Index(fields=["end_date", "id"], name="grant_end_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__gte=F("start_date")), name="grant_end_not_before_start"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="revoked")
+                | (
+                    Q(revoked_by__isnull=False)
+                    & Q(revoked_at__isnull=False)
+                    & ~Q(revocation_reason="")
+                ),
+                name="grant_revoked_has_revoker_and_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["active", "expired", "surrendered"])
+                | Q(provisioned_at__isnull=False),
+                name="grant_active_was_provisioned",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.business_case.reference} ({self.get_status_display()})"
+
+
+class ExpiryNotice(models.Model):
+    """One row per expiry notice: (grant, days before) is unique, so each goes out once."""
+
+    grant = models.ForeignKey(AccessGrant, on_delete=models.PROTECT, related_name="expiry_notices")
+    days_before = models.PositiveSmallIntegerField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["grant", "days_before"], name="expiry_notice_once")
+        ]
+
+    def __str__(self):
+        return f"{self.days_before}-day notice for {self.grant_id}"
+
+
+class SafeUseReminder(models.Model):
+    """The periodic reminder to review friend lists and privacy settings, and its answer."""
+
+    grant = models.ForeignKey(
+        AccessGrant, on_delete=models.PROTECT, related_name="safe_use_reminders"
+    )
+    period = models.PositiveSmallIntegerField(help_text="1 for the first period, 2 for the next…")
+    sent_at = models.DateTimeField(auto_now_add=True)
+    confirm_by = models.DateField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["grant", "period"], name="safe_use_reminder_once")
+        ]
+
+    def __str__(self):
+        return f"Safe-use reminder {self.period} for {self.grant_id}"

@@ -1,0 +1,149 @@
+"""Project-wide test fixtures: PostgreSQL only, Debian's Chromium, a real Celery worker."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+# live_server + Playwright's sync API run Django code inside an event loop (tests only).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parent
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _tests_run_on_postgresql():
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if "postgresql" not in engine:
+        pytest.exit(
+            "The tests run on PostgreSQL: set DATABASE_URL (make test does), not SQLite.",
+            returncode=3,
+        )
+
+
+@pytest.fixture(autouse=True)
+def _outbox_mail_is_captured(settings):
+    # The test email backend (locmem), whatever the environment says.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.PORTAL_BASE_URL = "http://testserver"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    }
+
+
+@pytest.fixture
+def sign_in(client):
+    """Sign a user in through the test client and return the client."""
+
+    def _sign_in(user):
+        client.force_login(user)
+        return client
+
+    return _sign_in
+
+
+def browser_sign_in(page, live_server, user, password="pass-word-123"):
+    """Sign in through the real sign-in page in Chromium."""
+    page.goto(f"{live_server.url}/sign-in/")
+    page.get_by_label("Email address").fill(user.email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def _worker_env(tmp_path: Path) -> dict:
+    db = settings.DATABASES["default"]
+    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    if db.get("PASSWORD"):
+        url = url.replace(f"{db['USER']}@", f"{db['USER']}:{db['PASSWORD']}@")
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,  # the test database pytest-django created
+        "CELERY_BROKER_URL": os.environ["CELERY_BROKER_URL"],
+        "DEBUG": "1",
+        "PORTAL_VAR_DIR": str(tmp_path),  # demo outbox folder: mail lands in tmp_path
+        "PORTAL_BASE_URL": "http://testserver",
+        "EMAIL_HOST": "",
+        "SNS_SWEEP_INTERVAL_SECONDS": "2",  # beat runs every sweep every 2 seconds
+    }
+    return env
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, tmp_path):
+    """A real Celery worker (with beat) on Redis, using the test database.
+
+    Yields a helper with `mail_folder`; stops the worker at the end of the test.
+    """
+    if not os.environ.get("CELERY_BROKER_URL", "").startswith("redis://"):
+        pytest.fail("Worker tests need CELERY_BROKER_URL=redis://… (make test sets it)")
+    from portal.celery import app
+
+    app.control.purge()
+    pidfile = tmp_path / "worker.pid"
+    log = (tmp_path / "worker.log").open("w")
+    process = subprocess.Popen(  # noqa: S603 - our own command line
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "portal",
+            "worker",
+            "-B",
+            "--pool=solo",
+            "--loglevel=INFO",
+            f"--pidfile={pidfile}",
+        ],
+        cwd=ROOT,
+        env=_worker_env(tmp_path),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+    class Worker:
+        mail_folder = tmp_path / "sent-emails"
+        log_path = tmp_path / "worker.log"
+
+        @staticmethod
+        def wait_for(predicate, timeout=30.0, interval=0.25):
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if predicate():
+                    return True
+                if process.poll() is not None:
+                    raise AssertionError("The worker stopped:\n" + Worker.log_path.read_text())
+                time.sleep(interval)
+            return False
+
+    try:
+        yield Worker
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        log.close()

@@ -1,0 +1,18 @@
+from django.contrib import admin
+
+from .models import OutboundEmail
+
+
+@admin.register(OutboundEmail)
+class OutboundEmailAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "to", "template", "status", "attempts", "sent_at"]
+    list_filter = ["status", "template"]
+    search_fields = ["to", "subject"]
+    show_full_result_count = False
+    readonly_fields = [f.name for f in OutboundEmail._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

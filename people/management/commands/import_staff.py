@@ -1,0 +1,45 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from audit.services import SystemActor
+from people.services import StaffImportError, staff_import, staff_rows_read
+
+
+class Command(BaseCommand):
+    help = (
+        "Imports or updates the staff directory from a CSV with the columns "
+        "email,name,job_title,organisation,directorate,business_unit,cost_centre,role. "
+        "All or nothing: a bad row stops the import and changes nothing."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("csv_file", type=Path)
+
+    def handle(self, *args, csv_file: Path, **options):
+        if not csv_file.is_file():
+            raise CommandError(f"{csv_file} does not exist")
+        with csv_file.open(newline="", encoding="utf-8-sig") as handle:
+            total = max(sum(1 for _ in handle) - 1, 0)
+        show_progress = total >= 500 and options["verbosity"] > 0
+        with (
+            csv_file.open(newline="", encoding="utf-8-sig") as handle,
+            tqdm(total=total, unit="row", disable=not show_progress, file=self.stderr) as progress,
+        ):
+            try:
+                summary = staff_import(
+                    rows=staff_rows_read(handle),
+                    actor=SystemActor("import_staff"),
+                    progress=progress,
+                )
+            except StaffImportError as error:
+                raise CommandError(
+                    f"{csv_file}, line {error.line}: {error.reason}. Nothing was changed."
+                ) from None
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Imported {csv_file.name}: {summary.created} created, "
+                f"{summary.updated} updated, {summary.unchanged} unchanged."
+            )
+        )

@@ -1,0 +1,171 @@
+"""The department's structure and its staff.
+
+Organisation (HQ, agency or NDPB) → directorate (with its director) → business unit
+(with the cost centre that pays for standalone PCs). Roles are Django groups.
+"""
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.db import models
+
+
+class TimeStampedModel(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Role(models.TextChoices):
+    """Each role is a Django group of the same name, carrying model permissions."""
+
+    STAFF = "staff", "Staff"
+    DIRECTOR = "director", "Director"
+    ADMIN = "admin", "Admin"
+    AUDITOR = "auditor", "Auditor (read only)"
+    ICT = "ict", "ICT provisioning"
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra_fields):
+        if not email:
+            raise ValueError("Enter an email address")
+        email = self.normalize_email(email).lower()
+        user = self.model(email=email, **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("is_superuser", True)
+        return self._create_user(email, password, **extra_fields)
+
+    def get_by_natural_key(self, username):
+        return self.get(email__iexact=username)
+
+
+class User(AbstractUser):
+    """A person who signs in with their email address."""
+
+    username = None
+    email = models.EmailField("email address", unique=True)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS = []
+
+    objects = UserManager()
+
+    class Meta:
+        ordering = ["email"]
+
+    def __str__(self):
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        profile = getattr(self, "profile", None)
+        if profile is not None and profile.commonly_used_name:
+            return profile.commonly_used_name
+        return self.get_full_name() or self.email
+
+    def has_role(self, role: str) -> bool:
+        # Uses the prefetch cache when groups were prefetched.
+        return any(group.name == role for group in self.groups.all())
+
+
+class Organisation(TimeStampedModel):
+    class Kind(models.TextChoices):
+        HEADQUARTERS = "hq", "Headquarters"
+        AGENCY = "agency", "Agency"
+        NDPB = "ndpb", "Non-departmental public body"
+
+    name = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.HEADQUARTERS)
+    fallback_approver = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="fallback_for_organisations",
+        help_text="Decides cases a directorate's director cannot. Empty: the admins decide.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Directorate(TimeStampedModel):
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="directorates"
+    )
+    name = models.CharField(max_length=200)
+    director = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="directorates_led",
+    )
+
+    class Meta:
+        ordering = ["organisation__name", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "name"], name="directorate_unique_name_per_organisation"
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class BusinessUnit(TimeStampedModel):
+    directorate = models.ForeignKey(
+        Directorate, on_delete=models.PROTECT, related_name="business_units"
+    )
+    name = models.CharField(max_length=200)
+    cost_centre = models.CharField(max_length=20, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["directorate", "name"], name="business_unit_unique_name_per_directorate"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.cost_centre})"
+
+
+class StaffProfile(TimeStampedModel):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
+    )
+    commonly_used_name = models.CharField(max_length=200)
+    job_title = models.CharField(max_length=200, blank=True)
+    business_unit = models.ForeignKey(
+        BusinessUnit, on_delete=models.PROTECT, related_name="staff_profiles"
+    )
+
+    class Meta:
+        ordering = ["commonly_used_name"]
+
+    def __str__(self):
+        return self.commonly_used_name
+
+    @property
+    def directorate(self) -> Directorate:
+        return self.business_unit.directorate

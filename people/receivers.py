@@ -1,0 +1,58 @@
+"""Sign-in events go into the audit trail (Django's auth views send these signals)."""
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db.models.signals import post_migrate
+from django.dispatch import receiver
+
+from audit.client import client_of
+from audit.services import record
+
+
+@receiver(user_logged_in, dispatch_uid="audit_signed_in")
+def audit_signed_in(sender, request, user, **kwargs):
+    client = client_of(request)
+    record(
+        actor=user,
+        action="auth.signed_in",
+        obj=user,
+        object_repr=user.email,
+        client_address=client.address,
+        user_agent=client.user_agent,
+    )
+
+
+@receiver(user_logged_out, dispatch_uid="audit_signed_out")
+def audit_signed_out(sender, request, user, **kwargs):
+    if user is None:
+        return
+    client = client_of(request)
+    record(
+        actor=user,
+        action="auth.signed_out",
+        obj=user,
+        object_repr=user.email,
+        client_address=client.address,
+        user_agent=client.user_agent,
+    )
+
+
+@receiver(user_login_failed, dispatch_uid="audit_sign_in_failed")
+def audit_sign_in_failed(sender, credentials, request=None, **kwargs):
+    client = client_of(request) if request is not None else None
+    record(
+        actor=None,
+        action="auth.sign_in_failed",
+        object_repr=str(credentials.get("username", ""))[:200],
+        changes={"email": str(credentials.get("username", ""))[:254]},
+        client_address=client.address if client else None,
+        user_agent=client.user_agent if client else "",
+    )
+
+
+def sync_roles_after_migrate(sender, **kwargs):
+    from .roles import roles_sync
+
+    roles_sync()
+
+
+post_migrate.connect(sync_roles_after_migrate, dispatch_uid="people_roles_sync")

@@ -1,0 +1,63 @@
+"""Roles are Django groups; this is the one place that says which permissions each carries."""
+
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+
+from .models import Role
+
+VIEW_EVERYTHING = [
+    "access_requests.view_site",
+    "access_requests.view_businesscase",
+    "access_requests.view_accessgrant",
+    "approvals.view_approvalrequest",
+    "approvals.view_delegation",
+    "audit.view_auditevent",
+    "people.view_organisation",
+    "people.view_directorate",
+    "people.view_businessunit",
+    "people.view_staffprofile",
+    "people.view_user",
+]
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    Role.STAFF: [],
+    Role.DIRECTOR: [],
+    Role.ICT: ["access_requests.provision_accessgrant"],
+    Role.AUDITOR: VIEW_EVERYTHING,
+    Role.ADMIN: VIEW_EVERYTHING
+    + [
+        "access_requests.add_site",
+        "access_requests.change_site",
+        "access_requests.revoke_accessgrant",
+        "people.add_organisation",
+        "people.change_organisation",
+        "people.add_directorate",
+        "people.change_directorate",
+        "people.add_businessunit",
+        "people.change_businessunit",
+        "people.add_staffprofile",
+        "people.change_staffprofile",
+        "people.add_user",
+        "people.change_user",
+        "django_celery_beat.view_periodictask",
+        "django_celery_beat.change_periodictask",
+    ],
+}
+
+# Roles whose members may use the Django admin.
+ADMIN_SITE_ROLES = {Role.ADMIN}
+
+
+@transaction.atomic
+def roles_sync() -> None:
+    """Create each role's group and give it exactly the permissions listed above."""
+    by_name = {
+        f"{app_label}.{codename}": pk
+        for pk, app_label, codename in Permission.objects.values_list(
+            "pk", "content_type__app_label", "codename"
+        )
+    }
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        # Permissions of apps not migrated yet appear on a later post_migrate run.
+        group.permissions.set([by_name[name] for name in perms if name in by_name])

@@ -1,0 +1,256 @@
+"""Importing the staff directory."""
+
+import csv
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+
+from audit.services import record
+
+from .models import BusinessUnit, Directorate, Organisation, Role, StaffProfile, User
+from .roles import ADMIN_SITE_ROLES
+
+STAFF_CSV_COLUMNS = [
+    "email",
+    "name",
+    "job_title",
+    "organisation",
+    "directorate",
+    "business_unit",
+    "cost_centre",
+    "role",
+]
+FIELD_LIMITS = {
+    "email": 254,
+    "name": 200,
+    "job_title": 200,
+    "organisation": 200,
+    "directorate": 200,
+    "business_unit": 200,
+    "cost_centre": 20,
+}
+
+
+class StaffImportError(Exception):
+    def __init__(self, line: int, reason: str):
+        self.line = line
+        self.reason = reason
+        super().__init__(f"line {line}: {reason}")
+
+
+@dataclass(frozen=True)
+class StaffRow:
+    line: int
+    email: str
+    name: str
+    job_title: str
+    organisation: str
+    directorate: str
+    business_unit: str
+    cost_centre: str
+    role: str
+
+
+@dataclass
+class StaffImportSummary:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    changed_emails: list[str] = field(default_factory=list)
+
+
+def staff_rows_read(lines: Iterable[str]) -> Iterator[StaffRow]:
+    """Parse and check each CSV row; raise StaffImportError naming the file's line."""
+    reader = csv.DictReader(lines)
+    header = [name.strip().lower() for name in (reader.fieldnames or [])]
+    missing = [column for column in STAFF_CSV_COLUMNS if column not in header]
+    if missing:
+        raise StaffImportError(1, f"the header is missing the column(s): {', '.join(missing)}")
+    reader.fieldnames = header
+    roles = {choice.value for choice in Role}
+    for raw in reader:
+        line = reader.line_num
+        values = {name: (raw.get(name) or "").strip() for name in STAFF_CSV_COLUMNS}
+        for name in STAFF_CSV_COLUMNS:
+            if name != "job_title" and not values[name]:
+                raise StaffImportError(line, f"{name} is empty")
+        for name, limit in FIELD_LIMITS.items():
+            if len(values[name]) > limit:
+                raise StaffImportError(line, f"{name} is longer than {limit} characters")
+        try:
+            validate_email(values["email"])
+        except ValidationError:
+            raise StaffImportError(line, f"'{values['email']}' is not an email address") from None
+        role = values["role"].lower()
+        if role not in roles:
+            raise StaffImportError(
+                line, f"role '{values['role']}' is not one of {', '.join(sorted(roles))}"
+            )
+        yield StaffRow(line=line, **{**values, "email": values["email"].lower(), "role": role})
+
+
+class _Directory:
+    """Caches of the organisation tree so a large import makes few queries."""
+
+    def __init__(self):
+        self.organisations = {o.name: o for o in Organisation.objects.all()}
+        self.directorates = {
+            (d.organisation.name, d.name): d
+            for d in Directorate.objects.select_related("organisation")
+        }
+        self.units = {
+            u.cost_centre: u
+            for u in BusinessUnit.objects.select_related("directorate__organisation")
+        }
+        self.groups = {g.name: g for g in Group.objects.filter(name__in=[r.value for r in Role])}
+
+    def organisation(self, name: str) -> Organisation:
+        if name not in self.organisations:
+            self.organisations[name] = Organisation.objects.create(name=name)
+        return self.organisations[name]
+
+    def directorate(self, organisation: Organisation, name: str) -> Directorate:
+        key = (organisation.name, name)
+        if key not in self.directorates:
+            self.directorates[key] = Directorate.objects.create(
+                organisation=organisation, name=name
+            )
+        return self.directorates[key]
+
+    def business_unit(self, row: StaffRow, directorate: Directorate) -> BusinessUnit:
+        unit = self.units.get(row.cost_centre)
+        if unit is None:
+            unit = BusinessUnit.objects.create(
+                directorate=directorate, name=row.business_unit, cost_centre=row.cost_centre
+            )
+            self.units[row.cost_centre] = unit
+        elif unit.directorate_id != directorate.pk or unit.name != row.business_unit:
+            raise StaffImportError(
+                row.line,
+                f"cost centre {row.cost_centre} already belongs to {unit.name} in "
+                f"{unit.directorate.name}",
+            )
+        return unit
+
+    def group(self, role: str) -> Group:
+        if role not in self.groups:
+            self.groups[role], _ = Group.objects.get_or_create(name=role)
+        return self.groups[role]
+
+
+def staff_import(*, rows: Iterable[StaffRow], actor, progress=None) -> StaffImportSummary:
+    """Create or update each person, in one transaction: any bad row changes nothing."""
+    summary = StaffImportSummary()
+    seen_emails: dict[str, int] = {}
+    directors_in_file: dict[int, tuple[str, int]] = {}
+    with transaction.atomic():
+        directory = _Directory()
+        users = {
+            u.email: u
+            for u in User.objects.select_related("profile__business_unit").prefetch_related(
+                "groups"
+            )
+        }
+        for row in rows:
+            if row.email in seen_emails:
+                raise StaffImportError(
+                    row.line, f"{row.email} appears twice (first on line {seen_emails[row.email]})"
+                )
+            seen_emails[row.email] = row.line
+            organisation = directory.organisation(row.organisation)
+            directorate = directory.directorate(organisation, row.directorate)
+            unit = directory.business_unit(row, directorate)
+            user = users.get(row.email)
+            changes = _staff_row_apply(
+                row=row, user=user, unit=unit, group=directory.group(row.role)
+            )
+            if row.role == Role.DIRECTOR:
+                previous = directors_in_file.get(directorate.pk)
+                if previous is not None:
+                    raise StaffImportError(
+                        row.line,
+                        f"{directorate.name} already has a director in this file "
+                        f"({previous[0]} on line {previous[1]})",
+                    )
+                directors_in_file[directorate.pk] = (row.email, row.line)
+                person = users.get(row.email) or User.objects.get(email=row.email)
+                if directorate.director_id != person.pk:
+                    changes["director_of"] = [None, directorate.name]
+                    directorate.director = person
+                    directorate.save(update_fields=["director", "updated_at"])
+            if user is None:
+                summary.created += 1
+            elif changes:
+                summary.updated += 1
+            else:
+                summary.unchanged += 1
+            if changes:
+                summary.changed_emails.append(row.email)
+                record(
+                    actor=actor,
+                    action="people.staff_created" if user is None else "people.staff_updated",
+                    object_repr=row.email,
+                    changes=changes,
+                )
+            if progress is not None:
+                progress.update(1)
+        record(
+            actor=actor,
+            action="people.staff_imported",
+            changes={
+                "created": summary.created,
+                "updated": summary.updated,
+                "unchanged": summary.unchanged,
+            },
+        )
+    return summary
+
+
+def _staff_row_apply(*, row: StaffRow, user: User | None, unit: BusinessUnit, group: Group) -> dict:
+    """Bring one person in line with their row; return what changed as {field: [old, new]}."""
+    changes: dict = {}
+    is_admin_site_user = row.role in ADMIN_SITE_ROLES
+    if user is None:
+        user = User.objects.create_user(email=row.email, password=None)
+        user.is_staff = is_admin_site_user
+        user.save(update_fields=["is_staff"])
+        StaffProfile.objects.create(
+            user=user, commonly_used_name=row.name, job_title=row.job_title, business_unit=unit
+        )
+        user.groups.set([group])
+        return {
+            "email": [None, row.email],
+            "role": [None, row.role],
+            "business_unit": [None, unit.cost_centre],
+        }
+    if user.is_staff != is_admin_site_user and not user.is_superuser:
+        changes["is_staff"] = [user.is_staff, is_admin_site_user]
+        user.is_staff = is_admin_site_user
+        user.save(update_fields=["is_staff"])
+    profile = getattr(user, "profile", None)
+    if profile is None:
+        StaffProfile.objects.create(
+            user=user, commonly_used_name=row.name, job_title=row.job_title, business_unit=unit
+        )
+        changes["profile"] = [None, row.name]
+    else:
+        for name, new in (
+            ("commonly_used_name", row.name),
+            ("job_title", row.job_title),
+            ("business_unit_id", unit.pk),
+        ):
+            old = getattr(profile, name)
+            if old != new:
+                changes[name] = [old, new]
+                setattr(profile, name, new)
+        if changes.keys() & {"commonly_used_name", "job_title", "business_unit_id"}:
+            profile.save()
+    current_roles = sorted(g.name for g in user.groups.all())
+    if current_roles != [row.role]:
+        changes["role"] = [current_roles, row.role]
+        user.groups.set([group])
+    return changes

@@ -1,0 +1,70 @@
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.urls import NoReverseMatch, reverse
+
+from people.models import Role
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url: str
+    active: bool
+
+
+# (label, url name, who sees it). A role check reads the user's prefetched groups;
+# a permission check reads Django's per-request permission cache.
+NAVIGATION = [
+    ("Home", "home", lambda user: True),
+    ("Your requests", "access_requests:case-list", lambda user: True),
+    (
+        "Cases to decide",
+        "approvals:case-list",
+        lambda user: user.has_role(Role.DIRECTOR) or user.has_role(Role.ADMIN),
+    ),
+    (
+        "Provisioning",
+        "access_requests:provisioning-queue",
+        lambda user: user.has_perm("access_requests.provision_accessgrant"),
+    ),
+    (
+        "Register",
+        "oversight:register",
+        lambda user: user.has_perm("access_requests.view_accessgrant"),
+    ),
+    ("Audit trail", "oversight:audit-trail", lambda user: user.has_perm("audit.view_auditevent")),
+    (
+        "Reports",
+        "oversight:reports",
+        lambda user: user.has_perm("access_requests.view_accessgrant"),
+    ),
+    ("Admin", "admin:index", lambda user: user.is_staff),
+]
+
+
+def navigation_for(user, current_path: str = "") -> list[NavItem]:
+    if not user.is_authenticated:
+        return []
+    items = []
+    for label, url_name, may_see in NAVIGATION:
+        if not may_see(user):
+            continue
+        try:
+            url = reverse(url_name)
+        except NoReverseMatch:
+            continue  # the page's app is not installed in this build
+        active = current_path == url if url == "/" else current_path.startswith(url)
+        items.append(NavItem(label, url, active))
+    return items
+
+
+def portal(request):
+    return {
+        "service_name": settings.SERVICE_NAME,
+        "department_name": settings.DEPARTMENT_NAME,
+        "demo_outbox": settings.DEMO_OUTBOX,
+        "navigation": navigation_for(request.user, request.path)
+        if hasattr(request, "user")
+        else [],
+    }

@@ -1,0 +1,91 @@
+"""Settings come from the environment; production refuses the demo defaults."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def settings_in_subprocess(env_overrides: dict, expression: str) -> subprocess.CompletedProcess:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "CELERY_BROKER_URL", "EMAIL_HOST", "SECRET_KEY", "DEBUG"}
+    }
+    env.update(env_overrides)
+    env["DJANGO_SETTINGS_MODULE"] = "portal.settings"
+    code = (
+        f"import django; django.setup(); from django.conf import settings as s; print({expression})"
+    )
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_embedded_defaults_need_no_servers(tmp_path):
+    result = settings_in_subprocess(
+        {"DEBUG": "1", "PORTAL_VAR_DIR": str(tmp_path)},
+        "s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL, s.EMAIL_BACKEND",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "sqlite3" in result.stdout
+    assert "filesystem://" in result.stdout
+    assert "filebased.EmailBackend" in result.stdout
+    assert (tmp_path / "celery" / "queue").is_dir()
+
+
+def test_services_are_taken_from_the_environment(tmp_path):
+    result = settings_in_subprocess(
+        {
+            "DEBUG": "1",
+            "PORTAL_VAR_DIR": str(tmp_path),
+            "DATABASE_URL": "postgres://portal:secret@db.internal:5433/portal",
+            "CELERY_BROKER_URL": "redis://cache.internal:6380/2",
+            "EMAIL_HOST": "smtp.internal",
+            "EMAIL_PORT": "2525",
+            "EMAIL_USE_TLS": "true",
+            "DEFAULT_FROM_EMAIL": "sns@dept.gov.uk",
+            "PORTAL_BASE_URL": "https://sns.dept.gov.uk/",
+            "ALLOWED_HOSTS": "sns.dept.gov.uk,other",
+        },
+        "s.DATABASES['default']['HOST'], s.DATABASES['default']['PORT'], s.CELERY_BROKER_URL, "
+        "s.EMAIL_BACKEND, s.EMAIL_HOST, s.EMAIL_PORT, s.EMAIL_USE_TLS, s.DEFAULT_FROM_EMAIL, "
+        "s.PORTAL_BASE_URL, s.ALLOWED_HOSTS",
+    )
+    assert result.returncode == 0, result.stderr
+    for expected in [
+        "db.internal",
+        "5433",
+        "redis://cache.internal:6380/2",
+        "smtp.EmailBackend",
+        "smtp.internal",
+        "2525",
+        "True",
+        "sns@dept.gov.uk",
+        "sns@dept.gov.uk https://sns.dept.gov.uk ",
+        "['sns.dept.gov.uk', 'other']",
+    ]:
+        assert expected in result.stdout
+
+
+def test_production_refuses_to_start_on_demo_defaults(tmp_path):
+    result = settings_in_subprocess({"PORTAL_VAR_DIR": str(tmp_path)}, "s.DEBUG")
+    assert result.returncode != 0
+    assert "refuse the demo defaults" in result.stderr
+    assert "SECRET_KEY" in result.stderr
+    assert "EMAIL_HOST" in result.stderr
+
+
+def test_production_starts_with_real_settings(tmp_path):
+    result = settings_in_subprocess(
+        {
+            "PORTAL_VAR_DIR": str(tmp_path),
+            "SECRET_KEY": "x" * 50,
+            "EMAIL_HOST": "smtp.internal",
+        },
+        "s.DEBUG, s.SESSION_COOKIE_SECURE",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "False True" in result.stdout

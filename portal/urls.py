@@ -1,0 +1,34 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.urls import include, path
+
+from people.forms import SignInForm
+
+from . import views
+
+admin.site.site_header = "SNS access portal administration"
+admin.site.site_title = "SNS access portal"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("guidance/", views.guidance, name="guidance"),
+    path("demo/sent-emails/", views.sent_emails, name="sent-emails"),
+    path(
+        "sign-in/",
+        login_not_required(
+            auth_views.LoginView.as_view(
+                template_name="registration/sign_in.html",
+                authentication_form=SignInForm,
+                redirect_authenticated_user=True,
+            )
+        ),
+        name="sign-in",
+    ),
+    path("sign-out/", auth_views.LogoutView.as_view(), name="sign-out"),
+    path("requests/", include("access_requests.urls")),
+    path("approvals/", include("approvals.urls")),
+    path("oversight/", include("oversight.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,40 @@
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.http import Http404, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+
+from . import health, home_sections
+from .sent_emails import demo_sent_emails
+
+
+@require_safe
+def home(request):
+    return render(request, "portal/home.html", {"sections": home_sections.for_user(request.user)})
+
+
+@login_not_required
+@never_cache
+@require_safe
+def healthz(request):
+    checks = {
+        "database": "ok" if health.database_is_up() else "unavailable",
+        "broker": "ok" if health.broker_is_up() else "unavailable",
+    }
+    healthy = all(value == "ok" for value in checks.values())
+    return JsonResponse(
+        {"status": "ok" if healthy else "unavailable", **checks}, status=200 if healthy else 503
+    )
+
+
+@require_safe
+def sent_emails(request):
+    if not settings.DEMO_OUTBOX:
+        raise Http404("The sent emails page exists only in the demo")
+    return render(request, "portal/sent_emails.html", {"emails": demo_sent_emails()})
+
+
+@require_safe
+def guidance(request):
+    return render(request, "portal/guidance.html")
