@@ -35,6 +35,20 @@ def _outbox_mail_is_captured(settings):
     settings.PORTAL_BASE_URL = "http://testserver"
 
 
+@pytest.fixture(autouse=True)
+def _celery_runs_tasks_in_process_unless_a_worker_is_started(request):
+    """Tasks run eagerly in the test process (the real task code, no broker), except in
+    tests that start a real worker: there they go through Redis."""
+    from portal.celery import app
+
+    eager = "celery_worker_process" not in request.fixturenames
+    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = eager
+    app.conf.task_eager_propagates = eager
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {

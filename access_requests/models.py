@@ -333,3 +333,13 @@ class SafeUseReminder(models.Model):
 
     def __str__(self):
         return f"Safe-use reminder {self.period} for {self.grant_id}"
+
+
+class ReferenceCounter(models.Model):
+    """The last case number used in a year; locked while a reference is given out."""
+
+    year = models.PositiveSmallIntegerField(primary_key=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.year}: {self.last_number}"

@@ -1,17 +1,8 @@
-"""Read queries for business cases and grants. Which objects a person may see is decided here."""
+"""Read queries for access grants. Which grants a person may see is decided here."""
 
 from django.db.models import Prefetch, QuerySet
 
-from .models import AccessGrant, BusinessCase, Site
-
-
-def business_cases_for_requester(*, user) -> QuerySet[BusinessCase]:
-    """The person's own cases, newest first, with their sites for list pages."""
-    return (
-        BusinessCase.objects.filter(requester=user)
-        .prefetch_related(Prefetch("sites", queryset=Site.objects.order_by("name")))
-        .order_by("-created_at", "-id")
-    )
+from access_requests.models import AccessGrant, Site
 
 
 def grants_for_holder(*, user) -> QuerySet[AccessGrant]:

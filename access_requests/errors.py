@@ -1,0 +1,25 @@
+"""Domain errors the services raise and the views turn into messages."""
+
+
+class TransitionNotAllowed(Exception):
+    """The object is not in a status from which this change is allowed."""
+
+    def __init__(self, obj, to_status: str):
+        self.obj = obj
+        self.from_status = obj.status
+        self.to_status = to_status
+        super().__init__(f"{obj} cannot go from {obj.status} to {to_status}")
+
+
+class BusinessCaseIncomplete(Exception):
+    """A case cannot be submitted until every question is answered."""
+
+    def __init__(self, missing: list[str]):
+        self.missing = missing
+        super().__init__("Answer every question before you send the case: " + ", ".join(missing))
+
+
+def transition_check(obj, to_status: str) -> None:
+    """Raise unless `obj.TRANSITIONS` allows moving from its current status to `to_status`."""
+    if to_status not in obj.TRANSITIONS.get(obj.status, set()):
+        raise TransitionNotAllowed(obj, to_status)

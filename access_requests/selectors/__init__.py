@@ -1,0 +1,1 @@
+"""Read queries for business cases (`business_cases`) and access grants (`grants`)."""

@@ -1,0 +1,1 @@
+"""Business rules for business cases (`business_cases`) and access grants (`grants`)."""
