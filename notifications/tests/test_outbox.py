@@ -1,0 +1,145 @@
+"""The outbox: written in the caller's transaction, sent after commit, retried, never twice."""
+
+import datetime
+from pathlib import Path
+
+import pytest
+import time_machine
+from django.core.mail.backends.base import BaseEmailBackend
+from django.db import transaction
+from django.utils import timezone
+
+from audit.models import AuditEvent
+from notifications.models import OutboundEmail
+from notifications.services import email_queue, outbound_email_send, outbox_sweep
+
+TEST_TEMPLATES = Path(__file__).parent / "templates"
+
+
+class RefusingBackend(BaseEmailBackend):
+    """A mail server that is down."""
+
+    def send_messages(self, email_messages):
+        raise ConnectionRefusedError("mail server unavailable")
+
+
+@pytest.fixture(autouse=True)
+def test_templates(settings):
+    settings.TEMPLATES = [
+        {**settings.TEMPLATES[0], "DIRS": [*settings.TEMPLATES[0]["DIRS"], TEST_TEMPLATES]}
+    ]
+
+
+def queue(**overrides):
+    return email_queue(
+        to=overrides.pop("to", "sam@example.gov.uk"),
+        template="test_message",
+        context={"name": "Sam", "subject_word": "access"},
+        **overrides,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_queued_email_is_sent_after_commit_with_text_and_html(mailoutbox):
+    with transaction.atomic():
+        email = queue()
+        assert mailoutbox == []  # nothing leaves before the transaction commits
+    assert len(mailoutbox) == 1
+    message = mailoutbox[0]
+    assert message.to == ["sam@example.gov.uk"]
+    assert message.subject == "Test email about access"
+    assert "Hello Sam." in message.body
+    assert "http://testserver/guidance/" in message.body
+    assert message.alternatives[0].mimetype == "text/html"
+    email.refresh_from_db()
+    assert email.status == OutboundEmail.Status.SENT
+    assert email.sent_at is not None
+    assert AuditEvent.objects.filter(action="email.sent", object_id=str(email.pk)).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_email_rolled_back_with_its_cause_is_never_sent(mailoutbox):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        queue()
+        raise RuntimeError("the change that caused the email failed")
+    assert mailoutbox == []
+    assert not OutboundEmail.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_same_dedupe_key_queues_one_email(mailoutbox, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        first = queue(dedupe_key="expiry-notice:1:30")
+        second = queue(dedupe_key="expiry-notice:1:30")
+    assert first is not None and second is None
+    assert OutboundEmail.objects.count() == 1
+    assert len(mailoutbox) == 1
+
+
+@pytest.mark.django_db
+def test_sending_twice_delivers_once(mailoutbox, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        email = queue()
+    assert outbound_email_send(email_id=email.pk) is None
+    outbox_sweep()
+    assert len(mailoutbox) == 1
+
+
+@pytest.mark.django_db
+def test_a_failing_mail_server_is_retried_with_backoff_then_marked_failed(settings, mailoutbox):
+    settings.EMAIL_BACKEND = "notifications.tests.test_outbox.RefusingBackend"
+    settings.SNS_OUTBOX_MAX_ATTEMPTS = 3
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        email = queue()  # inside the test transaction: not sent yet
+        outbound_email_send(email_id=email.pk)
+    email.refresh_from_db()
+    assert email.status == OutboundEmail.Status.PENDING
+    assert email.attempts == 1
+    assert "mail server unavailable" in email.last_error
+    assert email.next_attempt_at == start + datetime.timedelta(minutes=1)
+    # Not due yet: the sweep leaves it alone.
+    with time_machine.travel(start + datetime.timedelta(seconds=30), tick=False):
+        assert outbox_sweep() == 0
+    email.refresh_from_db()
+    assert email.attempts == 1
+    with time_machine.travel(start + datetime.timedelta(minutes=1, seconds=1), tick=False):
+        outbox_sweep()
+    email.refresh_from_db()
+    assert email.attempts == 2
+    assert email.next_attempt_at == start + datetime.timedelta(minutes=3, seconds=1)
+    with time_machine.travel(start + datetime.timedelta(minutes=10), tick=False):
+        outbox_sweep()
+    email.refresh_from_db()
+    assert email.status == OutboundEmail.Status.FAILED
+    assert email.attempts == 3
+    assert AuditEvent.objects.filter(action="email.failed", object_id=str(email.pk)).exists()
+    assert mailoutbox == []
+
+
+@pytest.mark.django_db
+def test_once_the_mail_server_is_back_the_sweep_sends_what_waited(settings, mailoutbox):
+    settings.EMAIL_BACKEND = "notifications.tests.test_outbox.RefusingBackend"
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        emails = [queue(to=f"person{i}@example.gov.uk") for i in range(3)]
+        outbox_sweep()
+    assert mailoutbox == []
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    with time_machine.travel(start + datetime.timedelta(minutes=2), tick=False):
+        assert outbox_sweep() == 3
+        assert outbox_sweep() == 0
+    assert sorted(m.to[0] for m in mailoutbox) == sorted(e.to for e in emails)
+
+
+@pytest.mark.django_db
+def test_an_email_claimed_by_another_sender_is_left_alone_until_the_claim_runs_out(mailoutbox):
+    email = queue()
+    OutboundEmail.objects.filter(pk=email.pk).update(
+        claimed_until=timezone.now() + datetime.timedelta(minutes=2)
+    )
+    assert outbox_sweep() == 0
+    assert mailoutbox == []
+    with time_machine.travel(timezone.now() + datetime.timedelta(minutes=3)):
+        assert outbox_sweep() == 1
+    assert len(mailoutbox) == 1
