@@ -68,7 +68,7 @@ def provisioning_grant(request, pk: int):
     grant = _queued_grant(request, pk)
     if grant is None:
         return redirect("access_requests:provisioning-queue")
-    form = ProvisionForm(request.POST or None, tier=grant.tier)
+    form = ProvisionForm(request.POST if request.method == "POST" else None, tier=grant.tier)
     if request.method == "POST" and form.is_valid():
         try:
             services.grant_provision(
@@ -103,7 +103,7 @@ def provisioning_send_back(request, pk: int):
     if grant is None:
         return redirect("access_requests:provisioning-queue")
     form = ReasonForm(
-        request.POST or None,
+        request.POST if request.method == "POST" else None,
         label="Why can this access not be provisioned?",
         hint="The holder sees this reason in their email and on their home page.",
         submit="Send back",
@@ -221,7 +221,7 @@ def grant_revoke(request, pk: int):
     if grant.status not in AccessGrant.Status.current():
         return _not_now(request, grant, "This access has already ended.")
     form = ReasonForm(
-        request.POST or None,
+        request.POST if request.method == "POST" else None,
         label="Why are you revoking this access?",
         hint="The holder sees this reason. ICT is asked to withdraw the access.",
         submit="Revoke access",
