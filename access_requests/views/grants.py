@@ -68,7 +68,11 @@ def provisioning_grant(request, pk: int):
     grant = _queued_grant(request, pk)
     if grant is None:
         return redirect("access_requests:provisioning-queue")
-    form = ProvisionForm(request.POST if request.method == "POST" else None, tier=grant.tier)
+    form = ProvisionForm(
+        request.POST if request.method == "POST" else None,
+        tier=grant.tier,
+        initial={"asset_tag": grant.pc_asset_tag},  # the existing PC named in the case
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.grant_provision(
