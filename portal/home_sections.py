@@ -1,21 +1,30 @@
 """What the home page shows each person: one section per role they hold."""
 
+from django.utils import timezone
+
 from access_requests.selectors import business_cases as case_selectors, grants as grant_selectors
 from approvals import selectors as approval_selectors
 from people.models import Role
 
 
 def for_user(user) -> dict:
+    today = timezone.localdate()
+    grants = list(grant_selectors.grants_for_home(user=user, today=today)[:10])
     sections = {
         "cases": list(case_selectors.business_cases_for_requester(user=user)[:5]),
-        "grants": list(
-            grant_selectors.grants_for_holder(user=user).filter(status__in=["awaiting", "active"])[
-                :10
-            ]
-        ),
+        "grants": [
+            {"grant": grant, "next_step": grant_selectors.grant_next_step(grant, today)}
+            for grant in grants
+        ],
+        "today": today,
     }
     if user.has_role(Role.DIRECTOR) or user.has_role(Role.ADMIN):
         sections["to_decide"] = list(approval_selectors.approval_requests_open_for(user=user)[:10])
+        # Holders who have not confirmed their safe-use review in time (directors see
+        # their directorate's, admins everyone's).
+        sections["safe_use_unconfirmed"] = list(
+            grant_selectors.safe_use_unconfirmed_for(user=user, today=today)[:25]
+        )
     if user.has_perm("access_requests.provision_accessgrant"):
         sections["provisioning_count"] = grant_selectors.grants_awaiting_provisioning().count()
     sections["oversight"] = user.has_perm("access_requests.view_accessgrant")

@@ -261,6 +261,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.outbox_sweep",
         "schedule": min(60.0, SNS_SWEEP_INTERVAL_SECONDS),
     },
+    # Access grants (issue 5): expiry notices, expiry on the end date, safe-use reminders.
+    "grant-expiry-notice-sweep": {
+        "task": "access_requests.grant_expiry_notice_sweep",
+        "schedule": SNS_SWEEP_INTERVAL_SECONDS,
+    },
+    "grant-expiry-sweep": {
+        "task": "access_requests.grant_expiry_sweep",
+        "schedule": SNS_SWEEP_INTERVAL_SECONDS,
+    },
+    "grant-safe-use-sweep": {
+        "task": "access_requests.grant_safe_use_sweep",
+        "schedule": SNS_SWEEP_INTERVAL_SECONDS,
+    },
 }
 
 # Business rules that the department may tune.

@@ -1,23 +1,182 @@
 """Read queries for access grants. Which grants a person may see is decided here."""
 
-from django.db.models import Prefetch, QuerySet
+import datetime
+from dataclasses import dataclass
 
-from access_requests.models import AccessGrant, Site
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from access_requests.models import (
+    AccessGrant,
+    AccessTier,
+    BusinessCase,
+    ExpiryNotice,
+    SafeUseReminder,
+    Site,
+)
+from people.models import Role
+
+
+def _with_sites(query: QuerySet[AccessGrant]) -> QuerySet[AccessGrant]:
+    return query.prefetch_related(Prefetch("sites", queryset=Site.objects.order_by("name")))
 
 
 def grants_for_holder(*, user) -> QuerySet[AccessGrant]:
+    return _with_sites(
+        AccessGrant.objects.filter(holder=user).select_related("business_case")
+    ).order_by("-end_date", "-id")
+
+
+def grants_for_home(*, user, today: datetime.date | None = None) -> QuerySet[AccessGrant]:
+    """The person's current grants, and those that ended in the last 30 days (to renew),
+    with the latest safe-use reminder and whether a renewal exists."""
+    today = today or timezone.localdate()
+    recent = today - datetime.timedelta(days=30)
     return (
-        AccessGrant.objects.filter(holder=user)
-        .select_related("business_case")
-        .prefetch_related(Prefetch("sites", queryset=Site.objects.order_by("name")))
-        .order_by("-end_date", "-id")
+        grants_for_holder(user=user)
+        .filter(
+            Q(status__in=AccessGrant.Status.current())
+            | Q(status=AccessGrant.Status.EXPIRED, end_date__gte=recent)
+            | Q(status=AccessGrant.Status.RETURNED, updated_at__date__gte=recent)
+        )
+        .annotate(
+            has_renewal=Exists(AccessGrant.objects.filter(renewed_from=OuterRef("pk"))),
+            notice_sent=Exists(ExpiryNotice.objects.filter(grant=OuterRef("pk"))),
+        )
+        .prefetch_related(
+            Prefetch(
+                "safe_use_reminders",
+                queryset=SafeUseReminder.objects.order_by("-period"),
+                to_attr="reminders_newest_first",
+            ),
+            Prefetch(
+                "renewal_cases",
+                queryset=BusinessCase.objects.filter(status__in=["draft", "submitted"]).order_by(
+                    "-created_at"
+                ),
+                to_attr="open_renewal_cases",
+            ),
+        )
+    )
+
+
+def grant_visible_to(*, user) -> QuerySet[AccessGrant]:
+    """Grants a person may open: their own, their directorate's (directors), any (admins,
+    auditors and ICT)."""
+    query = AccessGrant.objects.select_related(
+        "business_case",
+        "holder__profile__business_unit__directorate__director",
+        "paying_business_unit",
+        "provisioned_by",
+        "revoked_by",
+        "approved_by",
+    )
+    query = _with_sites(query)
+    if (
+        user.has_perm("access_requests.revoke_accessgrant")
+        or user.has_perm("access_requests.view_accessgrant")
+        or user.has_perm("access_requests.provision_accessgrant")
+    ):
+        return query
+    return query.filter(
+        Q(holder=user) | Q(holder__profile__business_unit__directorate__director=user)
     )
 
 
 def grants_awaiting_provisioning() -> QuerySet[AccessGrant]:
-    return (
-        AccessGrant.objects.filter(status=AccessGrant.Status.AWAITING_PROVISIONING)
-        .select_related("business_case", "holder__profile", "paying_business_unit")
-        .prefetch_related(Prefetch("sites", queryset=Site.objects.order_by("name")))
-        .order_by("start_date", "id")
-    )
+    """ICT's queue, soonest start first, with everything the queue page shows."""
+    return _with_sites(
+        AccessGrant.objects.filter(status=AccessGrant.Status.AWAITING_PROVISIONING).select_related(
+            "business_case",
+            "holder__profile__business_unit__directorate",
+            "paying_business_unit",
+        )
+    ).order_by("start_date", "id")
+
+
+def safe_use_unconfirmed_for(*, user, today: datetime.date | None = None) -> QuerySet:
+    """Safe-use reminders not confirmed by their date, on grants still active: all of them for
+    admins, their directorate's holders for a director, none for anyone else."""
+    today = today or timezone.localdate()
+    query = SafeUseReminder.objects.filter(
+        confirmed_at__isnull=True,
+        confirm_by__lt=today,
+        grant__status=AccessGrant.Status.ACTIVE,
+        grant__tier=AccessTier.ACTIVE,
+    ).select_related("grant__business_case", "grant__holder__profile")
+    if user.has_role(Role.ADMIN) or user.has_perm("access_requests.revoke_accessgrant"):
+        pass
+    elif user.has_role(Role.DIRECTOR):
+        query = query.filter(grant__holder__profile__business_unit__directorate__director=user)
+    else:
+        return query.none()
+    # Only the newest reminder of each grant matters: a later period supersedes it.
+    newer = SafeUseReminder.objects.filter(grant=OuterRef("grant"), period__gt=OuterRef("period"))
+    return query.exclude(Exists(newer)).order_by("confirm_by", "id")
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """What the holder sees about a grant on the home page and the grant page."""
+
+    text: str
+    action_label: str = ""
+    action_url_name: str = ""
+
+
+def grant_next_step(grant: AccessGrant, today: datetime.date | None = None) -> NextStep:
+    today = today or timezone.localdate()
+    status = grant.status
+    if status == AccessGrant.Status.AWAITING_PROVISIONING:
+        if grant.tier == AccessTier.ACTIVE:
+            return NextStep(
+                "ICT is setting up your standalone PC. We will email you when it is ready."
+            )
+        return NextStep("ICT is opening the sites for you. We will email you when it is ready.")
+    if status == AccessGrant.Status.RETURNED:
+        return NextStep(f"ICT could not set up this access: {grant.returned_reason}")
+    if status == AccessGrant.Status.EXPIRED:
+        if grant_has_renewal(grant):
+            return NextStep("Your renewal is under way.")
+        return NextStep(
+            "This access has ended. You can renew it.", "Renew", "access_requests:grant-renew"
+        )
+    if status != AccessGrant.Status.ACTIVE:
+        return NextStep("This access has ended.")
+    reminders = getattr(grant, "reminders_newest_first", None)
+    if reminders is None:
+        reminders = list(grant.safe_use_reminders.order_by("-period")[:1])
+    if reminders and reminders[0].confirmed_at is None:
+        return NextStep(
+            "Review your friend lists and privacy settings, then confirm by "
+            f"{reminders[0].confirm_by:%-d %B %Y}.",
+            "Confirm you have reviewed them",
+            "access_requests:grant-safe-use",
+        )
+    if grant.start_date > today:
+        return NextStep(f"You can use this access from {grant.start_date:%-d %B %Y}.")
+    days_left = (grant.end_date - today).days
+    window = max(settings.SNS_EXPIRY_NOTICE_DAYS, default=30)
+    if days_left <= window:
+        if grant_has_renewal(grant):
+            return NextStep("Your renewal is under way.")
+        if grant.lapse_chosen_at:
+            return NextStep(f"You chose to let this access lapse on {grant.end_date:%-d %B %Y}.")
+        return NextStep(
+            f"This access ends in {days_left} day{'s' if days_left != 1 else ''}. "
+            "Renew it, or let it lapse.",
+            "Renew",
+            "access_requests:grant-renew",
+        )
+    return NextStep("Nothing to do. Keep your personal and professional identities apart.")
+
+
+def grant_has_renewal(grant: AccessGrant) -> bool:
+    has_renewal = getattr(grant, "has_renewal", None)
+    open_cases = getattr(grant, "open_renewal_cases", None)
+    if has_renewal is None:
+        has_renewal = AccessGrant.objects.filter(renewed_from=grant).exists()
+    if open_cases is None:
+        open_cases = list(grant.renewal_cases.filter(status__in=["draft", "submitted"])[:1])
+    return bool(has_renewal or open_cases)

@@ -1,11 +1,172 @@
-"""Business rules for the access grant: creation on approval, and (issue 5) its lifecycle."""
+"""Business rules for the access grant: creation on approval, provisioning, expiry notices,
+expiry, safe-use reminders, renewal, revocation and surrender.
+
+Every change of a grant is one function here: it owns its transaction, locks the grant and
+then checks its status against `AccessGrant.TRANSITIONS`, records an audit event and writes
+the emails it causes to the outbox in the same transaction (they are sent after commit).
+
+The sweeps (`grant_expiry_notice_sweep`, `grant_expiry_sweep`, `grant_safe_use_sweep`) read
+due ids in batches through indexed queries, then handle each grant in its own short
+transaction, taking its row with `skip_locked` so that two sweeps never work on the same grant
+at once. A failure on one grant is logged and the sweep goes on; a rerun picks up whatever is
+still due. Each notice and reminder is recorded by a unique row (`ExpiryNotice`,
+`SafeUseReminder`) written in the same transaction as its outbox row, which also carries a
+unique `dedupe_key`: a notice goes out once whatever runs twice, overlaps or crashes.
+"""
 
 import datetime
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from django.db import transaction
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.db.models.expressions import RawSQL
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 
-from access_requests.models import AccessGrant, BusinessCase
-from audit.services import record
+from access_requests.errors import TransitionNotAllowed, transition_check
+from access_requests.models import (
+    AccessGrant,
+    AccessTier,
+    BusinessCase,
+    ExpiryNotice,
+    SafeUseReminder,
+    SiteIdentity,
+)
+from audit.client import Client
+from audit.services import SystemActor, record
+from notifications.services import email_queue
+from people.models import Role, User
+
+logger = logging.getLogger(__name__)
+
+SWEEP_BATCH_SIZE = 200
+
+
+class GrantError(Exception):
+    """A change to a grant that cannot be made; the message is shown to the person."""
+
+
+class AssetTagRequired(GrantError):
+    def __init__(self):
+        super().__init__("Enter the asset tag of the standalone PC")
+
+
+class ReasonRequired(GrantError):
+    def __init__(self):
+        super().__init__("Enter a reason")
+
+
+class NotRenewable(GrantError):
+    pass
+
+
+# --- small helpers -------------------------------------------------------------------------
+
+
+def _client_fields(client: Client | None) -> dict:
+    return {
+        "client_address": client.address if client else None,
+        "user_agent": client.user_agent if client else "",
+    }
+
+
+def _absolute(path: str) -> str:
+    return settings.PORTAL_BASE_URL + path
+
+
+def _grant_url(grant: AccessGrant) -> str:
+    return _absolute(reverse("access_requests:grant-detail", kwargs={"pk": grant.pk}))
+
+
+def _lock(grant: AccessGrant | int) -> AccessGrant:
+    pk = grant if isinstance(grant, int) else grant.pk
+    return AccessGrant.objects.select_for_update(of=("self",)).get(pk=pk)
+
+
+def _director_of(user: User) -> User | None:
+    profile = getattr(user, "profile", None)
+    if profile is None:
+        return None
+    return profile.business_unit.directorate.director
+
+
+def _ict_people() -> list[User]:
+    return list(
+        User.objects.filter(groups__name=Role.ICT, is_active=True).order_by("id").distinct()
+    )
+
+
+def _sites_text(grant: AccessGrant) -> str:
+    return ", ".join(site.name for site in grant.sites.order_by("name"))
+
+
+def _grant_context(grant: AccessGrant) -> dict:
+    return {
+        "grant": grant,
+        "reference": grant.business_case.reference,
+        "holder_name": grant.holder.display_name,
+        "tier": grant.get_tier_display(),
+        "sites": _sites_text(grant),
+        "grant_url": _grant_url(grant),
+    }
+
+
+def _tell_ict(*, grant: AccessGrant, template: str, key: str, context: dict) -> None:
+    people = _ict_people()
+    if not people:
+        logger.warning("No ICT person to tell about grant %s (%s)", grant.pk, template)
+    for person in people:
+        email_queue(
+            to=person.email,
+            template=template,
+            context={**context, "recipient_name": person.display_name},
+            related=grant,
+            dedupe_key=f"grant-{grant.pk}-{key}-ict-{person.pk}",
+        )
+
+
+def _today() -> datetime.date:
+    return timezone.localdate()
+
+
+def grant_is_usable(grant: AccessGrant, today: datetime.date | None = None) -> bool:
+    """Usable means provisioned (active) and within its dates."""
+    today = today or _today()
+    return grant.status == AccessGrant.Status.ACTIVE and grant.start_date <= today <= grant.end_date
+
+
+def grant_may_revoke(*, user, grant: AccessGrant) -> bool:
+    """An admin, or the director of the holder's directorate."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.has_perm("access_requests.revoke_accessgrant"):
+        return True
+    director = _director_of(grant.holder)
+    return director is not None and director.pk == user.pk
+
+
+# --- creation on approval --------------------------------------------------------------------
+
+
+def _continues_without_reprovisioning(*, case: BusinessCase, previous: AccessGrant) -> bool:
+    """A renewal keeps the same access when nothing ICT set up has to change: the same tier;
+    for the active tier the same standalone PC; for the passive tier no new site to open."""
+    if previous.status not in (AccessGrant.Status.ACTIVE, AccessGrant.Status.EXPIRED):
+        return False  # revoked or given up: ICT withdrew it
+    if previous.provisioned_at is None or case.tier != previous.tier:
+        return False
+    if case.tier == AccessTier.ACTIVE:
+        return (
+            case.pc_choice == BusinessCase.PcChoice.EXISTING
+            and case.pc_asset_tag.strip().lower() == previous.pc_asset_tag.strip().lower()
+            and bool(previous.pc_asset_tag)
+        )
+    previous_sites = set(previous.sites.values_list("pk", flat=True))
+    return set(case.sites.values_list("pk", flat=True)) <= previous_sites
 
 
 def grant_create_from_case(
@@ -18,32 +179,719 @@ def grant_create_from_case(
     actor=None,
 ) -> AccessGrant:
     """Create the grant for an approved case (called by `approvals.services.approval_decide`
-    inside its transaction). `end_date` is the approver's earlier end date, if any."""
+    inside its transaction). `end_date` is the approver's earlier end date, if any.
+
+    A renewal (`case.renewal_of`) continues the old grant without a gap: it starts the day
+    after the old end date (or on the requested start date if that is later), and when the
+    tier and PC are unchanged it starts active with the old provisioning.
+    """
     with transaction.atomic():
+        previous = None
+        start_date = case.start_date
+        end = end_date or case.end_date
+        if case.renewal_of_id:
+            previous = _lock(case.renewal_of_id)
+            start_date = max(previous.end_date + datetime.timedelta(days=1), case.start_date)
+            end = max(end, start_date)
+        continues = previous is not None and _continues_without_reprovisioning(
+            case=case, previous=previous
+        )
         grant = AccessGrant.objects.create(
             business_case=case,
             holder=case.requester,
             tier=case.tier,
-            start_date=case.start_date,
-            end_date=end_date or case.end_date,
+            start_date=start_date,
+            end_date=end,
             approved_by=approved_by,
             approved_on_behalf_of=on_behalf_of,
             approved_at=approved_at,
             paying_business_unit=case.paying_business_unit,
-            pc_asset_tag=case.pc_asset_tag,
-            renewed_from=case.renewal_of,
+            pc_asset_tag=previous.pc_asset_tag if continues else case.pc_asset_tag,
+            renewed_from=previous,
+            status=AccessGrant.Status.ACTIVE
+            if continues
+            else AccessGrant.Status.AWAITING_PROVISIONING,
+            provisioned_at=previous.provisioned_at if continues else None,
+            provisioned_by=previous.provisioned_by if continues else None,
         )
         grant.sites.set(case.sites.all())
-        record(
-            actor=actor or approved_by,
-            action="grant.created",
-            obj=grant,
-            changes={
-                "status": [None, grant.status],
-                "case": case.reference,
-                "tier": grant.tier,
-                "start_date": grant.start_date,
-                "end_date": grant.end_date,
-            },
-        )
+        changes = {
+            "status": [None, grant.status],
+            "case": case.reference,
+            "tier": grant.tier,
+            "start_date": grant.start_date,
+            "end_date": grant.end_date,
+        }
+        if previous is not None:
+            changes["renewed_from"] = previous.pk
+            changes["continues_without_reprovisioning"] = continues
+        record(actor=actor or approved_by, action="grant.created", obj=grant, changes=changes)
     return grant
+
+
+# --- provisioning ------------------------------------------------------------------------------
+
+
+def grant_provision(
+    *, grant: AccessGrant, actor, asset_tag: str = "", client: Client | None = None
+) -> AccessGrant:
+    """Awaiting provisioning → active (ICT). The active tier records the PC's asset tag."""
+    asset_tag = (asset_tag or "").strip()
+    with transaction.atomic():
+        locked = _lock(grant)
+        transition_check(locked, AccessGrant.Status.ACTIVE)
+        if locked.tier == AccessTier.ACTIVE and not asset_tag:
+            raise AssetTagRequired()
+        now = timezone.now()
+        old_tag = locked.pc_asset_tag
+        locked.status = AccessGrant.Status.ACTIVE
+        locked.provisioned_at = now
+        locked.provisioned_by = actor
+        if locked.tier == AccessTier.ACTIVE:
+            locked.pc_asset_tag = asset_tag
+        locked.save(
+            update_fields=[
+                "status",
+                "provisioned_at",
+                "provisioned_by",
+                "pc_asset_tag",
+                "updated_at",
+            ]
+        )
+        changes = {"status": ["awaiting", "active"]}
+        if locked.tier == AccessTier.ACTIVE:
+            changes["pc_asset_tag"] = [old_tag, locked.pc_asset_tag]
+        record(
+            actor=actor,
+            action="grant.provisioned",
+            obj=locked,
+            changes=changes,
+            **_client_fields(client),
+        )
+        email_queue(
+            to=locked.holder.email,
+            template="grant_ready",
+            context={
+                **_grant_context(locked),
+                "starts_later": locked.start_date > _today(),
+            },
+            related=locked,
+            dedupe_key=f"grant-{locked.pk}-ready",
+        )
+    return locked
+
+
+def grant_return(
+    *, grant: AccessGrant, actor, reason: str, client: Client | None = None
+) -> AccessGrant:
+    """Awaiting provisioning → returned (ICT cannot provision it); the holder is told why."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReasonRequired()
+    with transaction.atomic():
+        locked = _lock(grant)
+        transition_check(locked, AccessGrant.Status.RETURNED)
+        locked.status = AccessGrant.Status.RETURNED
+        locked.returned_reason = reason
+        locked.save(update_fields=["status", "returned_reason", "updated_at"])
+        record(
+            actor=actor,
+            action="grant.returned",
+            obj=locked,
+            changes={"status": ["awaiting", "returned"], "reason": reason},
+            **_client_fields(client),
+        )
+        email_queue(
+            to=locked.holder.email,
+            template="grant_returned",
+            context={**_grant_context(locked), "reason": reason},
+            related=locked,
+            dedupe_key=f"grant-{locked.pk}-returned",
+        )
+    return locked
+
+
+# --- revocation and surrender --------------------------------------------------------------------
+
+
+def grant_revoke(
+    *, grant: AccessGrant, actor, reason: str, client: Client | None = None
+) -> AccessGrant:
+    """Awaiting or active → revoked, by an admin or the holder's director, with a reason.
+    The holder is told, and ICT is asked to withdraw the access."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReasonRequired()
+    with transaction.atomic():
+        locked = _lock(grant)
+        if not grant_may_revoke(user=actor, grant=locked):
+            raise PermissionDenied("Only an admin or the holder's director can revoke a grant")
+        transition_check(locked, AccessGrant.Status.REVOKED)
+        old_status = locked.status
+        locked.status = AccessGrant.Status.REVOKED
+        locked.revoked_at = timezone.now()
+        locked.revoked_by = actor
+        locked.revocation_reason = reason
+        locked.save(
+            update_fields=["status", "revoked_at", "revoked_by", "revocation_reason", "updated_at"]
+        )
+        record(
+            actor=actor,
+            action="grant.revoked",
+            obj=locked,
+            changes={"status": [old_status, "revoked"], "reason": reason},
+            **_client_fields(client),
+        )
+        context = {**_grant_context(locked), "reason": reason, "revoked_by": actor.display_name}
+        email_queue(
+            to=locked.holder.email,
+            template="grant_revoked",
+            context=context,
+            related=locked,
+            dedupe_key=f"grant-{locked.pk}-revoked",
+        )
+        _tell_ict(
+            grant=locked,
+            template="grant_withdraw_ict",
+            key="revoked",
+            context={**context, "why": "revoked", "was_provisioned": old_status == "active"},
+        )
+    return locked
+
+
+def grant_surrender(*, grant: AccessGrant, actor, client: Client | None = None) -> AccessGrant:
+    """Active → given up, by the holder. ICT is asked to withdraw the access."""
+    with transaction.atomic():
+        locked = _lock(grant)
+        if locked.holder_id != getattr(actor, "pk", None):
+            raise PermissionDenied("Only the holder can give up a grant")
+        transition_check(locked, AccessGrant.Status.SURRENDERED)
+        locked.status = AccessGrant.Status.SURRENDERED
+        locked.surrendered_at = timezone.now()
+        locked.save(update_fields=["status", "surrendered_at", "updated_at"])
+        record(
+            actor=actor,
+            action="grant.surrendered",
+            obj=locked,
+            changes={"status": ["active", "surrendered"]},
+            **_client_fields(client),
+        )
+        _tell_ict(
+            grant=locked,
+            template="grant_withdraw_ict",
+            key="surrendered",
+            context={**_grant_context(locked), "why": "surrendered"},
+        )
+    return locked
+
+
+def grant_choose_lapse(*, grant: AccessGrant, actor, client: Client | None = None) -> AccessGrant:
+    """The holder lets the grant lapse: no more expiry notices. Choosing twice changes nothing."""
+    with transaction.atomic():
+        locked = _lock(grant)
+        if locked.holder_id != getattr(actor, "pk", None):
+            raise PermissionDenied("Only the holder can let a grant lapse")
+        if locked.status not in AccessGrant.Status.current():
+            raise TransitionNotAllowed(locked, locked.status)
+        if locked.lapse_chosen_at is not None:
+            return locked
+        locked.lapse_chosen_at = timezone.now()
+        locked.save(update_fields=["lapse_chosen_at", "updated_at"])
+        record(
+            actor=actor,
+            action="grant.lapse_chosen",
+            obj=locked,
+            changes={"lapse_chosen_at": [None, locked.lapse_chosen_at]},
+            **_client_fields(client),
+        )
+    return locked
+
+
+# --- expiry ------------------------------------------------------------------------------------
+
+
+def grant_expire(*, grant_id: int, today: datetime.date | None = None) -> AccessGrant | None:
+    """Active → expired once the end date has passed. Returns None when there is nothing to do
+    (another sweep holds the grant, or it is no longer due)."""
+    today = today or _today()
+    actor = SystemActor("grant_expiry_sweep")
+    with transaction.atomic():
+        locked = (
+            AccessGrant.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(pk=grant_id, status=AccessGrant.Status.ACTIVE, end_date__lt=today)
+            .first()
+        )
+        if locked is None:
+            return None
+        transition_check(locked, AccessGrant.Status.EXPIRED)
+        locked.status = AccessGrant.Status.EXPIRED
+        locked.expired_at = timezone.now()
+        locked.save(update_fields=["status", "expired_at", "updated_at"])
+        record(
+            actor=actor,
+            action="grant.expired",
+            obj=locked,
+            changes={"status": ["active", "expired"], "end_date": locked.end_date},
+        )
+        successor = AccessGrant.objects.filter(
+            renewed_from=locked, status=AccessGrant.Status.ACTIVE
+        ).first()
+        context = {**_grant_context(locked), "continues": successor is not None}
+        if successor is not None:
+            context["successor_end_date"] = successor.end_date
+        email_queue(
+            to=locked.holder.email,
+            template="grant_expired",
+            context=context,
+            related=locked,
+            dedupe_key=f"grant-{locked.pk}-expired",
+        )
+        director = _director_of(locked.holder)
+        if director is not None and director.pk != locked.holder_id:
+            email_queue(
+                to=director.email,
+                template="grant_expired_director",
+                context={**context, "recipient_name": director.display_name},
+                related=locked,
+                dedupe_key=f"grant-{locked.pk}-expired-director",
+            )
+        if successor is None:  # a renewal that continues the same access keeps it open
+            _tell_ict(
+                grant=locked,
+                template="grant_withdraw_ict",
+                key="expired",
+                context={**context, "why": "expired"},
+            )
+    return locked
+
+
+# --- expiry notices ------------------------------------------------------------------------------
+
+
+def _bank_holidays() -> set[datetime.date]:
+    days = set()
+    for text in settings.SNS_BANK_HOLIDAYS:
+        try:
+            days.add(datetime.date.fromisoformat(text))
+        except ValueError:
+            logger.warning("SNS_BANK_HOLIDAYS: %r is not a date (YYYY-MM-DD)", text)
+    return days
+
+
+def is_working_day(day: datetime.date, holidays: set[datetime.date] | None = None) -> bool:
+    holidays = _bank_holidays() if holidays is None else holidays
+    return day.weekday() < 5 and day not in holidays
+
+
+def expiry_notice_date(*, end_date: datetime.date, days_before: int) -> datetime.date:
+    """The day a notice goes out: `days_before` the end date, or the working day before that
+    if it falls on a weekend (or a bank holiday)."""
+    holidays = _bank_holidays()
+    day = end_date - datetime.timedelta(days=days_before)
+    while not is_working_day(day, holidays):
+        day -= datetime.timedelta(days=1)
+    return day
+
+
+def _notice_days() -> list[int]:
+    return sorted({int(d) for d in settings.SNS_EXPIRY_NOTICE_DAYS if int(d) > 0})
+
+
+def _latest_end_date_due(*, today: datetime.date, days_before: int) -> datetime.date:
+    """The latest end date whose `days_before` notice is due by `today`."""
+    end = today + datetime.timedelta(days=days_before)
+    while (
+        expiry_notice_date(end_date=end + datetime.timedelta(days=1), days_before=days_before)
+        <= today
+    ):
+        end += datetime.timedelta(days=1)
+    return end
+
+
+def expiry_notice_due(*, grant: AccessGrant, today: datetime.date) -> int | None:
+    """Which notice (days before) is due for this grant today, if any: the nearest one whose
+    day has come. Missed earlier notices are not sent late: only the most urgent one."""
+    if grant.end_date < today:
+        return None
+    for days in _notice_days():
+        if expiry_notice_date(end_date=grant.end_date, days_before=days) <= today:
+            return days
+    return None
+
+
+def _noticeable() -> Q:
+    return Q(status=AccessGrant.Status.ACTIVE, lapse_chosen_at__isnull=True) & ~Q(
+        Exists(AccessGrant.objects.filter(renewed_from=OuterRef("pk")))
+    )
+
+
+def expiry_notices_due_ids(
+    *, today: datetime.date, days_before: int, after: tuple | None = None, limit: int
+) -> list[tuple[datetime.date, int]]:
+    """(end_date, id) of grants whose `days_before` notice is due and not yet sent, in end-date
+    order, from the keyset `after`. A notice is due for end dates up to the latest one due for
+    it, and above the latest one due for any nearer notice (that one is sent instead)."""
+    upper = _latest_end_date_due(today=today, days_before=days_before)
+    nearer = [d for d in _notice_days() if d < days_before]
+    lower = max(
+        [_latest_end_date_due(today=today, days_before=d) for d in nearer],
+        default=today - datetime.timedelta(days=1),
+    )
+    query = (
+        AccessGrant.objects.filter(_noticeable(), end_date__gt=lower, end_date__lte=upper)
+        .filter(end_date__gte=today)
+        .exclude(Exists(ExpiryNotice.objects.filter(grant=OuterRef("pk"), days_before=days_before)))
+    )
+    if after is not None:
+        query = query.filter(Q(end_date__gt=after[0]) | Q(end_date=after[0], id__gt=after[1]))
+    return list(query.order_by("end_date", "id").values_list("end_date", "id")[:limit])
+
+
+def expiry_notice_send(
+    *, grant_id: int, days_before: int, today: datetime.date | None = None
+) -> ExpiryNotice | None:
+    """Send one expiry notice if it is still due and unsent. The ExpiryNotice row and the
+    outbox row are written in one transaction (the email leaves after commit), so a crash
+    before commit leaves neither and a rerun sends it once; after commit both exist."""
+    today = today or _today()
+    with transaction.atomic():
+        locked = (
+            AccessGrant.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(_noticeable(), pk=grant_id)
+            .first()
+        )
+        if locked is None:  # another sweep holds it, or it no longer needs notices
+            return None
+        if expiry_notice_due(grant=locked, today=today) != days_before:
+            return None
+        if ExpiryNotice.objects.filter(grant=locked, days_before=days_before).exists():
+            return None
+        try:
+            with transaction.atomic():
+                notice = ExpiryNotice.objects.create(grant=locked, days_before=days_before)
+        except IntegrityError:
+            return None
+        days_left = (locked.end_date - today).days
+        email_queue(
+            to=locked.holder.email,
+            template="grant_expiry_notice",
+            context={
+                **_grant_context(locked),
+                "days_left": days_left,
+                "renew_url": _absolute(
+                    reverse("access_requests:grant-renew", kwargs={"pk": locked.pk})
+                ),
+                "lapse_url": _grant_url(locked) + "#let-it-lapse",
+            },
+            related=locked,
+            dedupe_key=f"grant-{locked.pk}-expiry-notice-{days_before}",
+        )
+        record(
+            actor=SystemActor("grant_expiry_notice_sweep"),
+            action="grant.expiry_notice_sent",
+            obj=locked,
+            changes={"days_before": days_before, "end_date": locked.end_date},
+        )
+    return notice
+
+
+@dataclass
+class SweepResult:
+    done: int = 0
+    failed: int = 0
+
+
+def _sweep_items(
+    *,
+    fetch: Callable[[tuple | None], list[tuple]],
+    handle: Callable[[int], object],
+    name: str,
+    result: SweepResult,
+) -> None:
+    """Walk due rows in keyset batches; handle each in its own transaction; log failures."""
+    after = None
+    while True:
+        batch = fetch(after)
+        if not batch:
+            return
+        for key in batch:
+            grant_id = key[-1]
+            try:
+                if handle(grant_id) is not None:
+                    result.done += 1
+            except Exception:
+                result.failed += 1
+                logger.exception("%s: grant %s failed; the next run tries again", name, grant_id)
+        after = batch[-1]
+
+
+def grant_expiry_notice_sweep(
+    *, today: datetime.date | None = None, batch_size: int = SWEEP_BATCH_SIZE
+) -> SweepResult:
+    today = today or _today()
+    result = SweepResult()
+    for days in _notice_days():
+        _sweep_items(
+            fetch=lambda after, days=days: expiry_notices_due_ids(
+                today=today, days_before=days, after=after, limit=batch_size
+            ),
+            handle=lambda grant_id, days=days: expiry_notice_send(
+                grant_id=grant_id, days_before=days, today=today
+            ),
+            name="grant_expiry_notice_sweep",
+            result=result,
+        )
+    return result
+
+
+def grants_due_to_expire_ids(
+    *, today: datetime.date, after: tuple | None = None, limit: int
+) -> list[tuple[datetime.date, int]]:
+    query = AccessGrant.objects.filter(status=AccessGrant.Status.ACTIVE, end_date__lt=today)
+    if after is not None:
+        query = query.filter(Q(end_date__gt=after[0]) | Q(end_date=after[0], id__gt=after[1]))
+    return list(query.order_by("end_date", "id").values_list("end_date", "id")[:limit])
+
+
+def grant_expiry_sweep(
+    *, today: datetime.date | None = None, batch_size: int = SWEEP_BATCH_SIZE
+) -> SweepResult:
+    today = today or _today()
+    result = SweepResult()
+    _sweep_items(
+        fetch=lambda after: grants_due_to_expire_ids(today=today, after=after, limit=batch_size),
+        handle=lambda grant_id: grant_expire(grant_id=grant_id, today=today),
+        name="grant_expiry_sweep",
+        result=result,
+    )
+    return result
+
+
+# --- safe-use reminders -----------------------------------------------------------------------
+
+
+def safe_use_period(*, grant: AccessGrant, today: datetime.date) -> int:
+    """0 before the first reminder is due, then 1, 2, … every SNS_SAFE_USE_REMINDER_DAYS days
+    counted from provisioning."""
+    if grant.provisioned_at is None:
+        return 0
+    provisioned_on = timezone.localdate(grant.provisioned_at)
+    return max(0, (today - provisioned_on).days // settings.SNS_SAFE_USE_REMINDER_DAYS)
+
+
+def _safe_use_candidates(today: datetime.date):
+    return AccessGrant.objects.filter(
+        status=AccessGrant.Status.ACTIVE,
+        tier=AccessTier.ACTIVE,
+        end_date__gte=today,
+        provisioned_at__isnull=False,
+    )
+
+
+def safe_use_reminders_due_ids(
+    *, today: datetime.date, after: tuple | None = None, limit: int
+) -> list[tuple[datetime.date, int]]:
+    """Active-tier grants whose current period has no reminder yet."""
+    period = RawSQL(
+        "((%s::date - (provisioned_at AT TIME ZONE %s)::date) / %s)",
+        (today, settings.TIME_ZONE, settings.SNS_SAFE_USE_REMINDER_DAYS),
+    )
+    earliest = timezone.make_aware(
+        datetime.datetime.combine(
+            today - datetime.timedelta(days=settings.SNS_SAFE_USE_REMINDER_DAYS - 1),
+            datetime.time.min,
+        )
+    )
+    query = (
+        _safe_use_candidates(today)
+        .filter(provisioned_at__lt=earliest)
+        .annotate(current_period=period)
+        .exclude(
+            Exists(
+                SafeUseReminder.objects.filter(
+                    grant=OuterRef("pk"), period=OuterRef("current_period")
+                )
+            )
+        )
+    )
+    if after is not None:
+        query = query.filter(Q(end_date__gt=after[0]) | Q(end_date=after[0], id__gt=after[1]))
+    return list(query.order_by("end_date", "id").values_list("end_date", "id")[:limit])
+
+
+def safe_use_reminder_send(
+    *, grant_id: int, today: datetime.date | None = None
+) -> SafeUseReminder | None:
+    """Send this period's safe-use reminder once (the row and the outbox row together)."""
+    today = today or _today()
+    with transaction.atomic():
+        locked = (
+            _safe_use_candidates(today)
+            .select_for_update(skip_locked=True, of=("self",))
+            .filter(pk=grant_id)
+            .first()
+        )
+        if locked is None:
+            return None
+        period = safe_use_period(grant=locked, today=today)
+        if period < 1:
+            return None
+        if SafeUseReminder.objects.filter(grant=locked, period=period).exists():
+            return None
+        confirm_by = today + datetime.timedelta(days=settings.SNS_SAFE_USE_CONFIRM_DAYS)
+        try:
+            with transaction.atomic():
+                reminder = SafeUseReminder.objects.create(
+                    grant=locked, period=period, confirm_by=confirm_by
+                )
+        except IntegrityError:
+            return None
+        email_queue(
+            to=locked.holder.email,
+            template="grant_safe_use_reminder",
+            context={
+                **_grant_context(locked),
+                "confirm_by": confirm_by,
+                "confirm_url": _absolute(
+                    reverse("access_requests:grant-safe-use", kwargs={"pk": locked.pk})
+                ),
+            },
+            related=locked,
+            dedupe_key=f"grant-{locked.pk}-safe-use-{period}",
+        )
+        record(
+            actor=SystemActor("grant_safe_use_sweep"),
+            action="grant.safe_use_reminded",
+            obj=locked,
+            changes={"period": period, "confirm_by": confirm_by},
+        )
+    return reminder
+
+
+def grant_safe_use_sweep(
+    *, today: datetime.date | None = None, batch_size: int = SWEEP_BATCH_SIZE
+) -> SweepResult:
+    today = today or _today()
+    result = SweepResult()
+    _sweep_items(
+        fetch=lambda after: safe_use_reminders_due_ids(today=today, after=after, limit=batch_size),
+        handle=lambda grant_id: safe_use_reminder_send(grant_id=grant_id, today=today),
+        name="grant_safe_use_sweep",
+        result=result,
+    )
+    return result
+
+
+def safe_use_confirm(
+    *, grant: AccessGrant, actor, client: Client | None = None
+) -> SafeUseReminder | None:
+    """The holder confirms they have reviewed their friend lists and privacy settings. Confirms
+    the latest reminder; returns None when there is nothing to confirm."""
+    with transaction.atomic():
+        locked = _lock(grant)
+        if locked.holder_id != getattr(actor, "pk", None):
+            raise PermissionDenied("Only the holder can confirm safe use")
+        reminder = (
+            SafeUseReminder.objects.select_for_update()
+            .filter(grant=locked)
+            .order_by("-period")
+            .first()
+        )
+        if reminder is None or reminder.confirmed_at is not None:
+            return None
+        reminder.confirmed_at = timezone.now()
+        reminder.save(update_fields=["confirmed_at"])
+        record(
+            actor=actor,
+            action="grant.safe_use_confirmed",
+            obj=locked,
+            changes={"period": reminder.period, "confirmed_at": [None, reminder.confirmed_at]},
+            **_client_fields(client),
+        )
+    return reminder
+
+
+# --- renewal -------------------------------------------------------------------------------------
+
+
+def grant_is_renewable(*, grant: AccessGrant, today: datetime.date | None = None) -> bool:
+    """Expired, or active and within the notice window (or already sent a notice)."""
+    today = today or _today()
+    if grant.status == AccessGrant.Status.EXPIRED:
+        return True
+    if grant.status != AccessGrant.Status.ACTIVE:
+        return False
+    window = max(_notice_days(), default=30)
+    return (grant.end_date - today).days <= window or grant.expiry_notices.exists()
+
+
+def grant_renewal_start(*, grant: AccessGrant, actor, client: Client | None = None) -> BusinessCase:
+    """Start a renewal: a new draft case pre-filled from the old one, linked by `renewal_of`.
+    Starting twice returns the renewal already under way."""
+    with transaction.atomic():
+        locked = _lock(grant)
+        if locked.holder_id != getattr(actor, "pk", None):
+            raise PermissionDenied("Only the holder can renew a grant")
+        under_way = (
+            BusinessCase.objects.filter(
+                renewal_of=locked,
+                status__in=[BusinessCase.Status.DRAFT, BusinessCase.Status.SUBMITTED],
+            )
+            .order_by("-created_at")
+            .first()
+        )
+        if under_way is not None:
+            return under_way
+        if AccessGrant.objects.filter(renewed_from=locked).exists():
+            raise NotRenewable("This access has already been renewed")
+        if not grant_is_renewable(grant=locked):
+            raise NotRenewable("You can renew access from 30 days before it ends")
+        old = locked.business_case
+        today = _today()
+        case = BusinessCase.objects.create(
+            requester=locked.holder,
+            tier=locked.tier,
+            paying_business_unit=locked.paying_business_unit or old.paying_business_unit,
+            budget_holder_name=old.budget_holder_name,
+            pc_choice=BusinessCase.PcChoice.EXISTING
+            if locked.tier == AccessTier.ACTIVE and locked.pc_asset_tag
+            else old.pc_choice,
+            pc_asset_tag=locked.pc_asset_tag if locked.tier == AccessTier.ACTIVE else "",
+            purpose=old.purpose,
+            audience=old.audience,
+            integration=old.integration,
+            start_date=max(locked.end_date + datetime.timedelta(days=1), today),
+            renewal_of=locked,
+        )
+        granted_sites = set(locked.sites.values_list("pk", flat=True))
+        for identity in old.site_identities.select_related("site").order_by("site__name"):
+            if identity.site_id not in granted_sites or not identity.site.is_active:
+                continue
+            SiteIdentity.objects.create(
+                business_case=case,
+                site=identity.site,
+                display_name=identity.display_name,
+                uses_pseudonym=identity.uses_pseudonym,
+                pseudonym_reason=identity.pseudonym_reason,
+                identifies_as_official=identity.identifies_as_official,
+                not_official_reason=identity.not_official_reason,
+            )
+        record(
+            actor=actor,
+            action="case.renewal_started",
+            obj=case,
+            changes={"status": [None, "draft"], "renewal_of": old.reference, "grant": locked.pk},
+            **_client_fields(client),
+        )
+    return case
+
+
+def renewal_next_url(case: BusinessCase) -> str:
+    """Where the holder continues a renewal: the case's check-answers page (the business-case
+    pages), or its page, or home when neither exists in this build."""
+    for name in ("access_requests:case-check-answers", "access_requests:case-detail"):
+        try:
+            return reverse(name, kwargs={"pk": case.pk})
+        except NoReverseMatch:
+            continue
+    return reverse("home")

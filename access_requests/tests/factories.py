@@ -1,6 +1,7 @@
 import datetime
 
 import factory
+import pytest
 from django.utils import timezone
 
 from access_requests.models import (
@@ -106,3 +107,37 @@ class AccessGrantFactory(factory.django.DjangoModelFactory):
         if not create:
             return
         self.sites.set(extracted if extracted is not None else self.business_case.sites.all())
+
+
+# --- access grants (issue 5) -----------------------------------------------------------------
+
+
+def grant_in_status(status: str, **kwargs) -> AccessGrant:
+    """A grant in any status, with the fields its constraints ask for."""
+    now = timezone.now()
+    if status == AccessGrant.Status.AWAITING_PROVISIONING:
+        return AccessGrantFactory(**kwargs)
+    if status == AccessGrant.Status.RETURNED:
+        return AccessGrantFactory(status=status, returned_reason="No PC in stock", **kwargs)
+    grant = AccessGrantFactory(provisioned=True, **kwargs)
+    extra = {
+        AccessGrant.Status.ACTIVE: {},
+        AccessGrant.Status.EXPIRED: {"expired_at": now},
+        AccessGrant.Status.SURRENDERED: {"surrendered_at": now},
+        AccessGrant.Status.REVOKED: {
+            "revoked_at": now,
+            "revoked_by": UserFactory(),
+            "revocation_reason": "Misuse",
+        },
+    }[status]
+    for field, value in {"status": status, **extra}.items():
+        setattr(grant, field, value)
+    grant.save()
+    return grant
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Factories hash TEST_PASSWORD for every user: MD5 keeps grant tests quick. Import this
+    fixture into a test module to use it there."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,194 @@
+"""Renewal: from an expiring or expired grant, a pre-filled draft case; an approved renewal
+continues the same access without a gap (no re-provisioning when tier and PC are unchanged)."""
+
+import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.urls import reverse
+from django.utils import timezone
+
+from access_requests.models import AccessGrant, BusinessCase, SiteIdentity
+from access_requests.services import grants as services
+from access_requests.tests.factories import (  # noqa: F401 - an autouse fixture
+    AccessGrantFactory,
+    SiteFactory,
+    fast_password_hashing,
+)
+from audit.models import AuditEvent
+from people.models import Role
+from people.tests.factories import UserFactory, director_of
+
+LONDON = ZoneInfo("Europe/London")
+TODAY = datetime.date(2026, 7, 1)
+OLD_END = datetime.date(2026, 7, 20)
+
+
+def _noon(day):
+    return datetime.datetime.combine(day, datetime.time(12), tzinfo=LONDON)
+
+
+def _old_active_tier_grant(**kwargs):
+    grant = AccessGrantFactory(
+        provisioned=True,
+        business_case__active=True,
+        business_case__pc_choice=BusinessCase.PcChoice.NEW,
+        business_case__purpose="Answer questions about passports on X.",
+        business_case__sites=[SiteFactory(name="X (Twitter)"), SiteFactory(name="Facebook")],
+        business_case__start_date=datetime.date(2026, 1, 21),
+        business_case__end_date=OLD_END,
+        pc_asset_tag="HO-555",
+        **kwargs,
+    )
+    grant.paying_business_unit = grant.business_case.paying_business_unit
+    grant.save(update_fields=["paying_business_unit"])
+    SiteIdentity.objects.filter(business_case=grant.business_case, site__name="Facebook").update(
+        display_name="Passport Office", uses_pseudonym=True, pseudonym_reason="Team account"
+    )
+    return grant
+
+
+def _approve(case, *, start=None, end=None):
+    now = timezone.now()
+    BusinessCase.objects.filter(pk=case.pk).update(
+        status=BusinessCase.Status.APPROVED,
+        reference=f"SNS-2026-9{case.pk:04d}",
+        submitted_at=now,
+        decided_at=now,
+        start_date=start or case.start_date,
+        end_date=end or OLD_END + datetime.timedelta(days=180),
+    )
+    case.refresh_from_db()
+    director = director_of(case.requester.profile.business_unit.directorate)
+    return services.grant_create_from_case(case=case, approved_by=director, approved_at=now)
+
+
+@pytest.mark.django_db
+def test_the_holder_starts_a_renewal_prefilled_from_the_old_case(client):
+    with time_machine.travel(_noon(TODAY), tick=False):
+        grant = _old_active_tier_grant()
+        client.force_login(grant.holder)
+        page = client.get(reverse("access_requests:grant-renew", args=[grant.pk]))
+        assert "Start the renewal" in page.content.decode()
+        response = client.post(reverse("access_requests:grant-renew", args=[grant.pk]))
+        again = client.post(reverse("access_requests:grant-renew", args=[grant.pk]))
+    case = BusinessCase.objects.get(renewal_of=grant)  # a double click starts one renewal
+    assert case.status == BusinessCase.Status.DRAFT
+    assert case.requester == grant.holder
+    assert response.status_code == 302 and again.status_code == 302
+    assert response.url == services.renewal_next_url(case)
+    old = grant.business_case
+    assert case.tier == old.tier
+    assert case.purpose == "Answer questions about passports on X."
+    assert (case.audience, case.integration) == (old.audience, old.integration)
+    assert case.paying_business_unit == old.paying_business_unit
+    assert case.budget_holder_name == "Jo Budget"
+    assert case.pc_choice == BusinessCase.PcChoice.EXISTING and case.pc_asset_tag == "HO-555"
+    assert case.start_date == OLD_END + datetime.timedelta(days=1)
+    assert not case.declared_read_guidance  # declarations are made again
+    identities = {i.site.name: i for i in case.site_identities.all()}
+    assert set(identities) == {"X (Twitter)", "Facebook"}
+    assert identities["Facebook"].display_name == "Passport Office"
+    assert identities["Facebook"].uses_pseudonym
+    assert AuditEvent.objects.filter(action="case.renewal_started", object_id=str(case.pk)).exists()
+
+
+@pytest.mark.django_db
+def test_a_renewal_cannot_start_long_before_the_end_nor_by_someone_else(client):
+    with time_machine.travel(_noon(OLD_END - datetime.timedelta(days=60)), tick=False):
+        grant = _old_active_tier_grant()
+        client.force_login(grant.holder)
+        response = client.post(reverse("access_requests:grant-renew", args=[grant.pk]), follow=True)
+        assert "You can renew access from 30 days before it ends" in response.content.decode()
+        client.force_login(UserFactory())
+        assert (
+            client.post(reverse("access_requests:grant-renew", args=[grant.pk])).status_code == 404
+        )
+        director = director_of(grant.holder.profile.business_unit.directorate)
+        with pytest.raises(services.PermissionDenied):
+            services.grant_renewal_start(grant=grant, actor=director)
+    assert not BusinessCase.objects.filter(renewal_of=grant).exists()
+
+
+@pytest.mark.django_db
+def test_the_home_page_offers_renewal_for_expiring_and_expired_grants(client):
+    with time_machine.travel(_noon(TODAY), tick=False):
+        expiring = _old_active_tier_grant()
+        client.force_login(expiring.holder)
+        html = client.get(reverse("home")).content.decode()
+        assert "This access ends in 19 days. Renew it, or let it lapse." in html
+        assert reverse("access_requests:grant-renew", args=[expiring.pk]) in html
+    with time_machine.travel(_noon(OLD_END + datetime.timedelta(days=3)), tick=False):
+        services.grant_expiry_sweep()
+        client.force_login(expiring.holder)
+        html = client.get(reverse("home")).content.decode()
+        assert "This access has ended. You can renew it." in html
+        response = client.post(reverse("access_requests:grant-renew", args=[expiring.pk]))
+        assert response.status_code == 302
+        case = BusinessCase.objects.get(renewal_of=expiring)
+        assert case.start_date == OLD_END + datetime.timedelta(days=3)  # not in the past
+
+
+@pytest.mark.django_db
+def test_an_approved_renewal_with_the_same_tier_and_pc_continues_without_a_gap(
+    mailoutbox, django_capture_on_commit_callbacks
+):
+    ict = UserFactory(role=Role.ICT)
+    with time_machine.travel(_noon(TODAY), tick=False) as traveller:
+        old = _old_active_tier_grant()
+        case = services.grant_renewal_start(grant=old, actor=old.holder)
+        new = _approve(case)
+        assert new.renewed_from == old
+        assert new.status == AccessGrant.Status.ACTIVE  # no re-provisioning
+        assert new.start_date == OLD_END + datetime.timedelta(days=1)
+        assert new.provisioned_at == old.provisioned_at
+        assert new.pc_asset_tag == "HO-555"
+        assert set(new.sites.values_list("name", flat=True)) == {"X (Twitter)", "Facebook"}
+
+        traveller.move_to(_noon(OLD_END - datetime.timedelta(days=1)))
+        with django_capture_on_commit_callbacks(execute=True):
+            services.grant_expiry_notice_sweep()
+        assert mailoutbox == []  # renewed: no "your access ends" notices for the old grant
+
+        traveller.move_to(_noon(OLD_END + datetime.timedelta(days=1)))
+        with django_capture_on_commit_callbacks(execute=True):
+            services.grant_expiry_sweep()
+        old.refresh_from_db()
+        new.refresh_from_db()
+        assert old.status == AccessGrant.Status.EXPIRED
+        assert new.status == AccessGrant.Status.ACTIVE
+        assert services.grant_is_usable(new)
+    holder_email = next(m for m in mailoutbox if m.to == [old.holder.email])
+    assert "Your renewal continues the same access" in holder_email.body
+    assert ict.email not in [m.to[0] for m in mailoutbox]  # nothing to withdraw
+
+
+@pytest.mark.django_db
+def test_a_renewal_on_a_new_pc_or_starting_later_waits_for_ict():
+    with time_machine.travel(_noon(TODAY), tick=False):
+        old = _old_active_tier_grant()
+        case = services.grant_renewal_start(grant=old, actor=old.holder)
+        BusinessCase.objects.filter(pk=case.pk).update(pc_choice=BusinessCase.PcChoice.NEW)
+        case.refresh_from_db()
+        later = OLD_END + datetime.timedelta(days=20)
+        new = _approve(case, start=later)
+    assert new.status == AccessGrant.Status.AWAITING_PROVISIONING
+    assert new.provisioned_at is None
+    assert new.start_date == later  # the requested start, being later than the old end
+
+
+@pytest.mark.django_db
+def test_a_passive_renewal_with_the_same_sites_continues_without_a_gap():
+    with time_machine.travel(_noon(TODAY), tick=False):
+        old = AccessGrantFactory(
+            provisioned=True,
+            business_case__start_date=datetime.date(2026, 1, 1),
+            business_case__end_date=OLD_END,
+        )
+        case = services.grant_renewal_start(grant=old, actor=old.holder)
+        new = _approve(case)
+    assert new.status == AccessGrant.Status.ACTIVE
+    assert new.start_date == OLD_END + datetime.timedelta(days=1)
+    event = AuditEvent.objects.filter(action="grant.created", object_id=str(new.pk)).get()
+    assert event.changes["continues_without_reprovisioning"] is True
