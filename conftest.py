@@ -29,6 +29,12 @@ def _tests_run_on_postgresql():
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Factories hash a password per user; the production hasher would dominate test time.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _outbox_mail_is_captured(settings):
     # The test email backend (locmem), whatever the environment says.
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -1,7 +1,6 @@
 import datetime
 
 import factory
-import pytest
 from django.utils import timezone
 
 from access_requests.models import (
@@ -134,10 +133,3 @@ def grant_in_status(status: str, **kwargs) -> AccessGrant:
         setattr(grant, field, value)
     grant.save()
     return grant
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """Factories hash TEST_PASSWORD for every user: MD5 keeps grant tests quick. Import this
-    fixture into a test module to use it there."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

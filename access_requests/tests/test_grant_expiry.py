@@ -15,9 +15,8 @@ from django.utils import timezone
 import notifications.services as outbox
 from access_requests.models import AccessGrant, ExpiryNotice
 from access_requests.services import grants as services
-from access_requests.tests.factories import (  # noqa: F401 - an autouse fixture
+from access_requests.tests.factories import (
     AccessGrantFactory,
-    fast_password_hashing,
 )
 from audit.models import AuditEvent
 from notifications.models import OutboundEmail

@@ -7,10 +7,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from access_requests.models import AccessGrant, BusinessCase
-from access_requests.tests.factories import (  # noqa: F401 - an autouse fixture
+from access_requests.tests.factories import (
     AccessGrantFactory,
     SiteFactory,
-    fast_password_hashing,
 )
 from audit.models import AuditEvent
 from people.models import BusinessUnit, Role

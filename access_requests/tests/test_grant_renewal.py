@@ -11,10 +11,9 @@ from django.utils import timezone
 
 from access_requests.models import AccessGrant, BusinessCase, SiteIdentity
 from access_requests.services import grants as services
-from access_requests.tests.factories import (  # noqa: F401 - an autouse fixture
+from access_requests.tests.factories import (
     AccessGrantFactory,
     SiteFactory,
-    fast_password_hashing,
 )
 from audit.models import AuditEvent
 from people.models import Role

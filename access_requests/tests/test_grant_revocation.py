@@ -6,9 +6,8 @@ from django.urls import reverse
 
 from access_requests.models import AccessGrant
 from access_requests.services import grants as services
-from access_requests.tests.factories import (  # noqa: F401 - an autouse fixture
+from access_requests.tests.factories import (
     AccessGrantFactory,
-    fast_password_hashing,
 )
 from audit.models import AuditEvent
 from people.models import Role

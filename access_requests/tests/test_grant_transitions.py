@@ -8,8 +8,7 @@ from django.utils import timezone
 from access_requests.errors import TransitionNotAllowed
 from access_requests.models import AccessGrant, AccessTier
 from access_requests.services import grants as services
-from access_requests.tests.factories import (  # noqa: F401 - an autouse fixture
-    fast_password_hashing,
+from access_requests.tests.factories import (
     grant_in_status,
 )
 from audit.models import AuditEvent

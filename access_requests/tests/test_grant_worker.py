@@ -7,9 +7,8 @@ import pytest
 from django.utils import timezone
 
 from access_requests.models import ExpiryNotice
-from access_requests.tests.factories import (  # noqa: F401 - an autouse fixture
+from access_requests.tests.factories import (
     AccessGrantFactory,
-    fast_password_hashing,
 )
 
 
