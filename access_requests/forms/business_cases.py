@@ -63,7 +63,8 @@ class GovukDateField(DateInputField):
     """A GOV.UK date input whose messages name the date ("Start date must be a real date")."""
 
     def __init__(self, *, words: str, **kwargs):
-        super().__init__(**kwargs)
+        # Name the missing part ("must include a year") rather than the whole date.
+        super().__init__(require_all_fields=False, **kwargs)
         name = words[0].upper() + words[1:]
         self.error_messages["required"] = f"Enter the {words}"
         self.error_messages["incomplete"] = f"Enter the {words}"
