@@ -27,6 +27,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.urls import reverse
+from django.utils import timezone
 
 from access_requests.models import AccessTier, BusinessCase
 from access_requests.selectors.business_cases import business_units_for_choice, sites_offered
@@ -300,7 +301,7 @@ class DatesForm(forms.Form):
             problems = business_case_dates_problems(tier=self.tier, start_date=start, end_date=end)
             for field, message in problems.items():
                 self.add_error(field, message)
-        elif start and start < datetime.date.today():
+        elif start and start < timezone.localdate():
             self.add_error("start_date", "The start date must be today or in the future")
         return cleaned
 

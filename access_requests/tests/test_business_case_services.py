@@ -1,8 +1,10 @@
 """The business case's services: each change audited, drafts only, withdraw by status."""
 
 import datetime
+import threading
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from access_requests.errors import (
@@ -167,3 +169,31 @@ def test_add_months_keeps_the_day_or_takes_the_month_end():
     assert services.add_months(datetime.date(2026, 3, 10), 12) == datetime.date(2027, 3, 10)
     assert services.add_months(datetime.date(2026, 8, 31), 6) == datetime.date(2027, 2, 28)
     assert services.add_months(datetime.date(2026, 1, 31), 1) == datetime.date(2026, 2, 28)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_sends_at_the_same_moment_make_one_submission():
+    """Two tabs pressing "Accept and send" together: the row lock lets one through."""
+    case = BusinessCaseFactory()
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def send():
+        try:
+            barrier.wait()
+            case_submit(case=BusinessCase.objects.get(pk=case.pk), actor=case.requester)
+            outcomes.append("sent")
+        except TransitionNotAllowed:
+            outcomes.append("already sent")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) == ["already sent", "sent"]
+    case.refresh_from_db()
+    assert case.status == BusinessCase.Status.SUBMITTED
+    assert events(case, "case.submitted").count() == 1

@@ -375,7 +375,7 @@ def case_check(request, pk):
     if not case.is_draft:
         # A second tab or the back button after sending: show the case, not an error.
         return redirect("access_requests:case-detail", pk=case.pk)
-    form = SubmitCaseForm(request.POST or None, case=case)
+    form = SubmitCaseForm(request.POST if request.method == "POST" else None, case=case)
     missing = services.business_case_missing_answers(case=case)
     if request.method == "POST" and form.is_valid():
         try:
@@ -469,7 +469,7 @@ def case_withdraw(request, pk):
     if case.status != BusinessCase.Status.SUBMITTED:
         messages.info(request, "This request can no longer be withdrawn.")
         return redirect("access_requests:case-detail", pk=case.pk)
-    form = WithdrawForm(request.POST or None)
+    form = WithdrawForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             services.business_case_withdraw(
