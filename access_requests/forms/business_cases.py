@@ -50,6 +50,12 @@ def _counted_textarea(rows: int = 5) -> forms.Textarea:
     return forms.Textarea(attrs={"aria-describedby": "", "rows": rows})
 
 
+class RevealQuestion(ConditionalQuestion):
+    """A radio choice that may reveal more questions; aria-controls only where it does."""
+
+    template = "access_requests/gds/conditional_question.html"
+
+
 def _too_long(words: str, limit: int) -> str:
     return f"{words} must be {limit} characters or fewer"
 
@@ -205,10 +211,10 @@ class StandalonePcForm(forms.Form):
             Field.text("budget_holder_name", field_width=Fluid.TWO_THIRDS),
             ConditionalRadios(
                 "pc_choice",
-                ConditionalQuestion(
+                RevealQuestion(
                     "Yes, an existing standalone PC", Field.text("pc_asset_tag", field_width=10)
                 ),
-                "No, a new standalone PC is needed",
+                RevealQuestion("No, a new standalone PC is needed"),
             ),
         )
 
@@ -376,15 +382,15 @@ class IdentityForm(forms.Form):
             Field.text("display_name", label_size=Size.MEDIUM, field_width=Fluid.TWO_THIRDS),
             ConditionalRadios(
                 "uses_pseudonym",
-                ConditionalQuestion(
+                RevealQuestion(
                     "Yes", Field.textarea("pseudonym_reason", rows=3, max_characters=1000)
                 ),
-                "No",
+                RevealQuestion("No"),
             ),
             ConditionalRadios(
                 "identifies_as_official",
-                "Yes",
-                ConditionalQuestion(
+                RevealQuestion("Yes"),
+                RevealQuestion(
                     "No", Field.textarea("not_official_reason", rows=3, max_characters=1000)
                 ),
             ),
