@@ -53,6 +53,7 @@ TIMELINE_LABELS = {
     "case.approved": "Approved",
     "case.rejected": "Rejected",
     "case.lapsed": "Expired without a decision",
+    "approval.sent": "Sent to the approver",
     "approval.requested": "Approval requested",
     "approval.opened": "Opened by the approver",
     "approval.reminded": "Reminder sent to the approver",

@@ -106,3 +106,12 @@ class AccessGrantFactory(factory.django.DjangoModelFactory):
         if not create:
             return
         self.sites.set(extracted if extracted is not None else self.business_case.sites.all())
+
+
+def requester_with_director(**kwargs):
+    """A member of staff whose directorate has a director, so a sent case can be routed."""
+    from people.tests.factories import director_of
+
+    person = UserFactory(**kwargs)
+    director_of(person.profile.business_unit.directorate)
+    return person

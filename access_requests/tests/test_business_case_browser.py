@@ -8,7 +8,11 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from access_requests.models import BusinessCase
-from access_requests.tests.factories import BusinessCaseFactory, SiteFactory
+from access_requests.tests.factories import (
+    BusinessCaseFactory,
+    SiteFactory,
+    requester_with_director,
+)
 from conftest import browser_sign_in
 from people.tests.factories import UserFactory
 
@@ -38,7 +42,9 @@ def fill_date(page, prefix, day: datetime.date):
 @pytest.mark.django_db(transaction=True)
 def test_a_new_person_asks_for_access_and_gets_a_reference(live_server, page):
     SiteFactory(name="LinkedIn", allows_shared_display_names=True)
-    person = UserFactory(profile__name="Priya Patel", profile__job_title="Press Officer")
+    person = requester_with_director(
+        profile__name="Priya Patel", profile__job_title="Press Officer"
+    )
     browser_sign_in(page, live_server, person)
 
     page.get_by_role("link", name="Your requests").click()

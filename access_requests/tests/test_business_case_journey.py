@@ -8,9 +8,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from access_requests.models import AccessTier, BusinessCase
-from access_requests.tests.factories import SiteFactory
+from access_requests.tests.factories import SiteFactory, requester_with_director
 from audit.models import AuditEvent
-from people.tests.factories import UserFactory
 
 
 def date_fields(prefix: str, day: datetime.date) -> dict:
@@ -42,7 +41,7 @@ def sites(db):
 
 @pytest.fixture
 def person(db):
-    return UserFactory(profile__name="Sam Taylor", profile__job_title="Press Officer")
+    return requester_with_director(profile__name="Sam Taylor", profile__job_title="Press Officer")
 
 
 def fill_passive_case(client, case, sites, today):

@@ -14,7 +14,11 @@ from access_requests.errors import (
 )
 from access_requests.models import BusinessCase, SiteIdentity
 from access_requests.services import business_cases as services
-from access_requests.tests.factories import BusinessCaseFactory, SiteFactory
+from access_requests.tests.factories import (
+    BusinessCaseFactory,
+    SiteFactory,
+    requester_with_director,
+)
 from approvals.services import case_submit
 from audit.client import Client
 from audit.models import AuditEvent
@@ -142,7 +146,8 @@ def test_withdrawing_is_refused_unless_the_case_is_awaiting_a_decision(status, e
 
 @pytest.mark.django_db
 def test_sending_through_the_approval_step_gives_consecutive_references_and_sends_once():
-    first, second = BusinessCaseFactory(), BusinessCaseFactory()
+    first = BusinessCaseFactory(requester=requester_with_director())
+    second = BusinessCaseFactory(requester=requester_with_director())
     first = case_submit(case=first, actor=first.requester, client=CLIENT)
     second = case_submit(case=second, actor=second.requester, client=CLIENT)
     year = timezone.localdate().year
@@ -157,6 +162,7 @@ def test_sending_through_the_approval_step_gives_consecutive_references_and_send
 @pytest.mark.django_db
 def test_a_case_whose_dates_have_gone_stale_cannot_be_sent():
     case = BusinessCaseFactory(
+        requester=requester_with_director(),
         start_date=timezone.localdate() - datetime.timedelta(days=40),
         end_date=timezone.localdate() - datetime.timedelta(days=1),
     )
@@ -174,7 +180,7 @@ def test_add_months_keeps_the_day_or_takes_the_month_end():
 @pytest.mark.django_db(transaction=True)
 def test_two_sends_at_the_same_moment_make_one_submission():
     """Two tabs pressing "Accept and send" together: the row lock lets one through."""
-    case = BusinessCaseFactory()
+    case = BusinessCaseFactory(requester=requester_with_director())
     barrier = threading.Barrier(2)
     outcomes = []
 

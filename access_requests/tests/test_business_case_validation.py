@@ -332,3 +332,21 @@ def test_sending_an_incomplete_case_lists_what_is_missing(signed_in, draft):
     assert "which sites" in html
     draft.refresh_from_db()
     assert draft.status == BusinessCase.Status.DRAFT
+
+
+def test_when_nobody_can_decide_the_case_stays_a_draft_with_a_message(
+    signed_in, person, monkeypatch
+):
+    from access_requests.views import business_cases as views
+
+    def nobody(**kwargs):
+        raise views.NoApproverAvailable()
+
+    monkeypatch.setattr(views.approval_services, "case_submit", nobody)
+    case = BusinessCaseFactory(requester=person)
+    seen = signed_in.get(url("case-check", case)).context["form"]["answers_seen"].value()
+    response = signed_in.post(url("case-check", case), {"answers_seen": seen})
+    assert response.status_code == 200
+    assert "govuk-error-summary" in response.content.decode()
+    case.refresh_from_db()
+    assert case.status == BusinessCase.Status.DRAFT
