@@ -215,3 +215,12 @@ def test_the_start_page_names_the_risks_and_links_to_the_guidance(client):
     assert "media interest in you" in html
     assert 'href="/guidance/"' in html
     assert not BusinessCase.objects.exists()  # GET starts nothing
+
+
+@pytest.mark.django_db
+def test_the_start_page_offers_to_continue_an_unsent_draft(client):
+    draft = BusinessCaseFactory()
+    client.force_login(draft.requester)
+    html = client.get(reverse("access_requests:case-start")).content.decode()
+    assert "You have 1 unsent request." in html
+    assert url("case-continue", draft) in html

@@ -365,7 +365,14 @@ def case_start(request):
     if request.method == "POST":
         case = services.business_case_start(requester=request.user, client=client_of(request))
         return redirect("access_requests:case-sites", pk=case.pk)
-    return render(request, "access_requests/business_case/start.html")
+    drafts = selectors.business_cases_for_requester(user=request.user).filter(
+        status=BusinessCase.Status.DRAFT
+    )
+    return render(
+        request,
+        "access_requests/business_case/start.html",
+        {"latest_draft": drafts.first(), "draft_count": drafts.count()},
+    )
 
 
 def _summary_context(case: BusinessCase) -> dict:
