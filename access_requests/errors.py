@@ -23,3 +23,11 @@ def transition_check(obj, to_status: str) -> None:
     """Raise unless `obj.TRANSITIONS` allows moving from its current status to `to_status`."""
     if to_status not in obj.TRANSITIONS.get(obj.status, set()):
         raise TransitionNotAllowed(obj, to_status)
+
+
+class BusinessCaseNotEditable(Exception):
+    """Only a draft's answers can change: a sent or decided case is read-only."""
+
+    def __init__(self, case):
+        self.case = case
+        super().__init__(f"{case} has been sent and can no longer be changed")

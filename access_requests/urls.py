@@ -1,10 +1,35 @@
 from django.urls import path
 
-from access_requests.views import grants as grant_views
+from access_requests.views import business_cases as case_views, grants as grant_views
 
 app_name = "access_requests"
 
-urlpatterns = []
+urlpatterns = [
+    # The staff journey (business cases).
+    path("", case_views.case_list, name="case-list"),
+    path("new/", case_views.case_start, name="case-start"),
+    path("<int:pk>/", case_views.case_detail, name="case-detail"),
+    path("<int:pk>/continue/", case_views.case_continue, name="case-continue"),
+    path("<int:pk>/sites/", case_views.SitesView.as_view(), name="case-sites"),
+    path("<int:pk>/tier/", case_views.TierView.as_view(), name="case-tier"),
+    path(
+        "<int:pk>/standalone-pc/",
+        case_views.StandalonePcView.as_view(),
+        name="case-standalone-pc",
+    ),
+    path("<int:pk>/need/", case_views.NeedView.as_view(), name="case-need"),
+    path("<int:pk>/dates/", case_views.DatesView.as_view(), name="case-dates"),
+    path(
+        "<int:pk>/identity/<int:site_pk>/",
+        case_views.IdentityView.as_view(),
+        name="case-identity",
+    ),
+    path("<int:pk>/declarations/", case_views.DeclarationsView.as_view(), name="case-declarations"),
+    path("<int:pk>/check/", case_views.case_check, name="case-check"),
+    path("<int:pk>/sent/", case_views.case_confirmation, name="case-confirmation"),
+    path("<int:pk>/delete/", case_views.case_delete, name="case-delete"),
+    path("<int:pk>/withdraw/", case_views.case_withdraw, name="case-withdraw"),
+]
 
 # Access grants (issue 5): ICT's provisioning queue and the holder's grant pages.
 urlpatterns += [

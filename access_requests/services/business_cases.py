@@ -1,48 +1,308 @@
-"""Business rules for the business case: drafting, submitting, withdrawing."""
+"""Business rules for the business case: drafting, submitting, withdrawing.
 
+Each answer page saves the draft at once (closing the browser loses nothing), through
+`business_case_save_answers`, `business_case_set_sites` and `business_case_save_identity`.
+Only a draft's answers change; sending it is `approvals.services.case_submit`, which calls
+`business_case_submit` here inside its own transaction.
+"""
+
+import calendar
+import datetime
+
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from access_requests.errors import BusinessCaseIncomplete, transition_check
-from access_requests.models import AccessTier, BusinessCase, ReferenceCounter
+from access_requests.errors import (
+    BusinessCaseIncomplete,
+    BusinessCaseNotEditable,
+    transition_check,
+)
+from access_requests.models import AccessTier, BusinessCase, ReferenceCounter, Site, SiteIdentity
 from audit.client import Client
 from audit.services import record
 
 REFERENCE_PREFIX = "SNS"
 
+# The answers a draft's question pages may change (status and lifecycle fields never).
+ANSWER_FIELDS = frozenset(
+    {
+        "tier",
+        "paying_business_unit",
+        "budget_holder_name",
+        "pc_choice",
+        "pc_asset_tag",
+        "purpose",
+        "audience",
+        "integration",
+        "start_date",
+        "end_date",
+        "declared_read_guidance",
+        "declared_civil_service_code",
+        "declared_no_protected_information",
+        "declared_media_to_press_office",
+        "declared_separate_identities",
+    }
+)
+ACTIVE_ONLY_FIELDS = ("paying_business_unit", "budget_holder_name", "pc_choice", "pc_asset_tag")
+DECLARATION_FIELDS = (
+    "declared_read_guidance",
+    "declared_civil_service_code",
+    "declared_no_protected_information",
+    "declared_media_to_press_office",
+    "declared_separate_identities",
+)
 
-def business_case_missing_answers(*, case: BusinessCase) -> list[str]:
-    """What still has to be answered before the case can be sent, in the page's words."""
+
+def _audit(*, actor, action: str, case: BusinessCase, changes: dict, client: Client | None):
+    record(
+        actor=actor,
+        action=action,
+        obj=case,
+        changes=changes,
+        client_address=client.address if client else None,
+        user_agent=client.user_agent if client else "",
+    )
+
+
+def add_months(day: datetime.date, months: int) -> datetime.date:
+    """The same day `months` later, or the month's last day if it has no such day."""
+    year, month_index = divmod(day.month - 1 + months, 12)
+    year += day.year
+    month = month_index + 1
+    return datetime.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def max_months_for_tier(tier: str) -> int:
+    if tier == AccessTier.ACTIVE:
+        return settings.SNS_MAX_MONTHS_ACTIVE
+    return settings.SNS_MAX_MONTHS_PASSIVE
+
+
+def business_case_dates_problems(
+    *,
+    tier: str,
+    start_date: datetime.date,
+    end_date: datetime.date,
+    today: datetime.date | None = None,
+) -> dict[str, str]:
+    """The date rules, as {"start_date"|"end_date": message in the page's words}."""
+    today = today or timezone.localdate()
+    problems = {}
+    if start_date < today:
+        problems["start_date"] = "The start date must be today or in the future"
+    if end_date < today:
+        problems["end_date"] = "The end date must be today or in the future"
+    elif end_date < start_date:
+        problems["end_date"] = "The end date must be the same as or after the start date"
+    else:
+        months = max_months_for_tier(tier)
+        latest = add_months(start_date, months)
+        if end_date > latest:
+            tier_words = (
+                "active participation" if tier == AccessTier.ACTIVE else "passive monitoring"
+            )
+            problems["end_date"] = (
+                f"The end date must be no more than {months} months after the start date "
+                f"for {tier_words} (on or before {latest:%-d %B %Y})"
+            )
+    return problems
+
+
+def identity_is_complete(identity: SiteIdentity) -> bool:
+    if not identity.display_name:
+        return False
+    if identity.uses_pseudonym and not identity.pseudonym_reason:
+        return False
+    return identity.identifies_as_official or bool(identity.not_official_reason)
+
+
+def business_case_missing_answers(
+    *, case: BusinessCase, today: datetime.date | None = None
+) -> list[str]:
+    """What still has to be answered (or put right) before the case can be sent,
+    in the page's words."""
     missing = []
-    identities = list(case.site_identities.all())
+    identities = list(case.site_identities.select_related("site"))
     if not identities:
         missing.append("which sites")
     if not case.tier:
         missing.append("the access tier")
     if case.tier == AccessTier.ACTIVE and not (
-        case.paying_business_unit_id and case.budget_holder_name and case.pc_choice
+        case.paying_business_unit_id
+        and case.budget_holder_name
+        and case.pc_choice
+        and (case.pc_choice != BusinessCase.PcChoice.EXISTING or case.pc_asset_tag)
     ):
         missing.append("who pays for the standalone PC")
     if not (case.purpose and case.audience and case.integration):
         missing.append("the business need")
     if not (case.start_date and case.end_date):
         missing.append("the dates")
-    for identity in identities:
-        if not identity.display_name or (identity.uses_pseudonym and not identity.pseudonym_reason):
-            missing.append(f"your identity on {identity.site.name}")
-        elif not identity.identifies_as_official and not identity.not_official_reason:
-            missing.append(f"your identity on {identity.site.name}")
-    if not all(
-        [
-            case.declared_read_guidance,
-            case.declared_civil_service_code,
-            case.declared_no_protected_information,
-            case.declared_media_to_press_office,
-            case.declared_separate_identities,
-        ]
+    elif business_case_dates_problems(
+        tier=case.tier, start_date=case.start_date, end_date=case.end_date, today=today
     ):
+        missing.append("the dates (change them: they no longer meet the rules)")
+    for identity in identities:
+        if not identity_is_complete(identity):
+            missing.append(f"your identity on {identity.site.name}")
+    if not all(getattr(case, name) for name in DECLARATION_FIELDS):
         missing.append("the declarations")
     return missing
+
+
+def _lock_draft(case: BusinessCase) -> BusinessCase:
+    locked = BusinessCase.objects.select_for_update().get(pk=case.pk)
+    if locked.status != BusinessCase.Status.DRAFT:
+        raise BusinessCaseNotEditable(locked)
+    return locked
+
+
+def business_case_start(*, requester, client: Client | None = None) -> BusinessCase:
+    """A new, empty draft for the person asking for access."""
+    with transaction.atomic():
+        case = BusinessCase.objects.create(requester=requester)
+        _audit(
+            actor=requester,
+            action="case.started",
+            case=case,
+            changes={"status": [None, case.status]},
+            client=client,
+        )
+    return case
+
+
+def business_case_save_answers(
+    *, case: BusinessCase, actor, answers: dict, client: Client | None = None
+) -> BusinessCase:
+    """Save one question page's answers to a draft. Choosing passive monitoring clears
+    the standalone PC answers, which only the active tier has."""
+    unknown = set(answers) - ANSWER_FIELDS
+    if unknown:
+        raise ValueError(f"Not an answer: {', '.join(sorted(unknown))}")
+    with transaction.atomic():
+        locked = _lock_draft(case)
+        answers = dict(answers)
+        if answers.get("tier") == AccessTier.PASSIVE:
+            answers.update(
+                paying_business_unit=None, budget_holder_name="", pc_choice="", pc_asset_tag=""
+            )
+        if answers.get("pc_choice") == BusinessCase.PcChoice.NEW:
+            answers["pc_asset_tag"] = ""
+        changes = {}
+        for name, value in answers.items():
+            old = getattr(locked, name)
+            if old != value:
+                changes[name] = [_plain(old), _plain(value)]
+                setattr(locked, name, value)
+        if changes:
+            locked.save(update_fields=[*answers.keys(), "updated_at"])
+            _audit(
+                actor=actor,
+                action="case.answers_saved",
+                case=locked,
+                changes=changes,
+                client=client,
+            )
+    return locked
+
+
+def _plain(value):
+    """An audit-friendly form of an answer (a business unit by its cost centre)."""
+    if hasattr(value, "cost_centre"):
+        return value.cost_centre
+    return value
+
+
+def business_case_set_sites(
+    *, case: BusinessCase, actor, sites: list[Site], client: Client | None = None
+) -> BusinessCase:
+    """Choose the draft's sites. A new site gets an unanswered identity; a site taken off
+    loses its identity answers."""
+    with transaction.atomic():
+        locked = _lock_draft(case)
+        wanted = {site.pk: site for site in sites}
+        current = {i.site_id: i for i in locked.site_identities.select_related("site")}
+        removed = [current[pk] for pk in current if pk not in wanted]
+        added = [wanted[pk] for pk in wanted if pk not in current]
+        if removed:
+            SiteIdentity.objects.filter(pk__in=[i.pk for i in removed]).delete()
+        # Unanswered until the person has seen the site's identity page (the page
+        # offers their commonly used name).
+        SiteIdentity.objects.bulk_create(
+            [SiteIdentity(business_case=locked, site=site) for site in added]
+        )
+        if removed or added:
+            _audit(
+                actor=actor,
+                action="case.sites_changed",
+                case=locked,
+                changes={
+                    "sites": [
+                        sorted(i.site.name for i in current.values()),
+                        sorted(site.name for site in wanted.values()),
+                    ]
+                },
+                client=client,
+            )
+    return locked
+
+
+def business_case_save_identity(
+    *,
+    case: BusinessCase,
+    site: Site,
+    actor,
+    display_name: str,
+    uses_pseudonym: bool,
+    pseudonym_reason: str,
+    identifies_as_official: bool,
+    not_official_reason: str,
+    client: Client | None = None,
+) -> SiteIdentity:
+    """How the person will identify themselves on one of the draft's sites. A reason is
+    kept only where it is needed (a pseudonym; not identifying as an official)."""
+    with transaction.atomic():
+        _lock_draft(case)
+        identity = SiteIdentity.objects.select_for_update().get(business_case=case, site=site)
+        new = {
+            "display_name": display_name,
+            "uses_pseudonym": uses_pseudonym,
+            "pseudonym_reason": pseudonym_reason if uses_pseudonym else "",
+            "identifies_as_official": identifies_as_official,
+            "not_official_reason": "" if identifies_as_official else not_official_reason,
+        }
+        changes = {}
+        for name, value in new.items():
+            old = getattr(identity, name)
+            if old != value:
+                changes[name] = [old, value]
+                setattr(identity, name, value)
+        if changes:
+            identity.save(update_fields=[*new.keys(), "updated_at"])
+            _audit(
+                actor=actor,
+                action="case.identity_saved",
+                case=case,
+                changes={"site": site.name, **changes},
+                client=client,
+            )
+    return identity
+
+
+def business_case_delete_draft(*, case: BusinessCase, actor, client: Client | None = None) -> None:
+    """Delete a draft the person no longer wants. A sent case cannot be deleted."""
+    with transaction.atomic():
+        locked = _lock_draft(case)
+        _audit(
+            actor=actor,
+            action="case.draft_deleted",
+            case=locked,
+            changes={"status": [locked.status, None]},
+            client=client,
+        )
+        locked.site_identities.all().delete()
+        locked.delete()
 
 
 def _next_reference(year: int) -> str:
@@ -90,5 +350,31 @@ def business_case_submit(
             changes={"status": ["draft", "submitted"], "reference": locked.reference},
             client_address=client.address if client else None,
             user_agent=client.user_agent if client else "",
+        )
+    return locked
+
+
+def business_case_withdraw(
+    *, case: BusinessCase, actor, reason: str = "", client: Client | None = None
+) -> BusinessCase:
+    """Submitted → withdrawn, by the requester before a decision. The approvals app stops
+    honouring its links for a case that is no longer submitted.
+
+    Raises TransitionNotAllowed once the case is decided, lapsed or already withdrawn.
+    """
+    with transaction.atomic():
+        locked = BusinessCase.objects.select_for_update().get(pk=case.pk)
+        transition_check(locked, BusinessCase.Status.WITHDRAWN)
+        old_status = locked.status
+        locked.status = BusinessCase.Status.WITHDRAWN
+        locked.withdrawn_at = timezone.now()
+        locked.withdrawal_reason = reason
+        locked.save(update_fields=["status", "withdrawn_at", "withdrawal_reason", "updated_at"])
+        _audit(
+            actor=actor,
+            action="case.withdrawn",
+            case=locked,
+            changes={"status": [old_status, locked.status], "reason": reason},
+            client=client,
         )
     return locked

@@ -24,7 +24,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.expressions import RawSQL
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from access_requests.errors import TransitionNotAllowed, transition_check
@@ -884,14 +884,3 @@ def grant_renewal_start(*, grant: AccessGrant, actor, client: Client | None = No
             **_client_fields(client),
         )
     return case
-
-
-def renewal_next_url(case: BusinessCase) -> str:
-    """Where the holder continues a renewal: the case's check-answers page (the business-case
-    pages), or its page, or home when neither exists in this build."""
-    for name in ("access_requests:case-check-answers", "access_requests:case-detail"):
-        try:
-            return reverse(name, kwargs={"pk": case.pk})
-        except NoReverseMatch:
-            continue
-    return reverse("home")

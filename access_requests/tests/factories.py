@@ -133,3 +133,12 @@ def grant_in_status(status: str, **kwargs) -> AccessGrant:
         setattr(grant, field, value)
     grant.save()
     return grant
+
+
+def requester_with_director(**kwargs):
+    """A member of staff whose directorate has a director, so a sent case can be routed."""
+    from people.tests.factories import director_of
+
+    person = UserFactory(**kwargs)
+    director_of(person.profile.business_unit.directorate)
+    return person

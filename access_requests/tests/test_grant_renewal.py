@@ -76,7 +76,7 @@ def test_the_holder_starts_a_renewal_prefilled_from_the_old_case(client):
     assert case.status == BusinessCase.Status.DRAFT
     assert case.requester == grant.holder
     assert response.status_code == 302 and again.status_code == 302
-    assert response.url == services.renewal_next_url(case)
+    assert response.url == reverse("access_requests:case-continue", kwargs={"pk": case.pk})
     old = grant.business_case
     assert case.tier == old.tier
     assert case.purpose == "Answer questions about passports on X."

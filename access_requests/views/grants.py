@@ -182,7 +182,8 @@ def grant_renew(request, pk: int):
             "We have copied your answers into a new request. Check them, change what has "
             "changed, and send it to your director.",
         )
-        return redirect(services.renewal_next_url(case))
+        # The renewal is a draft pre-filled from the grant: continue at its first open question.
+        return redirect("access_requests:case-continue", pk=case.pk)
     if not services.grant_is_renewable(grant=grant):
         return _not_now(request, grant, "You can renew access from 30 days before it ends.")
     return render(request, "access_requests/grant/renew.html", {"grant": grant})
