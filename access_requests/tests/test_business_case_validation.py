@@ -2,6 +2,7 @@
 what was typed kept, and never a 500 for tampered input."""
 
 import datetime
+import re
 
 import pytest
 import time_machine
@@ -350,3 +351,22 @@ def test_when_nobody_can_decide_the_case_stays_a_draft_with_a_message(
     assert "govuk-error-summary" in response.content.decode()
     case.refresh_from_db()
     assert case.status == BusinessCase.Status.DRAFT
+
+
+@pytest.mark.parametrize(
+    ("page", "data"),
+    [
+        ("case-tier", {}),  # radios
+        ("case-declarations", {}),  # checkboxes
+        ("case-dates", {}),  # a GOV.UK date input
+    ],
+)
+def test_every_error_summary_link_leads_to_an_element_on_the_page(signed_in, draft, page, data):
+    html = signed_in.post(url(page, draft), data).content.decode()
+    summary = html.split("govuk-error-summary__list")[1].split("</ul>")[0]
+    anchors = re.findall(r'href="#([^"]+)"', summary)
+    assert anchors
+    for anchor in anchors:
+        assert f'id="{anchor}"' in html, (
+            f"the error summary links to #{anchor}, which is not on the page"
+        )
