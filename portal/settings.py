@@ -261,6 +261,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.outbox_sweep",
         "schedule": min(60.0, SNS_SWEEP_INTERVAL_SECONDS),
     },
+    "approvals-remind-due": {
+        "task": "approvals.remind_due",
+        "schedule": SNS_SWEEP_INTERVAL_SECONDS,
+    },
+    "approvals-lapse-due": {
+        "task": "approvals.lapse_due",
+        "schedule": SNS_SWEEP_INTERVAL_SECONDS,
+    },
 }
 
 # Business rules that the department may tune.
