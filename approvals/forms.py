@@ -48,7 +48,7 @@ class DecisionForm(forms.Form):
         self.helper.layout = Layout(
             Field.radios("decision", legend_size=Size.MEDIUM, legend_tag="h2"),
             Field("end_date"),
-            Field.textarea("reason", max_characters=REASON_MAX, field_width=Fluid.FULL),
+            Field.textarea("reason", max_characters=REASON_MAX, rows=4),
             Submit("send", "Send decision", data_prevent_double_click="true"),
         )
 
