@@ -11,7 +11,6 @@ from access_requests.models import AccessGrant, BusinessCase
 from approvals.models import ApprovalRequest
 from approvals.tests.factories import (
     DelegationFactory,
-    link_for,
     requester_with_director,
     submitted_case,
     token_for,
@@ -55,7 +54,7 @@ def test_opening_the_link_shows_the_whole_case_and_records_who_opened_it(client,
 
     html = response.content.decode()
     assert response.status_code == 200
-    assert f"Decide Sam Staff’s request" in html
+    assert "Decide Sam Staff’s request" in html
     for text in [case.reference, case.purpose, case.audience, case.integration, "LinkedIn"]:
         assert text in html
     assert re.search(
