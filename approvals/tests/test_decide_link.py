@@ -64,7 +64,7 @@ def test_opening_the_link_shows_the_whole_case_and_records_who_opened_it(client,
         r'name="decision"\s+class="govuk-radios__input"\s+id="\w+"\s+value="reject"', html
     )
     assert 'name="end_date_0"' in html  # GOV.UK date input: day, month, year
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     assert state() == before
     opened = AuditEvent.objects.get(action="approval.opened")
     assert opened.object_id == str(case.pk)
