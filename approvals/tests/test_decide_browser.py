@@ -1,8 +1,20 @@
+from pathlib import Path
+
 import pytest
+from django.conf import settings as django_settings
 from playwright.sync_api import expect
 
 from approvals.tests.factories import LINK_PATTERN, requester_with_director, submitted_case
 from conftest import browser_sign_in
+
+AXE = Path(django_settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page):
+    """Run axe-core in the page (evaluated through DevTools, so the CSP does not block it)."""
+    page.evaluate(AXE.read_text())
+    result = page.evaluate("axe.run({runOnly: ['wcag2a', 'wcag2aa']})")
+    return [(v["id"], [n["target"] for n in v["nodes"]]) for v in result["violations"]]
 
 
 @pytest.mark.browser
@@ -23,6 +35,7 @@ def test_the_director_approves_from_the_emailed_link_and_the_requester_sees_appr
     page.goto(link)  # not signed in: the link is the credential
     expect(page.get_by_role("heading", level=1)).to_contain_text("Decide Sam Staff")
     expect(page.get_by_text(case.purpose)).to_be_visible()
+    assert axe_violations(page) == []
     page.get_by_label("Approve").check()
     page.get_by_role("button", name="Send decision").click()
     expect(page.get_by_role("heading", name="Case approved")).to_be_visible()
