@@ -29,8 +29,11 @@ def test_the_directors_email_and_reminder_go_out_through_a_real_worker_and_beat(
     text = mail_text(folder)
     assert case.reference in text
     assert "Sam Staff" in text
-    email = OutboundEmail.objects.get(template="approval_request")
-    assert email.status == OutboundEmail.Status.SENT
+    # The file is written just before the worker marks the row sent.
+    assert celery_worker_process.wait_for(
+        lambda: OutboundEmail.objects.get(template="approval_request").status == "sent",
+        timeout=30,
+    )
 
     # Beat runs the reminder sweep: make the reminder due and wait for it.
     approval = case.approval_requests.get()
