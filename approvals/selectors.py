@@ -1,17 +1,126 @@
-"""Read queries for approval requests."""
+"""Read queries for approval requests and delegations. Who may see what is decided here."""
+
+import datetime
+import hashlib
+import hmac
 
 from django.db.models import Prefetch, QuerySet
+from django.shortcuts import get_object_or_404
 
-from access_requests.models import Site
+from access_requests.models import BusinessCase, Site, SiteIdentity
 
-from .models import ApprovalRequest
+from .models import ApprovalRequest, Delegation
+
+
+def token_digest(token: str) -> str:
+    """The SHA-256 of an emailed token: only this is stored."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def approval_request_for_token(*, token: str) -> ApprovalRequest | None:
+    """The approval request an emailed link belongs to, or None (unknown or tampered).
+
+    Looked up by the hash (a hash of a random secret leaks nothing useful through timing),
+    then compared in constant time as well.
+    """
+    if not token or len(token) > 100:
+        return None
+    digest = token_digest(token)
+    approval = (
+        ApprovalRequest.objects.select_related(
+            "approver__profile", "on_behalf_of__profile", "business_case"
+        )
+        .filter(token_hash=digest)
+        .first()
+    )
+    if approval is None or not hmac.compare_digest(approval.token_hash, digest):
+        return None
+    return approval
 
 
 def approval_requests_open_for(*, user) -> QuerySet[ApprovalRequest]:
-    """Cases waiting for this person's decision, oldest first."""
+    """Cases waiting for this person's decision, oldest first.
+
+    A case withdrawn by its requester is left out even if its approval request was not
+    closed yet (the business case app cannot reach up to close it; the sweep does).
+    """
     return (
-        ApprovalRequest.objects.filter(approver=user, status=ApprovalRequest.Status.OPEN)
-        .select_related("business_case__requester__profile")
+        ApprovalRequest.objects.filter(
+            approver=user,
+            status=ApprovalRequest.Status.OPEN,
+            business_case__status=BusinessCase.Status.SUBMITTED,
+        )
+        .select_related("business_case__requester__profile", "on_behalf_of__profile")
         .prefetch_related(Prefetch("business_case__sites", queryset=Site.objects.order_by("name")))
         .order_by("created_at", "id")
     )
+
+
+def approval_request_of_approver(*, user, pk: int) -> ApprovalRequest:
+    """One of this person's approval requests (any status); 404 for anyone else's."""
+    return get_object_or_404(
+        ApprovalRequest.objects.select_related(
+            "approver__profile", "on_behalf_of__profile", "business_case"
+        ),
+        pk=pk,
+        approver=user,
+    )
+
+
+def case_for_decision(*, case_id: int) -> BusinessCase:
+    """The whole case, as the approver reads it before deciding."""
+    return (
+        BusinessCase.objects.select_related(
+            "requester__profile__business_unit__directorate__organisation",
+            "paying_business_unit",
+        )
+        .prefetch_related(
+            Prefetch(
+                "site_identities",
+                queryset=SiteIdentity.objects.select_related("site").order_by("site__name"),
+            )
+        )
+        .get(pk=case_id)
+    )
+
+
+def approval_closed_reason(*, approval: ApprovalRequest, case: BusinessCase) -> str | None:
+    """Why this approval request can no longer be decided, or None while it is open.
+
+    "decided" (by anyone), "withdrawn", "lapsed", "superseded".
+    """
+    if case.status in BusinessCase.Status.decided():
+        return "decided"
+    if case.status == BusinessCase.Status.WITHDRAWN:
+        return "withdrawn"
+    if (
+        case.status == BusinessCase.Status.LAPSED
+        or approval.status == ApprovalRequest.Status.EXPIRED
+    ):
+        return "lapsed"
+    if (
+        case.status != BusinessCase.Status.SUBMITTED
+        or approval.status != ApprovalRequest.Status.OPEN
+    ):
+        return "superseded"
+    return None
+
+
+def decided_approval_for_case(*, case: BusinessCase) -> ApprovalRequest | None:
+    """The approval request whose decision settled the case."""
+    return (
+        ApprovalRequest.objects.select_related("approver__profile", "on_behalf_of__profile")
+        .filter(business_case=case, status=ApprovalRequest.Status.DECIDED)
+        .first()
+    )
+
+
+def delegations_given_by(*, director) -> QuerySet[Delegation]:
+    return Delegation.objects.filter(director=director).select_related("deputy__profile")
+
+
+def delegations_active(*, director, on: datetime.date) -> QuerySet[Delegation]:
+    """Delegations in force on a day: within their dates and not cancelled."""
+    return Delegation.objects.filter(
+        director=director, starts_on__lte=on, ends_on__gte=on, cancelled_at__isnull=True
+    ).select_related("deputy__profile")

@@ -1,17 +1,744 @@
-"""Routing a submitted case to its approver, and deciding it.
+"""Routing a submitted case to its approver, deciding it, reminders, escalation and lapse.
 
-Issue 4 builds routing, the token, decisions, reminders, escalation and lapse here.
+Lock order, everywhere: the business case first, then its approval requests. The sweeps
+take both with `skip_locked`, so a sweep never waits behind a decision (or another sweep).
 """
 
-from django.db import transaction
+import datetime
+import secrets
+from dataclasses import dataclass, field
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from access_requests.errors import TransitionNotAllowed, transition_check
 from access_requests.models import BusinessCase
 from access_requests.services import business_cases as case_services
+from access_requests.services.grants import grant_create_from_case
 from audit.client import Client
+from audit.services import SystemActor, record
+from notifications.services import email_queue
+from people.models import Role
+
+from . import selectors
+from .errors import (
+    ApprovalClosed,
+    ApprovalLinkExpired,
+    DecisionInvalid,
+    DelegationInvalid,
+    NoApproverAvailable,
+)
+from .models import ApprovalReminder, ApprovalRequest, Delegation
+from .working_days import add_working_days, add_working_days_at
+
+User = get_user_model()
+
+REMINDER_SWEEP = SystemActor("approval_remind_due")
+LAPSE_SWEEP = SystemActor("case_lapse_due")
+
+VIA_LINK = "emailed link"
+VIA_SIGNED_IN = "signed in"
+
+
+# --- Links -----------------------------------------------------------------------------------
+
+
+def _absolute(path: str) -> str:
+    return settings.PORTAL_BASE_URL + path
+
+
+def _absolute_url_of(*names: str) -> str:
+    """The first of these pages that exists (another app may not have built it yet)."""
+    for name in names:
+        try:
+            return _absolute(reverse(name))
+        except NoReverseMatch:
+            continue
+    return _absolute(reverse("home"))
+
+
+def approval_link(token: str) -> str:
+    return _absolute(reverse("approvals:decide", args=[token]))
+
+
+def _token_issue() -> tuple[str, str, datetime.datetime]:
+    """A new random secret, the hash that is stored, and when the link stops working."""
+    token = secrets.token_urlsafe(32)
+    expires = timezone.now() + datetime.timedelta(days=settings.SNS_APPROVAL_TOKEN_DAYS)
+    return token, selectors.token_digest(token), expires
+
+
+def _client_fields(client: Client | None) -> dict:
+    return {
+        "client_address": client.address if client else None,
+        "user_agent": client.user_agent if client else "",
+    }
+
+
+# --- Routing ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Route:
+    approver: object
+    because: str
+    delegation: Delegation | None = None
+    on_behalf_of: object | None = None
+
+
+@dataclass
+class Routing:
+    routes: list[Route] = field(default_factory=list)
+    note: str = ""
+
+
+def _fallback_approvers(*, organisation, exclude_ids: set[int]) -> tuple[list, str]:
+    """The organisation's fallback approver, or else every active admin."""
+    fallback = organisation.fallback_approver if organisation is not None else None
+    if fallback is not None and fallback.is_active and fallback.pk not in exclude_ids:
+        return [fallback], f"{fallback.display_name}, the fallback approver for {organisation.name}"
+    admins = list(
+        User.objects.filter(is_active=True, groups__name=Role.ADMIN)
+        .exclude(pk__in=exclude_ids)
+        .select_related("profile")
+        .distinct()
+        .order_by("pk")
+    )
+    return admins, "the service's administrators"
+
+
+def case_routing(*, case: BusinessCase, on: datetime.date | None = None) -> Routing:
+    """Who decides this case and why. Never the requester."""
+    on = on or timezone.localdate()
+    requester = case.requester
+    profile = getattr(requester, "profile", None)
+    directorate = profile.business_unit.directorate if profile is not None else None
+    organisation = directorate.organisation if directorate is not None else None
+    director = directorate.director if directorate is not None else None
+
+    routing = Routing()
+    if director is not None and director.is_active and director.pk != requester.pk:
+        routing.routes.append(Route(director, ApprovalRequest.Reason.DIRECTOR))
+        routing.note = f"Sent to {director.display_name}, director of {directorate.name}."
+    else:
+        if directorate is None:
+            why = "You are not in a directorate in the staff directory"
+        elif director is None or not director.is_active:
+            why = f"{directorate.name} has no director in the staff directory"
+        else:
+            why = (
+                f"You are the director of {directorate.name} and nobody may approve their own case"
+            )
+        approvers, who = _fallback_approvers(organisation=organisation, exclude_ids={requester.pk})
+        if not approvers:
+            raise NoApproverAvailable()
+        routing.routes = [Route(user, ApprovalRequest.Reason.FALLBACK) for user in approvers]
+        routing.note = f"{why}, so it was sent to {who}."
+
+    # A named approver's deputies get the case too while their delegation is in force.
+    if len(routing.routes) == 1:
+        principal = routing.routes[0].approver
+        for delegation in selectors.delegations_active(director=principal, on=on):
+            deputy = delegation.deputy
+            if not deputy.is_active or deputy.pk == requester.pk:
+                continue
+            if any(route.approver.pk == deputy.pk for route in routing.routes):
+                continue
+            routing.routes.append(
+                Route(deputy, ApprovalRequest.Reason.DEPUTY, delegation, principal)
+            )
+            routing.note += (
+                f" Also sent to {deputy.display_name}, deputising for "
+                f"{principal.display_name} until {delegation.ends_on:%-d %B %Y}."
+            )
+    routing.note = routing.note[:300]
+    return routing
+
+
+def _approval_email_context(*, approval: ApprovalRequest, token: str, **extra) -> dict:
+    case = selectors.case_for_decision(case_id=approval.business_case_id)
+    return {
+        "approval": approval,
+        "case": case,
+        "requester": case.requester,
+        "profile": getattr(case.requester, "profile", None),
+        "identities": list(case.site_identities.all()),
+        "link": approval_link(token),
+        "cases_to_decide_url": _absolute(reverse("approvals:case-list")),
+        **extra,
+    }
+
+
+def _approval_request_create(
+    *,
+    case: BusinessCase,
+    route: Route,
+    decide_by: datetime.date,
+    remind: bool,
+    actor,
+    client: Client | None,
+    action: str,
+    escalated_from: ApprovalRequest | None = None,
+) -> ApprovalRequest:
+    token, digest, expires = _token_issue()
+    now = timezone.now()
+    approval = ApprovalRequest.objects.create(
+        business_case=case,
+        approver=route.approver,
+        routed_because=route.because,
+        delegation=route.delegation,
+        on_behalf_of=route.on_behalf_of,
+        token_hash=digest,
+        token_expires_at=expires,
+        decide_by=decide_by,
+        next_reminder_at=(
+            add_working_days_at(now, settings.SNS_REMINDER_WORKING_DAYS) if remind else None
+        ),
+    )
+    changes = {
+        "approval_request": approval.pk,
+        "approver": route.approver.email,
+        "routed_because": route.because,
+        "on_behalf_of": route.on_behalf_of.email if route.on_behalf_of else None,
+        "decide_by": decide_by,
+        "link_expires_at": expires,
+    }
+    if escalated_from is not None:
+        changes["escalated_from"] = escalated_from.approver.email
+    record(actor=actor, action=action, obj=case, changes=changes, **_client_fields(client))
+    email_queue(
+        to=route.approver.email,
+        template="approval_request",
+        context=_approval_email_context(
+            approval=approval, token=token, escalated_from=escalated_from
+        ),
+        related=approval,
+        dedupe_key=f"approval-request:{approval.pk}",
+    )
+    return approval
+
+
+def approval_request_send(
+    *, case: BusinessCase, actor, client: Client | None = None
+) -> list[ApprovalRequest]:
+    """Route a submitted case: one approval request (with its emailed link) per approver,
+    and the case's routing note saying why. Runs inside `case_submit`'s transaction."""
+    with transaction.atomic():
+        locked = (
+            BusinessCase.objects.select_for_update(of=("self",))
+            .select_related("requester__profile__business_unit__directorate__organisation")
+            .get(pk=case.pk)
+        )
+        if locked.status != BusinessCase.Status.SUBMITTED:
+            raise TransitionNotAllowed(locked, BusinessCase.Status.SUBMITTED)
+        routing = case_routing(case=locked)
+        locked.routing_note = routing.note
+        locked.save(update_fields=["routing_note", "updated_at"])
+        decide_by = add_working_days(timezone.localdate(), settings.SNS_REMINDER_WORKING_DAYS)
+        return [
+            _approval_request_create(
+                case=locked,
+                route=route,
+                decide_by=decide_by,
+                remind=True,
+                actor=actor,
+                client=client,
+                action="approval.sent",
+            )
+            for route in routing.routes
+        ]
 
 
 def case_submit(*, case: BusinessCase, actor, client: Client | None = None) -> BusinessCase:
-    """ "Accept and send": in one transaction the case becomes submitted and is routed."""
+    """ "Accept and send": in one transaction the case becomes submitted and is routed.
+
+    Raises TransitionNotAllowed (already sent), BusinessCaseIncomplete, NoApproverAvailable.
+    """
     with transaction.atomic():
         submitted = case_services.business_case_submit(case=case, actor=actor, client=client)
+        approval_request_send(case=submitted, actor=actor, client=client)
+        submitted.refresh_from_db()
     return submitted
+
+
+# --- Opening the link and deciding ----------------------------------------------------------
+
+
+def approval_opened(
+    *, approval_request: ApprovalRequest, actor=None, client: Client | None = None
+) -> None:
+    """Someone (the approver, or a mail scanner) opened the link and saw the case.
+
+    Records an audit event; changes no case or approval state. `first_opened_at` is set
+    once as bookkeeping (a conditional UPDATE, no lock, nothing decided).
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        ApprovalRequest.objects.filter(pk=approval_request.pk, first_opened_at__isnull=True).update(
+            first_opened_at=now
+        )
+        record(
+            actor=actor,
+            action="approval.opened",
+            obj=approval_request.business_case,
+            changes={
+                "approval_request": approval_request.pk,
+                "approver": approval_request.approver.email,
+            },
+            **_client_fields(client),
+        )
+
+
+def _provisioning_people():
+    """Active people who may provision grants (ICT), through a group or directly."""
+    permission = Permission.objects.get(
+        content_type__app_label="access_requests", codename="provision_accessgrant"
+    )
+    return (
+        User.objects.filter(is_active=True)
+        .filter(Q(groups__permissions=permission) | Q(user_permissions=permission))
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def approval_decide(
+    *,
+    approval_request: ApprovalRequest,
+    decision: str,
+    reason: str = "",
+    end_date: datetime.date | None = None,
+    actor,
+    client: Client | None = None,
+    via: str = VIA_LINK,
+) -> ApprovalRequest:
+    """The approver approves or rejects the case. Exactly one decision per case wins.
+
+    Raises ApprovalClosed (decided by anyone, withdrawn, lapsed, superseded),
+    ApprovalLinkExpired (through the emailed link only), DecisionInvalid.
+    """
+    reason = (reason or "").strip()
+    if decision not in ApprovalRequest.Decision.values:
+        raise DecisionInvalid("decision", "Select approve or reject")
+    if decision == ApprovalRequest.Decision.REJECT and not reason:
+        raise DecisionInvalid("reason", "Enter the reason for rejecting the case")
+    if len(reason) > 2000:
+        raise DecisionInvalid("reason", "Reason must be 2000 characters or fewer")
+
+    with transaction.atomic():
+        case = (
+            BusinessCase.objects.select_for_update(of=("self",))
+            .select_related("requester__profile")
+            .get(pk=approval_request.business_case_id)
+        )
+        approval = (
+            ApprovalRequest.objects.select_for_update(of=("self",))
+            .select_related("approver__profile", "on_behalf_of__profile")
+            .get(pk=approval_request.pk)
+        )
+        why = selectors.approval_closed_reason(approval=approval, case=case)
+        if why is not None:
+            raise ApprovalClosed(approval, why)
+        now = timezone.now()
+        if via == VIA_LINK and approval.token_expires_at <= now:
+            raise ApprovalLinkExpired(approval)
+
+        approving = decision == ApprovalRequest.Decision.APPROVE
+        if not approving or end_date == case.end_date:
+            end_date = None
+        if end_date is not None and not (case.start_date <= end_date < case.end_date):
+            raise DecisionInvalid(
+                "end_date",
+                f"End date must be between {case.start_date:%-d %B %Y} and "
+                f"{case.end_date:%-d %B %Y}",
+            )
+        to_status = BusinessCase.Status.APPROVED if approving else BusinessCase.Status.REJECTED
+        transition_check(approval, ApprovalRequest.Status.DECIDED)
+        transition_check(case, to_status)
+
+        approval.status = ApprovalRequest.Status.DECIDED
+        approval.decision = decision
+        approval.decision_reason = reason
+        approval.decided_at = now
+        approval.approved_end_date = end_date
+        approval.next_reminder_at = None
+        approval.save(
+            update_fields=[
+                "status",
+                "decision",
+                "decision_reason",
+                "decided_at",
+                "approved_end_date",
+                "next_reminder_at",
+                "updated_at",
+            ]
+        )
+        superseded = list(
+            ApprovalRequest.objects.filter(business_case=case, status=ApprovalRequest.Status.OPEN)
+            .exclude(pk=approval.pk)
+            .values_list("pk", flat=True)
+        )
+        ApprovalRequest.objects.filter(pk__in=superseded).update(
+            status=ApprovalRequest.Status.SUPERSEDED, next_reminder_at=None, updated_at=now
+        )
+        case.status = to_status
+        case.decided_at = now
+        case.decision_reason = reason
+        case.save(update_fields=["status", "decided_at", "decision_reason", "updated_at"])
+
+        grant = None
+        if approving:
+            grant = grant_create_from_case(
+                case=case,
+                approved_by=approval.approver,
+                approved_at=now,
+                end_date=end_date,
+                on_behalf_of=approval.on_behalf_of,
+                actor=actor,
+            )
+        record(
+            actor=actor,
+            action="approval.decided",
+            obj=case,
+            changes={
+                "status": [BusinessCase.Status.SUBMITTED, to_status],
+                "decision": decision,
+                "decided_by": approval.approver.email,
+                "on_behalf_of": approval.on_behalf_of.email if approval.on_behalf_of else None,
+                "via": via,
+                "reason": reason,
+                "approved_end_date": end_date,
+                "approval_request": approval.pk,
+                "superseded": superseded,
+            },
+            **_client_fields(client),
+        )
+        _decision_emails(case=case, approval=approval, grant=grant)
+    return approval
+
+
+def _decision_emails(*, case: BusinessCase, approval: ApprovalRequest, grant) -> None:
+    context = {
+        "case": case,
+        "approval": approval,
+        "grant": grant,
+        "end_date": approval.approved_end_date or case.end_date,
+        "home_url": _absolute(reverse("home")),
+    }
+    email_queue(
+        to=case.requester.email,
+        template="decision_outcome",
+        context=context,
+        related=case,
+        dedupe_key=f"decision-outcome:{case.pk}",
+    )
+    if grant is not None:
+        queue_url = _absolute_url_of("access_requests:provisioning-queue")
+        for person in _provisioning_people():
+            email_queue(
+                to=person.email,
+                template="decision_provisioning",
+                context={**context, "queue_url": queue_url},
+                related=grant,
+                dedupe_key=f"decision-provisioning:{case.pk}:{person.pk}",
+            )
+    if approval.on_behalf_of is not None:
+        email_queue(
+            to=approval.on_behalf_of.email,
+            template="decision_by_deputy",
+            context=context,
+            related=case,
+            dedupe_key=f"decision-by-deputy:{case.pk}",
+        )
+
+
+# --- Reminders, escalation, lapse (Celery beat) ---------------------------------------------
+
+
+def approval_remind_due(*, limit: int = 500) -> int:
+    """Send the reminders (and escalations) that are due. Returns how many were handled.
+
+    Due rows come from the partial index on open requests' `next_reminder_at`; each is
+    taken with `skip_locked` and handled in its own short transaction, so two sweeps
+    running together never remind twice (and the unique ApprovalReminder row and the
+    email's dedupe key make sure of it even after a crash and retry).
+    """
+    now = timezone.now()
+    due = list(
+        ApprovalRequest.objects.filter(
+            status=ApprovalRequest.Status.OPEN, next_reminder_at__lte=now
+        )
+        .order_by("next_reminder_at", "id")
+        .values_list("pk", "business_case_id")[:limit]
+    )
+    handled = 0
+    for approval_id, case_id in due:
+        if approval_remind_one(approval_id=approval_id, case_id=case_id):
+            handled += 1
+    return handled
+
+
+def approval_remind_one(*, approval_id: int, case_id: int) -> bool:
+    with transaction.atomic():
+        case = (
+            BusinessCase.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("requester__profile__business_unit__directorate__organisation")
+            .filter(pk=case_id)
+            .first()
+        )
+        if case is None:
+            return False  # being decided, or another sweep has it
+        now = timezone.now()
+        approval = (
+            ApprovalRequest.objects.select_for_update(skip_locked=True)
+            .filter(pk=approval_id, status=ApprovalRequest.Status.OPEN, next_reminder_at__lte=now)
+            .first()
+        )
+        if approval is None:
+            return False  # handled already
+        if case.status != BusinessCase.Status.SUBMITTED:
+            # Withdrawn by the requester: the business case app cannot close our requests,
+            # so the sweep does.
+            transition_check(approval, ApprovalRequest.Status.SUPERSEDED)
+            approval.status = ApprovalRequest.Status.SUPERSEDED
+            approval.next_reminder_at = None
+            approval.save(update_fields=["status", "next_reminder_at", "updated_at"])
+            return False
+        if approval.reminders_sent < settings.SNS_MAX_REMINDERS:
+            return _approval_remind(case=case, approval=approval, now=now)
+        approval.next_reminder_at = None
+        approval.save(update_fields=["next_reminder_at", "updated_at"])
+        return _case_escalate(case=case, stalled=approval)
+
+
+def _approval_remind(*, case: BusinessCase, approval: ApprovalRequest, now) -> bool:
+    number = approval.reminders_sent + 1
+    try:
+        with transaction.atomic():
+            ApprovalReminder.objects.create(approval_request=approval, number=number)
+    except IntegrityError:
+        return False  # this reminder went out already
+    # A fresh link (and a fresh expiry) in every reminder: only the hash is stored, so the
+    # earlier link stops working; the pages say to use the newest email.
+    token, digest, expires = _token_issue()
+    approval.reminders_sent = number
+    approval.token_hash = digest
+    approval.token_expires_at = expires
+    approval.next_reminder_at = add_working_days_at(now, settings.SNS_REMINDER_WORKING_DAYS)
+    approval.save(
+        update_fields=[
+            "reminders_sent",
+            "token_hash",
+            "token_expires_at",
+            "next_reminder_at",
+            "updated_at",
+        ]
+    )
+    record(
+        actor=REMINDER_SWEEP,
+        action="approval.reminded",
+        obj=case,
+        changes={
+            "approval_request": approval.pk,
+            "approver": approval.approver.email,
+            "reminder": number,
+            "link_expires_at": expires,
+        },
+    )
+    email_queue(
+        to=approval.approver.email,
+        template="approval_reminder",
+        context=_approval_email_context(approval=approval, token=token, number=number),
+        related=approval,
+        dedupe_key=f"approval-reminder:{approval.pk}:{number}",
+    )
+    return True
+
+
+def _case_escalate(*, case: BusinessCase, stalled: ApprovalRequest) -> bool:
+    """After the last reminder, the fallback approver is asked too (once per case)."""
+    if stalled.routed_because == ApprovalRequest.Reason.ESCALATION:
+        return False
+    if case.approval_requests.filter(routed_because=ApprovalRequest.Reason.ESCALATION).exists():
+        return False
+    profile = getattr(case.requester, "profile", None)
+    organisation = profile.business_unit.directorate.organisation if profile else None
+    already = set(
+        case.approval_requests.filter(status=ApprovalRequest.Status.OPEN).values_list(
+            "approver_id", flat=True
+        )
+    )
+    approvers, _ = _fallback_approvers(
+        organisation=organisation, exclude_ids=already | {case.requester_id}
+    )
+    lapses_on = timezone.localdate(
+        case.submitted_at + datetime.timedelta(days=settings.SNS_LAPSE_AFTER_DAYS)
+    )
+    decide_by = min(
+        add_working_days(timezone.localdate(), settings.SNS_REMINDER_WORKING_DAYS), lapses_on
+    )
+    for approver in approvers:
+        _approval_request_create(
+            case=case,
+            route=Route(approver, ApprovalRequest.Reason.ESCALATION),
+            decide_by=decide_by,
+            remind=False,
+            actor=REMINDER_SWEEP,
+            client=None,
+            action="approval.escalated",
+            escalated_from=stalled,
+        )
+    return bool(approvers)
+
+
+def case_lapse_due(*, limit: int = 500) -> int:
+    """Cases undecided `SNS_LAPSE_AFTER_DAYS` after they were sent lapse. Returns how many."""
+    cutoff = timezone.now() - datetime.timedelta(days=settings.SNS_LAPSE_AFTER_DAYS)
+    due = list(
+        BusinessCase.objects.filter(status=BusinessCase.Status.SUBMITTED, submitted_at__lte=cutoff)
+        .order_by("submitted_at", "id")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return sum(1 for case_id in due if case_lapse_one(case_id=case_id))
+
+
+def case_lapse_one(*, case_id: int) -> bool:
+    now = timezone.now()
+    cutoff = now - datetime.timedelta(days=settings.SNS_LAPSE_AFTER_DAYS)
+    with transaction.atomic():
+        case = (
+            BusinessCase.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("requester")
+            .filter(pk=case_id, status=BusinessCase.Status.SUBMITTED, submitted_at__lte=cutoff)
+            .first()
+        )
+        if case is None:
+            return False
+        transition_check(case, BusinessCase.Status.LAPSED)
+        case.status = BusinessCase.Status.LAPSED
+        case.lapsed_at = now
+        case.save(update_fields=["status", "lapsed_at", "updated_at"])
+        expired = list(
+            ApprovalRequest.objects.select_for_update()
+            .filter(business_case=case, status=ApprovalRequest.Status.OPEN)
+            .values_list("pk", flat=True)
+        )
+        ApprovalRequest.objects.filter(pk__in=expired).update(
+            status=ApprovalRequest.Status.EXPIRED, next_reminder_at=None, updated_at=now
+        )
+        record(
+            actor=LAPSE_SWEEP,
+            action="case.lapsed",
+            obj=case,
+            changes={
+                "status": [BusinessCase.Status.SUBMITTED, BusinessCase.Status.LAPSED],
+                "approval_requests_expired": expired,
+            },
+        )
+        email_queue(
+            to=case.requester.email,
+            template="case_lapsed",
+            context={
+                "case": case,
+                "start_again_url": _absolute_url_of("access_requests:case-list"),
+            },
+            related=case,
+            dedupe_key=f"case-lapsed:{case.pk}",
+        )
+    return True
+
+
+# --- Delegations -------------------------------------------------------------------------------
+
+
+def delegation_create(
+    *,
+    director,
+    deputy,
+    starts_on: datetime.date,
+    ends_on: datetime.date,
+    actor,
+    client: Client | None = None,
+) -> Delegation:
+    """A director names a deputy for a date range; new cases then go to both."""
+    if deputy.pk == director.pk:
+        raise DelegationInvalid("deputy_email", "Enter someone else's email address")
+    if not deputy.is_active:
+        raise DelegationInvalid(
+            "deputy_email", "Enter the email address of someone who can sign in"
+        )
+    if ends_on < starts_on:
+        raise DelegationInvalid("ends_on", "End date must be the same as or after the start date")
+    if ends_on < timezone.localdate():
+        raise DelegationInvalid("ends_on", "End date must be today or in the future")
+    with transaction.atomic():
+        delegation = Delegation.objects.create(
+            director=director, deputy=deputy, starts_on=starts_on, ends_on=ends_on
+        )
+        record(
+            actor=actor,
+            action="delegation.created",
+            obj=delegation,
+            changes={
+                "director": director.email,
+                "deputy": deputy.email,
+                "starts_on": starts_on,
+                "ends_on": ends_on,
+            },
+            **_client_fields(client),
+        )
+        email_queue(
+            to=deputy.email,
+            template="approval_delegation",
+            context={
+                "delegation": delegation,
+                "cases_to_decide_url": _absolute(reverse("approvals:case-list")),
+            },
+            related=delegation,
+            dedupe_key=f"approval-delegation:{delegation.pk}",
+        )
+    return delegation
+
+
+def delegation_cancel(*, delegation: Delegation, actor, client: Client | None = None) -> Delegation:
+    """Cancel a delegation: no new cases go to the deputy, and their open ones close."""
+    with transaction.atomic():
+        locked = Delegation.objects.select_for_update().get(pk=delegation.pk)
+        if locked.cancelled_at is not None:
+            return locked
+        now = timezone.now()
+        locked.cancelled_at = now
+        locked.save(update_fields=["cancelled_at", "updated_at"])
+        # Cases sent to the deputy through this delegation stay with the director alone.
+        closed = []
+        for approval in (
+            ApprovalRequest.objects.filter(delegation=locked, status=ApprovalRequest.Status.OPEN)
+            .select_related("business_case")
+            .order_by("business_case_id")
+        ):
+            with transaction.atomic():
+                BusinessCase.objects.select_for_update().get(pk=approval.business_case_id)
+                updated = ApprovalRequest.objects.filter(
+                    pk=approval.pk, status=ApprovalRequest.Status.OPEN
+                ).update(
+                    status=ApprovalRequest.Status.SUPERSEDED, next_reminder_at=None, updated_at=now
+                )
+                if updated:
+                    closed.append(approval.pk)
+        record(
+            actor=actor,
+            action="delegation.cancelled",
+            obj=locked,
+            changes={
+                "cancelled_at": [None, now],
+                "deputy": locked.deputy.email,
+                "approval_requests_closed": closed,
+            },
+            **_client_fields(client),
+        )
+    return locked

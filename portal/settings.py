@@ -274,6 +274,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "access_requests.grant_safe_use_sweep",
         "schedule": SNS_SWEEP_INTERVAL_SECONDS,
     },
+    # Director decisions (issue 4): reminders, escalation and lapse.
+    "approvals-remind-due": {
+        "task": "approvals.remind_due",
+        "schedule": SNS_SWEEP_INTERVAL_SECONDS,
+    },
+    "approvals-lapse-due": {
+        "task": "approvals.lapse_due",
+        "schedule": SNS_SWEEP_INTERVAL_SECONDS,
+    },
 }
 
 # Business rules that the department may tune.

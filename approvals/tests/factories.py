@@ -1,4 +1,5 @@
 import datetime
+import re
 import secrets
 
 import factory
@@ -6,7 +7,8 @@ from django.utils import timezone
 
 from access_requests.tests.factories import BusinessCaseFactory
 from approvals.models import ApprovalRequest, Delegation
-from people.tests.factories import UserFactory
+from notifications.models import OutboundEmail
+from people.tests.factories import BusinessUnitFactory, DirectorateFactory, UserFactory, director_of
 
 
 class ApprovalRequestFactory(factory.django.DjangoModelFactory):
@@ -31,3 +33,42 @@ class DelegationFactory(factory.django.DjangoModelFactory):
     deputy = factory.SubFactory(UserFactory)
     starts_on = factory.LazyFunction(timezone.localdate)
     ends_on = factory.LazyFunction(lambda: timezone.localdate() + datetime.timedelta(days=14))
+
+
+LINK_PATTERN = re.compile(r"(https?://[^\s\"<>]+/approvals/decide/([A-Za-z0-9_\-]+)/)")
+
+
+def requester_with_director(**kwargs):
+    """A requester in a directorate that has a director. Returns (requester, director)."""
+    directorate = DirectorateFactory()
+    director = director_of(directorate, profile__name=kwargs.pop("director_name", "Dana Director"))
+    unit = BusinessUnitFactory(directorate=directorate)
+    requester = UserFactory(profile__business_unit=unit, **kwargs)
+    return requester, director
+
+
+def submitted_case(requester=None, **case_kwargs):
+    """A complete case sent through `case_submit` (routing, tokens, emails)."""
+    from approvals.services import case_submit
+
+    if requester is None:
+        requester, _ = requester_with_director()
+    case = BusinessCaseFactory(requester=requester, **case_kwargs)
+    return case_submit(case=case, actor=requester)
+
+
+def link_for(approval: ApprovalRequest) -> str:
+    """The newest emailed link for this approval request (only its hash is stored)."""
+    email = (
+        OutboundEmail.objects.filter(
+            object_type="approvals.approvalrequest", object_id=str(approval.pk)
+        )
+        .order_by("-id")
+        .first()
+    )
+    match = LINK_PATTERN.search(email.body_text)
+    return match.group(1)
+
+
+def token_for(approval: ApprovalRequest) -> str:
+    return LINK_PATTERN.search(link_for(approval)).group(2)

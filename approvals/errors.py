@@ -1,0 +1,46 @@
+"""Domain errors of approvals; the views turn them into pages and form errors."""
+
+
+class NoApproverAvailable(Exception):
+    """Nobody but the requester could decide the case: no director, fallback or admin."""
+
+    def __init__(self):
+        super().__init__(
+            "There is nobody to send your case to. Contact the service's administrators."
+        )
+
+
+class ApprovalClosed(Exception):
+    """The approval request can no longer be decided: decided, superseded, withdrawn…
+
+    `why` is one of "decided", "withdrawn", "lapsed", "superseded".
+    """
+
+    def __init__(self, approval_request, why: str):
+        self.approval_request = approval_request
+        self.why = why
+        super().__init__(f"{approval_request} is closed ({why})")
+
+
+class ApprovalLinkExpired(Exception):
+    """The emailed link is older than `SNS_APPROVAL_TOKEN_DAYS`."""
+
+    def __init__(self, approval_request):
+        self.approval_request = approval_request
+        super().__init__(f"The link for {approval_request} has expired")
+
+
+class DecisionInvalid(Exception):
+    """The decision breaks a rule (a rejection without a reason, an end date out of range)."""
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        self.message = message
+        super().__init__(message)
+
+
+class DelegationInvalid(Exception):
+    def __init__(self, field: str, message: str):
+        self.field = field
+        self.message = message
+        super().__init__(message)

@@ -1,0 +1,129 @@
+from crispy_forms_gds.fields import DateInputField
+from crispy_forms_gds.helper import FormHelper
+from crispy_forms_gds.layout import Field, Fluid, Layout, Size, Submit
+from django import forms
+from django.utils import timezone
+
+from access_requests.models import BusinessCase
+
+from .models import ApprovalRequest
+
+REASON_MAX = 2000
+
+
+class DecisionForm(forms.Form):
+    """Approve or reject one case. Only the POST of this form decides anything."""
+
+    decision = forms.ChoiceField(
+        label="Your decision",
+        choices=ApprovalRequest.Decision.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select approve or reject"},
+    )
+    end_date = DateInputField(
+        label="End access earlier (optional)",
+        require_all_fields=False,
+        required=False,
+    )
+    reason = forms.CharField(
+        label="Reason",
+        help_text="Shown to the requester. You must give a reason if you reject the case.",
+        required=False,
+        max_length=REASON_MAX,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"max_length": f"Reason must be {REASON_MAX} characters or fewer"},
+    )
+
+    def __init__(self, *args, case: BusinessCase, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.case = case
+        self.fields["end_date"].help_text = (
+            f"They asked for access until {case.end_date:%-d %B %Y}. To allow less, enter an "
+            f"earlier date, for example {case.start_date:%-d %-m %Y}. Leave it empty to allow "
+            "the dates they asked for."
+        )
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+        self.helper.layout = Layout(
+            Field.radios("decision", legend_size=Size.MEDIUM, legend_tag="h2"),
+            Field("end_date"),
+            Field.textarea("reason", max_characters=REASON_MAX, rows=4),
+            Submit("send", "Send decision", data_prevent_double_click="true"),
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        decision = cleaned.get("decision")
+        reason = (cleaned.get("reason") or "").strip()
+        end_date = cleaned.get("end_date")
+        if decision == ApprovalRequest.Decision.REJECT and not reason:
+            self.add_error("reason", "Enter the reason for rejecting the case")
+        if decision == ApprovalRequest.Decision.APPROVE and end_date is not None:
+            if end_date > self.case.end_date:
+                self.add_error(
+                    "end_date",
+                    f"End date must be on or before {self.case.end_date:%-d %B %Y}, "
+                    "the date they asked for",
+                )
+            elif end_date < self.case.start_date:
+                self.add_error(
+                    "end_date",
+                    f"End date must be on or after the start date, "
+                    f"{self.case.start_date:%-d %B %Y}",
+                )
+        cleaned["reason"] = reason
+        return cleaned
+
+
+class DelegationForm(forms.Form):
+    deputy_email = forms.EmailField(
+        label="Deputy's email address",
+        help_text="They must be in the staff directory.",
+        max_length=254,
+        error_messages={
+            "required": "Enter your deputy's email address",
+            "invalid": "Enter an email address in the correct format, like name@example.gov.uk",
+        },
+    )
+    starts_on = DateInputField(label="Start date", require_all_fields=False)
+    ends_on = DateInputField(label="End date", require_all_fields=False)
+
+    def __init__(self, *args, director, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.director = director
+        self.fields["starts_on"].error_messages["required"] = "Enter the start date"
+        self.fields["ends_on"].error_messages["required"] = "Enter the end date"
+        today = timezone.localdate()
+        self.fields["starts_on"].help_text = f"For example, {today:%-d %-m %Y}"
+        self.fields["ends_on"].help_text = "The last day your deputy decides cases for you."
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+        self.helper.layout = Layout(
+            Field.text("deputy_email", field_width=Fluid.TWO_THIRDS),
+            Field("starts_on"),
+            Field("ends_on"),
+            Submit("save", "Name deputy", data_prevent_double_click="true"),
+        )
+
+    def clean_deputy_email(self):
+        from people.models import User
+
+        email = self.cleaned_data["deputy_email"].strip().lower()
+        deputy = User.objects.filter(email__iexact=email, is_active=True).first()
+        if deputy is None:
+            raise forms.ValidationError("Enter the email address of someone in the staff directory")
+        if deputy.pk == self.director.pk:
+            raise forms.ValidationError("Enter someone else's email address")
+        self.deputy = deputy
+        return email
+
+    def clean(self):
+        cleaned = super().clean()
+        starts_on, ends_on = cleaned.get("starts_on"), cleaned.get("ends_on")
+        if starts_on and ends_on and ends_on < starts_on:
+            self.add_error("ends_on", "End date must be the same as or after the start date")
+        elif ends_on and ends_on < timezone.localdate():
+            self.add_error("ends_on", "End date must be today or in the future")
+        return cleaned

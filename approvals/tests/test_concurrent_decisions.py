@@ -1,0 +1,98 @@
+import threading
+
+import pytest
+from django.db import connection
+
+from access_requests.models import AccessGrant, BusinessCase
+from approvals.errors import ApprovalClosed
+from approvals.models import ApprovalRequest
+from approvals.services import approval_decide
+from approvals.tests.factories import DelegationFactory, requester_with_director, submitted_case
+from audit.models import AuditEvent
+from notifications.models import OutboundEmail
+from people.tests.factories import UserFactory
+
+
+@pytest.fixture
+def outbox_sends_later(monkeypatch):
+    """Eager Celery in several threads races on Celery's process-global "join will block"
+    flag; the outbox rows are what these tests check, so sending waits for the sweep."""
+    monkeypatch.setattr("notifications.services._enqueue_send", lambda email_id: None)
+
+
+def decide_together(calls):
+    """Run each call in its own thread and database connection, released together."""
+    barrier = threading.Barrier(len(calls))
+    outcomes = [None] * len(calls)
+
+    def run(index, call):
+        try:
+            barrier.wait()
+            outcomes[index] = ("decided", call())
+        except ApprovalClosed as closed:
+            outcomes[index] = ("closed", closed.why)
+        except Exception as exc:  # noqa: BLE001 - reported by the assertions
+            outcomes[index] = ("error", repr(exc))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+@pytest.mark.django_db(transaction=True)
+def test_director_and_deputy_deciding_at_once_produce_exactly_one_decision(outbox_sends_later):
+    requester, director = requester_with_director()
+    deputy = UserFactory()
+    DelegationFactory(director=director, deputy=deputy)
+    case = submitted_case(requester=requester)
+    director_request = case.approval_requests.get(approver=director)
+    deputy_request = case.approval_requests.get(approver=deputy)
+
+    outcomes = decide_together(
+        [
+            lambda: approval_decide(
+                approval_request=director_request, decision="approve", actor=director
+            ),
+            lambda: approval_decide(
+                approval_request=deputy_request,
+                decision="reject",
+                reason="Not needed",
+                actor=deputy,
+            ),
+        ]
+    )
+
+    kinds = sorted(kind for kind, _ in outcomes)
+    assert kinds == ["closed", "decided"], outcomes
+    assert ("closed", "decided") in outcomes  # the loser is told it was already decided
+    case.refresh_from_db()
+    assert case.status in (BusinessCase.Status.APPROVED, BusinessCase.Status.REJECTED)
+    statuses = sorted(case.approval_requests.values_list("status", flat=True))
+    assert statuses == ["decided", "superseded"]
+    assert AuditEvent.objects.filter(action="approval.decided").count() == 1
+    assert OutboundEmail.objects.filter(template="decision_outcome").count() == 1
+    assert AccessGrant.objects.count() == (1 if case.status == "approved" else 0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_tabs_posting_the_same_decision_record_it_once(outbox_sends_later):
+    case = submitted_case()
+    approval = case.approval_requests.get()
+
+    outcomes = decide_together(
+        [
+            lambda: approval_decide(
+                approval_request=approval, decision="approve", actor=approval.approver
+            )
+        ]
+        * 3
+    )
+
+    assert sorted(kind for kind, _ in outcomes) == ["closed", "closed", "decided"], outcomes
+    assert ApprovalRequest.objects.get(pk=approval.pk).status == "decided"
+    assert AccessGrant.objects.filter(business_case=case).count() == 1

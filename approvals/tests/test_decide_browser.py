@@ -1,0 +1,49 @@
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from playwright.sync_api import expect
+
+from approvals.tests.factories import LINK_PATTERN, requester_with_director, submitted_case
+from conftest import browser_sign_in
+
+AXE = Path(django_settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page):
+    """Run axe-core in the page (evaluated through DevTools, so the CSP does not block it)."""
+    page.evaluate(AXE.read_text())
+    result = page.evaluate("axe.run({runOnly: ['wcag2a', 'wcag2aa']})")
+    return [(v["id"], [n["target"] for n in v["nodes"]]) for v in result["violations"]]
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_director_approves_from_the_emailed_link_and_the_requester_sees_approved(
+    live_server, page, mailoutbox, settings
+):
+    settings.PORTAL_BASE_URL = live_server.url
+    requester, director = requester_with_director(profile__name="Sam Staff")
+    case = submitted_case(requester=requester)
+
+    [email] = [message for message in mailoutbox if message.to == [director.email]]
+    link = LINK_PATTERN.search(email.body)[1]
+    assert link.startswith(live_server.url)
+    html_body = email.alternatives[0][0]
+    assert link in html_body
+
+    page.goto(link)  # not signed in: the link is the credential
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Decide Sam Staff")
+    expect(page.get_by_text(case.purpose)).to_be_visible()
+    assert axe_violations(page) == []
+    page.get_by_label("Approve").check()
+    page.get_by_role("button", name="Send decision").click()
+    expect(page.get_by_role("heading", name="Case approved")).to_be_visible()
+    expect(page.get_by_text("Already decided by Dana Director")).to_be_visible()
+
+    [outcome] = [message for message in mailoutbox if message.to == [requester.email]]
+    assert "approved" in outcome.subject
+
+    browser_sign_in(page, live_server, requester)
+    expect(page.get_by_text("Hello, Sam Staff.")).to_be_visible()
+    expect(page.get_by_text(f"{case.reference}: LinkedIn (Approved)")).to_be_visible()

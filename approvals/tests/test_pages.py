@@ -1,0 +1,185 @@
+import datetime
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from access_requests.models import BusinessCase
+from approvals.models import ApprovalRequest, Delegation
+from approvals.tests.factories import (
+    DelegationFactory,
+    requester_with_director,
+    submitted_case,
+)
+from audit.models import AuditEvent
+from notifications.models import OutboundEmail
+from people.models import Role
+from people.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def cases_for(director, count):
+    from people.tests.factories import BusinessUnitFactory
+
+    unit = BusinessUnitFactory(directorate=director.directorates_led.get())
+    return [
+        submitted_case(requester=UserFactory(profile__business_unit=unit)) for _ in range(count)
+    ]
+
+
+def test_cases_to_decide_lists_the_approvers_open_cases_oldest_first(
+    client, django_assert_max_num_queries
+):
+    requester, director = requester_with_director()
+    first = submitted_case(requester=requester)
+    later = cases_for(director, 2)
+    withdrawn = cases_for(director, 1)[0]
+    BusinessCase.objects.filter(pk=withdrawn.pk).update(status=BusinessCase.Status.WITHDRAWN)
+    someone_elses = submitted_case()
+    client.force_login(director)
+
+    response = client.get(reverse("approvals:case-list"))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    positions = [html.index(case.reference) for case in [first, *later]]
+    assert positions == sorted(positions)
+    assert withdrawn.reference not in html
+    assert someone_elses.reference not in html
+    approval = first.approval_requests.get()
+    assert reverse("approvals:decide-signed-in", args=[approval.pk]) in html
+
+    # The number of queries does not grow with the rows on the page.
+    with django_assert_max_num_queries(12):
+        client.get(reverse("approvals:case-list"))
+    cases_for(director, 30)
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse("approvals:case-list"))
+    assert response.context["page"].paginator.num_pages == 2
+    assert len(response.context["page"].object_list) == 25
+    response = client.get(reverse("approvals:case-list") + "?page=2")
+    assert len(response.context["page"].object_list) == 8
+
+
+def test_the_signed_in_page_decides_with_the_same_form(client):
+    case = submitted_case()
+    approval = case.approval_requests.get()
+    client.force_login(approval.approver)
+    url = reverse("approvals:decide-signed-in", args=[approval.pk])
+
+    response = client.get(url)
+    assert response.status_code == 200
+    assert case.purpose in response.content.decode()
+    assert AuditEvent.objects.get(action="approval.opened").actor == approval.approver
+
+    response = client.post(url, {"decision": "reject", "reason": "Not this year"})
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert case.status == BusinessCase.Status.REJECTED
+    assert AuditEvent.objects.get(action="approval.decided").changes["via"] == "signed in"
+    response = client.get(url)
+    assert "Case rejected" in response.content.decode()
+    assert list(client.get(reverse("approvals:case-list")).context["page"].object_list) == []
+
+
+def test_the_signed_in_page_works_after_the_emailed_link_expired(client):
+    case = submitted_case()
+    approval = case.approval_requests.get()
+    ApprovalRequest.objects.filter(pk=approval.pk).update(
+        token_expires_at=timezone.now() - datetime.timedelta(days=1)
+    )
+    client.force_login(approval.approver)
+    response = client.post(
+        reverse("approvals:decide-signed-in", args=[approval.pk]), {"decision": "approve"}
+    )
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert case.status == BusinessCase.Status.APPROVED
+
+
+def test_a_director_names_a_deputy_by_email_and_cancels_the_delegation(client):
+    requester, director = requester_with_director()
+    deputy = UserFactory(email="dev.deputy@example.gov.uk", profile__name="Dev Deputy")
+    client.force_login(director)
+    today = timezone.localdate()
+    ends = today + datetime.timedelta(days=10)
+
+    response = client.get(reverse("approvals:delegation-create"))
+    assert response.status_code == 200
+    response = client.post(
+        reverse("approvals:delegation-create"),
+        {
+            "deputy_email": "Dev.Deputy@example.gov.uk",
+            "starts_on_0": today.day,
+            "starts_on_1": today.month,
+            "starts_on_2": today.year,
+            "ends_on_0": ends.day,
+            "ends_on_1": ends.month,
+            "ends_on_2": ends.year,
+        },
+        follow=True,
+    )
+    html = response.content.decode()
+    assert "Dev Deputy is your deputy from" in html
+    assert "In force" in html
+    delegation = Delegation.objects.get()
+    assert (delegation.director, delegation.deputy, delegation.ends_on) == (director, deputy, ends)
+    assert AuditEvent.objects.filter(action="delegation.created").exists()
+    assert OutboundEmail.objects.get(template="approval_delegation").to == deputy.email
+
+    case = submitted_case(requester=requester)
+    deputy_request = case.approval_requests.get(approver=deputy)
+
+    response = client.post(
+        reverse("approvals:delegation-cancel", args=[delegation.pk]), follow=True
+    )
+    assert "You cancelled Dev Deputy" in response.content.decode()
+    delegation.refresh_from_db()
+    assert delegation.cancelled_at is not None
+    deputy_request.refresh_from_db()
+    assert deputy_request.status == ApprovalRequest.Status.SUPERSEDED
+    assert case.approval_requests.get(approver=director).status == "open"
+    assert AuditEvent.objects.filter(action="delegation.cancelled").exists()
+    later_case = submitted_case(requester=requester)
+    assert [a.approver for a in later_case.approval_requests.all()] == [director]
+
+
+def test_naming_a_deputy_shows_govuk_errors(client):
+    _, director = requester_with_director()
+    client.force_login(director)
+    response = client.post(
+        reverse("approvals:delegation-create"),
+        {
+            "deputy_email": "nobody@example.gov.uk",
+            "starts_on_0": "10",
+            "starts_on_1": "12",
+            "starts_on_2": "2030",
+            "ends_on_0": "1",
+            "ends_on_1": "12",
+            "ends_on_2": "2030",
+        },
+    )
+    html = response.content.decode()
+    assert "<title>Error: " in html
+    assert "Enter the email address of someone in the staff directory" in html
+    assert "End date must be the same as or after the start date" in html
+    response = client.post(reverse("approvals:delegation-create"), {"deputy_email": director.email})
+    html = response.content.decode()
+    assert "Enter someone else&#x27;s email address" in html
+    assert "Enter the start date" in html or "Enter the day" in html
+    assert not Delegation.objects.exists()
+
+
+def test_only_directors_manage_delegations_and_only_their_own(client):
+    client.force_login(UserFactory(role=Role.STAFF))
+    assert client.get(reverse("approvals:delegation-list")).status_code == 403
+    assert client.get(reverse("approvals:delegation-create")).status_code == 403
+
+    others = DelegationFactory()
+    client.force_login(UserFactory(role=Role.DIRECTOR))
+    assert client.get(reverse("approvals:delegation-list")).status_code == 200
+    assert client.post(reverse("approvals:delegation-cancel", args=[others.pk])).status_code == 404
+    assert client.get(reverse("approvals:delegation-cancel", args=[others.pk])).status_code == 405
+    others.refresh_from_db()
+    assert others.cancelled_at is None

@@ -1,0 +1,188 @@
+import datetime
+import threading
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test import Client
+
+from access_requests.models import BusinessCase
+from approvals import tasks
+from approvals.models import ApprovalReminder, ApprovalRequest
+from approvals.services import approval_decide, approval_remind_due, case_lapse_due
+from approvals.tests.factories import link_for, requester_with_director, submitted_case
+from approvals.working_days import add_working_days
+from audit.models import AuditEvent
+from notifications.models import OutboundEmail
+from people.models import Role
+from people.tests.factories import UserFactory
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def at(day: str, hour: int = 10, minute: int = 0) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(day).replace(hour=hour, minute=minute, tzinfo=LONDON)
+
+
+@pytest.fixture(autouse=True)
+def _rules(settings):
+    settings.SNS_REMINDER_WORKING_DAYS = 3
+    settings.SNS_MAX_REMINDERS = 3
+    settings.SNS_LAPSE_AFTER_DAYS = 30
+    settings.SNS_APPROVAL_TOKEN_DAYS = 14
+    settings.SNS_BANK_HOLIDAYS = ["2026-12-25", "2026-12-28", "2027-01-01"]
+
+
+@pytest.fixture
+def outbox_sends_later(monkeypatch):
+    """Eager Celery in several threads races on Celery's process-global "join will block"
+    flag; the outbox rows are what these tests check, so sending waits for the sweep."""
+    monkeypatch.setattr("notifications.services._enqueue_send", lambda email_id: None)
+
+
+def reminders_to(email):
+    return list(OutboundEmail.objects.filter(template="approval_reminder", to=email).order_by("id"))
+
+
+def test_working_days_skip_weekends_and_bank_holidays():
+    assert add_working_days(datetime.date(2026, 12, 4), 3) == datetime.date(2026, 12, 9)
+    assert add_working_days(datetime.date(2026, 12, 23), 3) == datetime.date(2026, 12, 30)
+    assert add_working_days(datetime.date(2026, 12, 31), 1) == datetime.date(2027, 1, 4)
+
+
+@pytest.mark.django_db
+def test_reminders_follow_working_days_across_weekends_then_escalate_then_lapse(client):
+    fallback_admin = UserFactory(role=Role.ADMIN, profile__name="Ada Admin")
+    with time_machine.travel(at("2026-12-04"), tick=False) as traveller:  # a Friday
+        requester, director = requester_with_director()
+        case = submitted_case(requester=requester)
+        approval = case.approval_requests.get()
+        first_link = link_for(approval)
+        assert approval.decide_by == datetime.date(2026, 12, 9)
+
+        traveller.move_to(at("2026-12-08", 23))  # Tuesday night: 2 working days so far
+        assert tasks.approval_remind_due.delay().get() == 0
+        assert reminders_to(director.email) == []
+
+        traveller.move_to(at("2026-12-09", 10, 5))  # Wednesday: 3 working days
+        assert tasks.approval_remind_due.delay().get() == 1
+        assert approval_remind_due() == 0  # run again: nothing more
+        [reminder] = reminders_to(director.email)
+        assert "This is reminder 1" in reminder.body_text
+        # The reminder's link works; the first email's link was replaced.
+        new_link = link_for(approval)
+        assert new_link != first_link
+        path = new_link.removeprefix("http://testserver")
+        assert client.get(path).status_code == 200
+        assert client.get(first_link.removeprefix("http://testserver")).status_code == 404
+
+        traveller.move_to(at("2026-12-11", 12))  # Friday: not yet
+        assert approval_remind_due() == 0
+        traveller.move_to(at("2026-12-14", 10, 5))  # Monday: 3 working days after Wednesday
+        assert approval_remind_due() == 1
+        traveller.move_to(at("2026-12-17", 10, 5))  # Thursday
+        assert approval_remind_due() == 1
+        assert len(reminders_to(director.email)) == 3
+        assert ApprovalReminder.objects.filter(approval_request=approval).count() == 3
+
+        traveller.move_to(at("2026-12-22", 10, 5))  # Tuesday: no fourth reminder, escalate
+        assert approval_remind_due() == 1
+        assert len(reminders_to(director.email)) == 3
+        escalated = case.approval_requests.get(routed_because=ApprovalRequest.Reason.ESCALATION)
+        assert escalated.approver == fallback_admin
+        assert escalated.decide_by <= datetime.date(2027, 1, 3)
+        email = OutboundEmail.objects.get(template="approval_request", to=fallback_admin.email)
+        assert "now comes to you as the fallback approver" in email.body_text
+        assert AuditEvent.objects.filter(action="approval.escalated").count() == 1
+        assert approval_remind_due() == 0
+        traveller.move_to(at("2026-12-31", 12))
+        assert approval_remind_due() == 0  # no more reminders, no second escalation
+        assert case.approval_requests.count() == 2
+
+        traveller.move_to(at("2027-01-03", 9))  # 29 days and 23 hours
+        assert case_lapse_due() == 0
+        traveller.move_to(at("2027-01-03", 10, 1))  # 30 days after it was sent
+        assert tasks.case_lapse_due.delay().get() == 1
+        assert case_lapse_due() == 0
+
+    case.refresh_from_db()
+    assert case.status == BusinessCase.Status.LAPSED
+    assert case.get_status_display() == "Expired without decision"
+    assert set(case.approval_requests.values_list("status", flat=True)) == {"expired"}
+    lapsed = OutboundEmail.objects.get(template="case_lapsed")
+    assert lapsed.to == requester.email
+    assert "expired without a decision" in lapsed.body_text
+    assert "http://testserver/" in lapsed.body_text
+    assert AuditEvent.objects.filter(action="case.lapsed", object_id=str(case.pk)).exists()
+    assert AuditEvent.objects.filter(action="approval.reminded").count() == 3
+    response = Client().get(link_for(approval).removeprefix("http://testserver"))
+    assert response.status_code == 410
+    assert "expired without a decision" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_bank_holidays_are_not_working_days_for_reminders():
+    with time_machine.travel(at("2026-12-23"), tick=False) as traveller:  # Wednesday
+        case = submitted_case()
+        director = case.approval_requests.get().approver
+        traveller.move_to(at("2026-12-29", 18))  # Christmas and the 28th are holidays
+        assert approval_remind_due() == 0
+        traveller.move_to(at("2026-12-30", 10, 1))
+        assert approval_remind_due() == 1
+        assert len(reminders_to(director.email)) == 1
+
+
+@pytest.mark.django_db
+def test_a_decided_case_is_never_reminded():
+    with time_machine.travel(at("2026-12-04"), tick=False) as traveller:
+        case = submitted_case()
+        approval = case.approval_requests.get()
+        approval_decide(approval_request=approval, decision="approve", actor=approval.approver)
+        traveller.move_to(at("2026-12-31"))
+        assert approval_remind_due() == 0
+        assert case_lapse_due() == 0
+    assert not OutboundEmail.objects.filter(template="approval_reminder").exists()
+
+
+@pytest.mark.django_db
+def test_a_withdrawn_case_is_not_reminded_and_its_request_closes():
+    with time_machine.travel(at("2026-12-04"), tick=False) as traveller:
+        case = submitted_case()
+        BusinessCase.objects.filter(pk=case.pk).update(status=BusinessCase.Status.WITHDRAWN)
+        traveller.move_to(at("2026-12-09", 11))
+        assert approval_remind_due() == 0
+    assert case.approval_requests.get().status == ApprovalRequest.Status.SUPERSEDED
+    assert not OutboundEmail.objects.filter(template="approval_reminder").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_sweeps_at_once_send_each_reminder_exactly_once(outbox_sends_later):
+    with time_machine.travel(at("2026-12-04"), tick=False) as traveller:
+        cases = [submitted_case() for _ in range(6)]
+        traveller.move_to(at("2026-12-09", 10, 5))
+        barrier = threading.Barrier(2)
+        results, errors = [], []
+
+        def sweep():
+            try:
+                barrier.wait()
+                results.append(approval_remind_due())
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=sweep) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    assert errors == []
+    assert sum(results) == 6
+    for case in cases:
+        approval = case.approval_requests.get()
+        assert ApprovalReminder.objects.filter(approval_request=approval).count() == 1
+        assert len(reminders_to(approval.approver.email)) == 1
+    assert AuditEvent.objects.filter(action="approval.reminded").count() == 6

@@ -1,0 +1,199 @@
+"""Deciding cases: the emailed link, the signed-in list and page, and delegations.
+
+The emailed link works without signing in: its token is the credential for one approver
+and one case. GET and HEAD only show the case (GET records "opened" for the audit trail);
+only the POST of the decision form decides. When someone is signed in as a different
+person, the link is refused ("This link was sent to NAME"): a shared computer must not
+let one person's session decide, or even be mistaken as deciding, as someone else.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from audit.client import client_of
+from people.models import Role
+
+from . import selectors, services
+from .errors import ApprovalClosed, ApprovalLinkExpired, DecisionInvalid, DelegationInvalid
+from .forms import DecisionForm, DelegationForm
+
+CASES_PER_PAGE = 25
+
+
+def _no_referrer(response):
+    # The page's address holds the token: never send it to another site. Not
+    # "no-referrer": Chromium then sends "Origin: null" with the form, failing CSRF.
+    response["Referrer-Policy"] = "same-origin"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _closed_page(request, approval, case, why):
+    if why == "decided":
+        decided = selectors.decided_approval_for_case(case=case)
+        return render(
+            request,
+            "approvals/already_decided.html",
+            {
+                "approval": approval,
+                "case": case,
+                "decided": decided,
+                "decided_by_you": decided is not None and decided.pk == approval.pk,
+            },
+        )
+    return render(
+        request,
+        "approvals/link_closed.html",
+        {"approval": approval, "case": case, "why": why},
+        status=410,
+    )
+
+
+def _decision_page(request, approval, *, via: str, actor):
+    case = selectors.case_for_decision(case_id=approval.business_case_id)
+    why = selectors.approval_closed_reason(approval=approval, case=case)
+    if why is not None:
+        return _closed_page(request, approval, case, why)
+    if via == services.VIA_LINK and approval.token_expires_at <= timezone.now():
+        return _closed_page(request, approval, case, "expired")
+
+    if request.method == "POST":
+        form = DecisionForm(request.POST, case=case)
+        if form.is_valid():
+            try:
+                services.approval_decide(
+                    approval_request=approval,
+                    decision=form.cleaned_data["decision"],
+                    reason=form.cleaned_data["reason"],
+                    end_date=form.cleaned_data["end_date"],
+                    actor=actor,
+                    client=client_of(request),
+                    via=via,
+                )
+            except ApprovalClosed as closed:
+                case.refresh_from_db()
+                return _closed_page(request, approval, case, closed.why)
+            except ApprovalLinkExpired:
+                return _closed_page(request, approval, case, "expired")
+            except DecisionInvalid as invalid:
+                form.add_error(invalid.field, invalid.message)
+            else:
+                return redirect(request.path)  # shows "decided by you"
+    else:
+        form = DecisionForm(case=case)
+        if request.method == "GET":
+            # An audit event only: no case or approval state changes (a mail scanner
+            # opening the link must never decide anything). HEAD records nothing.
+            services.approval_opened(
+                approval_request=approval,
+                actor=request.user if request.user.is_authenticated else None,
+                client=client_of(request),
+            )
+    return render(
+        request,
+        "approvals/decide.html",
+        {
+            "approval": approval,
+            "case": case,
+            "form": form,
+            "identities": list(case.site_identities.all()),
+            "via_link": via == services.VIA_LINK,
+        },
+    )
+
+
+@login_not_required
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def decide(request, token):
+    approval = selectors.approval_request_for_token(token=token)
+    if approval is None:
+        return _no_referrer(render(request, "approvals/link_not_recognised.html", status=404))
+    if request.user.is_authenticated and request.user.pk != approval.approver_id:
+        return _no_referrer(
+            render(
+                request, "approvals/link_for_someone_else.html", {"approval": approval}, status=403
+            )
+        )
+    # The token stands for its approver: they are the one who decides, signed in or not.
+    response = _decision_page(request, approval, via=services.VIA_LINK, actor=approval.approver)
+    return _no_referrer(response)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def decide_signed_in(request, pk):
+    approval = selectors.approval_request_of_approver(user=request.user, pk=pk)
+    return _decision_page(request, approval, via=services.VIA_SIGNED_IN, actor=request.user)
+
+
+@require_safe
+def case_list(request):
+    page = Paginator(
+        selectors.approval_requests_open_for(user=request.user), CASES_PER_PAGE
+    ).get_page(request.GET.get("page"))
+    may_delegate = request.user.has_role(Role.DIRECTOR) or request.user.has_role(Role.ADMIN)
+    return render(request, "approvals/case_list.html", {"page": page, "may_delegate": may_delegate})
+
+
+def _director_only(user):
+    if not (user.has_role(Role.DIRECTOR) or user.has_role(Role.ADMIN)):
+        raise PermissionDenied("Only directors name deputies")
+
+
+@require_safe
+def delegation_list(request):
+    _director_only(request.user)
+    today = timezone.localdate()
+    delegations = list(selectors.delegations_given_by(director=request.user))
+    for delegation in delegations:
+        delegation.in_force = (
+            delegation.cancelled_at is None and delegation.starts_on <= today <= delegation.ends_on
+        )
+        delegation.finished = delegation.cancelled_at is not None or delegation.ends_on < today
+    return render(request, "approvals/delegation_list.html", {"delegations": delegations})
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def delegation_create(request):
+    _director_only(request.user)
+    if request.method == "POST":
+        form = DelegationForm(request.POST, director=request.user)
+        if form.is_valid():
+            try:
+                delegation = services.delegation_create(
+                    director=request.user,
+                    deputy=form.deputy,
+                    starts_on=form.cleaned_data["starts_on"],
+                    ends_on=form.cleaned_data["ends_on"],
+                    actor=request.user,
+                    client=client_of(request),
+                )
+            except DelegationInvalid as invalid:
+                form.add_error(invalid.field, invalid.message)
+            else:
+                messages.success(
+                    request,
+                    f"{delegation.deputy.display_name} is your deputy from "
+                    f"{delegation.starts_on:%-d %B %Y} to {delegation.ends_on:%-d %B %Y}",
+                )
+                return redirect("approvals:delegation-list")
+    else:
+        form = DelegationForm(director=request.user)
+    return render(request, "approvals/delegation_form.html", {"form": form})
+
+
+@require_POST
+def delegation_cancel(request, pk):
+    _director_only(request.user)
+    delegation = get_object_or_404(selectors.delegations_given_by(director=request.user), pk=pk)
+    services.delegation_cancel(delegation=delegation, actor=request.user, client=client_of(request))
+    messages.success(request, f"You cancelled {delegation.deputy.display_name}'s delegation")
+    return redirect(reverse("approvals:delegation-list"))
