@@ -38,15 +38,9 @@ def fill_date(page, prefix, day: datetime.date):
     page.locator(f"#id_{prefix}_2").fill(str(day.year))
 
 
-@pytest.mark.browser
-@pytest.mark.django_db(transaction=True)
-def test_a_new_person_asks_for_access_and_gets_a_reference(live_server, page):
-    SiteFactory(name="LinkedIn", allows_shared_display_names=True)
-    person = requester_with_director(
-        profile__name="Priya Patel", profile__job_title="Press Officer"
-    )
-    browser_sign_in(page, live_server, person)
-
+def ask_for_access_in_browser(page, live_server):
+    """A signed-in person goes from "Your requests" through every question page, makes one
+    mistake on the dates page and corrects it, then presses "Accept and send"."""
     page.get_by_role("link", name="Your requests").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Your requests")
     page.get_by_role("button", name="Ask for access").click()
@@ -118,6 +112,18 @@ def test_a_new_person_asks_for_access_and_gets_a_reference(live_server, page):
     assert_accessible(page, live_server)
     page.get_by_role("button", name="Accept and send").click()
 
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_new_person_asks_for_access_and_gets_a_reference(live_server, page):
+    SiteFactory(name="LinkedIn", allows_shared_display_names=True)
+    person = requester_with_director(
+        profile__name="Priya Patel", profile__job_title="Press Officer"
+    )
+    browser_sign_in(page, live_server, person)
+    ask_for_access_in_browser(page, live_server)
+
+    today = timezone.localdate()
     panel = page.locator(".govuk-panel--confirmation")
     expect(panel).to_contain_text("Request sent")
     expect(panel).to_contain_text(re.compile(rf"SNS-{today.year}-\d{{5}}"))
