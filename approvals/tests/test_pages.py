@@ -183,3 +183,17 @@ def test_only_directors_manage_delegations_and_only_their_own(client):
     assert client.get(reverse("approvals:delegation-cancel", args=[others.pk])).status_code == 405
     others.refresh_from_db()
     assert others.cancelled_at is None
+
+
+def test_a_directors_home_page_links_each_case_to_decide_to_its_decision_page(client):
+    requester, director = requester_with_director()
+    case = submitted_case(requester=requester)
+    approval = ApprovalRequest.objects.get(business_case=case, approver=director)
+    client.force_login(director)
+    html = client.get(reverse("home")).content.decode()
+    decide_url = reverse("approvals:decide-signed-in", args=[approval.pk])
+    assert f'href="{decide_url}"' in html
+    assert case.reference in html
+    response = client.get(decide_url)
+    assert response.status_code == 200
+    assert case.purpose in response.content.decode()
