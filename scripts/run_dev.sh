@@ -5,7 +5,7 @@
 #   beat    celery -A portal beat    (pidfile var/run/beat.pid, django_celery_beat DatabaseScheduler)
 # Ctrl-C (or SIGTERM/SIGHUP, or any of the three exiting) stops all three and waits for them.
 #
-# Defaults, only when unset: DEBUG=1 (read by the settings), DJANGO_DEBUG=1, PORT=8000,
+# Defaults, only when unset: DEBUG=1 (read by the settings), PORT=8000,
 # PYTHONUNBUFFERED=1. DATABASE_URL and CELERY_BROKER_URL are left alone: without them the
 # settings use their embedded defaults.
 set -euo pipefail
@@ -13,8 +13,10 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 export DEBUG="${DEBUG:-1}"
-export DJANGO_DEBUG="${DJANGO_DEBUG:-1}"
+
 export PORT="${PORT:-8000}"
+# Links in emails point at this server unless told otherwise.
+export PORTAL_BASE_URL="${PORTAL_BASE_URL:-http://127.0.0.1:$PORT}"
 export PYTHONUNBUFFERED="${PYTHONUNBUFFERED:-1}"
 
 PY=.venv/bin/python
