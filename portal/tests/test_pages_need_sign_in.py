@@ -85,7 +85,7 @@ def test_sign_out_is_a_post(client):
     assert client.get(reverse("home")).status_code == 302
 
 
-ROUTABLE = {"Home", "Admin"}
+ROUTABLE = {"Home", "Admin", "Register", "Audit trail", "Reports"}
 NAV_EXPECTED = {
     Role.STAFF: ({"Home", "Your requests"}, {"Cases to decide", "Provisioning", "Register"}),
     Role.DIRECTOR: ({"Home", "Your requests", "Cases to decide"}, {"Provisioning", "Register"}),
