@@ -74,6 +74,16 @@ def nice_maximum(value: float) -> float:
     return 10 * magnitude  # pragma: no cover
 
 
+def _axis(values) -> tuple[float, int]:
+    """The axis's end and how many intervals to mark on it (whole steps for counts)."""
+    values = list(values)
+    maximum = nice_maximum(max(values, default=0))
+    if all(float(v).is_integer() for v in values):
+        maximum = max(maximum, 5)
+    leading = round(maximum / 10 ** math.floor(math.log10(maximum)))
+    return maximum, 4 if leading == 2 else 5
+
+
 def _format(value: float, unit: str = "", prefix: str = "") -> str:
     text = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
     return f"{prefix}{text}{unit}"
@@ -128,10 +138,10 @@ def bar_chart(
         chart_id, title, _describe(title, categories, series, unit, prefix), width, height
     )
     _legend(chart, names, 20, plot_left)
-    maximum = nice_maximum(max((v for values in series.values() for v in values), default=0))
-    for tick in range(5):
-        value = maximum * tick / 4
-        x = plot_left + plot_width * tick / 4
+    maximum, intervals = _axis(v for values in series.values() for v in values)
+    for tick in range(intervals + 1):
+        value = maximum * tick / intervals
+        x = plot_left + plot_width * tick / intervals
         chart.lines.append(Line(x, top - 4, x, height - 26))
         chart.texts.append(
             Text(x, height - 8, _format(value, unit, prefix), anchor="middle", size=12)
@@ -171,10 +181,10 @@ def column_chart(
     plot_width = width - left - right
     plot_height = height - top - bottom
     _legend(chart, names, 20, left)
-    maximum = nice_maximum(max((v for values in series.values() for v in values), default=0))
-    for tick in range(5):
-        value = maximum * tick / 4
-        y = top + plot_height - plot_height * tick / 4
+    maximum, intervals = _axis(v for values in series.values() for v in values)
+    for tick in range(intervals + 1):
+        value = maximum * tick / intervals
+        y = top + plot_height - plot_height * tick / intervals
         chart.lines.append(Line(left, y, width - right, y))
         chart.texts.append(Text(left - 6, y + 4, _format(value), anchor="end", size=12))
     slot = plot_width / max(len(categories), 1)

@@ -116,6 +116,7 @@ class RegisterFilterForm(_FilterForm):
         min_value=0,
         max_value=3650,
         required=False,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "spellcheck": "false"}),
         error_messages={
             "invalid": "Enter the number of days as a whole number, like 30",
             "min_value": "The number of days must be 0 or more",
@@ -186,7 +187,7 @@ class AuditFilterForm(_FilterForm):
 
     actor = forms.CharField(
         label="Who",
-        help_text="An email address, system:<task name>, or anonymous",
+        help_text="An email address, system: and a task name (like system:outbox), or anonymous",
         max_length=254,
         required=False,
     )

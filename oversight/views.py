@@ -14,7 +14,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_safe
 
 from . import charts, csv_export, reports, selectors
-from .forms import AuditFilterForm, RegisterFilterForm
+from .forms import STATUS_CHOICES, AuditFilterForm, RegisterFilterForm
 from .pagination import BadCursor, SortKey, keyset_page, parse_date
 
 VIEW_REGISTER = "access_requests.view_accessgrant"
@@ -81,6 +81,7 @@ def register(request):
             csv_url=_link("oversight:register-csv", query),
             sort_links=_sort_links(query, filters.sort),
             filtered=bool(set(query) - {"sort", "apply"}),
+            status_label=dict(STATUS_CHOICES).get(filters.status, ""),
         )
     return render(request, "oversight/register.html", context)
 

@@ -128,3 +128,12 @@ def test_chart_labels_are_escaped():
 
 def test_nice_axis_maximum():
     assert [charts.nice_maximum(v) for v in (0, 3, 7, 11, 240, 1900)] == [1, 5, 10, 20, 500, 2000]
+
+
+def test_count_axes_mark_whole_numbers():
+    chart = charts.column_chart(chart_id="c", title="T", categories=["Jan"], series={"n": [2]})
+    ticks = [text.content for text in chart.texts if text.anchor == "end"]
+    assert ticks == ["0", "1", "2", "3", "4", "5"]
+    chart = charts.bar_chart(chart_id="c", title="T", categories=["a"], series={"n": [17]})
+    ticks = [text.content for text in chart.texts if text.anchor == "middle"]
+    assert ticks == ["0", "5", "10", "15", "20"]
