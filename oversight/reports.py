@@ -4,6 +4,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper, F, Q
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
@@ -94,24 +95,27 @@ def time_to_decision_by_directorate(*, months: int = MONTHS) -> list[DecisionTim
     """Median and 90th percentile from submission to decision, per requester's directorate,
     for cases decided in the last `months` months."""
     since = timezone.now() - datetime.timedelta(days=30 * months)
-    waited = ExpressionWrapper(F("decided_at") - F("submitted_at"), output_field=DurationField())
-    rows = (
-        BusinessCase.objects.filter(
-            status__in=BusinessCase.Status.decided(),
-            decided_at__gte=since,
-            submitted_at__isnull=False,
+    decided = BusinessCase.objects.filter(
+        status__in=BusinessCase.Status.decided(),
+        decided_at__gte=since,
+        submitted_at__isnull=False,
+    ).values(
+        directorate=F("requester__profile__business_unit__directorate__name"),
+        organisation=F("requester__profile__business_unit__directorate__organisation__name"),
+    )
+    if connection.vendor == "postgresql":
+        waited = ExpressionWrapper(
+            F("decided_at") - F("submitted_at"), output_field=DurationField()
         )
-        .values(
-            directorate=F("requester__profile__business_unit__directorate__name"),
-            organisation=F("requester__profile__business_unit__directorate__organisation__name"),
-        )
-        .annotate(
+        rows = decided.annotate(
             decisions=Count("id"),
             median=PercentileCont(waited, fraction=0.5),
             p90=PercentileCont(waited, fraction=0.9),
+        ).order_by("organisation", "directorate")
+    else:  # the SQLite demo has no percentile_cont: the same interpolation in Python
+        rows = _percentiles_in_python(
+            decided.values_list("directorate", "organisation", "submitted_at", "decided_at")
         )
-        .order_by("organisation", "directorate")
-    )
     return [
         DecisionTimeRow(
             directorate=row["directorate"] or "No directorate recorded",
@@ -122,6 +126,33 @@ def time_to_decision_by_directorate(*, months: int = MONTHS) -> list[DecisionTim
         )
         for row in rows
     ]
+
+
+def _percentile(sorted_values: list, fraction: float):
+    """percentile_cont: linear interpolation between the two nearest ranks."""
+    position = fraction * (len(sorted_values) - 1)
+    lower = int(position)
+    upper = min(lower + 1, len(sorted_values) - 1)
+    return sorted_values[lower] + (sorted_values[upper] - sorted_values[lower]) * (position - lower)
+
+
+def _percentiles_in_python(values) -> list[dict]:
+    groups: dict[tuple, list[datetime.timedelta]] = {}
+    for directorate, organisation, submitted_at, decided_at in values:
+        groups.setdefault((organisation, directorate), []).append(decided_at - submitted_at)
+    rows = []
+    for (organisation, directorate), waits in sorted(groups.items(), key=lambda i: str(i[0])):
+        waits.sort()
+        rows.append(
+            {
+                "directorate": directorate,
+                "organisation": organisation,
+                "decisions": len(waits),
+                "median": _percentile(waits, 0.5),
+                "p90": _percentile(waits, 0.9),
+            }
+        )
+    return rows
 
 
 @dataclass(frozen=True)

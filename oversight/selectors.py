@@ -6,6 +6,7 @@ instead of per-row queries, index-friendly filters, no COUNT(*) over a whole tab
 """
 
 import datetime
+import re
 from dataclasses import dataclass, field
 
 from django.db import connection
@@ -51,14 +52,33 @@ class RegisterFilters:
     sort: str = "end_date"
 
 
+REFERENCE = re.compile(r"[A-Za-z]+-\d{4}-\d+")
+# Up to this many matching people or cases are looked up first and passed as ids, which
+# lets PostgreSQL use the grant's holder index; more than that, it joins instead.
+SEARCH_ID_LIMIT = 2000
+
+
+def _ids_or_subquery(queryset: QuerySet) -> list | QuerySet:
+    ids = list(queryset.values_list("pk", flat=True)[: SEARCH_ID_LIMIT + 1])
+    return ids if len(ids) <= SEARCH_ID_LIMIT else queryset.values("pk")
+
+
 def _search_condition(text: str) -> Q:
-    """Holder's name or email, or the case reference (case-insensitive, part of a word)."""
+    """Holder's name or email, or the case reference (case-insensitive, part of a word).
+
+    A whole reference is an exact match on the unique index; anything else looks up the
+    matching people (and, if it has digits, references) first.
+    """
+    text = text.strip()
+    if REFERENCE.fullmatch(text):
+        return Q(business_case__reference=text.upper())
     holders = User.objects.filter(
         Q(email__icontains=text) | Q(profile__commonly_used_name__icontains=text)
-    ).values("pk")
-    condition = Q(holder__in=holders)
+    )
+    condition = Q(holder_id__in=_ids_or_subquery(holders))
     if any(ch.isdigit() for ch in text):  # references are SNS-<year>-<number>
-        condition |= Q(business_case__reference__icontains=text)
+        cases = BusinessCase.objects.filter(reference__icontains=text)
+        condition |= Q(business_case_id__in=_ids_or_subquery(cases))
     return condition
 
 
@@ -135,7 +155,7 @@ def count_capped(queryset: QuerySet, cap: int = COUNT_CAP) -> int:
 def approvers() -> QuerySet[User]:
     """People who approved at least one grant (for the register's approver filter)."""
     return (
-        User.objects.filter(Exists(AccessGrant.objects.filter(approved_by=OuterRef("pk"))))
+        User.objects.filter(pk__in=AccessGrant.objects.values("approved_by_id").distinct())
         .select_related("profile")
         .order_by("profile__commonly_used_name", "email")
     )

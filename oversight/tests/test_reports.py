@@ -137,3 +137,9 @@ def test_count_axes_mark_whole_numbers():
     chart = charts.bar_chart(chart_id="c", title="T", categories=["a"], series={"n": [17]})
     ticks = [text.content for text in chart.texts if text.anchor == "middle"]
     assert ticks == ["0", "5", "10", "15", "20"]
+
+
+def test_the_python_percentiles_match_postgresqls_percentile_cont():
+    waits = sorted(datetime.timedelta(days=d) for d in (1, 2, 3, 4, 10))
+    assert reports._percentile(waits, 0.5) == datetime.timedelta(days=3)
+    assert reports._percentile(waits, 0.9) == datetime.timedelta(days=7.6)
