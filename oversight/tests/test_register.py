@@ -389,3 +389,13 @@ def test_exporting_a_large_register_streams_in_flat_memory(client, auditor):
     assert all_lines == 6001
     assert all_peak < 1.1 * fewer_peak, f"{fewer_peak / 1e6:.1f} MB → {all_peak / 1e6:.1f} MB"
     assert all_peak < 8 * 1024 * 1024, f"peak {all_peak / 1e6:.1f} MB"
+
+
+def test_a_search_matching_many_people_still_finds_them_all(client, auditor, monkeypatch):
+    from oversight import selectors
+
+    monkeypatch.setattr(selectors, "SEARCH_ID_LIMIT", 1)  # past it, the search joins instead
+    found = {grant_held(name=f"Common Name {n}").business_case.reference for n in range(3)}
+    grant_held(name="Someone Else")
+    response = client.get(reverse("oversight:register"), {"q": "common name"})
+    assert set(references_on_page(response)) == found
