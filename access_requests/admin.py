@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from audit.admin import AuditedModelAdmin
+
 from .models import AccessGrant, BusinessCase, Site
 
 
 @admin.register(Site)
-class SiteAdmin(admin.ModelAdmin):
+class SiteAdmin(AuditedModelAdmin):
     list_display = ["name", "url", "allows_shared_display_names", "is_active"]
     list_filter = ["is_active"]
     search_fields = ["name"]

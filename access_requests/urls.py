@@ -1,34 +1,42 @@
+from django.contrib.auth.decorators import permission_required
 from django.urls import path
 
 from access_requests.views import business_cases as case_views, grants as grant_views
 
 app_name = "access_requests"
 
+# Asking for access is for everyone but auditors, who read only.
+may_ask = permission_required("access_requests.add_businesscase", raise_exception=True)
+
 urlpatterns = [
     # The staff journey (business cases).
-    path("", case_views.case_list, name="case-list"),
-    path("new/", case_views.case_start, name="case-start"),
-    path("<int:pk>/", case_views.case_detail, name="case-detail"),
-    path("<int:pk>/continue/", case_views.case_continue, name="case-continue"),
-    path("<int:pk>/sites/", case_views.SitesView.as_view(), name="case-sites"),
-    path("<int:pk>/tier/", case_views.TierView.as_view(), name="case-tier"),
+    path("", may_ask(case_views.case_list), name="case-list"),
+    path("new/", may_ask(case_views.case_start), name="case-start"),
+    path("<int:pk>/", may_ask(case_views.case_detail), name="case-detail"),
+    path("<int:pk>/continue/", may_ask(case_views.case_continue), name="case-continue"),
+    path("<int:pk>/sites/", may_ask(case_views.SitesView.as_view()), name="case-sites"),
+    path("<int:pk>/tier/", may_ask(case_views.TierView.as_view()), name="case-tier"),
     path(
         "<int:pk>/standalone-pc/",
-        case_views.StandalonePcView.as_view(),
+        may_ask(case_views.StandalonePcView.as_view()),
         name="case-standalone-pc",
     ),
-    path("<int:pk>/need/", case_views.NeedView.as_view(), name="case-need"),
-    path("<int:pk>/dates/", case_views.DatesView.as_view(), name="case-dates"),
+    path("<int:pk>/need/", may_ask(case_views.NeedView.as_view()), name="case-need"),
+    path("<int:pk>/dates/", may_ask(case_views.DatesView.as_view()), name="case-dates"),
     path(
         "<int:pk>/identity/<int:site_pk>/",
-        case_views.IdentityView.as_view(),
+        may_ask(case_views.IdentityView.as_view()),
         name="case-identity",
     ),
-    path("<int:pk>/declarations/", case_views.DeclarationsView.as_view(), name="case-declarations"),
-    path("<int:pk>/check/", case_views.case_check, name="case-check"),
-    path("<int:pk>/sent/", case_views.case_confirmation, name="case-confirmation"),
-    path("<int:pk>/delete/", case_views.case_delete, name="case-delete"),
-    path("<int:pk>/withdraw/", case_views.case_withdraw, name="case-withdraw"),
+    path(
+        "<int:pk>/declarations/",
+        may_ask(case_views.DeclarationsView.as_view()),
+        name="case-declarations",
+    ),
+    path("<int:pk>/check/", may_ask(case_views.case_check), name="case-check"),
+    path("<int:pk>/sent/", may_ask(case_views.case_confirmation), name="case-confirmation"),
+    path("<int:pk>/delete/", may_ask(case_views.case_delete), name="case-delete"),
+    path("<int:pk>/withdraw/", may_ask(case_views.case_withdraw), name="case-withdraw"),
 ]
 
 # Access grants (issue 5): ICT's provisioning queue and the holder's grant pages.

@@ -52,6 +52,9 @@ class AuditEvent(models.Model):
             models.Index(fields=["object_type", "object_id", "id"], name="audit_object_idx"),
             models.Index(fields=["actor", "id"], name="audit_actor_idx"),
             models.Index(fields=["action", "id"], name="audit_action_idx"),
+            # The audit page filters by who acted, whoever it was (a person, a system
+            # task, "anonymous"), newest first.
+            models.Index(fields=["actor_label", "id"], name="audit_actor_label_idx"),
         ]
 
     def __str__(self):

@@ -1,5 +1,14 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "oversight"
 
-urlpatterns = []
+urlpatterns = [
+    path("register/", views.register, name="register"),
+    path("register.csv", views.register_csv, name="register-csv"),
+    path("cases/<int:pk>/", views.case_detail, name="case-detail"),
+    path("audit-trail/", views.audit_trail, name="audit-trail"),
+    path("audit-trail.csv", views.audit_trail_csv, name="audit-trail-csv"),
+    path("reports/", views.reports_page, name="reports"),
+]

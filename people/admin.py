@@ -1,5 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import transaction
+
+from audit.admin import AuditedModelAdmin
 
 from .models import BusinessUnit, Directorate, Organisation, StaffProfile, User
 
@@ -10,7 +13,7 @@ class StaffProfileInline(admin.StackedInline):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(AuditedModelAdmin, DjangoUserAdmin):
     ordering = ["email"]
     list_display = ["email", "first_name", "last_name", "is_active", "is_staff"]
     list_filter = ["is_active", "is_staff", "groups"]
@@ -26,16 +29,21 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
     readonly_fields = ["last_login", "date_joined"]
 
+    def user_change_password(self, request, id, form_url=""):
+        # The password and its audit event are saved together.
+        with transaction.atomic():
+            return super().user_change_password(request, id, form_url)
+
 
 @admin.register(Organisation)
-class OrganisationAdmin(admin.ModelAdmin):
+class OrganisationAdmin(AuditedModelAdmin):
     list_display = ["name", "kind", "fallback_approver"]
     search_fields = ["name"]
     autocomplete_fields = ["fallback_approver"]
 
 
 @admin.register(Directorate)
-class DirectorateAdmin(admin.ModelAdmin):
+class DirectorateAdmin(AuditedModelAdmin):
     list_display = ["name", "organisation", "director"]
     list_filter = ["organisation"]
     search_fields = ["name"]
@@ -43,7 +51,7 @@ class DirectorateAdmin(admin.ModelAdmin):
 
 
 @admin.register(BusinessUnit)
-class BusinessUnitAdmin(admin.ModelAdmin):
+class BusinessUnitAdmin(AuditedModelAdmin):
     list_display = ["name", "cost_centre", "directorate"]
     list_select_related = ["directorate"]
     search_fields = ["name", "cost_centre"]

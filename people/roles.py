@@ -20,12 +20,14 @@ VIEW_EVERYTHING = [
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    Role.STAFF: [],
-    Role.DIRECTOR: [],
-    Role.ICT: ["access_requests.provision_accessgrant"],
+    # Everyone but auditors may ask for access; auditors read only.
+    Role.STAFF: ["access_requests.add_businesscase"],
+    Role.DIRECTOR: ["access_requests.add_businesscase"],
+    Role.ICT: ["access_requests.add_businesscase", "access_requests.provision_accessgrant"],
     Role.AUDITOR: VIEW_EVERYTHING,
     Role.ADMIN: VIEW_EVERYTHING
     + [
+        "access_requests.add_businesscase",
         "access_requests.add_site",
         "access_requests.change_site",
         "access_requests.revoke_accessgrant",

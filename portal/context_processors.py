@@ -17,7 +17,11 @@ class NavItem:
 # a permission check reads Django's per-request permission cache.
 NAVIGATION = [
     ("Home", "home", lambda user: True),
-    ("Your requests", "access_requests:case-list", lambda user: True),
+    (
+        "Your requests",
+        "access_requests:case-list",
+        lambda user: user.has_perm("access_requests.add_businesscase"),
+    ),
     (
         "Cases to decide",
         "approvals:case-list",

@@ -1,0 +1,232 @@
+"""Filter forms for the register and the audit trail (GET forms: the filters live in the
+address, so a view can be bookmarked and shared)."""
+
+from crispy_forms_gds.fields import DateInputField
+from crispy_forms_gds.helper import FormHelper
+from crispy_forms_gds.layout import Field, Fieldset, Fixed, Fluid, Layout, Size, Submit
+from django import forms
+
+from access_requests.models import AccessGrant, AccessTier, Site
+from people.models import BusinessUnit, Directorate, Organisation
+
+from . import selectors
+
+STATUS_CHOICES = [
+    (selectors.CURRENT, "Current (awaiting provisioning or active)"),
+    (selectors.ALL, "All statuses"),
+    *AccessGrant.Status.choices,
+]
+SORT_CHOICES = [
+    ("end_date", "End date, soonest first"),
+    ("-end_date", "End date, latest first"),
+    ("holder", "Holder, A to Z"),
+    ("-holder", "Holder, Z to A"),
+]
+
+
+def _date_field(label: str) -> DateInputField:
+    field = DateInputField(label=label, required=False, require_all_fields=False)
+    field.error_messages["invalid"] = f"{label} must be a real date"
+    for subfield in field.fields:
+        subfield.required = False
+        subfield.max_length = 4
+    field.help_text = "For example, 27 3 2026"
+    return field
+
+
+class _DirectorateChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.name} ({obj.organisation.name})"
+
+
+class _BusinessUnitChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.name} ({obj.cost_centre})"
+
+
+class _PersonChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.display_name} ({obj.email})"
+
+
+class _FilterForm(forms.Form):
+    """Shared behaviour: every field optional, GOV.UK dates, date ranges checked."""
+
+    date_ranges: list[tuple[str, str]] = []
+
+    def clean(self):
+        cleaned = super().clean()
+        for start, end in self.date_ranges:
+            if cleaned.get(start) and cleaned.get(end) and cleaned[end] < cleaned[start]:
+                self.add_error(
+                    end, f"{self.fields[end].label} must be the same as or after the start"
+                )
+        return cleaned
+
+    def filters_as_query(self) -> dict:
+        """The bound data without the page cursor (for links that keep the filters)."""
+        return {
+            key: value
+            for key, value in self.data.items()
+            if key not in {"after", "before"} and value not in ("", None)
+        }
+
+
+class RegisterFilterForm(_FilterForm):
+    date_ranges = [("start_from", "start_to"), ("end_from", "end_to")]
+
+    q = forms.CharField(
+        label="Holder name, email or case reference",
+        max_length=100,
+        required=False,
+        strip=True,
+    )
+    status = forms.ChoiceField(label="Status", choices=STATUS_CHOICES, required=False)
+    tier = forms.ChoiceField(
+        label="Tier", choices=[("", "Any tier"), *AccessTier.choices], required=False
+    )
+    site = forms.ModelChoiceField(
+        label="Site", queryset=Site.objects.order_by("name"), required=False, empty_label="Any"
+    )
+    organisation = forms.ModelChoiceField(
+        label="Organisation",
+        queryset=Organisation.objects.order_by("name"),
+        required=False,
+        empty_label="Any",
+    )
+    directorate = _DirectorateChoice(
+        label="Directorate",
+        queryset=Directorate.objects.select_related("organisation").order_by(
+            "name", "organisation__name"
+        ),
+        required=False,
+        empty_label="Any",
+    )
+    business_unit = _BusinessUnitChoice(
+        label="Business unit",
+        queryset=BusinessUnit.objects.order_by("name", "cost_centre"),
+        required=False,
+        empty_label="Any",
+    )
+    approver = _PersonChoice(
+        label="Approver", queryset=selectors.approvers(), required=False, empty_label="Anyone"
+    )
+    expiring_within_days = forms.IntegerField(
+        label="Ending within this many days",
+        min_value=0,
+        max_value=3650,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "spellcheck": "false"}),
+        error_messages={
+            "invalid": "Enter the number of days as a whole number, like 30",
+            "min_value": "The number of days must be 0 or more",
+            "max_value": "The number of days must be 3650 or fewer",
+        },
+    )
+    start_from = _date_field("Starts on or after")
+    start_to = _date_field("Starts on or before")
+    end_from = _date_field("Ends on or after")
+    end_to = _date_field("Ends on or before")
+    sort = forms.ChoiceField(label="Sort by", choices=SORT_CHOICES, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["approver"].queryset = selectors.approvers()
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+        self.helper.form_method = "get"
+        self.helper.layout = Layout(
+            Field.text("q", field_width=Fluid.TWO_THIRDS),
+            Field.select("status"),
+            Field.select("tier"),
+            Field.select("site"),
+            Field.select("organisation"),
+            Field.select("directorate"),
+            Field.select("business_unit"),
+            Field.select("approver"),
+            Field.text("expiring_within_days", field_width=Fixed.FOUR),
+            Fieldset(
+                Field("start_from"),
+                Field("start_to"),
+                legend="Start date",
+                legend_size=Size.SMALL,
+            ),
+            Fieldset(
+                Field("end_from"),
+                Field("end_to"),
+                legend="End date",
+                legend_size=Size.SMALL,
+            ),
+            Field.select("sort"),
+            Submit("apply", "Apply filters", data_prevent_double_click="true"),
+        )
+
+    def to_filters(self) -> selectors.RegisterFilters:
+        data = self.cleaned_data
+        return selectors.RegisterFilters(
+            status=data.get("status") or selectors.CURRENT,
+            tier=data.get("tier") or "",
+            site=data.get("site"),
+            organisation=data.get("organisation"),
+            directorate=data.get("directorate"),
+            business_unit=data.get("business_unit"),
+            approver=data.get("approver"),
+            expiring_within_days=data.get("expiring_within_days"),
+            start_from=data.get("start_from"),
+            start_to=data.get("start_to"),
+            end_from=data.get("end_from"),
+            end_to=data.get("end_to"),
+            search=data.get("q") or "",
+            sort=data.get("sort") or "end_date",
+        )
+
+
+class AuditFilterForm(_FilterForm):
+    date_ranges = [("occurred_from", "occurred_to")]
+
+    actor = forms.CharField(
+        label="Who",
+        help_text="An email address, system: and a task name (like system:outbox), or anonymous",
+        max_length=254,
+        required=False,
+    )
+    action = forms.ChoiceField(label="What happened", required=False)
+    object_type = forms.ChoiceField(label="Type of object", required=False)
+    object_id = forms.CharField(label="Object id", max_length=64, required=False)
+    occurred_from = _date_field("From")
+    occurred_to = _date_field("To")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["action"].choices = [("", "Any")] + [(a, a) for a in selectors.audit_actions()]
+        self.fields["object_type"].choices = [("", "Any")] + [
+            (t, t) for t in selectors.audit_object_types()
+        ]
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+        self.helper.layout = Layout(
+            Field.text("actor", field_width=Fluid.TWO_THIRDS),
+            Field.select("action"),
+            Field.select("object_type"),
+            Field.text("object_id", field_width=Fixed.TEN),
+            Fieldset(
+                Field("occurred_from"),
+                Field("occurred_to"),
+                legend="When",
+                legend_size=Size.SMALL,
+            ),
+            Submit("apply", "Apply filters", data_prevent_double_click="true"),
+        )
+
+    def to_filters(self) -> selectors.AuditFilters:
+        data = self.cleaned_data
+        return selectors.AuditFilters(
+            actor=data.get("actor") or "",
+            action=data.get("action") or "",
+            object_type=data.get("object_type") or "",
+            object_id=data.get("object_id") or "",
+            occurred_from=data.get("occurred_from"),
+            occurred_to=data.get("occurred_to"),
+        )

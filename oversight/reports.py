@@ -1,0 +1,213 @@
+"""The figures on the reports page (aggregate queries; one query per report)."""
+
+import datetime
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper, F, Q
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from access_requests.models import AccessGrant, AccessTier, BusinessCase, Site
+
+MONTHS = 12
+
+
+class PercentileCont(Aggregate):
+    """PostgreSQL's continuous percentile: percentile_cont(f) WITHIN GROUP (ORDER BY x)."""
+
+    function = "percentile_cont"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = DurationField()
+
+    def __init__(self, expression, *, fraction: float, **extra):
+        super().__init__(expression, fraction=float(fraction), **extra)
+
+
+def _month_starts(today: datetime.date, months: int) -> list[datetime.date]:
+    first = today.replace(day=1)
+    starts = []
+    year, month = first.year, first.month
+    for _ in range(months):
+        starts.append(datetime.date(year, month, 1))
+        month -= 1
+        if month == 0:
+            year, month = year - 1, 12
+    return list(reversed(starts))
+
+
+@dataclass(frozen=True)
+class MonthRow:
+    month: datetime.date
+    submitted: int
+    approved: int
+    rejected: int
+
+
+def cases_per_month(*, months: int = MONTHS) -> list[MonthRow]:
+    """Cases submitted, approved and rejected in each of the last `months` months."""
+    starts = _month_starts(timezone.localdate(), months)
+    since = timezone.make_aware(datetime.datetime.combine(starts[0], datetime.time.min))
+    submitted = {
+        row["month"].date(): row["n"]
+        for row in BusinessCase.objects.filter(submitted_at__gte=since)
+        .annotate(month=TruncMonth("submitted_at"))
+        .values("month")
+        .annotate(n=Count("id"))
+        .order_by()
+    }
+    decided: dict[tuple[datetime.date, str], int] = {
+        (row["month"].date(), row["status"]): row["n"]
+        for row in BusinessCase.objects.filter(
+            status__in=BusinessCase.Status.decided(), decided_at__gte=since
+        )
+        .annotate(month=TruncMonth("decided_at"))
+        .values("month", "status")
+        .annotate(n=Count("id"))
+        .order_by()
+    }
+    return [
+        MonthRow(
+            month=start,
+            submitted=submitted.get(start, 0),
+            approved=decided.get((start, BusinessCase.Status.APPROVED), 0),
+            rejected=decided.get((start, BusinessCase.Status.REJECTED), 0),
+        )
+        for start in starts
+    ]
+
+
+@dataclass(frozen=True)
+class DecisionTimeRow:
+    directorate: str
+    organisation: str
+    decisions: int
+    median_days: float
+    p90_days: float
+
+
+def _days(duration: datetime.timedelta | None) -> float:
+    return round(duration.total_seconds() / 86400, 1) if duration is not None else 0.0
+
+
+def time_to_decision_by_directorate(*, months: int = MONTHS) -> list[DecisionTimeRow]:
+    """Median and 90th percentile from submission to decision, per requester's directorate,
+    for cases decided in the last `months` months."""
+    since = timezone.now() - datetime.timedelta(days=30 * months)
+    decided = BusinessCase.objects.filter(
+        status__in=BusinessCase.Status.decided(),
+        decided_at__gte=since,
+        submitted_at__isnull=False,
+    ).values(
+        directorate=F("requester__profile__business_unit__directorate__name"),
+        organisation=F("requester__profile__business_unit__directorate__organisation__name"),
+    )
+    if connection.vendor == "postgresql":
+        waited = ExpressionWrapper(
+            F("decided_at") - F("submitted_at"), output_field=DurationField()
+        )
+        rows = decided.annotate(
+            decisions=Count("id"),
+            median=PercentileCont(waited, fraction=0.5),
+            p90=PercentileCont(waited, fraction=0.9),
+        ).order_by("organisation", "directorate")
+    else:  # the SQLite demo has no percentile_cont: the same interpolation in Python
+        rows = _percentiles_in_python(
+            decided.values_list("directorate", "organisation", "submitted_at", "decided_at")
+        )
+    return [
+        DecisionTimeRow(
+            directorate=row["directorate"] or "No directorate recorded",
+            organisation=row["organisation"] or "",
+            decisions=row["decisions"],
+            median_days=_days(row["median"]),
+            p90_days=_days(row["p90"]),
+        )
+        for row in rows
+    ]
+
+
+def _percentile(sorted_values: list, fraction: float):
+    """percentile_cont: linear interpolation between the two nearest ranks."""
+    position = fraction * (len(sorted_values) - 1)
+    lower = int(position)
+    upper = min(lower + 1, len(sorted_values) - 1)
+    return sorted_values[lower] + (sorted_values[upper] - sorted_values[lower]) * (position - lower)
+
+
+def _percentiles_in_python(values) -> list[dict]:
+    groups: dict[tuple, list[datetime.timedelta]] = {}
+    for directorate, organisation, submitted_at, decided_at in values:
+        groups.setdefault((organisation, directorate), []).append(decided_at - submitted_at)
+    rows = []
+    for (organisation, directorate), waits in sorted(groups.items(), key=lambda i: str(i[0])):
+        waits.sort()
+        rows.append(
+            {
+                "directorate": directorate,
+                "organisation": organisation,
+                "decisions": len(waits),
+                "median": _percentile(waits, 0.5),
+                "p90": _percentile(waits, 0.9),
+            }
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class CountRow:
+    label: str
+    count: int
+
+
+def active_grants_by_tier() -> list[CountRow]:
+    counts = dict(
+        AccessGrant.objects.filter(status=AccessGrant.Status.ACTIVE)
+        .values_list("tier")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return [CountRow(label, counts.get(value, 0)) for value, label in AccessTier.choices]
+
+
+def active_grants_by_site() -> list[CountRow]:
+    rows = (
+        Site.objects.annotate(n=Count("grants", filter=Q(grants__status=AccessGrant.Status.ACTIVE)))
+        .filter(n__gt=0)
+        .order_by("-n", "name")
+        .values_list("name", "n")
+    )
+    return [CountRow(name, n) for name, n in rows]
+
+
+@dataclass(frozen=True)
+class PcCostRow:
+    business_unit: str
+    cost_centre: str
+    pcs: int
+    yearly_cost: int
+
+
+def standalone_pcs_by_business_unit() -> list[PcCostRow]:
+    """Standalone PCs in use (active grants in the active-participation tier: one PC each)
+    and what they cost a year, by the business unit that pays."""
+    cost = settings.SNS_STANDALONE_PC_YEARLY_COST
+    rows = (
+        AccessGrant.objects.filter(status=AccessGrant.Status.ACTIVE, tier=AccessTier.ACTIVE)
+        .values(
+            unit=F("paying_business_unit__name"),
+            cost_centre=F("paying_business_unit__cost_centre"),
+        )
+        .annotate(pcs=Count("id"))
+        .order_by("-pcs", "unit")
+    )
+    return [
+        PcCostRow(
+            business_unit=row["unit"] or "No business unit recorded",
+            cost_centre=row["cost_centre"] or "",
+            pcs=row["pcs"],
+            yearly_cost=row["pcs"] * cost,
+        )
+        for row in rows
+    ]

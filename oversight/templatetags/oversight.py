@@ -1,0 +1,57 @@
+"""Presentation helpers for the oversight pages."""
+
+from django import template
+
+register = template.Library()
+
+GRANT_STATUS_TAGS = {
+    "awaiting": "govuk-tag--yellow",
+    "active": "govuk-tag--green",
+    "expired": "govuk-tag--grey",
+    "revoked": "govuk-tag--red",
+    "surrendered": "govuk-tag--grey",
+    "returned": "govuk-tag--orange",
+}
+CASE_STATUS_TAGS = {
+    "draft": "govuk-tag--grey",
+    "submitted": "govuk-tag--blue",
+    "approved": "govuk-tag--green",
+    "rejected": "govuk-tag--red",
+    "withdrawn": "govuk-tag--grey",
+    "lapsed": "govuk-tag--orange",
+}
+
+
+@register.filter
+def grant_tag(status: str) -> str:
+    return GRANT_STATUS_TAGS.get(status, "govuk-tag--grey")
+
+
+@register.filter
+def case_tag(status: str) -> str:
+    return CASE_STATUS_TAGS.get(status, "govuk-tag--grey")
+
+
+def _text(value) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, list):
+        return ", ".join(_text(item) for item in value) or "(none)"
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_text(v)}" for k, v in value.items())
+    return str(value)
+
+
+@register.filter
+def change_lines(changes) -> list[tuple[str, str]]:
+    """An event's changes as (field, "old → new") or (field, value) pairs."""
+    if not isinstance(changes, dict):
+        return [("", _text(changes))] if changes else []
+    lines = []
+    for name, value in changes.items():
+        label = str(name).replace("_", " ")
+        if isinstance(value, list) and len(value) == 2:
+            lines.append((label, f"{_text(value[0])} → {_text(value[1])}"))
+        else:
+            lines.append((label, _text(value)))
+    return lines

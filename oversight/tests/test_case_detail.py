@@ -1,0 +1,72 @@
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from access_requests.tests.factories import BusinessCaseFactory
+from approvals.models import ApprovalRequest
+from approvals.tests.factories import ApprovalRequestFactory
+from audit.services import SystemActor, record
+from notifications.models import OutboundEmail
+from people.models import Role
+from people.tests.factories import UserFactory
+
+from .factories import grant_held
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_case_page_shows_answers_decision_approver_reason_and_full_timeline(client):
+    director = UserFactory(profile__name="Dana Director", role=Role.DIRECTOR)
+    grant = grant_held(name="Sam Holder", approver=director)
+    case = grant.business_case
+    case.purpose = "Answer questions about passports on Mastodon."
+    case.save()
+    approval = ApprovalRequestFactory(
+        business_case=case,
+        approver=director,
+        status=ApprovalRequest.Status.DECIDED,
+        decision=ApprovalRequest.Decision.APPROVE,
+        decision_reason="Clear benefit for the passport helpline.",
+        decided_at=timezone.now(),
+    )
+    email = OutboundEmail.objects.create(
+        to=grant.holder.email,
+        subject="Approved",
+        body_text="…",
+        template="case_approved",
+        object_type="access_requests.businesscase",
+        object_id=str(case.pk),
+    )
+    record(actor=grant.holder, action="case.submitted", obj=case, client_address="192.0.2.1")
+    record(actor=director, action="approval.decided", obj=approval, changes={"decision": "approve"})
+    record(actor=director, action="grant.created", obj=grant)
+    record(actor=SystemActor("outbox"), action="email.sent", obj=email)
+    unrelated = BusinessCaseFactory(submitted=True)
+    record(actor=None, action="case.submitted", obj=unrelated)
+
+    client.force_login(UserFactory(role=Role.AUDITOR))
+    register = client.get(reverse("oversight:register")).content.decode()
+    url = reverse("oversight:case-detail", args=[case.pk])
+    assert url in register
+    response = client.get(url)
+    assert response.status_code == 200
+    html = response.content.decode()
+    for text in [
+        case.reference,
+        "Sam Holder",
+        "Answer questions about passports on Mastodon.",
+        "Dana Director",
+        "Clear benefit for the passport helpline.",
+        "Approved",
+        "LinkedIn",
+    ]:
+        assert text in html, text
+    timeline = [event.action for event in response.context["file"].timeline]
+    assert timeline == ["case.submitted", "approval.decided", "grant.created", "email.sent"]
+    assert "192.0.2.1" in html
+    assert "decision</span>: approve" in html
+
+
+def test_an_unknown_case_is_not_found(client):
+    client.force_login(UserFactory(role=Role.ADMIN))
+    assert client.get(reverse("oversight:case-detail", args=[999999])).status_code == 404

@@ -1,0 +1,232 @@
+"""The oversight wing: read-only pages for admins and auditors.
+
+Every view is GET-only (`require_safe`) and behind a view permission that admins and
+auditors hold; everyone else gets 403.
+"""
+
+from django.conf import settings
+from django.contrib.auth.decorators import permission_required
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.views.decorators.http import require_safe
+
+from . import charts, csv_export, reports, selectors
+from .forms import STATUS_CHOICES, AuditFilterForm, RegisterFilterForm
+from .pagination import BadCursor, SortKey, keyset_page, parse_date
+
+VIEW_REGISTER = "access_requests.view_accessgrant"
+VIEW_TRAIL = "audit.view_auditevent"
+PAGE_SIZE = 50
+
+REGISTER_KEYS = {
+    "end_date": ([SortKey("end_date", parse_date), SortKey("id", int)], False),
+    "-end_date": ([SortKey("end_date", parse_date), SortKey("id", int)], True),
+    "holder": ([SortKey("holder_sort", str), SortKey("id", int)], False),
+    "-holder": ([SortKey("holder_sort", str), SortKey("id", int)], True),
+}
+AUDIT_KEYS = [SortKey("id", int)]
+
+
+def _sorted(queryset, sort: str):
+    keys, descending = REGISTER_KEYS.get(sort, REGISTER_KEYS["end_date"])
+    sign = "-" if descending else ""
+    return queryset.order_by(*[f"{sign}{key.name}" for key in keys])
+
+
+def _link(url_name: str, query: dict, **extra) -> str:
+    params = {**query, **extra}
+    return reverse(url_name) + ("?" + urlencode(params) if params else "")
+
+
+def _page_or_404(queryset, request, **kwargs):
+    try:
+        return keyset_page(
+            queryset,
+            after=request.GET.get("after") or None,
+            before=request.GET.get("before") or None,
+            page_size=PAGE_SIZE,
+            **kwargs,
+        )
+    except BadCursor:
+        raise Http404("That page of results does not exist") from None
+
+
+def _register_form(request) -> RegisterFilterForm:
+    return RegisterFilterForm(request.GET)
+
+
+@require_safe
+@permission_required(VIEW_REGISTER, raise_exception=True)
+def register(request):
+    form = _register_form(request)
+    query = form.filters_as_query() if form.is_bound else {}
+    context = {"form": form, "query": query}
+    if form.is_valid():
+        filters = form.to_filters()
+        grants = selectors.register_grants(filters)
+        keys, descending = REGISTER_KEYS.get(filters.sort, REGISTER_KEYS["end_date"])
+        page = _page_or_404(grants, request, keys=keys, descending=descending)
+        context.update(
+            filters=filters,
+            page=page,
+            count=selectors.count_capped(grants),
+            count_cap=selectors.COUNT_CAP,
+            next_url=page.next_cursor
+            and _link("oversight:register", query, after=page.next_cursor),
+            previous_url=page.previous_cursor
+            and _link("oversight:register", query, before=page.previous_cursor),
+            csv_url=_link("oversight:register-csv", query),
+            sort_links=_sort_links(query, filters.sort),
+            filtered=bool(set(query) - {"sort", "apply"}),
+            status_label=dict(STATUS_CHOICES).get(filters.status, ""),
+        )
+    return render(request, "oversight/register.html", context)
+
+
+def _sort_links(query: dict, current: str) -> dict:
+    """Column header links: choosing a column sorts by it; choosing it again reverses."""
+    links = {}
+    for column in ("holder", "end_date"):
+        ascending = current != column
+        sort = column if ascending else f"-{column}"
+        state = (
+            "ascending"
+            if current == column
+            else "descending"
+            if current == f"-{column}"
+            else "none"
+        )
+        links[column] = {
+            "url": _link("oversight:register", {**query, "sort": sort}),
+            "state": state,
+        }
+    return links
+
+
+@require_safe
+@permission_required(VIEW_REGISTER, raise_exception=True)
+def register_csv(request):
+    form = _register_form(request)
+    if not form.is_valid():
+        return HttpResponseRedirect(_link("oversight:register", form.filters_as_query()))
+    filters = form.to_filters()
+    grants = _sorted(selectors.register_grants(filters), filters.sort)
+    stamp = timezone.localtime().strftime("%Y-%m-%d-%H%M")
+    return csv_export.csv_response(
+        filename=f"register-{stamp}.csv",
+        header=csv_export.REGISTER_HEADER,
+        rows=csv_export.register_rows(grants),
+    )
+
+
+@require_safe
+@permission_required(VIEW_REGISTER, raise_exception=True)
+def case_detail(request, pk: int):
+    case_file = selectors.case_file(pk=pk)
+    if case_file is None:
+        raise Http404("No such case")
+    return render(
+        request,
+        "oversight/case_detail.html",
+        {"file": case_file, "case": case_file.case, "grant": case_file.grant},
+    )
+
+
+@require_safe
+@permission_required(VIEW_TRAIL, raise_exception=True)
+def audit_trail(request):
+    form = AuditFilterForm(request.GET)
+    query = form.filters_as_query()
+    context = {"form": form, "query": query}
+    if form.is_valid():
+        events = selectors.audit_events(form.to_filters()).select_related("actor__profile")
+        page = _page_or_404(events, request, keys=AUDIT_KEYS, descending=True)
+        context.update(
+            page=page,
+            next_url=page.next_cursor
+            and _link("oversight:audit-trail", query, after=page.next_cursor),
+            previous_url=page.previous_cursor
+            and _link("oversight:audit-trail", query, before=page.previous_cursor),
+            csv_url=_link("oversight:audit-trail-csv", query),
+            filtered=bool(set(query) - {"apply"}),
+        )
+    return render(request, "oversight/audit_trail.html", context)
+
+
+@require_safe
+@permission_required(VIEW_TRAIL, raise_exception=True)
+def audit_trail_csv(request):
+    form = AuditFilterForm(request.GET)
+    if not form.is_valid():
+        return HttpResponseRedirect(_link("oversight:audit-trail", form.filters_as_query()))
+    events = selectors.audit_events(form.to_filters()).order_by("-id")
+    stamp = timezone.localtime().strftime("%Y-%m-%d-%H%M")
+    return csv_export.csv_response(
+        filename=f"audit-trail-{stamp}.csv",
+        header=csv_export.AUDIT_HEADER,
+        rows=csv_export.audit_rows(events),
+    )
+
+
+@require_safe
+@permission_required(VIEW_REGISTER, raise_exception=True)
+def reports_page(request):
+    per_month = reports.cases_per_month()
+    decision_times = reports.time_to_decision_by_directorate()
+    by_tier = reports.active_grants_by_tier()
+    by_site = reports.active_grants_by_site()
+    pcs = reports.standalone_pcs_by_business_unit()
+    context = {
+        "per_month": per_month,
+        "per_month_chart": charts.column_chart(
+            chart_id="cases-per-month",
+            title="Cases submitted, approved and rejected per month",
+            categories=[row.month.strftime("%b %y") for row in per_month],
+            series={
+                "Submitted": [row.submitted for row in per_month],
+                "Approved": [row.approved for row in per_month],
+                "Rejected": [row.rejected for row in per_month],
+            },
+        ),
+        "decision_times": decision_times,
+        "decision_chart": charts.bar_chart(
+            chart_id="time-to-decision",
+            title="Days from submission to decision, by directorate",
+            categories=[row.directorate for row in decision_times],
+            series={
+                "Median": [row.median_days for row in decision_times],
+                "90th percentile": [row.p90_days for row in decision_times],
+            },
+            unit=" days",
+        ),
+        "by_tier": by_tier,
+        "tier_chart": charts.bar_chart(
+            chart_id="active-by-tier",
+            title="Active grants by tier",
+            categories=[row.label for row in by_tier],
+            series={"Active grants": [row.count for row in by_tier]},
+        ),
+        "by_site": by_site,
+        "site_chart": charts.bar_chart(
+            chart_id="active-by-site",
+            title="Active grants by site",
+            categories=[row.label for row in by_site],
+            series={"Active grants": [row.count for row in by_site]},
+        ),
+        "pcs": pcs,
+        "pc_total": sum(row.pcs for row in pcs),
+        "pc_cost_total": sum(row.yearly_cost for row in pcs),
+        "pc_chart": charts.bar_chart(
+            chart_id="pcs-by-unit",
+            title="Yearly cost of standalone PCs in use, by business unit",
+            categories=[row.business_unit for row in pcs],
+            series={"Yearly cost": [row.yearly_cost for row in pcs]},
+            prefix="£",
+        ),
+        "pc_yearly_cost": settings.SNS_STANDALONE_PC_YEARLY_COST,
+        "months": reports.MONTHS,
+    }
+    return render(request, "oversight/reports.html", context)
