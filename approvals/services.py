@@ -20,6 +20,7 @@ from access_requests.errors import TransitionNotAllowed, transition_check
 from access_requests.models import BusinessCase
 from access_requests.services import business_cases as case_services
 from access_requests.services.grants import grant_create_from_case
+from access_requests.working_days import add_working_days, add_working_days_at
 from audit.client import Client
 from audit.services import SystemActor, record
 from notifications.services import email_queue
@@ -34,7 +35,6 @@ from .errors import (
     NoApproverAvailable,
 )
 from .models import ApprovalReminder, ApprovalRequest, Delegation
-from .working_days import add_working_days, add_working_days_at
 
 User = get_user_model()
 

@@ -7,6 +7,7 @@ defaults; see ``refuse_demo_defaults`` at the bottom.
 
 import os
 import sys
+from datetime import date
 from pathlib import Path
 
 import dj_database_url
@@ -294,7 +295,14 @@ SNS_APPROVAL_TOKEN_DAYS = env_int("SNS_APPROVAL_TOKEN_DAYS", 14)
 SNS_REMINDER_WORKING_DAYS = env_int("SNS_REMINDER_WORKING_DAYS", 3)
 SNS_MAX_REMINDERS = env_int("SNS_MAX_REMINDERS", 3)
 SNS_LAPSE_AFTER_DAYS = env_int("SNS_LAPSE_AFTER_DAYS", 30)
+# ISO dates; a value that is not a date stops the portal at start-up rather than being skipped.
 SNS_BANK_HOLIDAYS = env_list("SNS_BANK_HOLIDAYS", "2026-12-25,2026-12-28,2027-01-01")
+try:
+    [date.fromisoformat(day) for day in SNS_BANK_HOLIDAYS]
+except ValueError as error:
+    raise ImproperlyConfigured(
+        f"SNS_BANK_HOLIDAYS must be ISO dates (YYYY-MM-DD): {error}"
+    ) from None
 SNS_EXPIRY_NOTICE_DAYS = [int(d) for d in env_list("SNS_EXPIRY_NOTICE_DAYS", "30,7,1")]
 SNS_SAFE_USE_REMINDER_DAYS = env_int("SNS_SAFE_USE_REMINDER_DAYS", 90)
 SNS_SAFE_USE_CONFIRM_DAYS = env_int("SNS_SAFE_USE_CONFIRM_DAYS", 14)

@@ -36,6 +36,7 @@ from access_requests.models import (
     SafeUseReminder,
     SiteIdentity,
 )
+from access_requests.working_days import working_day_on_or_before
 from audit.client import Client
 from audit.services import SystemActor, record
 from notifications.services import email_queue
@@ -468,29 +469,10 @@ def grant_expire(*, grant_id: int, today: datetime.date | None = None) -> Access
 # --- expiry notices ------------------------------------------------------------------------------
 
 
-def _bank_holidays() -> set[datetime.date]:
-    days = set()
-    for text in settings.SNS_BANK_HOLIDAYS:
-        try:
-            days.add(datetime.date.fromisoformat(text))
-        except ValueError:
-            logger.warning("SNS_BANK_HOLIDAYS: %r is not a date (YYYY-MM-DD)", text)
-    return days
-
-
-def is_working_day(day: datetime.date, holidays: set[datetime.date] | None = None) -> bool:
-    holidays = _bank_holidays() if holidays is None else holidays
-    return day.weekday() < 5 and day not in holidays
-
-
 def expiry_notice_date(*, end_date: datetime.date, days_before: int) -> datetime.date:
     """The day a notice goes out: `days_before` the end date, or the working day before that
     if it falls on a weekend (or a bank holiday)."""
-    holidays = _bank_holidays()
-    day = end_date - datetime.timedelta(days=days_before)
-    while not is_working_day(day, holidays):
-        day -= datetime.timedelta(days=1)
-    return day
+    return working_day_on_or_before(end_date - datetime.timedelta(days=days_before))
 
 
 def _notice_days() -> list[int]:

@@ -8,11 +8,11 @@ from django.db import connection
 from django.test import Client
 
 from access_requests.models import BusinessCase
+from access_requests.working_days import add_working_days
 from approvals import tasks
 from approvals.models import ApprovalReminder, ApprovalRequest
 from approvals.services import approval_decide, approval_remind_due, case_lapse_due
 from approvals.tests.factories import link_for, requester_with_director, submitted_case
-from approvals.working_days import add_working_days
 from audit.models import AuditEvent
 from notifications.models import OutboundEmail
 from people.models import Role
