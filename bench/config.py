@@ -60,3 +60,11 @@ def first_approved_case_of(user):
         .first()
         or BusinessCase.objects.filter(requester=user).order_by("-id").first()
     )
+
+
+def first_approved_case_of_staff(user):
+    """bench.staff's newest approved case, seen by someone else (an auditor's case file)."""
+    from people.models import User
+    from portal.management.commands.load_bench_data import BENCH_USERS
+
+    return first_approved_case_of(User.objects.get(email=BENCH_USERS["staff"]))

@@ -6,7 +6,14 @@ bench accounts of `load_bench_data` (admin, auditor, ict, staff, director). `rol
 `peer` names the peer a page is compared with and `peer_target` the factor it must beat.
 """
 
-from bench.config import Deep, Export, Page, Sweep, first_approved_case_of
+from bench.config import (
+    Deep,
+    Export,
+    Page,
+    Sweep,
+    first_approved_case_of,
+    first_approved_case_of_staff,
+)
 
 FLOOR = "floor"
 
@@ -17,6 +24,12 @@ PAGES = [
     Page("Your requests", "access_requests:case-list", user="staff"),
     Page("Case page", "access_requests:case-detail", user="staff", obj=first_approved_case_of),
     Page("Cases to decide", "approvals:case-list", user="director"),
+    Page(
+        "Case file (oversight)",
+        "oversight:case-detail",
+        user="auditor",
+        obj=first_approved_case_of_staff,
+    ),
     Page("Register", "oversight:register", user="admin", peer="admin-grants", peer_target=5),
     Page(
         "Register, filtered (active tier)",
@@ -95,8 +108,8 @@ SWEEPS = [
         "Grant expiry sweep",
         prepare="expiry",
         services=[
-            "access_requests.services.grants.grants_expire_sweep",
             "access_requests.services.grants.grant_expiry_sweep",
+            "access_requests.services.grants.grants_expire_sweep",
             "access_requests.services.grants.grants_expiry_sweep",
             "access_requests.services.grants.grants_expire_due",
             "access_requests.tasks.grant_expiry_sweep",
@@ -107,6 +120,7 @@ SWEEPS = [
         "Approval reminder sweep",
         prepare="reminders",
         services=[
+            "approvals.services.approval_remind_due",
             "approvals.services.approval_reminder_sweep",
             "approvals.services.approvals_remind_sweep",
             "approvals.services.reminder_sweep",

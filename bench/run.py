@@ -233,7 +233,7 @@ def wrk(url: str, cookie: str, seconds: float, connections: int) -> dict:
         "wrk",
         "-t1",
         f"-c{connections}",
-        f"-d{seconds}s",
+        f"-d{max(1, round(seconds))}s",
         "--timeout",
         "60s",
         "-s",
