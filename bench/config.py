@@ -46,7 +46,8 @@ class Sweep:
     label: str
     prepare: str  # "expiry" or "reminders": how due items are made (bench/sweeps.py)
     services: list[str] = field(default_factory=list)  # dotted paths, first found is used
-    items: int = 100_000
+    items: int = 100_000  # timed on one worker
+    concurrent_items: int = 5_000  # two workers at once, checked for duplicates
     target_seconds: float = 60.0
 
 
