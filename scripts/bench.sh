@@ -12,7 +12,8 @@
 #
 # Variables: BENCH_SCALE (1.0), BENCH_DB (sns_bench), BENCH_PG (postgres://postgres@127.0.0.1:5432),
 # BENCH_REDIS_URL (redis://127.0.0.1:6379/5), BENCH_PORT (8765), BENCH_DURATION (10 s per page),
-# BENCH_WARMUP (2 s), BENCH_CONNECTIONS (2), BENCH_SKIP_SWEEPS (unset).
+# BENCH_WARMUP (2 s), BENCH_CONNECTIONS (2), BENCH_SWEEP_TIMEOUT (120 s per sweep run),
+# BENCH_SKIP_SWEEPS (unset).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -133,7 +134,7 @@ done
 gunicorn_stop
 
 if [ -z "${BENCH_SKIP_SWEEPS:-}" ]; then
-    "$PY" -m bench.run sweeps --out "$WORK/sweeps.json"
+    "$PY" -m bench.run sweeps --out "$WORK/sweeps.json" --timeout "${BENCH_SWEEP_TIMEOUT:-120}"
 fi
 "$PY" -m bench.run report "$WORK/pages.json" "$WORK/sweeps.json"
 say "raw files and the gunicorn log are in $WORK"
