@@ -336,5 +336,7 @@ if not DEBUG and not RUNNING_TESTS:
 
 SERVICE_NAME = os.environ.get("SERVICE_NAME", "Request social media access")
 DEPARTMENT_NAME = os.environ.get("DEPARTMENT_NAME", "Home Office")
+# The benchmark's floor page (portal/bench_views.py), mounted only for `make bench`.
+BENCH_FLOOR_ENABLED = env_bool("BENCH_FLOOR", False)
 # Behind a proxy that sets X-Forwarded-For, record the client's address from it.
 TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
@@ -32,3 +33,9 @@ urlpatterns = [
     path("oversight/", include("oversight.urls")),
     path("admin/", admin.site.urls),
 ]
+
+if settings.BENCH_FLOOR_ENABLED:
+    # The benchmark's floor page (make bench sets BENCH_FLOOR=1); absent otherwise.
+    from .bench_views import bench_floor
+
+    urlpatterns.append(path("bench/floor/", bench_floor, name="bench-floor"))

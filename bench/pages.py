@@ -1,0 +1,132 @@
+"""What `make bench` measures. One line per page: its URL name, query and who signs in.
+
+A page whose URL name does not resolve yet is reported as "not built". Users are the
+bench accounts of `load_bench_data` (admin, auditor, ict, staff, director). `role`:
+"floor" is the floor every page is compared with, "peer" a stock admin changelist;
+`peer` names the peer a page is compared with and `peer_target` the factor it must beat.
+"""
+
+from bench.config import (
+    Deep,
+    Export,
+    Page,
+    Sweep,
+    first_approved_case_of,
+    first_approved_case_of_staff,
+)
+
+FLOOR = "floor"
+
+PAGES = [
+    Page("Floor: 25 rows by id, no joins", "bench-floor", user="staff", role="floor", key=FLOOR),
+    Page("Home", "home", user="staff"),
+    Page("Home (director)", "home", user="director"),
+    Page("Your requests", "access_requests:case-list", user="staff"),
+    Page("Case page", "access_requests:case-detail", user="staff", obj=first_approved_case_of),
+    Page("Cases to decide", "approvals:case-list", user="director"),
+    Page(
+        "Case file (oversight)",
+        "oversight:case-detail",
+        user="auditor",
+        obj=first_approved_case_of_staff,
+    ),
+    Page("Register", "oversight:register", user="admin", peer="admin-grants", peer_target=5),
+    Page(
+        "Register, filtered (active tier)",
+        "oversight:register",
+        query="tier=active",
+        user="admin",
+        peer="admin-grants",
+        peer_target=5,
+    ),
+    Page(
+        "Register, searched",
+        "oversight:register",
+        query="q=Patel",
+        user="admin",
+        peer="admin-grants-search",
+        peer_target=10,
+    ),
+    Page(
+        "Register, deep page",
+        "oversight:register",
+        deep=Deep("access_requests.AccessGrant", current_only=True),
+        user="admin",
+        peer="admin-grants",
+        peer_target=5,
+    ),
+    Page(
+        "Audit trail", "oversight:audit-trail", user="auditor", peer="admin-audit", peer_target=50
+    ),
+    Page(
+        "Audit trail, deep page",
+        "oversight:audit-trail",
+        deep=Deep("audit.AuditEvent"),
+        user="auditor",
+        peer="admin-audit",
+        peer_target=50,
+    ),
+    # The peers: Django's stock admin on the same data, as an admin.
+    Page(
+        "Admin changelist: grants",
+        "admin:access_requests_accessgrant_changelist",
+        user="admin",
+        role="peer",
+        key="admin-grants",
+    ),
+    Page(
+        "Admin changelist: grants, searched",
+        "admin:access_requests_accessgrant_changelist",
+        query="q=patel",
+        user="admin",
+        role="peer",
+        key="admin-grants-search",
+    ),
+    Page(
+        "Admin changelist: audit events",
+        "admin:audit_auditevent_changelist",
+        user="admin",
+        role="peer",
+        key="admin-audit",
+    ),
+]
+
+# The register's CSV export of every grant (all statuses), streamed once.
+EXPORTS = [
+    Export(
+        "CSV export of all grants",
+        ["oversight:register-export", "oversight:register-csv", "oversight:export-register"],
+        query="status=all",
+        user="admin",
+    ),
+]
+
+# Sweeps timed over `items` due rows on one worker, then run by two workers at once.
+# `services` are tried in order; the first that imports is timed.
+SWEEPS = [
+    Sweep(
+        "Grant expiry sweep",
+        prepare="expiry",
+        services=[
+            "access_requests.services.grants.grant_expiry_sweep",
+            "access_requests.services.grants.grants_expire_sweep",
+            "access_requests.services.grants.grants_expiry_sweep",
+            "access_requests.services.grants.grants_expire_due",
+            "access_requests.tasks.grant_expiry_sweep",
+            "access_requests.tasks.expiry_sweep",
+        ],
+    ),
+    Sweep(
+        "Approval reminder sweep",
+        prepare="reminders",
+        services=[
+            "approvals.services.approval_remind_due",
+            "approvals.services.approval_reminder_sweep",
+            "approvals.services.approvals_remind_sweep",
+            "approvals.services.reminder_sweep",
+            "approvals.services.approval_reminders_send",
+            "approvals.tasks.reminder_sweep",
+            "approvals.tasks.approval_reminder_sweep",
+        ],
+    ),
+]

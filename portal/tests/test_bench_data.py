@@ -1,0 +1,144 @@
+"""The benchmark's data loader and floor page (timings stay in `make bench`, not here)."""
+
+import importlib
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db.models import Count, F
+from django.test import override_settings
+from django.urls import NoReverseMatch, clear_url_caches, reverse
+
+import portal.urls
+from access_requests.models import AccessGrant, BusinessCase, SiteIdentity
+from approvals.models import ApprovalRequest
+from audit.models import AuditChainHead, AuditEvent
+from audit.services import audit_chain_verify
+from notifications.models import OutboundEmail
+from people.models import Directorate, Organisation, Role, User
+from people.tests.factories import UserFactory
+from portal.management.commands.load_bench_data import BENCH_USERS, bench_counts
+
+SCALE = 0.001
+
+
+@pytest.fixture
+def bench_data(db):
+    out = StringIO()
+    call_command("load_bench_data", scale=SCALE, keep_checks=True, verbosity=0, stdout=out)
+    return out.getvalue()
+
+
+def test_load_bench_data_loads_the_counts_of_its_scale(bench_data):
+    expected = bench_counts(SCALE)
+    assert User.objects.count() == expected.staff
+    assert Organisation.objects.count() == expected.organisations
+    assert Directorate.objects.count() == expected.directorates
+    assert BusinessCase.objects.count() == expected.cases
+    assert AccessGrant.objects.count() == expected.grants
+    assert AuditEvent.objects.count() == expected.audit_events
+    assert OutboundEmail.objects.count() == expected.emails
+    assert "Loaded bench data at scale 0.001" in bench_data
+
+    by_status = dict(BusinessCase.objects.values_list("status").annotate(n=Count("id")).order_by())
+    assert by_status == {
+        "approved": expected.grants,
+        "rejected": expected.rejected,
+        "withdrawn": expected.withdrawn,
+        "lapsed": expected.lapsed,
+        "submitted": expected.submitted,
+        "draft": expected.drafts,
+    }
+    # One grant per approved case, held by its requester; every sent case was routed.
+    assert not AccessGrant.objects.exclude(business_case__status="approved").exists()
+    assert not AccessGrant.objects.exclude(holder=F("business_case__requester")).exists()
+    assert ApprovalRequest.objects.count() == expected.cases - expected.drafts
+    assert not BusinessCase.objects.exclude(
+        pk__in=SiteIdentity.objects.values("business_case")
+    ).exists()
+    # Every directorate has a director, who holds the director role.
+    assert not Directorate.objects.filter(director__isnull=True).exists()
+    assert all(d.director.has_role(Role.DIRECTOR) for d in Directorate.objects.all())
+
+
+def test_the_loaded_audit_trail_is_a_valid_hash_chain(bench_data):
+    checked, chain_break = audit_chain_verify()
+    assert chain_break is None
+    assert checked == bench_counts(SCALE).audit_events
+    newest = AuditEvent.objects.order_by("-id").first()
+    assert AuditChainHead.objects.get(pk=1).last_hash == newest.hash
+    out = StringIO()
+    call_command("verify_audit", stdout=out)
+    assert "Audit trail intact" in out.getvalue()
+
+
+def test_the_bench_accounts_exist_with_their_roles(bench_data):
+    admin = User.objects.get(email=BENCH_USERS["admin"])
+    assert admin.is_staff and admin.has_role(Role.ADMIN)
+    director = User.objects.get(email=BENCH_USERS["director"])
+    assert Directorate.objects.filter(director=director).exists()
+    staff = User.objects.get(email=BENCH_USERS["staff"])
+    assert staff.business_cases.count() > 1
+    # Each case went to the requester's director, or to the fallback admin for a director.
+    for approval in ApprovalRequest.objects.select_related(
+        "approver", "business_case__requester__profile__business_unit__directorate"
+    ):
+        requester_director = approval.business_case.requester.profile.directorate.director
+        if requester_director == approval.business_case.requester:
+            assert approval.approver == admin
+        else:
+            assert approval.approver == requester_director
+
+
+def test_a_second_run_at_the_same_scale_does_nothing(bench_data):
+    out = StringIO()
+    call_command("load_bench_data", scale=SCALE, keep_checks=True, verbosity=0, stdout=out)
+    assert "already loaded" in out.getvalue()
+    assert BusinessCase.objects.count() == bench_counts(SCALE).cases
+
+
+def test_reset_reloads_at_another_scale(bench_data):
+    call_command("load_bench_data", scale=0.002, reset=True, verbosity=0, stdout=StringIO())
+    assert BusinessCase.objects.count() == bench_counts(0.002).cases
+    assert audit_chain_verify()[1] is None
+
+
+def test_it_refuses_to_load_into_a_database_with_other_people(db):
+    UserFactory()
+    with pytest.raises(Exception, match="--reset"):
+        call_command("load_bench_data", scale=SCALE, verbosity=0, stdout=StringIO())
+
+
+@pytest.fixture
+def urls_reloaded():
+    """Rebuild the root URLconf under the test's settings, and again afterwards."""
+
+    def reload():
+        clear_url_caches()
+        importlib.reload(portal.urls)
+
+    yield reload
+    reload()
+
+
+@pytest.mark.django_db
+def test_the_floor_page_is_absent_unless_enabled(client, urls_reloaded):
+    urls_reloaded()
+    with pytest.raises(NoReverseMatch):
+        reverse("bench-floor")
+    client.force_login(UserFactory())
+    assert client.get("/bench/floor/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_floor_page_shows_25_grants_when_enabled(client, urls_reloaded):
+    call_command("load_bench_data", scale=SCALE, verbosity=0, stdout=StringIO())
+    with override_settings(BENCH_FLOOR_ENABLED=True):
+        urls_reloaded()
+        client.force_login(User.objects.get(email=BENCH_USERS["staff"]))
+        response = client.get(reverse("bench-floor"))
+        assert response.status_code == 200
+        assert response.content.decode().count("<tr><td>") == 25
+    urls_reloaded()
+    with pytest.raises(NoReverseMatch):
+        reverse("bench-floor")
