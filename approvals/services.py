@@ -508,12 +508,40 @@ def approval_remind_one(*, approval_id: int, case_id: int) -> bool:
             approval.status = ApprovalRequest.Status.SUPERSEDED
             approval.next_reminder_at = None
             approval.save(update_fields=["status", "next_reminder_at", "updated_at"])
+            record(
+                actor=REMINDER_SWEEP,
+                action="approval.superseded",
+                obj=case,
+                changes={
+                    "approval_request": approval.pk,
+                    "approver": approval.approver.email,
+                    "approval_status": [
+                        ApprovalRequest.Status.OPEN,
+                        ApprovalRequest.Status.SUPERSEDED,
+                    ],
+                    "because": f"the case is {case.status}",
+                },
+            )
             return False
         if approval.reminders_sent < settings.SNS_MAX_REMINDERS:
             return _approval_remind(case=case, approval=approval, now=now)
         approval.next_reminder_at = None
         approval.save(update_fields=["next_reminder_at", "updated_at"])
-        return _case_escalate(case=case, stalled=approval)
+        if _case_escalate(case=case, stalled=approval):
+            return True
+        # No escalation (the case was escalated already, or nobody is left to ask): the
+        # reminders stop all the same, and the trail says so.
+        record(
+            actor=REMINDER_SWEEP,
+            action="approval.reminders_stopped",
+            obj=case,
+            changes={
+                "approval_request": approval.pk,
+                "approver": approval.approver.email,
+                "reminders_sent": approval.reminders_sent,
+            },
+        )
+        return False
 
 
 def _approval_remind(*, case: BusinessCase, approval: ApprovalRequest, now) -> bool:

@@ -157,7 +157,11 @@ def _record_failure(email: OutboundEmail, exc: Exception) -> None:
             action="email.failed" if gave_up else "email.send_failed",
             obj=email,
             object_repr=f"{email.template} to {email.to}",
-            changes={"attempts": attempts, "error": email.last_error},
+            changes={
+                "attempts": [attempts - 1, attempts],
+                "error": email.last_error,
+                **({"status": ["pending", "failed"]} if gave_up else {}),
+            },
         )
     logger.warning("Sending email %s failed (attempt %s): %s", email.pk, attempts, exc)
 
