@@ -196,8 +196,6 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG or RUNNING_TESTS
 
-# Django 6 will assume https for scheme-less URLs in forms; opt in now.
-FORMS_URLFIELD_ASSUME_HTTPS = True
 CRISPY_ALLOWED_TEMPLATE_PACKS = ["gds"]
 CRISPY_TEMPLATE_PACK = "gds"
 

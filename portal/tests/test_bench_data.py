@@ -10,7 +10,7 @@ from django.test import override_settings
 from django.urls import NoReverseMatch, clear_url_caches, reverse
 
 import portal.urls
-from access_requests.models import AccessGrant, BusinessCase, SiteIdentity
+from access_requests.models import AccessGrant, BusinessCase, Site, SiteIdentity
 from approvals.models import ApprovalRequest
 from audit.models import AuditChainHead, AuditEvent
 from audit.services import audit_chain_verify
@@ -23,7 +23,17 @@ SCALE = 0.001
 
 
 @pytest.fixture
-def bench_data(db):
+def site_catalogue(db):
+    """The catalogue the migration seeds (a transactional test before this one empties it)."""
+    seeded = importlib.import_module("access_requests.migrations.0003_seed_site_catalogue")
+    for name, url, shared in seeded.SITES:
+        Site.objects.get_or_create(
+            name=name, defaults={"url": url, "allows_shared_display_names": shared}
+        )
+
+
+@pytest.fixture
+def bench_data(site_catalogue):
     out = StringIO()
     call_command("load_bench_data", scale=SCALE, keep_checks=True, verbosity=0, stdout=out)
     return out.getvalue()
@@ -131,7 +141,7 @@ def test_the_floor_page_is_absent_unless_enabled(client, urls_reloaded):
 
 
 @pytest.mark.django_db
-def test_the_floor_page_shows_25_grants_when_enabled(client, urls_reloaded):
+def test_the_floor_page_shows_25_grants_when_enabled(client, urls_reloaded, site_catalogue):
     call_command("load_bench_data", scale=SCALE, verbosity=0, stdout=StringIO())
     with override_settings(BENCH_FLOOR_ENABLED=True):
         urls_reloaded()
