@@ -868,7 +868,6 @@ NOT_STATE_CHANGING = {
     f"{GRANTS}.grant_is_usable",
     f"{GRANTS}.grant_may_revoke",
     f"{GRANTS}.grant_is_renewable",
-    f"{GRANTS}.is_working_day",
     f"{GRANTS}.expiry_notice_date",
     f"{GRANTS}.expiry_notice_due",
     f"{GRANTS}.expiry_notices_due_ids",
