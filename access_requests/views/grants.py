@@ -7,6 +7,7 @@ redirect. Another person's grant is 404; a grant someone may see but not change 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -20,6 +21,8 @@ from access_requests.services import grants as services
 from audit.client import client_of
 
 PROVISION_PERMISSION = "access_requests.provision_accessgrant"
+
+QUEUE_PER_PAGE = 50  # grants on one page of the ICT queue, both tiers together
 
 
 def _holder_grant(request, pk: int) -> AccessGrant:
@@ -37,14 +40,18 @@ def _not_now(request, grant: AccessGrant, text: str):
 @permission_required(PROVISION_PERMISSION, raise_exception=True)
 @require_safe
 def provisioning_queue(request):
-    grants = list(selectors.grants_awaiting_provisioning())
+    page = Paginator(selectors.grants_awaiting_provisioning(), QUEUE_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    grants = list(page.object_list)
     return render(
         request,
         "access_requests/grant/provisioning_queue.html",
         {
+            "page": page,
             "passive": [g for g in grants if g.tier == AccessTier.PASSIVE],
             "active": [g for g in grants if g.tier == AccessTier.ACTIVE],
-            "count": len(grants),
+            "count": page.paginator.count,
             "today": timezone.localdate(),
         },
     )
