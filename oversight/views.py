@@ -118,8 +118,7 @@ def register_csv(request):
     stamp = timezone.localtime().strftime("%Y-%m-%d-%H%M")
     return csv_export.csv_response(
         filename=f"register-{stamp}.csv",
-        header=csv_export.REGISTER_HEADER,
-        rows=csv_export.register_rows(grants),
+        content=csv_export.register_csv(grants),
     )
 
 
