@@ -1,15 +1,20 @@
 """Streaming CSV exports that are safe to open in a spreadsheet.
 
-Rows are written one at a time from `.iterator(chunk_size=2000)`, so exporting the whole
-register or trail never holds it in memory. A cell a spreadsheet would read as a formula
+Rows are read through a server-side cursor 2,000 at a time and written out 1,000 at a time
+(the audit trail one row at a time), so exporting the whole register or trail never holds
+it in memory. A cell a spreadsheet would read as a formula
 (starting with =, +, -, @, a tab or a carriage return) gets a leading apostrophe.
 """
 
 import csv
 import datetime
+import io
 import json
 from collections.abc import Iterable, Iterator
 
+from django.contrib.postgres.aggregates import StringAgg as PostgresStringAgg
+from django.db import connections, transaction
+from django.db.models import OuterRef, Subquery
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
@@ -50,8 +55,18 @@ def csv_lines(header: list[str], rows: Iterable[Iterable]) -> Iterator[str]:
         yield writer.writerow([csv_cell(value) for value in row])
 
 
-def csv_response(*, filename: str, header: list[str], rows: Iterable[Iterable]):
-    response = StreamingHttpResponse(csv_lines(header, rows), content_type="text/csv")
+def csv_response(
+    *,
+    filename: str,
+    header: list[str] | None = None,
+    rows: Iterable[Iterable] | None = None,
+    content: Iterable[str] | None = None,
+):
+    """A streamed CSV download: `header` and `rows` (cells go through `csv_cell`), or
+    `content`, CSV text already written (like `register_csv`)."""
+    if content is None:
+        content = csv_lines(header or [], rows or [])
+    response = StreamingHttpResponse(content, content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"
     return response
@@ -111,21 +126,43 @@ def _person(common_name, first, last, email) -> str:
     return full or email or ""
 
 
-def _site_names(grant_ids: list[int]) -> dict[int, list[str]]:
-    names: dict[int, list[str]] = {}
+class StringAgg(PostgresStringAgg):
+    """PostgreSQL's ordered string_agg; on SQLite (the demo) group_concat."""
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        expression, delimiter = self.get_source_expressions()[:2]
+        sql, params = compiler.compile(expression)
+        delimiter_sql, delimiter_params = compiler.compile(delimiter)
+        return f"GROUP_CONCAT({sql}, {delimiter_sql})", [*params, *delimiter_params]
+
+
+_TIER_LABELS = dict(AccessTier.choices)
+_STATUS_LABELS = dict(AccessGrant.Status.choices)
+_FORMULA_STARTS = frozenset("".join(FORMULA_PREFIXES))
+ROWS_PER_WRITE = 1000
+
+
+def _site_names_subquery() -> Subquery:
+    """A grant's site names, alphabetical, joined with "; " (one correlated subquery per
+    row, read through the through-table's index, instead of a query per chunk)."""
     through = AccessGrant.sites.through
-    for grant_id, name in (
-        through.objects.filter(accessgrant_id__in=grant_ids)
-        .order_by("site__name")
-        .values_list("accessgrant_id", "site__name")
-    ):
-        names.setdefault(grant_id, []).append(name)
-    return names
+    return Subquery(
+        through.objects.filter(accessgrant_id=OuterRef("pk"))
+        .order_by()
+        .values("accessgrant_id")
+        .annotate(names=StringAgg("site__name", "; ", order_by="site__name"))
+        .values("names")
+    )
 
 
-def _register_row(values: tuple, sites: dict[int, list[str]]) -> list:
+def _safe(value: str) -> str:
+    """`csv_cell` for text that is already a string: a formula gets a leading apostrophe."""
+    return "'" + value if value and value[0] in _FORMULA_STARTS else value
+
+
+def _register_row(values: tuple) -> list:
     (
-        pk,
+        _pk,
         reference,
         holder_name,
         holder_first,
@@ -146,42 +183,58 @@ def _register_row(values: tuple, sites: dict[int, list[str]]) -> list:
         behalf_last,
         behalf_email,
         status,
+        sites,
     ) = values
     return [
-        reference,
-        _person(holder_name, holder_first, holder_last, holder_email),
-        holder_email,
-        organisation,
-        directorate,
-        unit,
-        "; ".join(sites.get(pk, [])),
-        AccessTier(tier).label if tier in AccessTier.values else tier,
-        start,
-        end,
-        _person(approver_name, approver_first, approver_last, approver_email),
-        _person(behalf_name, behalf_first, behalf_last, behalf_email),
-        AccessGrant.Status(status).label if status in AccessGrant.Status.values else status,
+        _safe(reference or ""),
+        _safe(_person(holder_name, holder_first, holder_last, holder_email)),
+        _safe(holder_email or ""),
+        _safe(organisation or ""),
+        _safe(directorate or ""),
+        _safe(unit or ""),
+        _safe(sites or ""),
+        _safe(_TIER_LABELS.get(tier, tier)),
+        str(start),  # ISO dates (a date from PostgreSQL, already text on SQLite)
+        str(end),
+        _safe(_person(approver_name, approver_first, approver_last, approver_email)),
+        _safe(_person(behalf_name, behalf_first, behalf_last, behalf_email)),
+        _safe(_STATUS_LABELS.get(status, status)),
     ]
 
 
-def register_rows(queryset) -> Iterator[list]:
-    """Each grant of the (ordered) queryset as a CSV row, 2,000 at a time: one query for
-    the rows (a server-side cursor) and one per chunk for their sites."""
-    chunk: list[tuple] = []
-    rows = queryset.prefetch_related(None).values_list(*_REGISTER_COLUMNS)
-    for values in rows.iterator(chunk_size=CHUNK_SIZE):
-        chunk.append(values)
-        if len(chunk) == CHUNK_SIZE:
-            yield from _register_chunk(chunk)
-            chunk = []
-    if chunk:
-        yield from _register_chunk(chunk)
+def register_csv(queryset) -> Iterator[str]:
+    """The header and each grant of the (ordered) queryset as CSV text, 1,000 rows per
+    piece.
 
-
-def _register_chunk(chunk: list[tuple]) -> Iterator[list]:
-    sites = _site_names([values[0] for values in chunk])
-    for values in chunk:
-        yield _register_row(values, sites)
+    One query, sites included, read through a server-side cursor 2,000 rows at a time.
+    The cursor is opened inside a transaction so that PostgreSQL streams the rows as it
+    finds them: outside one (autocommit), a cursor WITH HOLD would build the whole result
+    before the first row. Rows are plain tuples, never model instances.
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([csv_cell(name) for name in REGISTER_HEADER])
+    columns = queryset.prefetch_related(None).annotate(site_names=_site_names_subquery())
+    sql, params = columns.values_list(*_REGISTER_COLUMNS, "site_names").query.sql_with_params()
+    with transaction.atomic(using=queryset.db):
+        connection = connections[queryset.db]
+        if connection.vendor == "postgresql":
+            # Plan for every row, not the first 10% (hash joins rather than an index
+            # probe per row), and without JIT compilation, which the planner's cost for
+            # 200k rows switches on and which takes longer (~3 s) than the query itself.
+            with connection.cursor() as setting:
+                setting.execute("SET LOCAL jit = off")
+                setting.execute("SET LOCAL cursor_tuple_fraction = 1.0")
+        with connection.chunked_cursor() as cursor:
+            cursor.itersize = CHUNK_SIZE
+            cursor.execute(sql, params)
+            while batch := cursor.fetchmany(ROWS_PER_WRITE):
+                writer.writerows([_register_row(values) for values in batch])
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue()
 
 
 AUDIT_HEADER = [

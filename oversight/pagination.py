@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import BooleanField, Expression, F, QuerySet, Value
 
 
 @dataclass(frozen=True)
@@ -63,14 +63,44 @@ def _decode(cursor: str, keys: list[SortKey]) -> list:
         raise BadCursor(cursor) from exc
 
 
-def _after(keys: list[SortKey], values: list, *, descending: bool) -> Q:
-    """Rows strictly after `values` in the ordering: (k1 > v1) or (k1 = v1 and k2 > v2) …"""
-    lookup = "lt" if descending else "gt"
-    condition = Q(pk__in=[])
-    for depth, key in enumerate(keys):
-        equal = {k.name: v for k, v in zip(keys[:depth], values[:depth], strict=True)}
-        condition |= Q(**equal, **{f"{key.name}__{lookup}": values[depth]})
-    return condition
+class RowComparison(Expression):
+    """`(a, b, …) > (x, y, …)` (or `<`): a row-value comparison, which PostgreSQL reads as
+    an index range on an index over (a, b, …), so a keyset page starts at its cursor
+    instead of filtering every row before it. SQLite (3.15+) understands it too."""
+
+    output_field = BooleanField()
+
+    def __init__(self, lhs: list, operator: str, rhs: list):
+        if operator not in {"<", ">"} or len(lhs) != len(rhs):
+            raise ValueError("Compare two rows of the same length with < or >")
+        self.lhs, self.operator, self.rhs = list(lhs), operator, list(rhs)
+        super().__init__(output_field=BooleanField())
+
+    def get_source_expressions(self):
+        return [*self.lhs, *self.rhs]
+
+    def set_source_expressions(self, exprs):
+        self.lhs, self.rhs = list(exprs[: len(self.lhs)]), list(exprs[len(self.lhs) :])
+
+    def as_sql(self, compiler, connection):
+        sides, params = [], []
+        for side in (self.lhs, self.rhs):
+            parts = []
+            for expression in side:
+                sql, part_params = compiler.compile(expression)
+                parts.append(sql)
+                params.extend(part_params)
+            sides.append("(" + ", ".join(parts) + ")")
+        return f"{sides[0]} {self.operator} {sides[1]}", params
+
+
+def _after(keys: list[SortKey], values: list, *, descending: bool) -> RowComparison:
+    """Rows strictly after `values` in the ordering: (k1, k2, …) > (v1, v2, …)."""
+    return RowComparison(
+        [F(key.name) for key in keys],
+        "<" if descending else ">",
+        [Value(value) for value in values],
+    )
 
 
 def keyset_page(

@@ -66,13 +66,14 @@ def register(request):
     context = {"form": form, "query": query}
     if form.is_valid():
         filters = form.to_filters()
-        grants = selectors.register_grants(filters)
+        filtered = selectors.register_filtered(filters)
+        grants = selectors.with_row_data(filtered)
         keys, descending = REGISTER_KEYS.get(filters.sort, REGISTER_KEYS["end_date"])
         page = _page_or_404(grants, request, keys=keys, descending=descending)
         context.update(
             filters=filters,
             page=page,
-            count=selectors.count_capped(grants),
+            count=selectors.count_capped(filtered),
             count_cap=selectors.COUNT_CAP,
             next_url=page.next_cursor
             and _link("oversight:register", query, after=page.next_cursor),
@@ -117,8 +118,7 @@ def register_csv(request):
     stamp = timezone.localtime().strftime("%Y-%m-%d-%H%M")
     return csv_export.csv_response(
         filename=f"register-{stamp}.csv",
-        header=csv_export.REGISTER_HEADER,
-        rows=csv_export.register_rows(grants),
+        content=csv_export.register_csv(grants),
     )
 
 

@@ -1,6 +1,8 @@
 """Presentation helpers for the oversight pages."""
 
 from django import template
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -55,3 +57,21 @@ def change_lines(changes) -> list[tuple[str, str]]:
         else:
             lines.append((label, _text(value)))
     return lines
+
+
+@register.filter
+def changes_html(changes) -> str:
+    """`change_lines` as a GOV.UK list, built in one call: the audit trail shows 50 of
+    these per page, and a template include per row cost more than the rest of the row."""
+    lines = change_lines(changes)
+    if not lines:
+        return ""
+    items = "".join(
+        f'<li><span class="govuk-!-font-weight-bold">{escape(name)}</span>: {escape(text)}</li>'
+        if name
+        else f"<li>{escape(text)}</li>"
+        for name, text in lines
+    )
+    return mark_safe(  # noqa: S308 - every value above is escaped
+        f'<ul class="govuk-list govuk-!-font-size-16 govuk-!-margin-bottom-0">{items}</ul>'
+    )
