@@ -10,6 +10,7 @@ from access_requests.models import AccessGrant, AccessTier, Site
 from people.models import BusinessUnit, Directorate, Organisation
 
 from . import selectors
+from .widgets import QuickSelect
 
 STATUS_CHOICES = [
     (selectors.CURRENT, "Current (awaiting provisioning or active)"),
@@ -53,6 +54,13 @@ class _FilterForm(forms.Form):
     """Shared behaviour: every field optional, GOV.UK dates, date ranges checked."""
 
     date_ranges: list[tuple[str, str]] = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if type(field.widget) is forms.Select:
+                field.widget = QuickSelect(attrs=field.widget.attrs)
+                field.widget.choices = field.choices
 
     def clean(self):
         cleaned = super().clean()

@@ -198,6 +198,8 @@ WHITENOISE_USE_FINDERS = DEBUG or RUNNING_TESTS
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = ["gds"]
 CRISPY_TEMPLATE_PACK = "gds"
+# oversight.widgets.QuickSelect is a <select> too.
+CRISPY_CLASS_CONVERTERS = {"quickselect": "govuk-select"}
 
 # Mail: SMTP when EMAIL_HOST is set, otherwise the demo outbox folder.
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")

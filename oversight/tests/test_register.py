@@ -399,3 +399,14 @@ def test_a_search_matching_many_people_still_finds_them_all(client, auditor, mon
     grant_held(name="Someone Else")
     response = client.get(reverse("oversight:register"), {"q": "common name"})
     assert set(references_on_page(response)) == found
+
+
+@pytest.mark.django_db
+def test_the_filter_lists_keep_what_was_chosen(client):
+    from people.tests.factories import UserFactory as _UserFactory
+
+    client.force_login(_UserFactory(role="auditor"))
+    html = client.get(reverse("oversight:register"), {"tier": "active"}).content.decode()
+    assert '<select class="govuk-select" id="id_tier" name="tier">' in html
+    assert '<option value="active" selected>Active participation</option>' in html
+    assert '<option value="passive">Passive monitoring</option>' in html
