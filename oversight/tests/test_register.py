@@ -403,9 +403,7 @@ def test_a_search_matching_many_people_still_finds_them_all(client, auditor, mon
 
 @pytest.mark.django_db
 def test_the_filter_lists_keep_what_was_chosen(client):
-    from people.tests.factories import UserFactory as _UserFactory
-
-    client.force_login(_UserFactory(role="auditor"))
+    client.force_login(UserFactory(role="auditor"))
     html = client.get(reverse("oversight:register"), {"tier": "active"}).content.decode()
     assert '<select class="govuk-select" id="id_tier" name="tier">' in html
     assert '<option value="active" selected>Active participation</option>' in html
