@@ -23,7 +23,7 @@ from access_requests.services.grants import grant_create_from_case
 from access_requests.working_days import add_working_days, add_working_days_at
 from audit.client import Client
 from audit.services import SystemActor, record
-from notifications.services import email_queue
+from notifications.services import email_queue, email_sends_batched
 from people.models import Role
 
 from . import selectors
@@ -160,14 +160,22 @@ def case_routing(*, case: BusinessCase, on: datetime.date | None = None) -> Rout
     return routing
 
 
-def _approval_email_context(*, approval: ApprovalRequest, token: str, **extra) -> dict:
-    case = selectors.case_for_decision(case_id=approval.business_case_id)
+def _approval_email_context(
+    *, approval: ApprovalRequest, token: str, case: BusinessCase | None = None, **extra
+) -> dict:
+    """What the approval emails show. `case` may be passed when the caller has it loaded
+    with the requester's profile (the reminder sweep); its identities are read here."""
+    if case is None:
+        case = selectors.case_for_decision(case_id=approval.business_case_id)
+        identities = list(case.site_identities.all())
+    else:
+        identities = list(case.site_identities.select_related("site").order_by("site__name"))
     return {
         "approval": approval,
         "case": case,
         "requester": case.requester,
         "profile": getattr(case.requester, "profile", None),
-        "identities": list(case.site_identities.all()),
+        "identities": identities,
         "link": approval_link(token),
         "cases_to_decide_url": _absolute(reverse("approvals:case-list")),
         **extra,
@@ -477,9 +485,10 @@ def approval_remind_due(*, limit: int = 500) -> int:
         .values_list("pk", "business_case_id")[:limit]
     )
     handled = 0
-    for approval_id, case_id in due:
-        if approval_remind_one(approval_id=approval_id, case_id=case_id):
-            handled += 1
+    with email_sends_batched():  # one broker message per chunk of emails, not per email
+        for approval_id, case_id in due:
+            if approval_remind_one(approval_id=approval_id, case_id=case_id):
+                handled += 1
     return handled
 
 
@@ -487,7 +496,10 @@ def approval_remind_one(*, approval_id: int, case_id: int) -> bool:
     with transaction.atomic():
         case = (
             BusinessCase.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("requester__profile__business_unit__directorate__organisation")
+            .select_related(
+                "requester__profile__business_unit__directorate__organisation",
+                "paying_business_unit",
+            )
             .filter(pk=case_id)
             .first()
         )
@@ -495,7 +507,8 @@ def approval_remind_one(*, approval_id: int, case_id: int) -> bool:
             return False  # being decided, or another sweep has it
         now = timezone.now()
         approval = (
-            ApprovalRequest.objects.select_for_update(skip_locked=True)
+            ApprovalRequest.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("approver__profile", "on_behalf_of__profile")
             .filter(pk=approval_id, status=ApprovalRequest.Status.OPEN, next_reminder_at__lte=now)
             .first()
         )
@@ -567,6 +580,14 @@ def _approval_remind(*, case: BusinessCase, approval: ApprovalRequest, now) -> b
             "updated_at",
         ]
     )
+    email_queue(
+        to=approval.approver.email,
+        template="approval_reminder",
+        context=_approval_email_context(approval=approval, token=token, case=case, number=number),
+        related=approval,
+        dedupe_key=f"approval-reminder:{approval.pk}:{number}",
+    )
+    # Recorded last: the audit chain's head stays locked from here until commit.
     record(
         actor=REMINDER_SWEEP,
         action="approval.reminded",
@@ -577,13 +598,6 @@ def _approval_remind(*, case: BusinessCase, approval: ApprovalRequest, now) -> b
             "reminder": number,
             "link_expires_at": expires,
         },
-    )
-    email_queue(
-        to=approval.approver.email,
-        template="approval_reminder",
-        context=_approval_email_context(approval=approval, token=token, number=number),
-        related=approval,
-        dedupe_key=f"approval-reminder:{approval.pk}:{number}",
     )
     return True
 
@@ -632,7 +646,8 @@ def case_lapse_due(*, limit: int = 500) -> int:
         .order_by("submitted_at", "id")
         .values_list("pk", flat=True)[:limit]
     )
-    return sum(1 for case_id in due if case_lapse_one(case_id=case_id))
+    with email_sends_batched():
+        return sum(1 for case_id in due if case_lapse_one(case_id=case_id))
 
 
 def case_lapse_one(*, case_id: int) -> bool:

@@ -77,7 +77,10 @@ def record(
     changed, e.g. {"status": ["draft", "submitted"]}.
     """
     user, label = _actor_fields(actor)
-    with transaction.atomic():
+    # No savepoint: an event that cannot be written fails the caller's whole transaction.
+    # Callers record last, after their other writes, so the chain head (locked until
+    # commit, one appender at a time) is held as briefly as possible.
+    with transaction.atomic(savepoint=False):
         head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
         if head is None:
             head, _ = AuditChainHead.objects.get_or_create(

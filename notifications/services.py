@@ -6,11 +6,14 @@ broker or mail-server outage left behind.
 """
 
 import logging
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, models, transaction
+from django.db import connections, models, router, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -28,6 +31,107 @@ def _absolute(path: str) -> str:
     return settings.PORTAL_BASE_URL + path
 
 
+@dataclass
+class Outgoing:
+    """One email to write to the outbox: rendered once, one row per recipient.
+
+    `to` is a list of (address, dedupe_key) pairs; a pair whose dedupe key was used before
+    is skipped (that email exists already)."""
+
+    template: str
+    context: dict
+    to: list[tuple[str, str | None]]
+    related: models.Model | None = None
+
+
+def _render(template: str, context: dict) -> tuple[str, str, str]:
+    context = {
+        **context,
+        "base_url": settings.PORTAL_BASE_URL,
+        "guidance_url": _absolute("/guidance/"),
+    }
+    subject = render_to_string(f"notifications/email/{template}.subject.txt", context)
+    body_text = render_to_string(f"notifications/email/{template}.txt", context)
+    body_html = render_to_string(f"notifications/email/{template}.html", context)
+    return " ".join(subject.split())[:300], body_text, body_html
+
+
+def email_queue_many(messages: list[Outgoing]) -> list[OutboundEmail]:
+    """Write several emails to the outbox in one INSERT (ON CONFLICT DO NOTHING on the
+    dedupe key), in the caller's transaction. Returns the rows written (not the skipped
+    duplicates). Sending is queued for after the surrounding transaction commits."""
+    now = timezone.now()
+    emails = []
+    for message in messages:
+        if not message.to:
+            continue
+        subject, body_text, body_html = _render(message.template, message.context)
+        related = message.related
+        for address, dedupe_key in message.to:
+            emails.append(
+                OutboundEmail(
+                    to=address,
+                    subject=subject,
+                    body_text=body_text,
+                    body_html=body_html,
+                    template=message.template,
+                    dedupe_key=dedupe_key,
+                    object_type=related._meta.label_lower if related is not None else "",
+                    object_id=str(related.pk) if related is not None else "",
+                    next_attempt_at=now,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+    written = _insert_skipping_duplicates(emails)
+    if written:
+        ids = [email.pk for email in written]
+        transaction.on_commit(lambda: _after_commit(ids))
+    return written
+
+
+def _insert_skipping_duplicates(emails: list[OutboundEmail]) -> list[OutboundEmail]:
+    """One INSERT … ON CONFLICT DO NOTHING RETURNING: no savepoint per email, and an email
+    whose dedupe key exists already is left out (it went out, or will, once)."""
+    if not emails:
+        return []
+    meta = OutboundEmail._meta
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    connection = connections[router.db_for_write(OutboundEmail)]
+    quote = connection.ops.quote_name
+    rows, params = [], []
+    for email in emails:
+        rows.append("(" + ", ".join(["%s"] * len(fields)) + ")")
+        params.extend(
+            field.get_db_prep_save(getattr(email, field.attname), connection) for field in fields
+        )
+    # Table and column names come from the model; the values are parameters.
+    columns = ", ".join(quote(f.column) for f in fields)
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608
+        f"VALUES {', '.join(rows)} ON CONFLICT DO NOTHING "
+        f"RETURNING {quote(meta.pk.column)}, {quote('dedupe_key')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        returned = cursor.fetchall()
+    by_key = {key: pk for pk, key in returned if key is not None}
+    keyless = iter([pk for pk, key in returned if key is None])
+    written = []
+    for email in emails:
+        if email.dedupe_key is None:
+            pk = next(keyless)
+        else:  # the same key twice in one call: the first one was written
+            pk = by_key.pop(email.dedupe_key, None)
+        if pk is None:
+            continue
+        email.pk = pk
+        email._state.adding = False
+        email._state.db = connection.alias
+        written.append(email)
+    return written
+
+
 def email_queue(
     *,
     to: str,
@@ -41,42 +145,56 @@ def email_queue(
     Returns None when `dedupe_key` was already used (the email exists already).
     Sending is queued for after the surrounding transaction commits.
     """
-    context = {
-        **context,
-        "base_url": settings.PORTAL_BASE_URL,
-        "guidance_url": _absolute("/guidance/"),
-    }
-    subject = render_to_string(f"notifications/email/{template}.subject.txt", context)
-    body_text = render_to_string(f"notifications/email/{template}.txt", context)
-    body_html = render_to_string(f"notifications/email/{template}.html", context)
-    email = OutboundEmail(
-        to=to,
-        subject=" ".join(subject.split())[:300],
-        body_text=body_text,
-        body_html=body_html,
-        template=template,
-        dedupe_key=dedupe_key,
-        object_type=related._meta.label_lower if related is not None else "",
-        object_id=str(related.pk) if related is not None else "",
-        next_attempt_at=timezone.now(),
+    written = email_queue_many(
+        [Outgoing(template=template, context=context, to=[(to, dedupe_key)], related=related)]
     )
-    if dedupe_key is not None:
-        try:
-            with transaction.atomic():
-                email.save()
-        except IntegrityError:
-            return None
-    else:
-        email.save()
-    transaction.on_commit(lambda: _enqueue_send(email.pk))
-    return email
+    return written[0] if written else None
 
 
-def _enqueue_send(email_id: int) -> None:
-    from .tasks import send_outbound_email
+# While a sweep runs, committed emails are collected and published to the broker in chunks
+# (one task per chunk) instead of one message per email; whatever a crash leaves behind is
+# pending in the outbox, and the outbox sweep sends it.
+_batching = threading.local()
+SEND_CHUNK = 100
+
+
+@contextmanager
+def email_sends_batched(*, chunk: int = SEND_CHUNK):
+    """Within this block, emails committed are queued for sending `chunk` at a time."""
+    if getattr(_batching, "ids", None) is not None:  # nested: the outer block flushes
+        yield
+        return
+    _batching.ids = []
+    _batching.chunk = chunk
+    try:
+        yield
+    finally:
+        ids, _batching.ids = _batching.ids, None
+        for start in range(0, len(ids), chunk):
+            _enqueue_send(ids[start : start + chunk])
+
+
+def _after_commit(ids: list[int]) -> None:
+    pending = getattr(_batching, "ids", None)
+    if pending is None:
+        for email_id in ids:
+            _enqueue_send(email_id)
+        return
+    pending.extend(ids)
+    if len(pending) >= _batching.chunk:
+        _batching.ids = []
+        _enqueue_send(pending)
+
+
+def _enqueue_send(email_id: int | list[int]) -> None:
+    """Queue one email (an id) or several (a list of ids, one task) for sending."""
+    from .tasks import send_outbound_email, send_outbound_emails
 
     try:
-        send_outbound_email.delay(email_id)
+        if isinstance(email_id, list):
+            send_outbound_emails.delay(email_id)
+        else:
+            send_outbound_email.delay(email_id)
     except Exception:  # noqa: BLE001 - broker down: the outbox sweep sends it later
         logger.warning("Broker unavailable; email %s waits for the outbox sweep", email_id)
 

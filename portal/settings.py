@@ -308,6 +308,9 @@ SNS_SAFE_USE_REMINDER_DAYS = env_int("SNS_SAFE_USE_REMINDER_DAYS", 90)
 SNS_SAFE_USE_CONFIRM_DAYS = env_int("SNS_SAFE_USE_CONFIRM_DAYS", 14)
 SNS_STANDALONE_PC_YEARLY_COST = env_int("SNS_STANDALONE_PC_YEARLY_COST", 1200)
 SNS_OUTBOX_MAX_ATTEMPTS = env_int("SNS_OUTBOX_MAX_ATTEMPTS", 8)
+# ICT's shared mailbox (service desk): one "withdraw this access" email per grant goes there.
+# Empty: each active ICT person gets the email instead.
+SNS_ICT_MAILBOX = os.environ.get("SNS_ICT_MAILBOX", "").strip()
 
 LOGGING = {
     "version": 1,

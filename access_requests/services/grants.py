@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Prefetch, Q, Subquery
 from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils import timezone
@@ -34,12 +34,13 @@ from access_requests.models import (
     BusinessCase,
     ExpiryNotice,
     SafeUseReminder,
+    Site,
     SiteIdentity,
 )
 from access_requests.working_days import working_day_on_or_before
 from audit.client import Client
 from audit.services import SystemActor, record
-from notifications.services import email_queue
+from notifications.services import Outgoing, email_queue, email_queue_many, email_sends_batched
 from people.models import Role, User
 
 logger = logging.getLogger(__name__)
@@ -97,37 +98,71 @@ def _director_of(user: User) -> User | None:
 
 def _ict_people() -> list[User]:
     return list(
-        User.objects.filter(groups__name=Role.ICT, is_active=True).order_by("id").distinct()
+        User.objects.filter(groups__name=Role.ICT, is_active=True)
+        .select_related("profile")
+        .order_by("id")
+        .distinct()
     )
+
+
+@dataclass(frozen=True)
+class IctRecipient:
+    address: str
+    key: str  # the last part of the email's dedupe key
+
+
+def ict_recipients() -> list[IctRecipient]:
+    """Who ICT is, for the emails asking to withdraw access: the team's mailbox
+    (`SNS_ICT_MAILBOX`, one email per grant: one service-desk ticket per job) when it is
+    set, or else every active ICT person (each gets the same email). The sweeps read this
+    once per batch of grants."""
+    mailbox = (getattr(settings, "SNS_ICT_MAILBOX", "") or "").strip()
+    if mailbox:
+        return [IctRecipient(mailbox, "ict-mailbox")]
+    return [IctRecipient(person.email, f"ict-{person.pk}") for person in _ict_people()]
 
 
 def _sites_text(grant: AccessGrant) -> str:
     return ", ".join(site.name for site in grant.sites.order_by("name"))
 
 
-def _grant_context(grant: AccessGrant) -> dict:
+def _grant_context(grant: AccessGrant, *, sites: str | None = None) -> dict:
     return {
         "grant": grant,
         "reference": grant.business_case.reference,
         "holder_name": grant.holder.display_name,
         "tier": grant.get_tier_display(),
-        "sites": _sites_text(grant),
+        "sites": _sites_text(grant) if sites is None else sites,
         "grant_url": _grant_url(grant),
     }
 
 
-def _tell_ict(*, grant: AccessGrant, template: str, key: str, context: dict) -> None:
-    people = _ict_people()
-    if not people:
+def _ict_email(
+    *,
+    grant: AccessGrant,
+    template: str,
+    key: str,
+    context: dict,
+    recipients: list[IctRecipient] | None = None,
+) -> Outgoing | None:
+    """The email asking ICT to withdraw the access (rendered once, to each recipient)."""
+    if recipients is None:
+        recipients = ict_recipients()
+    if not recipients:
         logger.warning("No ICT person to tell about grant %s (%s)", grant.pk, template)
-    for person in people:
-        email_queue(
-            to=person.email,
-            template=template,
-            context={**context, "recipient_name": person.display_name},
-            related=grant,
-            dedupe_key=f"grant-{grant.pk}-{key}-ict-{person.pk}",
-        )
+        return None
+    return Outgoing(
+        template=template,
+        context=context,
+        to=[(r.address, f"grant-{grant.pk}-{key}-{r.key}") for r in recipients],
+        related=grant,
+    )
+
+
+def _tell_ict(*, grant: AccessGrant, template: str, key: str, context: dict) -> None:
+    message = _ict_email(grant=grant, template=template, key=key, context=context)
+    if message is not None:
+        email_queue_many([message])
 
 
 def _today() -> datetime.date:
@@ -411,14 +446,38 @@ def grant_choose_lapse(*, grant: AccessGrant, actor, client: Client | None = Non
 # --- expiry ------------------------------------------------------------------------------------
 
 
-def grant_expire(*, grant_id: int, today: datetime.date | None = None) -> AccessGrant | None:
+def grant_expire(
+    *,
+    grant_id: int,
+    today: datetime.date | None = None,
+    ict: list[IctRecipient] | None = None,
+) -> AccessGrant | None:
     """Active → expired once the end date has passed. Returns None when there is nothing to do
-    (another sweep holds the grant, or it is no longer due)."""
+    (another sweep holds the grant, or it is no longer due).
+
+    One short transaction: the grant is locked (with what the emails need joined in, and
+    whether an active renewal continues it), updated, its emails written to the outbox in
+    one INSERT, and the audit event recorded last. `ict` is the sweep's list of ICT
+    recipients (read once per batch); without it it is read here."""
     today = today or _today()
     actor = SystemActor("grant_expiry_sweep")
     with transaction.atomic():
         locked = (
             AccessGrant.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related(
+                "business_case",
+                "holder__profile__business_unit__directorate__director__profile",
+            )
+            .annotate(
+                successor_end_date=Subquery(
+                    AccessGrant.objects.filter(
+                        renewed_from=OuterRef("pk"), status=AccessGrant.Status.ACTIVE
+                    )
+                    .order_by("id")
+                    .values("end_date")[:1]
+                ),
+            )
+            .prefetch_related(Prefetch("sites", queryset=Site.objects.order_by("name")))
             .filter(pk=grant_id, status=AccessGrant.Status.ACTIVE, end_date__lt=today)
             .first()
         )
@@ -428,41 +487,48 @@ def grant_expire(*, grant_id: int, today: datetime.date | None = None) -> Access
         locked.status = AccessGrant.Status.EXPIRED
         locked.expired_at = timezone.now()
         locked.save(update_fields=["status", "expired_at", "updated_at"])
+        continues = locked.successor_end_date is not None
+        context = {
+            **_grant_context(locked, sites=", ".join(site.name for site in locked.sites.all())),
+            "continues": continues,
+        }
+        if continues:
+            context["successor_end_date"] = locked.successor_end_date
+        emails = [
+            Outgoing(
+                template="grant_expired",
+                context=context,
+                to=[(locked.holder.email, f"grant-{locked.pk}-expired")],
+                related=locked,
+            )
+        ]
+        director = _director_of(locked.holder)
+        if director is not None and director.pk != locked.holder_id:
+            emails.append(
+                Outgoing(
+                    template="grant_expired_director",
+                    context={**context, "recipient_name": director.display_name},
+                    to=[(director.email, f"grant-{locked.pk}-expired-director")],
+                    related=locked,
+                )
+            )
+        if not continues:  # a renewal that continues the same access keeps it open
+            ict_message = _ict_email(
+                grant=locked,
+                template="grant_withdraw_ict",
+                key="expired",
+                context={**context, "why": "expired"},
+                recipients=ict,
+            )
+            if ict_message is not None:
+                emails.append(ict_message)
+        email_queue_many(emails)
         record(
             actor=actor,
             action="grant.expired",
             obj=locked,
             changes={"status": ["active", "expired"], "end_date": locked.end_date},
         )
-        successor = AccessGrant.objects.filter(
-            renewed_from=locked, status=AccessGrant.Status.ACTIVE
-        ).first()
-        context = {**_grant_context(locked), "continues": successor is not None}
-        if successor is not None:
-            context["successor_end_date"] = successor.end_date
-        email_queue(
-            to=locked.holder.email,
-            template="grant_expired",
-            context=context,
-            related=locked,
-            dedupe_key=f"grant-{locked.pk}-expired",
-        )
-        director = _director_of(locked.holder)
-        if director is not None and director.pk != locked.holder_id:
-            email_queue(
-                to=director.email,
-                template="grant_expired_director",
-                context={**context, "recipient_name": director.display_name},
-                related=locked,
-                dedupe_key=f"grant-{locked.pk}-expired-director",
-            )
-        if successor is None:  # a renewal that continues the same access keeps it open
-            _tell_ict(
-                grant=locked,
-                template="grant_withdraw_ict",
-                key="expired",
-                context={**context, "why": "expired"},
-            )
     return locked
 
 
@@ -589,22 +655,30 @@ def _sweep_items(
     handle: Callable[[int], object],
     name: str,
     result: SweepResult,
+    per_batch: Callable[[], object] | None = None,
 ) -> None:
-    """Walk due rows in keyset batches; handle each in its own transaction; log failures."""
+    """Walk due rows in keyset batches; handle each in its own transaction; log failures.
+    `per_batch` is called before each batch and its value passed to `handle` (what every
+    item needs, read once per batch). Emails are queued for sending a chunk at a time."""
     after = None
-    while True:
-        batch = fetch(after)
-        if not batch:
-            return
-        for key in batch:
-            grant_id = key[-1]
-            try:
-                if handle(grant_id) is not None:
-                    result.done += 1
-            except Exception:
-                result.failed += 1
-                logger.exception("%s: grant %s failed; the next run tries again", name, grant_id)
-        after = batch[-1]
+    with email_sends_batched():
+        while True:
+            batch = fetch(after)
+            if not batch:
+                return
+            shared = per_batch() if per_batch is not None else None
+            for key in batch:
+                grant_id = key[-1]
+                try:
+                    done = handle(grant_id, shared) if per_batch else handle(grant_id)
+                    if done is not None:
+                        result.done += 1
+                except Exception:
+                    result.failed += 1
+                    logger.exception(
+                        "%s: grant %s failed; the next run tries again", name, grant_id
+                    )
+            after = batch[-1]
 
 
 def grant_expiry_notice_sweep(
@@ -642,9 +716,10 @@ def grant_expiry_sweep(
     result = SweepResult()
     _sweep_items(
         fetch=lambda after: grants_due_to_expire_ids(today=today, after=after, limit=batch_size),
-        handle=lambda grant_id: grant_expire(grant_id=grant_id, today=today),
+        handle=lambda grant_id, ict: grant_expire(grant_id=grant_id, today=today, ict=ict),
         name="grant_expiry_sweep",
         result=result,
+        per_batch=ict_recipients,
     )
     return result
 

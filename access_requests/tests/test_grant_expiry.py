@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -311,3 +312,83 @@ def test_a_grant_expires_the_day_after_its_end_date_and_holder_director_and_ict_
         ).count()
         == 1
     )
+
+
+@pytest.mark.django_db
+def test_with_an_ict_mailbox_ict_gets_one_email_per_expired_grant_not_one_per_person(
+    mailoutbox, django_capture_on_commit_callbacks, settings
+):
+    settings.SNS_ICT_MAILBOX = "ict-servicedesk@example.gov.uk"
+    end = datetime.date(2026, 7, 20)
+    with time_machine.travel(_at_noon(end + datetime.timedelta(days=1)), tick=False):
+        grants = [_active_grant(end) for _ in range(3)]
+        people = [UserFactory(role=Role.ICT) for _ in range(4)]
+        with django_capture_on_commit_callbacks(execute=True):
+            result = services.grant_expiry_sweep()
+            services.grant_expiry_sweep()
+    assert result.done == 3
+    to_ict = [m for m in mailoutbox if m.to == ["ict-servicedesk@example.gov.uk"]]
+    assert len(to_ict) == 3  # one withdrawal request (one service-desk ticket) per grant
+    assert not [m for m in mailoutbox if m.to[0] in {p.email for p in people}]
+    for grant in grants:
+        (email,) = [m for m in to_ict if grant.business_case.reference in m.subject]
+        assert "Close access to LinkedIn" in email.body
+        assert grant.holder.email in email.body
+
+
+@pytest.mark.django_db
+def test_the_expiry_sweep_costs_the_same_queries_per_grant_however_many_ict_people(
+    mailoutbox, django_capture_on_commit_callbacks
+):
+    end = datetime.date(2026, 7, 20)
+
+    def queries_to_expire(grants: int) -> int:
+        for _ in range(grants):
+            _active_grant(end)
+        with CaptureQueriesContext(connection) as queries:
+            with django_capture_on_commit_callbacks(execute=False):
+                result = services.grant_expiry_sweep(batch_size=100)
+        assert result.done == grants
+        return len(queries)
+
+    with time_machine.travel(_at_noon(end + datetime.timedelta(days=1)), tick=False):
+        UserFactory(role=Role.ICT)
+        queries_to_expire(1)  # the audit chain's head row is created on the first event
+        one_person_3_grants = queries_to_expire(3)
+        people = [UserFactory(role=Role.ICT) for _ in range(6)]
+        seven_people_3_grants = queries_to_expire(3)
+        seven_people_9_grants = queries_to_expire(9)
+    # Not one query per email or per ICT person: each grant costs the same few queries
+    # (its lock, its sites, its update, one INSERT for all its emails, its audit event).
+    assert seven_people_3_grants == one_person_3_grants
+    per_grant = (seven_people_9_grants - seven_people_3_grants) / 6
+    assert per_grant <= 10
+    assert (
+        OutboundEmail.objects.filter(
+            template="grant_withdraw_ict", to__in=[p.email for p in people]
+        ).count()
+        == 6 * (3 + 9)  # each ICT person, for each grant
+    )
+    (email,) = [m for m in OutboundEmail.objects.filter(to=people[0].email)][:1]
+    assert email.body_text.startswith("Dear ICT team,")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sweep_queues_its_emails_for_sending_in_one_task_per_chunk(mailoutbox, monkeypatch):
+    end = datetime.date(2026, 7, 20)
+    with time_machine.travel(_at_noon(end + datetime.timedelta(days=1)), tick=False):
+        for _ in range(3):
+            _active_grant(end)
+        UserFactory(role=Role.ICT)
+        queued = []
+        real_enqueue = outbox._enqueue_send
+        monkeypatch.setattr(outbox, "_enqueue_send", lambda ids: queued.append(ids))
+        services.grant_expiry_sweep()  # each grant commits on its own
+        emails = set(OutboundEmail.objects.values_list("id", flat=True))
+        assert len(emails) == 3 * 2  # the holder and ICT for each grant
+        assert len(queued) == 1 and set(queued[0]) == emails  # one broker message, not six
+        assert mailoutbox == []
+        real_enqueue(queued[0])  # the worker runs the task: each email goes out once
+        real_enqueue(queued[0])
+    assert len(mailoutbox) == 6
+    assert all(e.status == "sent" for e in OutboundEmail.objects.all())
