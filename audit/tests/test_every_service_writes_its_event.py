@@ -858,6 +858,8 @@ SERVICES = {
 
 # Public functions of the service modules that change nothing: rules, reads and selectors.
 NOT_STATE_CHANGING = {
+    # A context manager that only changes when committed emails are published to the broker.
+    f"{NOTIFICATIONS}.email_sends_batched",
     # business cases: date and completeness rules
     f"{CASES}.add_months",
     f"{CASES}.max_months_for_tier",
@@ -866,6 +868,7 @@ NOT_STATE_CHANGING = {
     f"{CASES}.identity_is_complete",
     # grants: predicates, working-day and notice-date arithmetic, the sweeps' due-id reads
     f"{GRANTS}.grant_is_usable",
+    f"{GRANTS}.ict_recipients",  # who ICT is (the mailbox or the ICT people): a read
     f"{GRANTS}.grant_may_revoke",
     f"{GRANTS}.grant_is_renewable",
     f"{GRANTS}.expiry_notice_date",
@@ -890,6 +893,7 @@ AUDITED_BY_CALLER = {
     # Writes the outbox row for the service that causes the email (its event says so); the
     # sending is recorded as `email.sent` / `email.send_failed` by `outbound_email_send`.
     f"{NOTIFICATIONS}.email_queue",
+    f"{NOTIFICATIONS}.email_queue_many",
 }
 
 
