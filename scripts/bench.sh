@@ -62,6 +62,8 @@ export EMAIL_TIMEOUT=1
 export ALLOWED_HOSTS=127.0.0.1
 export SECURE_COOKIES=0
 export BENCH_FLOOR=1
+# ICT is told through its team mailbox, as a department would configure it.
+export SNS_ICT_MAILBOX="${SNS_ICT_MAILBOX:-ict-provisioning@bench.example.gov.uk}"
 export DB_CONN_MAX_AGE=600
 export LOG_LEVEL=WARNING
 export PORTAL_BASE_URL="http://127.0.0.1:$BENCH_PORT"
