@@ -29,6 +29,14 @@ def _tests_run_on_postgresql():
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache():
+    # Pages cache drawn fragments briefly (the register's filter form); no test sees another's.
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # Factories hash a password per user; the production hasher would dominate test time.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -4,13 +4,18 @@ Every view is GET-only (`require_safe`) and behind a view permission that admins
 auditors hold; everyone else gets 403.
 """
 
+import hashlib
+
 from django.conf import settings
 from django.contrib.auth.decorators import permission_required
+from django.core.cache import cache
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
 from . import charts, csv_export, reports, selectors
@@ -58,6 +63,25 @@ def _register_form(request) -> RegisterFilterForm:
     return RegisterFilterForm(request.GET)
 
 
+# The filter form's lists (business units, directorates, approvers, sites) change rarely and
+# drawing them was most of the register's time: the drawn form is kept for a minute per
+# combination of filters (each process's local-memory cache), never when it shows errors.
+FILTER_FORM_CACHE_SECONDS = 60
+
+
+def _filter_form_html(form, query: dict) -> str:
+    if form.errors:
+        return render_to_string("oversight/includes/filter_form.html", {"form": form})
+    key = (
+        "register-filters:" + hashlib.sha256(urlencode(sorted(query.items())).encode()).hexdigest()
+    )
+    html = cache.get(key)
+    if html is None:
+        html = render_to_string("oversight/includes/filter_form.html", {"form": form})
+        cache.set(key, html, FILTER_FORM_CACHE_SECONDS)
+    return mark_safe(html)  # noqa: S308 - our own rendered template
+
+
 @require_safe
 @permission_required(VIEW_REGISTER, raise_exception=True)
 def register(request):
@@ -84,6 +108,7 @@ def register(request):
             filtered=bool(set(query) - {"sort", "apply"}),
             status_label=dict(STATUS_CHOICES).get(filters.status, ""),
         )
+    context["filter_form_html"] = _filter_form_html(form, query)
     return render(request, "oversight/register.html", context)
 
 
