@@ -20,7 +20,6 @@ from .models import OutboundEmail
 
 logger = logging.getLogger(__name__)
 
-CLAIM_SECONDS = 120
 SENDER = SystemActor("outbox")
 
 
@@ -87,7 +86,9 @@ def _claim(email_id: int) -> OutboundEmail | None:
     claimed = (
         OutboundEmail.objects.filter(pk=email_id, status=OutboundEmail.Status.PENDING)
         .filter(models.Q(claimed_until__isnull=True) | models.Q(claimed_until__lt=now))
-        .update(claimed_until=now + timedelta(seconds=CLAIM_SECONDS), updated_at=now)
+        .update(
+            claimed_until=now + timedelta(seconds=settings.SNS_OUTBOX_CLAIM_SECONDS), updated_at=now
+        )
     )
     if not claimed:
         return None
