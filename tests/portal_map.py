@@ -283,11 +283,25 @@ def url_for(route: Route, side: Side, override: str | None = None) -> str:
     return reverse(route.name, kwargs=kwargs)
 
 
+def _admin_object_id(route: Route) -> str:
+    """The pk of an existing row of the admin page's model, else "1"."""
+    from django.contrib import admin
+
+    leaf = route.name.removeprefix("admin:")
+    for model in admin.site._registry:
+        if leaf.startswith(f"{model._meta.app_label}_{model._meta.model_name}_"):
+            first = model._default_manager.order_by("pk").values_list("pk", flat=True).first()
+            return str(first) if first is not None else "1"
+    return "1"
+
+
 def _admin_url(route: Route) -> str:
     kwargs = {}
     for parameter, converter in route.parameters:
         if parameter == "app_label":
             kwargs[parameter] = "people"
+        elif parameter == "object_id":
+            kwargs[parameter] = _admin_object_id(route)
         elif converter == "int" or parameter.endswith("_id"):
             kwargs[parameter] = 1 if converter == "int" else "1"
         elif parameter == "url":
