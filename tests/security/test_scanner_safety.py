@@ -10,7 +10,6 @@ change to this file.
 
 import datetime
 import re
-from pathlib import Path
 
 import pytest
 import time_machine
@@ -28,15 +27,6 @@ from notifications.services import email_queue
 from tests.portal_map import build_world, snapshot_differences, state_snapshot
 
 LINK = re.compile(r"https?://[^\s\"'<>]+")
-PROBE_TEMPLATES = Path(__file__).resolve().parent / "templates"
-
-
-@pytest.fixture
-def probe_templates(settings):
-    """A test-only email template (scanner_probe) beside the portal's own."""
-    templates = [dict(t) for t in django_settings.TEMPLATES]
-    templates[0]["DIRS"] = [*templates[0]["DIRS"], PROBE_TEMPLATES]
-    settings.TEMPLATES = templates
 
 
 def run_beat_tasks():
