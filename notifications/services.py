@@ -7,6 +7,7 @@ broker or mail-server outage left behind.
 
 import logging
 from datetime import timedelta
+from email.utils import parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -95,6 +96,13 @@ def _claim(email_id: int) -> OutboundEmail | None:
     return OutboundEmail.objects.get(pk=email_id)
 
 
+def outbox_message_id(email: OutboundEmail) -> str:
+    """The same Message-ID on every attempt: a sender that died after the mail server took
+    the email but before marking it sent resends it, and the copy is recognisably the same."""
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
+    return f"<sns-outbox-{email.pk}-{int(email.created_at.timestamp())}@{domain}>"
+
+
 def retry_delay(attempts: int) -> timedelta:
     """Exponential backoff: 1, 2, 4, 8 … minutes, capped at an hour."""
     return timedelta(minutes=min(60, 2 ** max(attempts - 1, 0)))
@@ -110,6 +118,7 @@ def outbound_email_send(*, email_id: int) -> OutboundEmail | None:
         body=email.body_text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[email.to],
+        headers={"Message-ID": outbox_message_id(email)},
     )
     if email.body_html:
         message.attach_alternative(email.body_html, "text/html")

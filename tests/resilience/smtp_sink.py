@@ -32,7 +32,9 @@ class _Handler(socketserver.StreamRequestHandler):
                 self.reply("250 sink.test")
             elif verb == "MAIL":
                 if sink.delay:
+                    sink.holding += 1  # a sender is waiting for this server's answer
                     time.sleep(sink.delay)
+                    sink.holding -= 1
                 if sink.failing:
                     sink.refused += 1
                     self.reply("451 4.3.0 Try again later")
@@ -67,6 +69,7 @@ class SmtpSink:
         self.failing = failing
         self.delay = delay
         self.refused = 0
+        self.holding = 0
         self.messages = []
         self._lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), _Handler)

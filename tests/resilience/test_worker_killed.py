@@ -98,4 +98,6 @@ def test_a_worker_killed_mid_sweep_loses_and_duplicates_no_email(tmp_path, setti
 
     subjects = sorted(sink.subjects)
     assert subjects == [f"Email {n:02d}" for n in range(EMAILS)], subjects
+    message_ids = {str(m["Message-ID"]) for m in sink.messages}
+    assert len(message_ids) == EMAILS
     assert not OutboundEmail.objects.exclude(status=OutboundEmail.Status.SENT).exists()
