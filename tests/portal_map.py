@@ -20,7 +20,7 @@ from django.utils import timezone
 from access_requests.models import AccessGrant, BusinessCase
 from access_requests.tests.factories import AccessGrantFactory, BusinessCaseFactory, SiteFactory
 from approvals.models import ApprovalRequest
-from approvals.tests.factories import ApprovalRequestFactory
+from approvals.tests.factories import ApprovalRequestFactory, DelegationFactory
 from notifications.models import OutboundEmail
 from people.models import Role
 from people.tests.factories import (
@@ -94,7 +94,9 @@ class Side:
     submitted_case: BusinessCase
     approval: ApprovalRequest
     decided_case: BusinessCase
-    grant: AccessGrant
+    grant: AccessGrant  # active
+    awaiting_grant: AccessGrant  # approved, waiting for ICT
+    delegation: object
     email: OutboundEmail
     site: object
     token: str | None = None
@@ -145,14 +147,29 @@ def build_side(marker: str, *, site) -> Side:
         "integration": f"{marker} integration",
     }
     draft_case = BusinessCaseFactory(requester=staff, sites=[site], **need)
-    submitted_case = BusinessCaseFactory(requester=staff, submitted=True, sites=[site], **need)
+    # References from a year the portal's counter never reaches, so real submits do not clash.
+    ref = f"SNS-1999-{marker[:2].upper()}"
+    submitted_case = BusinessCaseFactory(
+        requester=staff, submitted=True, reference=f"{ref}001", sites=[site], **need
+    )
     approval = ApprovalRequestFactory(business_case=submitted_case, approver=director)
     grant = AccessGrantFactory(
         business_case__requester=staff,
+        business_case__reference=f"{ref}002",
         business_case__sites=[site],
         business_case__purpose=need["purpose"],
         approved_by=director,
         provisioned=True,
+    )
+    awaiting_grant = AccessGrantFactory(
+        business_case__requester=staff,
+        business_case__reference=f"{ref}003",
+        business_case__sites=[site],
+        business_case__purpose=need["purpose"],
+        approved_by=director,
+    )
+    delegation = DelegationFactory(
+        director=director, deputy=UserFactory(profile__name=f"{marker} Deputy")
     )
     ApprovalRequestFactory(
         business_case=grant.business_case,
@@ -179,6 +196,8 @@ def build_side(marker: str, *, site) -> Side:
         approval=approval,
         decided_case=grant.business_case,
         grant=grant,
+        awaiting_grant=awaiting_grant,
+        delegation=delegation,
         email=email,
         site=site,
     )
@@ -234,6 +253,8 @@ class UnknownParameter(LookupError):
 # First match wins; `pk`/`id` fall back on the URL's name and app.
 PARAMETER_OBJECTS = [
     ("token", "token"),
+    ("provisioning", "awaiting_grant"),
+    ("delegation", "delegation"),
     ("grant", "grant"),
     ("approval", "approval"),
     ("email", "email"),
@@ -272,13 +293,21 @@ def object_path_for(route: Route, parameter: str, override: str | None = None) -
     )
 
 
-def url_for(route: Route, side: Side, override: str | None = None) -> str:
-    """The route's URL for the objects of one side of the world."""
+def url_for(route: Route, side: Side, override: str | dict | None = None) -> str:
+    """The route's URL for the objects of one side of the world.
+
+    `override` names the object for the first parameter ("draft_case"), or maps
+    parameter names to objects ({"pk": "draft_case", "site_pk": "site"}).
+    """
     if route.is_admin:
         return _admin_url(route)
     kwargs = {}
-    for parameter, _converter in route.parameters:
-        value = _pick(side, object_path_for(route, parameter, override))
+    for index, (parameter, _converter) in enumerate(route.parameters):
+        if isinstance(override, dict):
+            chosen = override.get(parameter)
+        else:
+            chosen = override if index == 0 else None
+        value = _pick(side, object_path_for(route, parameter, chosen))
         if value is None:
             raise UnknownParameter(f"{route.name}: no value for <{parameter}> in this world")
         kwargs[parameter] = getattr(value, "pk", value)

@@ -41,12 +41,30 @@ def axe_violations(page, live_server) -> list[str]:
 
 
 def fill_form(page) -> int:
-    """Answer every question of the page's form with a plausible value; how many fields."""
+    """Answer every visible question of the page's form with a plausible value.
+
+    Radios and checkboxes first (they may reveal conditional questions); returns how many
+    fields were answered."""
     filled = 0
     form = page.locator(PAGE_FORM).first
+    for group in form.locator(".govuk-radios").all():
+        first = group.locator("input[type=radio]").first
+        if first.is_visible():
+            first.check()
+            filled += 1
+    for box in form.locator("input[type=checkbox]").all():
+        if box.is_visible():
+            box.check()
+            filled += 1
+    for select in form.locator("select").all():
+        if select.is_visible() and select.locator("option").count() > 1:
+            select.select_option(index=1)
+            filled += 1
     for field in form.locator(
         "input:not([type=hidden]):not([type=radio]):not([type=checkbox]):not([type=submit]), textarea"
     ).all():
+        if not field.is_visible() or not field.is_editable():
+            continue
         kind = field.get_attribute("type") or "text"
         value = {
             "email": "sam.staff@example.gov.uk",
@@ -57,17 +75,6 @@ def fill_form(page) -> int:
         }.get(kind, "A sample answer")
         if field.get_attribute("inputmode") == "numeric":
             value = "12"
-        field.fill(value)
+        field.fill(value, timeout=5000)
         filled += 1
-    for group in form.locator(".govuk-radios").all():
-        group.locator("input[type=radio]").first.check()
-        filled += 1
-    for box in form.locator("input[type=checkbox]").all():
-        box.check()
-        filled += 1
-    for select in form.locator("select").all():
-        options = select.locator("option").all()
-        if len(options) > 1:
-            select.select_option(index=1)
-            filled += 1
     return filled

@@ -51,15 +51,18 @@ def save(pages, folder: Path) -> dict[str, str]:
 
 
 def problems(messages, labels) -> list[str]:
-    found = []
+    """One line per page and kind of error, with how often it occurs."""
+    found: dict[tuple, list] = {}
     for message in messages:
         if message.get("type") == "error" or message.get("subType") == "fatal":
             file = message.get("url", "").rsplit("/", 1)[-1]
-            found.append(
-                f"{labels.get(file, file)} line {message.get('lastLine')}: {message['message']}"
-                f" [{message.get('extract', '').strip()[:80]}]"
-            )
-    return found
+            kind = re.sub(r"“[^”]*”", "“…”", message["message"])
+            found.setdefault((labels.get(file, file), kind), []).append(message)
+    return [
+        f"{label}: {kind} ({len(hits)}×; first at line {hits[0].get('lastLine')}: "
+        f"{hits[0]['message']} [{hits[0].get('extract', '').strip()[:80]}])"
+        for (label, kind), hits in found.items()
+    ]
 
 
 @pytest.mark.django_db

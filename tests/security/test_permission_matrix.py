@@ -27,6 +27,75 @@ EXPECTED = {
     "sent-emails": {"anonymous": 302, "*": 404},
 }
 
+# Pages built on the other branches (staff journey, decisions, grants, oversight): checked
+# when their URL exists. Fold into EXPECTED once everything is merged.
+OWN_CASE = {"anonymous": 302, "staff": (200, 404), "auditor": 403, "*": 404}
+OWN_DRAFT = {**OWN_CASE, "object": "draft_case"}  # question pages: drafts only
+POST_ONLY = {"anonymous": 302, "*": 405}
+OVERSIGHT = {"anonymous": 302, "auditor": 200, "admin": 200, "*": 403}
+EXPECTED_FROM_OTHER_BRANCHES = {
+    # The staff journey: one's own cases only; auditors read, they do not ask.
+    "access_requests:case-list": {"anonymous": 302, "auditor": 403, "*": 200},
+    "access_requests:case-start": {"anonymous": 302, "auditor": 403, "*": 200},
+    "access_requests:case-detail": OWN_CASE,
+    "access_requests:case-confirmation": OWN_CASE,
+    "access_requests:case-withdraw": OWN_CASE,
+    "access_requests:case-continue": {**OWN_DRAFT, "staff": (302, 404)},  # to the next question
+    "access_requests:case-sites": OWN_DRAFT,
+    "access_requests:case-tier": OWN_DRAFT,
+    "access_requests:case-standalone-pc": {**OWN_DRAFT, "staff": (302, 404)},  # passive tier
+    "access_requests:case-need": OWN_DRAFT,
+    "access_requests:case-dates": OWN_DRAFT,
+    "access_requests:case-identity": OWN_DRAFT,
+    "access_requests:case-declarations": OWN_DRAFT,
+    "access_requests:case-check": OWN_DRAFT,
+    "access_requests:case-delete": OWN_DRAFT,
+    # Grants: the holder, their director, ICT, auditors and admins.
+    "access_requests:grant-detail": {
+        "anonymous": 302,
+        "staff": (200, 404),
+        "director": (200, 404),
+        "*": 200,
+    },
+    # Renewal opens 30 days before the end: earlier, the holder is sent back to the grant.
+    "access_requests:grant-renew": {"anonymous": 302, "staff": (302, 404), "*": 404},
+    "access_requests:grant-surrender": {"anonymous": 302, "staff": (200, 404), "*": 404},
+    "access_requests:grant-lapse": POST_ONLY,
+    # Only for an active-tier grant with a safe-use reminder due: 404 in this world.
+    "access_requests:grant-safe-use": {"anonymous": 302, "*": 404},
+    "access_requests:grant-revoke": {
+        "anonymous": 302,
+        "staff": (403, 404),
+        "director": (200, 404),  # their own directorate's grants
+        "admin": 200,
+        "*": 403,
+    },
+    # ICT's provisioning queue (everyone's grants waiting: ICT is not a scoped role).
+    "access_requests:provisioning-queue": {"anonymous": 302, "ict": 200, "*": 403},
+    "access_requests:provisioning-grant": {"anonymous": 302, "ict": 200, "*": 403},
+    "access_requests:provisioning-send-back": {"anonymous": 302, "ict": 200, "*": 403},
+    # Decisions. The emailed link is its own credential: whoever holds it sees the case,
+    # but a signed-in person who is not its approver is refused (403).
+    "approvals:decide": {
+        "anonymous": 200,
+        "director": (200, 403),
+        "*": 403,
+        "shows_strangers": True,
+    },
+    "approvals:case-list": {"anonymous": 302, "*": 200},  # each sees only their own queue
+    "approvals:decide-signed-in": {"anonymous": 302, "director": (200, 404), "*": 404},
+    "approvals:delegation-list": {"anonymous": 302, "director": 200, "admin": 200, "*": 403},
+    "approvals:delegation-create": {"anonymous": 302, "director": 200, "admin": 200, "*": 403},
+    "approvals:delegation-cancel": POST_ONLY,
+    # The read-only oversight wing: auditors and admins only.
+    "oversight:register": OVERSIGHT,
+    "oversight:register-csv": OVERSIGHT,
+    "oversight:audit-trail": OVERSIGHT,
+    "oversight:audit-trail-csv": OVERSIGHT,
+    "oversight:reports": OVERSIGHT,
+    "oversight:case-detail": OVERSIGHT,
+}
+
 
 @pytest.fixture
 def production_pages(settings):
@@ -37,7 +106,7 @@ def production_pages(settings):
 def test_every_url_answers_every_role_as_the_table_says_and_leaks_nothing(production_pages):
     world = build_world()
     routes = portal_routes()
-    visits, problems = visit_all(world, routes, EXPECTED)
+    visits, problems = visit_all(world, routes, EXPECTED, EXPECTED_FROM_OTHER_BRANCHES)
     assert not problems, "\n".join(problems)
     # Every URL was visited by every role (admin URLs included).
     assert {v.route for v in visits} == {r.name for r in routes}
