@@ -71,14 +71,34 @@ def test_a_worker_killed_mid_sweep_loses_and_duplicates_no_email(tmp_path, setti
     with SmtpSink(delay=0.4) as sink:  # slow: the sweep takes about 5 seconds
         process, log = start_worker(tmp_path, sink.port)
         try:
+            # Kill it while it waits for the server to take the next email: mid-sweep, with
+            # that email claimed and every email the server took already marked sent. (Killed
+            # in the instant between the server's "250 queued" and the row's update, an email
+            # goes twice, with the same Message-ID: SMTP cannot be exactly-once there.)
+            def sending_the_next_one():
+                delivered = len(sink.messages)
+                marked = OutboundEmail.objects.filter(status=OutboundEmail.Status.SENT).count()
+                return delivered >= 3 and sink.holding and marked == delivered
+
             wait_for(
-                lambda: len(sink.messages) >= 3, 60, "the sweep to send 3", tmp_path / "worker.log"
+                sending_the_next_one,
+                60,
+                "the sweep to be sending its fourth email",
+                tmp_path / "worker.log",
             )
         finally:
             os.killpg(process.pid, signal.SIGKILL)  # no warm shutdown: killed mid-sweep
             process.wait(timeout=30)
             log.close()
         delivered_before = len(sink.messages)
+        at_kill = (
+            list(sink.subjects),
+            list(
+                OutboundEmail.objects.filter(status=OutboundEmail.Status.SENT)
+                .order_by("subject")
+                .values_list("subject", flat=True)
+            ),
+        )
         assert delivered_before < EMAILS, "the worker finished before it was killed"
         sent_rows = OutboundEmail.objects.filter(status=OutboundEmail.Status.SENT).count()
         assert sent_rows <= delivered_before  # a row is marked sent only after the server took it
@@ -97,7 +117,7 @@ def test_a_worker_killed_mid_sweep_loses_and_duplicates_no_email(tmp_path, setti
         outbox_sweep()
 
     subjects = sorted(sink.subjects)
-    assert subjects == [f"Email {n:02d}" for n in range(EMAILS)], subjects
+    assert subjects == [f"Email {n:02d}" for n in range(EMAILS)], (subjects, at_kill)
     message_ids = {str(m["Message-ID"]) for m in sink.messages}
     assert len(message_ids) == EMAILS
     assert not OutboundEmail.objects.exclude(status=OutboundEmail.Status.SENT).exists()
