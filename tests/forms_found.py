@@ -1,4 +1,4 @@
-"""Finding the portal's forms: GET every page as every role and read its POST forms."""
+"""Finding the portal's forms: GET every page as every role and read its forms."""
 
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -19,13 +19,14 @@ class FoundForm:
     page_url: str
     action: str
     fields: dict = field(default_factory=dict)  # name → {"type", "values"} (options/defaults)
+    method: str = "post"
 
     @property
     def key(self) -> tuple:
-        return (self.action.split("?")[0], self.role, tuple(sorted(self.fields)))
+        return (self.method, self.action.split("?")[0], self.role, tuple(sorted(self.fields)))
 
     def __str__(self):
-        return f"{self.page} as {self.role} → POST {self.action} {sorted(self.fields)}"
+        return f"{self.page} as {self.role} → {self.method.upper()} {self.action} {sorted(self.fields)}"
 
 
 class _FormParser(HTMLParser):
@@ -69,12 +70,13 @@ class _FormParser(HTMLParser):
             self._select = None
 
 
-def post_forms(html: str, page_url: str) -> list[dict]:
+def page_forms(html: str, page_url: str) -> list[dict]:
+    """The page's POST forms, and its GET forms that have fields (filters, searches)."""
     parser = _FormParser()
     parser.feed(html)
     forms = []
     for form in parser.forms:
-        if form["method"] != "post":
+        if form["method"] != "post" and not form["fields"]:
             continue
         form["action"] = urljoin(page_url, form["action"] or page_url)
         forms.append(form)
@@ -115,10 +117,11 @@ def find_forms(world: World, objects: dict | None = None, extra=()) -> list[Foun
         response = clients[role].get(url)
         if response.status_code != 200 or "text/html" not in response.get("Content-Type", ""):
             continue
-        for form in post_forms(response.content.decode(), "http://testserver" + url):
+        for form in page_forms(response.content.decode(), "http://testserver" + url):
             action = form["action"].removeprefix("http://testserver")
             if action.split("?")[0] in skip:
                 continue
-            candidate = FoundForm(route.name, role, url, action, form["fields"])
+            method = "post" if form["method"] == "post" else "get"
+            candidate = FoundForm(route.name, role, url, action, form["fields"], method)
             found.setdefault(candidate.key, candidate)
     return list(found.values())
