@@ -2,7 +2,8 @@
 #
 #   make install   venv + node + assets (each step only does work when its inputs changed)
 #   make run       install, then scripts/run_dev.sh (web + celery worker + celery beat)
-#   make test      install, service check, ruff, pytest   (make test PYTEST_ARGS="-k foo")
+#   make test      install, service check, ruff, security-scan, pytest   (make test PYTEST_ARGS="-k foo")
+#   make security-scan   bandit over the project's code, pip-audit over requirements.txt
 #   make lint      ruff check + ruff format --check
 #   make format    ruff format + ruff check --fix
 #   make bench     scripts/bench.sh (once it exists)
@@ -23,10 +24,10 @@ PYTEST_ARGS ?=
 test: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/sns_portal
 test: export CELERY_BROKER_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: help install venv node assets run test lint format bench
+.PHONY: help install venv node assets run test lint format bench security-scan
 
 help:
-	@echo "Targets: install venv node assets run test lint format bench"
+	@echo "Targets: install venv node assets run test lint format bench security-scan"
 	@echo "  make test PYTEST_ARGS='-k foo'   pass arguments to pytest"
 
 install: venv node assets
@@ -64,7 +65,11 @@ test: install
 	bash scripts/check_services.sh
 	$(RUFF) check .
 	$(RUFF) format --check .
+	bash scripts/security_scan.sh
 	$(PYTEST) $(PYTEST_ARGS)
+
+security-scan: venv
+	bash scripts/security_scan.sh
 
 lint: venv
 	$(RUFF) check .

@@ -10,6 +10,7 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from email.utils import parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -23,7 +24,6 @@ from .models import OutboundEmail
 
 logger = logging.getLogger(__name__)
 
-CLAIM_SECONDS = 120
 SENDER = SystemActor("outbox")
 
 
@@ -205,11 +205,20 @@ def _claim(email_id: int) -> OutboundEmail | None:
     claimed = (
         OutboundEmail.objects.filter(pk=email_id, status=OutboundEmail.Status.PENDING)
         .filter(models.Q(claimed_until__isnull=True) | models.Q(claimed_until__lt=now))
-        .update(claimed_until=now + timedelta(seconds=CLAIM_SECONDS), updated_at=now)
+        .update(
+            claimed_until=now + timedelta(seconds=settings.SNS_OUTBOX_CLAIM_SECONDS), updated_at=now
+        )
     )
     if not claimed:
         return None
     return OutboundEmail.objects.get(pk=email_id)
+
+
+def outbox_message_id(email: OutboundEmail) -> str:
+    """The same Message-ID on every attempt: a sender that died after the mail server took
+    the email but before marking it sent resends it, and the copy is recognisably the same."""
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
+    return f"<sns-outbox-{email.pk}-{int(email.created_at.timestamp())}@{domain}>"
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -227,6 +236,7 @@ def outbound_email_send(*, email_id: int) -> OutboundEmail | None:
         body=email.body_text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[email.to],
+        headers={"Message-ID": outbox_message_id(email)},
     )
     if email.body_html:
         message.attach_alternative(email.body_html, "text/html")

@@ -147,7 +147,8 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_HSTS_SECONDS = 0 if DEBUG else env_int("SECURE_HSTS_SECONDS", 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = False
+# gov.uk domains are on the browsers' HSTS preload list; a service says so too.
+SECURE_HSTS_PRELOAD = not DEBUG and env_bool("SECURE_HSTS_PRELOAD", True)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
@@ -311,6 +312,8 @@ SNS_OUTBOX_MAX_ATTEMPTS = env_int("SNS_OUTBOX_MAX_ATTEMPTS", 8)
 # ICT's shared mailbox (service desk): one "withdraw this access" email per grant goes there.
 # Empty: each active ICT person gets the email instead.
 SNS_ICT_MAILBOX = os.environ.get("SNS_ICT_MAILBOX", "").strip()
+# How long a sender holds an email it is sending; a crashed sender's claim runs out then.
+SNS_OUTBOX_CLAIM_SECONDS = env_int("SNS_OUTBOX_CLAIM_SECONDS", 120)
 
 LOGGING = {
     "version": 1,

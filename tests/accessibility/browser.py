@@ -1,0 +1,80 @@
+"""Helpers for the browser suites: signed-in contexts, axe-core, the states of a form."""
+
+from django.conf import settings
+from django.test import Client
+
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+# The page's own forms, not the header's sign-out button.
+PAGE_FORM = "main form[method=post]"
+
+
+def new_context(browser, live_server, user, **options):
+    """A browser context signed in as `user` (None: anonymous), by session cookie."""
+    context = browser.new_context(base_url=live_server.url, **options)
+    if user is not None:
+        client = Client()
+        client.force_login(user)
+        context.add_cookies(
+            [
+                {
+                    "name": settings.SESSION_COOKIE_NAME,
+                    "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                    "url": live_server.url,
+                }
+            ]
+        )
+    return context
+
+
+def axe_violations(page, live_server) -> list[str]:
+    """Run axe-core (served from our static files, so the CSP allows it) on the page."""
+    page.add_script_tag(url=f"{live_server.url}/static/vendor/axe.min.js")
+    result = page.evaluate(
+        """async (tags) => {
+            const results = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
+            return results.violations.map(v =>
+                `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ')}`);
+        }""",
+        WCAG_TAGS,
+    )
+    return result
+
+
+def fill_form(page) -> int:
+    """Answer every visible question of the page's form with a plausible value.
+
+    Radios and checkboxes first (they may reveal conditional questions); returns how many
+    fields were answered."""
+    filled = 0
+    form = page.locator(PAGE_FORM).first
+    for group in form.locator(".govuk-radios").all():
+        first = group.locator("input[type=radio]").first
+        if first.is_visible():
+            first.check()
+            filled += 1
+    for box in form.locator("input[type=checkbox]").all():
+        if box.is_visible():
+            box.check()
+            filled += 1
+    for select in form.locator("select").all():
+        if select.is_visible() and select.locator("option").count() > 1:
+            select.select_option(index=1)
+            filled += 1
+    for field in form.locator(
+        "input:not([type=hidden]):not([type=radio]):not([type=checkbox]):not([type=submit]), textarea"
+    ).all():
+        if not field.is_visible() or not field.is_editable():
+            continue
+        kind = field.get_attribute("type") or "text"
+        value = {
+            "email": "sam.staff@example.gov.uk",
+            "password": "not-the-password",
+            "number": "3",
+            "date": "2026-12-01",
+            "url": "https://example.gov.uk/",
+        }.get(kind, "A sample answer")
+        if field.get_attribute("inputmode") == "numeric":
+            value = "12"
+        field.fill(value, timeout=5000)
+        filled += 1
+    return filled

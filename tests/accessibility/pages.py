@@ -1,0 +1,70 @@
+"""The portal's own pages, as each role sees them, in each state a test client can reach."""
+
+from dataclasses import dataclass
+
+from tests.forms_found import CSRF_FIELD, find_forms, signed_in_client
+from tests.portal_map import ROLES, UnknownParameter, World, portal_routes, url_for
+
+# Pages that are not the portal's own GOV.UK pages: Django's admin has its own markup.
+NOT_OURS = ("admin:",)
+
+
+@dataclass(frozen=True)
+class Page:
+    name: str
+    role: str
+    url: str
+    state: str  # "empty" (as opened) or "errors" (a form posted with nothing filled in)
+    html: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} as {self.role} ({self.state})"
+
+
+def objects_from_matrix() -> dict:
+    from tests.security.test_permission_matrix import EXPECTED, EXPECTED_FROM_OTHER_BRANCHES
+
+    rows = {**EXPECTED_FROM_OTHER_BRANCHES, **EXPECTED}
+    return {name: row["object"] for name, row in rows.items() if "object" in row}
+
+
+def page_urls(world: World) -> list[tuple[str, str, str]]:
+    """(url name, role, url) of every page of ours that answers 200 with HTML."""
+    objects = objects_from_matrix()
+    found = []
+    for role in ROLES:
+        client = signed_in_client(world, role)
+        for route in portal_routes():
+            if route.name.startswith(NOT_OURS):
+                continue
+            try:
+                url = url_for(route, world.own, objects.get(route.name))
+            except UnknownParameter:
+                continue
+            response = client.get(url)
+            if response.status_code == 200 and "text/html" in response.get("Content-Type", ""):
+                found.append((route.name, role, url))
+    return found
+
+
+def pages_in_every_state(world: World) -> list[Page]:
+    pages = []
+    for name, role, url in page_urls(world):
+        html = signed_in_client(world, role).get(url).content.decode()
+        pages.append(Page(name, role, url, "empty", html))
+    for form in find_forms(world, objects_from_matrix()):
+        if form.method != "post":
+            continue
+        client = signed_in_client(world, form.role)
+        hidden = {
+            field: spec["values"][0]
+            for field, spec in form.fields.items()
+            if spec["type"] == "hidden" and spec["values"] and field != CSRF_FIELD
+        }
+        response = client.post(form.action, hidden)
+        if response.status_code == 200 and "text/html" in response.get("Content-Type", ""):
+            pages.append(
+                Page(form.page, form.role, form.action, "errors", response.content.decode())
+            )
+    return pages

@@ -1,0 +1,72 @@
+"""axe-core (WCAG 2.2 A and AA rules) on every page of ours, for every role, in every state.
+
+Pages are found by walking the URL resolver (tests/accessibility/pages.py), so a page
+merged later is checked without a change here. States: as opened ("empty"), with every
+question answered ("filled"), and after sending the form with nothing filled in ("errors").
+"""
+
+import pytest
+
+from tests.accessibility.browser import PAGE_FORM, axe_violations, fill_form, new_context
+from tests.accessibility.pages import page_urls
+from tests.portal_map import ROLES, build_world
+
+FILLABLE = "input:not([type=hidden]):not([type=submit]), textarea, select"
+
+
+def check_page(page, live_server, url, label, found) -> list[str]:
+    checked = []
+    page.goto(url)
+    found += [f"{label} (empty): {v}" for v in axe_violations(page, live_server)]
+    checked.append("empty")
+    form = page.locator(PAGE_FORM).first
+    if not page.locator(PAGE_FORM).count() or not form.locator(FILLABLE).count():
+        return checked
+    form.locator("button[type=submit], input[type=submit], button:not([type])").first.click()
+    page.wait_for_load_state()
+    if page.locator(".govuk-error-summary").count():
+        found += [f"{label} (errors): {v}" for v in axe_violations(page, live_server)]
+        checked.append("errors")
+    page.goto(url)
+    if fill_form(page):
+        found += [f"{label} (filled): {v}" for v in axe_violations(page, live_server)]
+        checked.append("filled")
+    return checked
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_every_page_for_every_role_in_every_state_has_no_axe_violations(browser, live_server):
+    world = build_world()
+    urls = page_urls(world)
+    found, checked = [], {}
+    for role in ROLES:
+        context = new_context(browser, live_server, world.user(role))
+        page = context.new_page()
+        for name, page_role, url in urls:
+            if page_role == role:
+                label = f"{name} as {role}"
+                checked[label] = check_page(page, live_server, url, label, found)
+        context.close()
+    assert checked["sign-in as anonymous"] == ["empty", "errors", "filled"]
+    assert {"home as staff", "home as director", "guidance as auditor"} <= set(checked)
+    assert not found, "\n".join(found)
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_axe_reports_a_page_that_breaks_the_rules(browser, live_server):
+    context = new_context(browser, live_server, None)
+    page = context.new_page()
+    page.goto("/sign-in/")
+    # Break the page as a careless template would: a field without its label, low contrast.
+    page.evaluate(
+        """() => {
+            document.querySelector('label[for=id_username]').remove();
+            document.querySelector('h1').style.color = '#cccccc';
+        }"""
+    )
+    violations = axe_violations(page, live_server)
+    context.close()
+    assert any(v.startswith("label") for v in violations), violations
+    assert any(v.startswith("color-contrast") for v in violations), violations

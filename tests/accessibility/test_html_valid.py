@@ -1,0 +1,86 @@
+"""The HTML of every page validates with the Nu HTML Checker (npm's vnu-jar, run with Java)."""
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.accessibility.pages import pages_in_every_state
+from tests.portal_map import build_world
+
+ROOT = Path(__file__).resolve().parents[2]
+VNU_JAR = ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
+
+
+def vnu(folder: Path) -> list[dict]:
+    """Validate every .html file in the folder in one run of the checker; its messages."""
+    java = shutil.which("java")
+    assert java, "Java is needed for the HTML checker: apt-get install default-jre-headless"
+    assert VNU_JAR.exists(), f"{VNU_JAR} is missing: run `make install` (npm ci installs vnu-jar)"
+    result = subprocess.run(  # noqa: S603 - our own command line
+        [
+            java,
+            "-jar",
+            str(VNU_JAR),
+            "--format",
+            "json",
+            "--exit-zero-always",
+            "--also-check-svg",
+            str(folder),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return json.loads(result.stderr or result.stdout)["messages"]
+
+
+def save(pages, folder: Path) -> dict[str, str]:
+    """Write each page to its own file; returns file name → page label."""
+    labels = {}
+    for number, page in enumerate(pages):
+        name = (
+            f"{number:03d}-" + re.sub(r"[^a-z0-9]+", "-", page.label.lower()).strip("-") + ".html"
+        )
+        (folder / name).write_text(page.html, encoding="utf-8")
+        labels[name] = page.label
+    return labels
+
+
+def problems(messages, labels) -> list[str]:
+    """One line per page and kind of error, with how often it occurs."""
+    found: dict[tuple, list] = {}
+    for message in messages:
+        if message.get("type") == "error" or message.get("subType") == "fatal":
+            file = message.get("url", "").rsplit("/", 1)[-1]
+            kind = re.sub(r"“[^”]*”", "“…”", message["message"])
+            found.setdefault((labels.get(file, file), kind), []).append(message)
+    return [
+        f"{label}: {kind} ({len(hits)}×; first at line {hits[0].get('lastLine')}: "
+        f"{hits[0]['message']} [{hits[0].get('extract', '').strip()[:80]}])"
+        for (label, kind), hits in found.items()
+    ]
+
+
+@pytest.mark.django_db
+def test_every_page_in_every_state_is_valid_html(tmp_path):
+    world = build_world()
+    pages = pages_in_every_state(world)
+    labels = save(pages, tmp_path)
+    assert {"sign-in", "home", "guidance"} <= {page.name for page in pages}
+    assert any(page.state == "errors" for page in pages)
+    found = problems(vnu(tmp_path), labels)
+    assert not found, "\n".join(found)
+
+
+def test_the_checker_reports_invalid_html(tmp_path):
+    (tmp_path / "broken.html").write_text(
+        '<!DOCTYPE html><html lang="en"><head><title>x</title></head>'
+        '<body><main><p>Unclosed <div></span><label for="nowhere">Name</label></main></body></html>'
+    )
+    found = problems(vnu(tmp_path), {"broken.html": "a broken page"})
+    assert any("Stray end tag" in line for line in found), found
+    assert any("a broken page" in line for line in found)

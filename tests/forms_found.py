@@ -1,0 +1,127 @@
+"""Finding the portal's forms: GET every page as every role and read its forms."""
+
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from urllib.parse import urljoin
+
+from django.test import Client
+from django.urls import reverse
+
+from tests.portal_map import ROLES, UnknownParameter, World, portal_routes, url_for
+
+CSRF_FIELD = "csrfmiddlewaretoken"
+
+
+@dataclass
+class FoundForm:
+    page: str  # URL name of the page showing the form
+    role: str
+    page_url: str
+    action: str
+    fields: dict = field(default_factory=dict)  # name → {"type", "values"} (options/defaults)
+    method: str = "post"
+
+    @property
+    def key(self) -> tuple:
+        return (self.method, self.action.split("?")[0], self.role, tuple(sorted(self.fields)))
+
+    def __str__(self):
+        return f"{self.page} as {self.role} → {self.method.upper()} {self.action} {sorted(self.fields)}"
+
+
+class _FormParser(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.forms: list[dict] = []
+        self._current = None
+        self._select = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self._current = {
+                "method": (a.get("method") or "get").lower(),
+                "action": a.get("action"),
+                "fields": {},
+            }
+            self.forms.append(self._current)
+            return
+        if self._current is None:
+            return
+        name = a.get("name")
+        if tag in {"input", "button"} and name:
+            kind = (a.get("type") or ("submit" if tag == "button" else "text")).lower()
+            entry = self._current["fields"].setdefault(name, {"type": kind, "values": []})
+            if a.get("value") is not None:
+                entry["values"].append(a["value"])
+        elif tag == "textarea" and name:
+            self._current["fields"].setdefault(name, {"type": "textarea", "values": []})
+        elif tag == "select" and name:
+            self._select = self._current["fields"].setdefault(
+                name, {"type": "select", "values": []}
+            )
+        elif tag == "option" and self._select is not None and a.get("value") is not None:
+            self._select["values"].append(a["value"])
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self._current = None
+        elif tag == "select":
+            self._select = None
+
+
+def page_forms(html: str, page_url: str) -> list[dict]:
+    """The page's POST forms, and its GET forms that have fields (filters, searches)."""
+    parser = _FormParser()
+    parser.feed(html)
+    forms = []
+    for form in parser.forms:
+        if form["method"] != "post" and not form["fields"]:
+            continue
+        form["action"] = urljoin(page_url, form["action"] or page_url)
+        forms.append(form)
+    return forms
+
+
+# Forms on every page that are not the page's own: signing out is tested on its own.
+NOT_FUZZED_ACTIONS = {"sign-out"}
+
+
+def signed_in_client(world: World, role: str) -> Client:
+    client = Client(raise_request_exception=False)
+    if world.user(role) is not None:
+        client.force_login(world.user(role))
+    return client
+
+
+def find_forms(world: World, objects: dict | None = None, extra=()) -> list[FoundForm]:
+    """Every distinct POST form on every page each role can open (side A's objects).
+
+    `objects` maps a URL name to the object that fills its parameters (the permission
+    matrix's "object" column); `extra` adds (url name, role, object) pages to visit.
+    """
+    objects = objects or {}
+    skip = {reverse(name) for name in NOT_FUZZED_ACTIONS}
+    found: dict[tuple, FoundForm] = {}
+    visits = [(route, role, objects.get(route.name)) for route in portal_routes() for role in ROLES]
+    by_name = {route.name: route for route in portal_routes()}
+    visits += [(by_name[name], role, obj) for name, role, obj in extra]
+    clients = {role: signed_in_client(world, role) for role in ROLES}
+    for route, role, obj in visits:
+        if route.is_admin:
+            continue  # Django's own admin forms are Django's to test
+        try:
+            url = url_for(route, world.own, obj)
+        except UnknownParameter:
+            continue
+        response = clients[role].get(url)
+        if response.status_code != 200 or "text/html" not in response.get("Content-Type", ""):
+            continue
+        for form in page_forms(response.content.decode(), "http://testserver" + url):
+            action = form["action"].removeprefix("http://testserver")
+            if action.split("?")[0] in skip:
+                continue
+            method = "post" if form["method"] == "post" else "get"
+            candidate = FoundForm(route.name, role, url, action, form["fields"], method)
+            found.setdefault(candidate.key, candidate)
+    return list(found.values())
