@@ -108,7 +108,7 @@ def _insert_skipping_duplicates(emails: list[OutboundEmail]) -> list[OutboundEma
     # Table and column names come from the model; the values are parameters.
     columns = ", ".join(quote(f.column) for f in fields)
     sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608  # nosec B608 - names from the model, values are parameters
         f"VALUES {', '.join(rows)} ON CONFLICT DO NOTHING "
         f"RETURNING {quote(meta.pk.column)}, {quote('dedupe_key')}"
     )

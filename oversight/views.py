@@ -79,7 +79,7 @@ def _filter_form_html(form, query: dict) -> str:
     if html is None:
         html = render_to_string("oversight/includes/filter_form.html", {"form": form})
         cache.set(key, html, FILTER_FORM_CACHE_SECONDS)
-    return mark_safe(html)  # noqa: S308 - our own rendered template
+    return mark_safe(html)  # noqa: S308  # nosec B308 B703 - our own rendered template
 
 
 @require_safe
