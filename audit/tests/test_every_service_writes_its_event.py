@@ -858,6 +858,8 @@ SERVICES = {
 
 # Public functions of the service modules that change nothing: rules, reads and selectors.
 NOT_STATE_CHANGING = {
+    # The Message-ID an email keeps across retries: a pure function of the row.
+    f"{NOTIFICATIONS}.outbox_message_id",
     # A context manager that only changes when committed emails are published to the broker.
     f"{NOTIFICATIONS}.email_sends_batched",
     # business cases: date and completeness rules
