@@ -1,7 +1,9 @@
+from crispy_forms_gds.fields import DateInputField
 from crispy_forms_gds.helper import FormHelper
 from crispy_forms_gds.layout import Field, Fluid, Layout, Submit
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 
 
 class SignInForm(AuthenticationForm):
@@ -35,3 +37,17 @@ class SignInForm(AuthenticationForm):
             Field.text("password", field_width=Fluid.TWO_THIRDS),
             Submit("sign_in", "Sign in", data_prevent_double_click="true"),
         )
+
+
+class RealDateInputField(DateInputField):
+    """crispy-forms-gds's GOV.UK date input, refusing a day, month or year too big for a date.
+
+    Its `compress()` turns ValueError into a form error but lets OverflowError through
+    (a year of 99999999999999999999 is a 500): use this field for every date question.
+    """
+
+    def compress(self, data_list):
+        try:
+            return super().compress(data_list)
+        except OverflowError as error:
+            raise ValidationError("Enter a real date", code="invalid") from error
