@@ -1,10 +1,10 @@
-from crispy_forms_gds.fields import DateInputField
 from crispy_forms_gds.helper import FormHelper
 from crispy_forms_gds.layout import Field, Fluid, Layout, Size, Submit
 from django import forms
 from django.utils import timezone
 
 from access_requests.models import BusinessCase
+from people.forms import RealDateInputField
 
 from .models import ApprovalRequest
 
@@ -20,7 +20,7 @@ class DecisionForm(forms.Form):
         widget=forms.RadioSelect,
         error_messages={"required": "Select approve or reject"},
     )
-    end_date = DateInputField(
+    end_date = RealDateInputField(
         label="End access earlier (optional)",
         require_all_fields=False,
         required=False,
@@ -86,8 +86,8 @@ class DelegationForm(forms.Form):
             "invalid": "Enter an email address in the correct format, like name@example.gov.uk",
         },
     )
-    starts_on = DateInputField(label="Start date", require_all_fields=False)
-    ends_on = DateInputField(label="End date", require_all_fields=False)
+    starts_on = RealDateInputField(label="Start date", require_all_fields=False)
+    ends_on = RealDateInputField(label="End date", require_all_fields=False)
 
     def __init__(self, *args, director, **kwargs):
         super().__init__(*args, **kwargs)

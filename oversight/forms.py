@@ -1,12 +1,12 @@
 """Filter forms for the register and the audit trail (GET forms: the filters live in the
 address, so a view can be bookmarked and shared)."""
 
-from crispy_forms_gds.fields import DateInputField
 from crispy_forms_gds.helper import FormHelper
 from crispy_forms_gds.layout import Field, Fieldset, Fixed, Fluid, Layout, Size, Submit
 from django import forms
 
 from access_requests.models import AccessGrant, AccessTier, Site
+from people.forms import RealDateInputField
 from people.models import BusinessUnit, Directorate, Organisation
 
 from . import selectors
@@ -25,8 +25,8 @@ SORT_CHOICES = [
 ]
 
 
-def _date_field(label: str) -> DateInputField:
-    field = DateInputField(label=label, required=False, require_all_fields=False)
+def _date_field(label: str) -> RealDateInputField:
+    field = RealDateInputField(label=label, required=False, require_all_fields=False)
     field.error_messages["invalid"] = f"{label} must be a real date"
     for subfield in field.fields:
         subfield.required = False
