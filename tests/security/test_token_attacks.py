@@ -1,8 +1,5 @@
 """Attacks on the director's emailed link: none of them decides anything.
 
-NOT COLLECTED on the security branch (its name does not start with test_): it needs the
-approvals app's services. After merging approvals, rename it to test_token_attacks.py.
-
 Forged, truncated, extended, expired, replayed after the decision, used for another case,
 used after the case went to another approver, used by someone signed in as another person.
 Each attack POSTs a full "approve" to the decision URL and checks that no case, approval
