@@ -109,6 +109,17 @@ def business_case_dates_problems(
     return problems
 
 
+def business_case_dates_are_valid(*, case: BusinessCase) -> bool:
+    """Both dates given and within the rules today (a draft's start date can slip into the past)."""
+    return bool(
+        case.start_date
+        and case.end_date
+        and not business_case_dates_problems(
+            tier=case.tier, start_date=case.start_date, end_date=case.end_date
+        )
+    )
+
+
 def identity_is_complete(identity: SiteIdentity) -> bool:
     if not identity.display_name:
         return False

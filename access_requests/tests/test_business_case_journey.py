@@ -183,3 +183,18 @@ def test_a_change_link_comes_back_to_check_answers(client, person, sites):
     # Switching to active participation asks who pays for the PC.
     response = client.post(url("case-tier", case) + "?change=1", {"tier": "active"})
     assert response.url == url("case-standalone-pc", case) + "?change=1"
+
+
+@pytest.mark.django_db
+def test_a_draft_whose_start_date_has_passed_resumes_at_the_dates_page(client, person, sites):
+    client.force_login(person)
+    case = start_draft(client)
+    today = timezone.localdate()
+    fill_passive_case(client, case, sites, today)
+    assert client.get(url("case-continue", case)).url == url("case-check", case)
+    # A week later the draft is resumed: its start date is now in the past.
+    BusinessCase.objects.filter(pk=case.pk).update(
+        start_date=today - datetime.timedelta(days=7),
+        end_date=today + datetime.timedelta(days=30),
+    )
+    assert client.get(url("case-continue", case)).url == url("case-dates", case)

@@ -85,7 +85,7 @@ def journey_steps(case: BusinessCase) -> list[Step]:
         )
     steps += [
         Step(url("case-need"), bool(case.purpose and case.audience and case.integration)),
-        Step(url("case-dates"), bool(case.start_date and case.end_date)),
+        Step(url("case-dates"), services.business_case_dates_are_valid(case=case)),
     ]
     steps += [
         Step(

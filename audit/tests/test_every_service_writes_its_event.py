@@ -868,6 +868,7 @@ NOT_STATE_CHANGING = {
     f"{CASES}.business_case_dates_problems",
     f"{CASES}.business_case_missing_answers",
     f"{CASES}.identity_is_complete",
+    f"{CASES}.business_case_dates_are_valid",
     # grants: predicates, working-day and notice-date arithmetic, the sweeps' due-id reads
     f"{GRANTS}.grant_is_usable",
     f"{GRANTS}.ict_recipients",  # who ICT is (the mailbox or the ICT people): a read
