@@ -109,6 +109,11 @@ def business_case_dates_problems(
     return problems
 
 
+def business_case_may_withdraw(*, case: BusinessCase) -> bool:
+    """Whether the transitions table lets this case be withdrawn now (until a decision)."""
+    return BusinessCase.Status.WITHDRAWN in BusinessCase.TRANSITIONS.get(case.status, set())
+
+
 def business_case_dates_are_valid(*, case: BusinessCase) -> bool:
     """Both dates given and within the rules today (a draft's start date can slip into the past)."""
     return bool(

@@ -395,6 +395,13 @@ def grant_revoke(
     return locked
 
 
+def grant_may_surrender(*, user, grant: AccessGrant) -> bool:
+    """The holder may give up a grant the transitions table lets go to surrendered."""
+    return grant.holder_id == getattr(user, "pk", None) and (
+        AccessGrant.Status.SURRENDERED in AccessGrant.TRANSITIONS.get(grant.status, set())
+    )
+
+
 def grant_surrender(*, grant: AccessGrant, actor, client: Client | None = None) -> AccessGrant:
     """Active → given up, by the holder. ICT is asked to withdraw the access."""
     with transaction.atomic():

@@ -451,7 +451,7 @@ def case_detail(request, pk):
         {
             **_summary_context(case),
             "timeline": selectors.business_case_timeline(case),
-            "may_withdraw": case.status == BusinessCase.Status.SUBMITTED,
+            "may_withdraw": services.business_case_may_withdraw(case=case),
         },
     )
 
@@ -477,7 +477,7 @@ def case_delete(request, pk):
 @require_http_methods(["GET", "HEAD", "POST"])
 def case_withdraw(request, pk):
     case = _case_or_404(request, pk)
-    if case.status != BusinessCase.Status.SUBMITTED:
+    if not services.business_case_may_withdraw(case=case):
         messages.info(request, "This request can no longer be withdrawn.")
         return redirect("access_requests:case-detail", pk=case.pk)
     form = WithdrawForm(request.POST if request.method == "POST" else None)

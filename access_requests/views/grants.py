@@ -158,7 +158,7 @@ def grant_detail(request, pk: int):
             "usable": services.grant_is_usable(grant, today),
             "may_revoke": grant.status in AccessGrant.Status.current()
             and services.grant_may_revoke(user=request.user, grant=grant),
-            "may_surrender": is_holder and grant.status == AccessGrant.Status.ACTIVE,
+            "may_surrender": services.grant_may_surrender(user=request.user, grant=grant),
             "may_renew": is_holder
             and services.grant_is_renewable(grant=grant, today=today)
             and not selectors.grant_has_renewal(grant),

@@ -869,10 +869,12 @@ NOT_STATE_CHANGING = {
     f"{CASES}.business_case_missing_answers",
     f"{CASES}.identity_is_complete",
     f"{CASES}.business_case_dates_are_valid",
+    f"{CASES}.business_case_may_withdraw",
     # grants: predicates, working-day and notice-date arithmetic, the sweeps' due-id reads
     f"{GRANTS}.grant_is_usable",
     f"{GRANTS}.ict_recipients",  # who ICT is (the mailbox or the ICT people): a read
     f"{GRANTS}.grant_may_revoke",
+    f"{GRANTS}.grant_may_surrender",
     f"{GRANTS}.grant_is_renewable",
     f"{GRANTS}.expiry_notice_date",
     f"{GRANTS}.expiry_notice_due",
