@@ -165,7 +165,7 @@ def staff_import(*, rows: Iterable[StaffRow], actor, progress=None) -> StaffImpo
             directorate = directory.directorate(organisation, row.directorate)
             unit = directory.business_unit(row, directorate)
             user = users.get(row.email)
-            changes = _staff_row_apply(
+            person, changes = _staff_row_apply(
                 row=row, user=user, unit=unit, group=directory.group(row.role)
             )
             if row.role == Role.DIRECTOR:
@@ -177,7 +177,6 @@ def staff_import(*, rows: Iterable[StaffRow], actor, progress=None) -> StaffImpo
                         f"({previous[0]} on line {previous[1]})",
                     )
                 directors_in_file[directorate.pk] = (row.email, row.line)
-                person = users.get(row.email) or User.objects.get(email=row.email)
                 if directorate.director_id != person.pk:
                     changes["director_of"] = [None, directorate.name]
                     directorate.director = person
@@ -193,6 +192,7 @@ def staff_import(*, rows: Iterable[StaffRow], actor, progress=None) -> StaffImpo
                 record(
                     actor=actor,
                     action="people.staff_created" if user is None else "people.staff_updated",
+                    obj=person,
                     object_repr=row.email,
                     changes=changes,
                 )
@@ -210,8 +210,11 @@ def staff_import(*, rows: Iterable[StaffRow], actor, progress=None) -> StaffImpo
     return summary
 
 
-def _staff_row_apply(*, row: StaffRow, user: User | None, unit: BusinessUnit, group: Group) -> dict:
-    """Bring one person in line with their row; return what changed as {field: [old, new]}."""
+def _staff_row_apply(
+    *, row: StaffRow, user: User | None, unit: BusinessUnit, group: Group
+) -> tuple[User, dict]:
+    """Bring one person in line with their row (creating them if new); return the person and
+    what changed as {field: [old, new]}."""
     changes: dict = {}
     is_admin_site_user = row.role in ADMIN_SITE_ROLES
     if user is None:
@@ -222,7 +225,7 @@ def _staff_row_apply(*, row: StaffRow, user: User | None, unit: BusinessUnit, gr
             user=user, commonly_used_name=row.name, job_title=row.job_title, business_unit=unit
         )
         user.groups.set([group])
-        return {
+        return user, {
             "email": [None, row.email],
             "role": [None, row.role],
             "business_unit": [None, unit.cost_centre],
@@ -253,4 +256,4 @@ def _staff_row_apply(*, row: StaffRow, user: User | None, unit: BusinessUnit, gr
     if current_roles != [row.role]:
         changes["role"] = [current_roles, row.role]
         user.groups.set([group])
-    return changes
+    return user, changes

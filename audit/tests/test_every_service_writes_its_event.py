@@ -45,7 +45,7 @@ from audit.services import audit_chain_verify
 from notifications import services as notification_services
 from notifications.models import OutboundEmail
 from people import services as people_services
-from people.models import Role
+from people.models import Role, User
 from people.tests.factories import TEST_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -729,7 +729,7 @@ def run_staff_import(run):
     return [
         Expected(
             "people.staff_created",
-            None,
+            User.objects.get(email="new.person@example.gov.uk"),
             admin.email,
             changes={"role": [None, "staff"]},
             object_repr="new.person@example.gov.uk",
@@ -752,7 +752,7 @@ def run_staff_import_updates(run):
     people_services.staff_import(rows=people_services.staff_rows_read(lines), actor=admin)
     return Expected(
         "people.staff_updated",
-        None,
+        person,
         admin.email,
         changes={"job_title": ["Adviser", "Senior Adviser"]},
         object_repr=person.email,
