@@ -257,3 +257,12 @@ def _staff_row_apply(
         changes["role"] = [current_roles, row.role]
         user.groups.set([group])
     return user, changes
+
+
+def password_set(*, user: User, password: str, actor) -> None:
+    """Give a person a new password (the demo accounts' shared one, for instance), recorded
+    in the audit trail without the password itself."""
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        record(actor=actor, action="people.password_set", obj=user, object_repr=user.email)

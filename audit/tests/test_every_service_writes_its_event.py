@@ -41,7 +41,7 @@ from approvals.tests.factories import (
 )
 from audit.client import Client
 from audit.models import AuditEvent
-from audit.services import audit_chain_verify
+from audit.services import SystemActor, audit_chain_verify
 from notifications import services as notification_services
 from notifications.models import OutboundEmail
 from people import services as people_services
@@ -759,6 +759,17 @@ def run_staff_import_updates(run):
     )
 
 
+def run_password_set(run):
+    person = UserFactory()
+    run.service_starts()
+    people_services.password_set(
+        user=person, password="a-new-password-2026", actor=SystemActor("load_demo_data")
+    )
+    return Expected(
+        "people.password_set", person, "system:load_demo_data", object_repr=person.email
+    )
+
+
 # --- signing in and out (people.receivers) ----------------------------------------------------
 
 
@@ -851,6 +862,7 @@ SERVICES = {
     f"{NOTIFICATIONS}.outbox_sweep": run_outbox_sweep,
     f"{PEOPLE}.staff_import": run_staff_import,
     f"{PEOPLE}.staff_import (updates a person)": run_staff_import_updates,
+    f"{PEOPLE}.password_set": run_password_set,
     "sign in": run_sign_in,
     "failed sign in": run_failed_sign_in,
     "sign out": run_sign_out,

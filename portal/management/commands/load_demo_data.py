@@ -4,7 +4,9 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from audit.services import SystemActor
 from people.models import User
+from people.services import password_set
 
 DEMO_STAFF_CSV = Path(settings.BASE_DIR) / "demo" / "staff.csv"
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - demo accounts only, printed by make run
@@ -23,8 +25,9 @@ class Command(BaseCommand):
             call_command("import_staff", str(DEMO_STAFF_CSV), verbosity=options["verbosity"])
             for user in User.objects.filter(email__endswith="@example.gov.uk"):
                 if not user.has_usable_password():
-                    user.set_password(DEMO_PASSWORD)
-                    user.save(update_fields=["password"])
+                    password_set(
+                        user=user, password=DEMO_PASSWORD, actor=SystemActor("load_demo_data")
+                    )
         self.stdout.write(f"Demo accounts (password for each: {DEMO_PASSWORD}):")
         accounts = User.objects.filter(email__endswith="@example.gov.uk").prefetch_related("groups")
         for user in accounts.order_by("email"):
