@@ -15,7 +15,6 @@ from email.utils import parseaddr
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import connections, models, router, transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from audit.services import SystemActor, record
@@ -27,14 +26,13 @@ logger = logging.getLogger(__name__)
 SENDER = SystemActor("outbox")
 
 
-def _absolute(path: str) -> str:
-    return settings.PORTAL_BASE_URL + path
-
-
 @dataclass
 class Outgoing:
-    """One email to write to the outbox: rendered once, one row per recipient.
+    """One email to write to the outbox: one row per recipient, each rendered when sent.
 
+    `context` holds plain JSON values only (strings, numbers, booleans, lists and dicts of
+    them; dates written out as the email shows them): it is stored on the row, so a value
+    JSON cannot hold fails here, in the caller's transaction, not later in the sender.
     `to` is a list of (address, dedupe_key) pairs; a pair whose dedupe key was used before
     is skipped (that email exists already)."""
 
@@ -44,37 +42,22 @@ class Outgoing:
     related: models.Model | None = None
 
 
-def _render(template: str, context: dict) -> tuple[str, str, str]:
-    context = {
-        **context,
-        "base_url": settings.PORTAL_BASE_URL,
-        "guidance_url": _absolute("/guidance/"),
-    }
-    subject = render_to_string(f"notifications/email/{template}.subject.txt", context)
-    body_text = render_to_string(f"notifications/email/{template}.txt", context)
-    body_html = render_to_string(f"notifications/email/{template}.html", context)
-    return " ".join(subject.split())[:300], body_text, body_html
-
-
 def email_queue_many(messages: list[Outgoing]) -> list[OutboundEmail]:
     """Write several emails to the outbox in one INSERT (ON CONFLICT DO NOTHING on the
     dedupe key), in the caller's transaction. Returns the rows written (not the skipped
-    duplicates). Sending is queued for after the surrounding transaction commits."""
+    duplicates). Nothing is rendered here (the sender renders each email when it sends it,
+    see `outbound_email_send`); sending is queued for after the surrounding transaction
+    commits."""
     now = timezone.now()
     emails = []
     for message in messages:
-        if not message.to:
-            continue
-        subject, body_text, body_html = _render(message.template, message.context)
         related = message.related
         for address, dedupe_key in message.to:
             emails.append(
                 OutboundEmail(
                     to=address,
-                    subject=subject,
-                    body_text=body_text,
-                    body_html=body_html,
                     template=message.template,
+                    context=message.context,
                     dedupe_key=dedupe_key,
                     object_type=related._meta.label_lower if related is not None else "",
                     object_id=str(related.pk) if related is not None else "",
@@ -140,7 +123,8 @@ def email_queue(
     related: models.Model | None = None,
     dedupe_key: str | None = None,
 ) -> OutboundEmail | None:
-    """Render `notifications/email/<template>.{subject.txt,txt,html}` into the outbox.
+    """Write the email `notifications/email/<template>.{subject.txt,txt,html}` with `context`
+    (plain JSON values, see `Outgoing`) to the outbox.
 
     Returns None when `dedupe_key` was already used (the email exists already).
     Sending is queued for after the surrounding transaction commits.
@@ -231,15 +215,21 @@ def outbound_email_send(*, email_id: int) -> OutboundEmail | None:
     email = _claim(email_id)
     if email is None:
         return None
+    try:
+        content = email.content()
+    except Exception as exc:  # noqa: BLE001 - a template that cannot render: recorded, retried
+        logger.exception("Email %s (%s) could not be rendered", email.pk, email.template)
+        _record_failure(email, exc)
+        return email
     message = EmailMultiAlternatives(
-        subject=email.subject,
-        body=email.body_text,
+        subject=content.subject,
+        body=content.body_text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[email.to],
         headers={"Message-ID": outbox_message_id(email)},
     )
-    if email.body_html:
-        message.attach_alternative(email.body_html, "text/html")
+    if content.body_html:
+        message.attach_alternative(content.body_html, "text/html")
     try:
         message.send()
     except Exception as exc:  # noqa: BLE001 - any mail failure is recorded and retried
@@ -247,6 +237,7 @@ def outbound_email_send(*, email_id: int) -> OutboundEmail | None:
         return email
     with transaction.atomic():
         now = timezone.now()
+        # The row keeps what went out (and drops the context it was rendered from).
         OutboundEmail.objects.filter(pk=email.pk).update(
             status=OutboundEmail.Status.SENT,
             sent_at=now,
@@ -254,6 +245,10 @@ def outbound_email_send(*, email_id: int) -> OutboundEmail | None:
             claimed_until=None,
             last_error="",
             updated_at=now,
+            subject=content.subject,
+            body_text=content.body_text,
+            body_html=content.body_html,
+            context=None,
         )
         email.refresh_from_db()
         record(

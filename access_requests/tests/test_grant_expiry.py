@@ -370,7 +370,7 @@ def test_the_expiry_sweep_costs_the_same_queries_per_grant_however_many_ict_peop
         == 6 * (3 + 9)  # each ICT person, for each grant
     )
     (email,) = [m for m in OutboundEmail.objects.filter(to=people[0].email)][:1]
-    assert email.body_text.startswith("Dear ICT team,")
+    assert email.content().body_text.startswith("Dear ICT team,")
 
 
 @pytest.mark.django_db(transaction=True)
