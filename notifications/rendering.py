@@ -1,6 +1,7 @@
 """Rendering an outbox email from its template and plain context (when it is sent)."""
 
 import datetime
+import functools
 
 from django.conf import settings
 from django.template.loader import render_to_string
@@ -24,12 +25,18 @@ def email_render(template: str, context: dict) -> EmailContent:
 
 
 def email_date(value: datetime.date | datetime.datetime | None) -> str:
-    """A date as the emails write it ("3 December 2026"), a time in the portal's time zone,
-    formatted when the email is written (its context holds text, not dates)."""
+    """A date as the emails write it ("3 December 2026"), a time by its date in the portal's
+    time zone; formatted when the email is written (its context holds text, not dates)."""
     if value is None:
         return ""
     if isinstance(value, datetime.datetime):
-        value = timezone.localtime(value)
+        value = timezone.localdate(value)
+    return _date_text(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _date_text(value: datetime.date) -> str:
+    # A sweep writes the same few dates thousands of times.
     return f"{value.day} {value:%B %Y}"
 
 

@@ -85,6 +85,16 @@ def _grant_url(grant: AccessGrant) -> str:
     return _absolute(reverse("access_requests:grant-detail", kwargs={"pk": grant.pk}))
 
 
+def _grant_urls() -> Callable[[int], str]:
+    """The grant page's address for any grant id, resolved once (a sweep writes thousands
+    of emails that link to it, and `reverse` costs tens of microseconds)."""
+    marker = "987654321"
+    head, tail = _absolute(
+        reverse("access_requests:grant-detail", kwargs={"pk": int(marker)})
+    ).split(marker)
+    return lambda pk: f"{head}{pk}{tail}"
+
+
 def _lock(grant: AccessGrant | int) -> AccessGrant:
     pk = grant if isinstance(grant, int) else grant.pk
     return AccessGrant.objects.select_for_update(of=("self",)).get(pk=pk)
@@ -127,7 +137,9 @@ def _sites_text(grant: AccessGrant) -> str:
     return ", ".join(site.name for site in grant.sites.order_by("name"))
 
 
-def _grant_context(grant: AccessGrant, *, sites: str | None = None) -> dict:
+def _grant_context(
+    grant: AccessGrant, *, sites: str | None = None, grant_url: str | None = None
+) -> dict:
     """What every grant email shows, as plain values (stored on the outbox row)."""
     return {
         "grant": {
@@ -141,7 +153,7 @@ def _grant_context(grant: AccessGrant, *, sites: str | None = None) -> dict:
         "holder_name": grant.holder.display_name,
         "tier": grant.get_tier_display(),
         "sites": _sites_text(grant) if sites is None else sites,
-        "grant_url": _grant_url(grant),
+        "grant_url": _grant_url(grant) if grant_url is None else grant_url,
     }
 
 
@@ -501,7 +513,9 @@ def _grants_expire(
                     .values("end_date")[:1]
                 ),
             )
-            .prefetch_related(Prefetch("sites", queryset=Site.objects.order_by("name")))
+            .prefetch_related(
+                Prefetch("sites", queryset=Site.objects.order_by("name"), to_attr="sites_by_name")
+            )
             .filter(pk__in=grant_ids, status=AccessGrant.Status.ACTIVE, end_date__lt=today)
             .order_by("id")
         )
@@ -515,10 +529,10 @@ def _grants_expire(
         )
         if ict is None:
             ict = ict_recipients()
-        emails = []
+        emails, grant_url = [], _grant_urls()
         for grant in locked:
             grant.status, grant.expired_at, grant.updated_at = AccessGrant.Status.EXPIRED, now, now
-            emails.extend(_expiry_emails(grant=grant, ict=ict))
+            emails.extend(_expiry_emails(grant=grant, ict=ict, grant_url=grant_url(grant.pk)))
         email_queue_many(emails)
         record_many(
             actor=SystemActor("grant_expiry_sweep"),
@@ -534,12 +548,18 @@ def _grants_expire(
     return locked
 
 
-def _expiry_emails(*, grant: AccessGrant, ict: list[IctRecipient]) -> list[Outgoing]:
+def _expiry_emails(
+    *, grant: AccessGrant, ict: list[IctRecipient], grant_url: str
+) -> list[Outgoing]:
     """The holder, their director and (unless a renewal continues the same access) ICT are
     told that the grant has ended."""
     continues = grant.successor_end_date is not None
     context = {
-        **_grant_context(grant, sites=", ".join(site.name for site in grant.sites.all())),
+        **_grant_context(
+            grant,
+            sites=", ".join(site.name for site in grant.sites_by_name),
+            grant_url=grant_url,
+        ),
         "continues": continues,
     }
     if continues:
