@@ -5,25 +5,27 @@ take both with `skip_locked`, so a sweep never waits behind a decision (or anoth
 """
 
 import datetime
+import logging
 import secrets
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from access_requests.errors import TransitionNotAllowed, transition_check
-from access_requests.models import BusinessCase
+from access_requests.models import BusinessCase, SiteIdentity
 from access_requests.services import business_cases as case_services
 from access_requests.services.grants import grant_create_from_case
 from access_requests.working_days import add_working_days, add_working_days_at
 from audit.client import Client
-from audit.services import SystemActor, record
-from notifications.services import email_queue, email_sends_batched
+from audit.services import NewEvent, SystemActor, record, record_many
+from notifications.rendering import email_date
+from notifications.services import Outgoing, email_queue, email_queue_many, email_sends_batched
 from people.models import Role
 
 from . import selectors
@@ -37,6 +39,10 @@ from .errors import (
 from .models import ApprovalReminder, ApprovalRequest, Delegation
 
 User = get_user_model()
+logger = logging.getLogger(__name__)
+
+# Reminders are written this many at a time, one transaction each (see `approval_remind_due`).
+REMIND_BATCH_SIZE = 250
 
 REMINDER_SWEEP = SystemActor("approval_remind_due")
 LAPSE_SWEEP = SystemActor("case_lapse_due")
@@ -66,10 +72,11 @@ def approval_link(token: str) -> str:
     return _absolute(reverse("approvals:decide", args=[token]))
 
 
-def _token_issue() -> tuple[str, str, datetime.datetime]:
+def _token_issue(now: datetime.datetime | None = None) -> tuple[str, str, datetime.datetime]:
     """A new random secret, the hash that is stored, and when the link stops working."""
     token = secrets.token_urlsafe(32)
-    expires = timezone.now() + datetime.timedelta(days=settings.SNS_APPROVAL_TOKEN_DAYS)
+    now = now or timezone.now()
+    expires = now + datetime.timedelta(days=settings.SNS_APPROVAL_TOKEN_DAYS)
     return token, selectors.token_digest(token), expires
 
 
@@ -160,24 +167,121 @@ def case_routing(*, case: BusinessCase, on: datetime.date | None = None) -> Rout
     return routing
 
 
+# --- What the emails show (plain values: the outbox row stores them, see notifications) -----
+
+
+def _person(user) -> dict | None:
+    if user is None:
+        return None
+    return {"display_name": user.display_name, "email": user.email}
+
+
+def _case_for_email(case: BusinessCase) -> dict:
+    """The case as the approval and decision emails show it (the requester's profile and the
+    paying unit joined by the caller)."""
+    unit = case.paying_business_unit
+    return {
+        "reference": case.reference,
+        "requester": _person(case.requester),
+        "submitted_at": email_date(case.submitted_at),
+        "routing_note": case.routing_note,
+        "tier_display": case.get_tier_display(),
+        "is_active_tier": case.is_active_tier,
+        "paying_business_unit": {"name": unit.name, "cost_centre": unit.cost_centre}
+        if unit is not None
+        else None,
+        "budget_holder_name": case.budget_holder_name,
+        "pc_choice_display": case.get_pc_choice_display(),
+        "pc_asset_tag": case.pc_asset_tag,
+        "start_date": email_date(case.start_date),
+        "end_date": email_date(case.end_date),
+        "purpose": case.purpose,
+        "audience": case.audience,
+        "integration": case.integration,
+    }
+
+
+def _profile_for_email(user) -> dict | None:
+    profile = getattr(user, "profile", None)
+    if profile is None:
+        return None
+    unit = profile.business_unit
+    return {
+        "job_title": profile.job_title,
+        "business_unit": {"name": unit.name, "directorate": {"name": unit.directorate.name}},
+    }
+
+
+def _identity_for_email(identity: SiteIdentity) -> dict:
+    return {
+        "site": {"name": identity.site.name},
+        "display_name": identity.display_name,
+        "uses_pseudonym": identity.uses_pseudonym,
+        "pseudonym_reason": identity.pseudonym_reason,
+        "identifies_as_official": identity.identifies_as_official,
+        "not_official_reason": identity.not_official_reason,
+    }
+
+
+def _approval_for_email(approval: ApprovalRequest) -> dict:
+    return {
+        "approver": _person(approval.approver),
+        "on_behalf_of": _person(approval.on_behalf_of),
+        "routed_because": approval.routed_because,
+        "decide_by": email_date(approval.decide_by),
+        "token_expires_at": email_date(approval.token_expires_at),
+        "decision": approval.decision,
+        "decision_reason": approval.decision_reason,
+        "decided_at": email_date(approval.decided_at),
+        "approved_end_date": email_date(approval.approved_end_date),
+    }
+
+
+@dataclass(frozen=True)
+class _EmailLinks:
+    """The addresses the approval emails link to, resolved once for a batch of emails."""
+
+    decide_head: str
+    decide_tail: str
+    cases_to_decide: str
+
+    @classmethod
+    def resolve(cls) -> "_EmailLinks":
+        marker = "TOKEN-MARKER"
+        head, tail = approval_link(marker).split(marker)
+        return cls(head, tail, _absolute(reverse("approvals:case-list")))
+
+    def decide(self, token: str) -> str:
+        return f"{self.decide_head}{token}{self.decide_tail}"
+
+
 def _approval_email_context(
-    *, approval: ApprovalRequest, token: str, case: BusinessCase | None = None, **extra
+    *,
+    approval: ApprovalRequest,
+    token: str,
+    case: BusinessCase | None = None,
+    identities: list[SiteIdentity] | None = None,
+    links: _EmailLinks | None = None,
+    **extra,
 ) -> dict:
-    """What the approval emails show. `case` may be passed when the caller has it loaded
-    with the requester's profile (the reminder sweep); its identities are read here."""
+    """What the approval emails (the request and its reminders) show. `case` may be passed
+    when the caller has it loaded with the requester's profile and the paying unit,
+    `identities` (ordered by site name) when it has read them and `links` when it has
+    resolved them (the reminder sweep)."""
+    links = links or _EmailLinks.resolve()
     if case is None:
         case = selectors.case_for_decision(case_id=approval.business_case_id)
         identities = list(case.site_identities.all())
-    else:
+    elif identities is None:
         identities = list(case.site_identities.select_related("site").order_by("site__name"))
     return {
-        "approval": approval,
-        "case": case,
-        "requester": case.requester,
-        "profile": getattr(case.requester, "profile", None),
-        "identities": identities,
-        "link": approval_link(token),
-        "cases_to_decide_url": _absolute(reverse("approvals:case-list")),
+        "approval": _approval_for_email(approval),
+        "case": _case_for_email(case),
+        "requester": _person(case.requester),
+        "profile": _profile_for_email(case.requester),
+        "identities": [_identity_for_email(identity) for identity in identities],
+        "link": links.decide(token),
+        "cases_to_decide_url": links.cases_to_decide,
         **extra,
     }
 
@@ -223,7 +327,14 @@ def _approval_request_create(
         to=route.approver.email,
         template="approval_request",
         context=_approval_email_context(
-            approval=approval, token=token, escalated_from=escalated_from
+            approval=approval,
+            token=token,
+            escalated_from={
+                "approver": _person(escalated_from.approver),
+                "reminders_sent": escalated_from.reminders_sent,
+            }
+            if escalated_from is not None
+            else None,
         ),
         related=approval,
         dedupe_key=f"approval-request:{approval.pk}",
@@ -432,10 +543,16 @@ def approval_decide(
 
 def _decision_emails(*, case: BusinessCase, approval: ApprovalRequest, grant) -> None:
     context = {
-        "case": case,
-        "approval": approval,
-        "grant": grant,
-        "end_date": approval.approved_end_date or case.end_date,
+        "case": _case_for_email(case),
+        "approval": _approval_for_email(approval),
+        "grant": {
+            "start_date": email_date(grant.start_date),
+            "end_date": email_date(grant.end_date),
+            "sites": [{"name": site.name} for site in grant.sites.order_by("name")],
+        }
+        if grant is not None
+        else None,
+        "end_date": email_date(approval.approved_end_date or case.end_date),
         "home_url": _absolute(reverse("home")),
     }
     email_queue(
@@ -471,10 +588,14 @@ def _decision_emails(*, case: BusinessCase, approval: ApprovalRequest, grant) ->
 def approval_remind_due(*, limit: int = 500) -> int:
     """Send the reminders (and escalations) that are due. Returns how many were handled.
 
-    Due rows come from the partial index on open requests' `next_reminder_at`; each is
-    taken with `skip_locked` and handled in its own short transaction, so two sweeps
-    running together never remind twice (and the unique ApprovalReminder row and the
-    email's dedupe key make sure of it even after a crash and retry).
+    Due rows come from the partial index on open requests' `next_reminder_at`, oldest
+    first, and are reminded `REMIND_BATCH_SIZE` at a time, each batch in one transaction
+    (`_approvals_remind`): its cases and requests are taken with `skip_locked`, so two
+    sweeps running together never remind twice (and the unique ApprovalReminder rows and
+    the emails' dedupe keys make sure of it even after a crash and retry). What a batch
+    leaves to do one at a time (a withdrawn case's request to close, an escalation after
+    the last reminder) is done by `approval_remind_one`, each in its own transaction, and
+    so is every item of a batch that failed, so that one bad item holds back nobody else.
     """
     now = timezone.now()
     due = list(
@@ -486,10 +607,165 @@ def approval_remind_due(*, limit: int = 500) -> int:
     )
     handled = 0
     with email_sends_batched():  # one broker message per chunk of emails, not per email
-        for approval_id, case_id in due:
-            if approval_remind_one(approval_id=approval_id, case_id=case_id):
-                handled += 1
+        for start in range(0, len(due), REMIND_BATCH_SIZE):
+            batch = due[start : start + REMIND_BATCH_SIZE]
+            try:
+                reminded, one_at_a_time = _approvals_remind(items=batch)
+            except Exception:
+                logger.exception("Reminding a batch of %s failed; one at a time", len(batch))
+                reminded, one_at_a_time = 0, batch
+            handled += reminded
+            for approval_id, case_id in one_at_a_time:
+                try:
+                    handled += approval_remind_one(approval_id=approval_id, case_id=case_id)
+                except Exception:
+                    logger.exception("Reminder for approval request %s failed", approval_id)
     return handled
+
+
+def _approvals_remind(*, items: list[tuple[int, int]]) -> tuple[int, list[tuple[int, int]]]:
+    """Send the next reminder of each of these (approval request id, case id) pairs that is
+    still due, in one transaction: the cases, then their open requests, are locked with
+    `skip_locked` (what another sweep or a decision holds is left alone), one
+    ApprovalReminder row per reminder is inserted (ON CONFLICT DO NOTHING: one that exists
+    went out already), the requests get their fresh links in one UPDATE, the emails go to
+    the outbox in one INSERT and the events to the audit trail in one append, recorded last.
+
+    Returns how many were reminded, and the pairs that need more than a reminder (a case no
+    longer waiting, a request that had its last reminder) for `approval_remind_one`."""
+    now = timezone.now()
+    with transaction.atomic():
+        cases = {
+            case.pk: case
+            for case in BusinessCase.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related(
+                "requester__profile__business_unit__directorate", "paying_business_unit"
+            )
+            .filter(pk__in={case_id for _, case_id in items})
+            .order_by("pk")
+        }
+        approvals = list(
+            ApprovalRequest.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("approver__profile", "on_behalf_of__profile")
+            .filter(
+                pk__in=[approval_id for approval_id, _ in items],
+                business_case_id__in=list(cases),
+                status=ApprovalRequest.Status.OPEN,
+                next_reminder_at__lte=now,
+            )
+            .order_by("pk")
+        )
+        to_remind, one_at_a_time = [], []
+        for approval in approvals:
+            case = cases[approval.business_case_id]
+            if (
+                case.status == BusinessCase.Status.SUBMITTED
+                and approval.reminders_sent < settings.SNS_MAX_REMINDERS
+            ):
+                to_remind.append(approval)
+            else:
+                one_at_a_time.append((approval.pk, case.pk))
+        to_remind = _reminder_rows_insert(to_remind)
+        if to_remind:
+            _reminders_write(approvals=to_remind, cases=cases, now=now)
+    return len(to_remind), one_at_a_time
+
+
+def _reminder_rows_insert(approvals: list[ApprovalRequest]) -> list[ApprovalRequest]:
+    """One ApprovalReminder row per request for its next reminder, in one INSERT … ON
+    CONFLICT DO NOTHING: the requests whose row was written (a row that exists means that
+    reminder went out already). No savepoint per row."""
+    if not approvals:
+        return []
+    table = ApprovalReminder._meta.db_table
+    rows = ", ".join(["(%s, %s, now())"] * len(approvals))
+    params = [value for a in approvals for value in (a.pk, a.reminders_sent + 1)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (approval_request_id, number, sent_at) VALUES {rows} "  # noqa: S608  # nosec B608 - the table name is the model's, values are parameters
+            "ON CONFLICT DO NOTHING RETURNING approval_request_id",
+            params,
+        )
+        written = {row[0] for row in cursor.fetchall()}
+    return [approval for approval in approvals if approval.pk in written]
+
+
+def _fresh_links_update(
+    approvals: list[ApprovalRequest], *, expires, next_reminder_at, now
+) -> None:
+    """One UPDATE … FROM (VALUES …) for the whole batch: each request's reminder count and
+    new token hash, and the expiry and next reminder they share. (Django's `bulk_update`
+    builds a CASE per field per row and took ~7 ms a request.)"""
+    table = ApprovalRequest._meta.db_table
+    rows = ", ".join(["(%s, %s, %s)"] * len(approvals))
+    params = [expires, next_reminder_at, now]
+    params += [value for a in approvals for value in (a.pk, a.reminders_sent, a.token_hash)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS a SET reminders_sent = v.reminders_sent, "  # noqa: S608  # nosec B608 - the table name is the model's, values are parameters
+            "token_hash = v.token_hash, token_expires_at = %s, next_reminder_at = %s, "
+            f"updated_at = %s FROM (VALUES {rows}) AS v (id, reminders_sent, token_hash) "
+            "WHERE a.id = v.id",
+            params,
+        )
+
+
+def _reminders_write(
+    *, approvals: list[ApprovalRequest], cases: dict[int, BusinessCase], now
+) -> None:
+    """Each request gets a fresh link (only its hash is stored, so the earlier link stops
+    working: the pages say to use the newest email), a fresh expiry and its next reminder
+    date; its approver gets the reminder with the link."""
+    identities = {}
+    for identity in (
+        SiteIdentity.objects.filter(business_case_id__in={a.business_case_id for a in approvals})
+        .select_related("site")
+        .order_by("site__name")
+    ):
+        identities.setdefault(identity.business_case_id, []).append(identity)
+    next_reminder_at = add_working_days_at(now, settings.SNS_REMINDER_WORKING_DAYS)
+    links = _EmailLinks.resolve()
+    emails, events = [], []
+    for approval in approvals:
+        case = cases[approval.business_case_id]
+        token, digest, expires = _token_issue(now)
+        number = approval.reminders_sent + 1
+        approval.reminders_sent = number
+        approval.token_hash = digest
+        approval.token_expires_at = expires
+        approval.next_reminder_at = next_reminder_at
+        approval.updated_at = now
+        emails.append(
+            Outgoing(
+                template="approval_reminder",
+                context=_approval_email_context(
+                    approval=approval,
+                    token=token,
+                    case=case,
+                    identities=identities.get(case.pk, []),
+                    links=links,
+                    number=number,
+                ),
+                to=[(approval.approver.email, f"approval-reminder:{approval.pk}:{number}")],
+                related=approval,
+            )
+        )
+        events.append(
+            NewEvent(
+                action="approval.reminded",
+                obj=case,
+                changes={
+                    "approval_request": approval.pk,
+                    "approver": approval.approver.email,
+                    "reminder": number,
+                    "link_expires_at": expires,
+                },
+            )
+        )
+    _fresh_links_update(approvals, expires=expires, next_reminder_at=next_reminder_at, now=now)
+    email_queue_many(emails)
+    # Recorded last: the audit chain's head stays locked from here until commit.
+    record_many(actor=REMINDER_SWEEP, events=events)
 
 
 def approval_remind_one(*, approval_id: int, case_id: int) -> bool:
@@ -558,47 +834,11 @@ def approval_remind_one(*, approval_id: int, case_id: int) -> bool:
 
 
 def _approval_remind(*, case: BusinessCase, approval: ApprovalRequest, now) -> bool:
-    number = approval.reminders_sent + 1
-    try:
-        with transaction.atomic():
-            ApprovalReminder.objects.create(approval_request=approval, number=number)
-    except IntegrityError:
+    """The next reminder of one request (case and request locked by the caller), the same
+    way as a batch of them."""
+    if not _reminder_rows_insert([approval]):
         return False  # this reminder went out already
-    # A fresh link (and a fresh expiry) in every reminder: only the hash is stored, so the
-    # earlier link stops working; the pages say to use the newest email.
-    token, digest, expires = _token_issue()
-    approval.reminders_sent = number
-    approval.token_hash = digest
-    approval.token_expires_at = expires
-    approval.next_reminder_at = add_working_days_at(now, settings.SNS_REMINDER_WORKING_DAYS)
-    approval.save(
-        update_fields=[
-            "reminders_sent",
-            "token_hash",
-            "token_expires_at",
-            "next_reminder_at",
-            "updated_at",
-        ]
-    )
-    email_queue(
-        to=approval.approver.email,
-        template="approval_reminder",
-        context=_approval_email_context(approval=approval, token=token, case=case, number=number),
-        related=approval,
-        dedupe_key=f"approval-reminder:{approval.pk}:{number}",
-    )
-    # Recorded last: the audit chain's head stays locked from here until commit.
-    record(
-        actor=REMINDER_SWEEP,
-        action="approval.reminded",
-        obj=case,
-        changes={
-            "approval_request": approval.pk,
-            "approver": approval.approver.email,
-            "reminder": number,
-            "link_expires_at": expires,
-        },
-    )
+    _reminders_write(approvals=[approval], cases={case.pk: case}, now=now)
     return True
 
 
@@ -687,7 +927,11 @@ def case_lapse_one(*, case_id: int) -> bool:
             to=case.requester.email,
             template="case_lapsed",
             context={
-                "case": case,
+                "case": {
+                    "reference": case.reference,
+                    "requester": _person(case.requester),
+                    "submitted_at": email_date(case.submitted_at),
+                },
                 "start_again_url": _absolute_url_of("access_requests:case-list"),
             },
             related=case,
@@ -739,7 +983,12 @@ def delegation_create(
             to=deputy.email,
             template="approval_delegation",
             context={
-                "delegation": delegation,
+                "delegation": {
+                    "director": _person(director),
+                    "deputy": _person(deputy),
+                    "starts_on": email_date(starts_on),
+                    "ends_on": email_date(ends_on),
+                },
                 "cases_to_decide_url": _absolute(reverse("approvals:case-list")),
             },
             related=delegation,

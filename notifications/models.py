@@ -1,4 +1,12 @@
-"""The outbox: every email is a row written in the same transaction as its cause."""
+"""The outbox: every email is a row written in the same transaction as its cause.
+
+A row is written with its template's name and a `context` of plain JSON values (names,
+dates already written out as text, links) and is rendered by the sender when it sends it:
+writing an email costs no template rendering, so a sweep can write thousands a second.
+Once sent, the row holds the subject and bodies that went out (and no context).
+"""
+
+from typing import NamedTuple
 
 from django.db import models
 from django.db.models import Q
@@ -11,10 +19,13 @@ class OutboundEmail(models.Model):
         FAILED = "failed", "Failed"  # gave up after the maximum attempts
 
     to = models.EmailField()
-    subject = models.CharField(max_length=300)
-    body_text = models.TextField()
+    # Empty until the email is rendered (when it is sent), unless it was written rendered.
+    subject = models.CharField(max_length=300, blank=True)
+    body_text = models.TextField(blank=True)
     body_html = models.TextField(blank=True)
     template = models.CharField(max_length=100, help_text="Which email this is")
+    # What the template is rendered with; None once the subject and bodies are stored.
+    context = models.JSONField(null=True, blank=True, editable=False)
     # A unique key per email that must go out at most once (a reminder, a notice).
     dedupe_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
     object_type = models.CharField(max_length=80, blank=True)
@@ -51,3 +62,18 @@ class OutboundEmail(models.Model):
 
     def __str__(self):
         return f"{self.template} to {self.to}"
+
+    def content(self) -> "EmailContent":
+        """What this email says: rendered from its template and context if it has not been
+        sent yet, or as stored."""
+        if self.context is None:
+            return EmailContent(self.subject, self.body_text, self.body_html)
+        from .rendering import email_render
+
+        return email_render(self.template, self.context)
+
+
+class EmailContent(NamedTuple):
+    subject: str
+    body_text: str
+    body_html: str

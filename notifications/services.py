@@ -5,6 +5,7 @@ the row is sent by a Celery task after commit, and the outbox sweep sends anythi
 broker or mail-server outage left behind.
 """
 
+import json
 import logging
 import threading
 from contextlib import contextmanager
@@ -15,7 +16,6 @@ from email.utils import parseaddr
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import connections, models, router, transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from audit.services import SystemActor, record
@@ -27,14 +27,13 @@ logger = logging.getLogger(__name__)
 SENDER = SystemActor("outbox")
 
 
-def _absolute(path: str) -> str:
-    return settings.PORTAL_BASE_URL + path
-
-
 @dataclass
 class Outgoing:
-    """One email to write to the outbox: rendered once, one row per recipient.
+    """One email to write to the outbox: one row per recipient, each rendered when sent.
 
+    `context` holds plain JSON values only (strings, numbers, booleans, lists and dicts of
+    them; dates written out as the email shows them): it is stored on the row, so a value
+    JSON cannot hold fails here, in the caller's transaction, not later in the sender.
     `to` is a list of (address, dedupe_key) pairs; a pair whose dedupe key was used before
     is skipped (that email exists already)."""
 
@@ -44,92 +43,75 @@ class Outgoing:
     related: models.Model | None = None
 
 
-def _render(template: str, context: dict) -> tuple[str, str, str]:
-    context = {
-        **context,
-        "base_url": settings.PORTAL_BASE_URL,
-        "guidance_url": _absolute("/guidance/"),
-    }
-    subject = render_to_string(f"notifications/email/{template}.subject.txt", context)
-    body_text = render_to_string(f"notifications/email/{template}.txt", context)
-    body_html = render_to_string(f"notifications/email/{template}.html", context)
-    return " ".join(subject.split())[:300], body_text, body_html
-
-
-def email_queue_many(messages: list[Outgoing]) -> list[OutboundEmail]:
+def email_queue_many(messages: list[Outgoing]) -> list[int]:
     """Write several emails to the outbox in one INSERT (ON CONFLICT DO NOTHING on the
-    dedupe key), in the caller's transaction. Returns the rows written (not the skipped
-    duplicates). Sending is queued for after the surrounding transaction commits."""
-    now = timezone.now()
-    emails = []
+    dedupe key), in the caller's transaction. Returns the ids of the rows written (not of
+    the skipped duplicates). Nothing is rendered here (the sender renders each email when
+    it sends it, see `outbound_email_send`); sending is queued for after the surrounding
+    transaction commits."""
+    rows = []
     for message in messages:
-        if not message.to:
-            continue
-        subject, body_text, body_html = _render(message.template, message.context)
         related = message.related
+        context = json.dumps(message.context)  # one message, one encoding, every recipient
+        object_type = related._meta.label_lower if related is not None else ""
+        object_id = str(related.pk) if related is not None else ""
         for address, dedupe_key in message.to:
-            emails.append(
-                OutboundEmail(
-                    to=address,
-                    subject=subject,
-                    body_text=body_text,
-                    body_html=body_html,
-                    template=message.template,
-                    dedupe_key=dedupe_key,
-                    object_type=related._meta.label_lower if related is not None else "",
-                    object_id=str(related.pk) if related is not None else "",
-                    next_attempt_at=now,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-    written = _insert_skipping_duplicates(emails)
-    if written:
-        ids = [email.pk for email in written]
+            rows.append((address, message.template, context, dedupe_key, object_type, object_id))
+    ids = _insert_skipping_duplicates(rows, now=timezone.now())
+    if ids:
         transaction.on_commit(lambda: _after_commit(ids))
-    return written
+    return ids
 
 
-def _insert_skipping_duplicates(emails: list[OutboundEmail]) -> list[OutboundEmail]:
-    """One INSERT … ON CONFLICT DO NOTHING RETURNING: no savepoint per email, and an email
-    whose dedupe key exists already is left out (it went out, or will, once)."""
-    if not emails:
+# What `_insert_skipping_duplicates` writes for each email; every other column is the same
+# for every email of a call (a pending, unrendered email).
+_PER_EMAIL = ("to", "template", "context", "dedupe_key", "object_type", "object_id")
+
+
+def _insert_skipping_duplicates(rows: list[tuple], *, now) -> list[int]:
+    """One INSERT … ON CONFLICT DO NOTHING RETURNING id: no savepoint per email, and an
+    email whose dedupe key exists already is left out (it went out, or will, once).
+
+    Each row holds the `_PER_EMAIL` values (the context as JSON text); the columns every
+    pending email shares are given once, not once per row, and no model instance is built:
+    a sweep writes thousands of rows, and adapting and parsing 17 values a row cost more
+    than the INSERT itself. A field added to the model must be added here (the
+    `shared` dict below raises KeyError for it)."""
+    if not rows:
         return []
+    shared = {
+        "subject": "",
+        "body_text": "",
+        "body_html": "",
+        "status": OutboundEmail.Status.PENDING,
+        "attempts": 0,
+        "last_error": "",
+        "claimed_until": None,
+        "next_attempt_at": now,
+        "sent_at": None,
+        "created_at": now,
+        "updated_at": now,
+    }
     meta = OutboundEmail._meta
-    fields = [field for field in meta.concrete_fields if not field.primary_key]
     connection = connections[router.db_for_write(OutboundEmail)]
     quote = connection.ops.quote_name
-    rows, params = [], []
-    for email in emails:
-        rows.append("(" + ", ".join(["%s"] * len(fields)) + ")")
-        params.extend(
-            field.get_db_prep_save(getattr(email, field.attname), connection) for field in fields
-        )
+    others = [f for f in meta.concrete_fields if not f.primary_key and f.attname not in _PER_EMAIL]
+    columns = [meta.get_field(name).column for name in _PER_EMAIL] + [f.column for f in others]
+    selected = [f"v.{quote(name)}" for name in _PER_EMAIL]
+    selected[_PER_EMAIL.index("context")] += "::jsonb"
+    selected += ["%s"] * len(others)
+    placeholder = "(" + ", ".join(["%s"] * len(_PER_EMAIL)) + ")"
     # Table and column names come from the model; the values are parameters.
-    columns = ", ".join(quote(f.column) for f in fields)
     sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608  # nosec B608 - names from the model, values are parameters
-        f"VALUES {', '.join(rows)} ON CONFLICT DO NOTHING "
-        f"RETURNING {quote(meta.pk.column)}, {quote('dedupe_key')}"
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(c) for c in columns)}) "  # noqa: S608  # nosec B608 - names from the model, values are parameters
+        f"SELECT {', '.join(selected)} FROM (VALUES {', '.join([placeholder] * len(rows))}) "
+        f"AS v ({', '.join(quote(name) for name in _PER_EMAIL)}) ON CONFLICT DO NOTHING "
+        f"RETURNING {quote(meta.pk.column)}"
     )
+    params = [shared[f.attname] for f in others] + [value for row in rows for value in row]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        returned = cursor.fetchall()
-    by_key = {key: pk for pk, key in returned if key is not None}
-    keyless = iter([pk for pk, key in returned if key is None])
-    written = []
-    for email in emails:
-        if email.dedupe_key is None:
-            pk = next(keyless)
-        else:  # the same key twice in one call: the first one was written
-            pk = by_key.pop(email.dedupe_key, None)
-        if pk is None:
-            continue
-        email.pk = pk
-        email._state.adding = False
-        email._state.db = connection.alias
-        written.append(email)
-    return written
+        return [pk for (pk,) in cursor.fetchall()]
 
 
 def email_queue(
@@ -140,7 +122,8 @@ def email_queue(
     related: models.Model | None = None,
     dedupe_key: str | None = None,
 ) -> OutboundEmail | None:
-    """Render `notifications/email/<template>.{subject.txt,txt,html}` into the outbox.
+    """Write the email `notifications/email/<template>.{subject.txt,txt,html}` with `context`
+    (plain JSON values, see `Outgoing`) to the outbox.
 
     Returns None when `dedupe_key` was already used (the email exists already).
     Sending is queued for after the surrounding transaction commits.
@@ -148,7 +131,7 @@ def email_queue(
     written = email_queue_many(
         [Outgoing(template=template, context=context, to=[(to, dedupe_key)], related=related)]
     )
-    return written[0] if written else None
+    return OutboundEmail.objects.get(pk=written[0]) if written else None
 
 
 # While a sweep runs, committed emails are collected and published to the broker in chunks
@@ -231,15 +214,21 @@ def outbound_email_send(*, email_id: int) -> OutboundEmail | None:
     email = _claim(email_id)
     if email is None:
         return None
+    try:
+        content = email.content()
+    except Exception as exc:  # noqa: BLE001 - a template that cannot render: recorded, retried
+        logger.exception("Email %s (%s) could not be rendered", email.pk, email.template)
+        _record_failure(email, exc)
+        return email
     message = EmailMultiAlternatives(
-        subject=email.subject,
-        body=email.body_text,
+        subject=content.subject,
+        body=content.body_text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[email.to],
         headers={"Message-ID": outbox_message_id(email)},
     )
-    if email.body_html:
-        message.attach_alternative(email.body_html, "text/html")
+    if content.body_html:
+        message.attach_alternative(content.body_html, "text/html")
     try:
         message.send()
     except Exception as exc:  # noqa: BLE001 - any mail failure is recorded and retried
@@ -247,6 +236,7 @@ def outbound_email_send(*, email_id: int) -> OutboundEmail | None:
         return email
     with transaction.atomic():
         now = timezone.now()
+        # The row keeps what went out (and drops the context it was rendered from).
         OutboundEmail.objects.filter(pk=email.pk).update(
             status=OutboundEmail.Status.SENT,
             sent_at=now,
@@ -254,6 +244,10 @@ def outbound_email_send(*, email_id: int) -> OutboundEmail | None:
             claimed_until=None,
             last_error="",
             updated_at=now,
+            subject=content.subject,
+            body_text=content.body_text,
+            body_html=content.body_html,
+            context=None,
         )
         email.refresh_from_db()
         record(

@@ -39,7 +39,8 @@ from access_requests.models import (
 )
 from access_requests.working_days import working_day_on_or_before
 from audit.client import Client
-from audit.services import SystemActor, record
+from audit.services import NewEvent, SystemActor, record, record_many
+from notifications.rendering import email_date, email_day_and_date
 from notifications.services import Outgoing, email_queue, email_queue_many, email_sends_batched
 from people.models import Role, User
 
@@ -84,6 +85,16 @@ def _grant_url(grant: AccessGrant) -> str:
     return _absolute(reverse("access_requests:grant-detail", kwargs={"pk": grant.pk}))
 
 
+def _grant_urls() -> Callable[[int], str]:
+    """The grant page's address for any grant id, resolved once (a sweep writes thousands
+    of emails that link to it, and `reverse` costs tens of microseconds)."""
+    marker = "987654321"
+    head, tail = _absolute(
+        reverse("access_requests:grant-detail", kwargs={"pk": int(marker)})
+    ).split(marker)
+    return lambda pk: f"{head}{pk}{tail}"
+
+
 def _lock(grant: AccessGrant | int) -> AccessGrant:
     pk = grant if isinstance(grant, int) else grant.pk
     return AccessGrant.objects.select_for_update(of=("self",)).get(pk=pk)
@@ -126,14 +137,23 @@ def _sites_text(grant: AccessGrant) -> str:
     return ", ".join(site.name for site in grant.sites.order_by("name"))
 
 
-def _grant_context(grant: AccessGrant, *, sites: str | None = None) -> dict:
+def _grant_context(
+    grant: AccessGrant, *, sites: str | None = None, grant_url: str | None = None
+) -> dict:
+    """What every grant email shows, as plain values (stored on the outbox row)."""
     return {
-        "grant": grant,
+        "grant": {
+            "start_date": email_date(grant.start_date),
+            "end_date": email_date(grant.end_date),
+            "tier": grant.tier,
+            "pc_asset_tag": grant.pc_asset_tag,
+            "holder": {"email": grant.holder.email},
+        },
         "reference": grant.business_case.reference,
         "holder_name": grant.holder.display_name,
         "tier": grant.get_tier_display(),
         "sites": _sites_text(grant) if sites is None else sites,
-        "grant_url": _grant_url(grant),
+        "grant_url": _grant_url(grant) if grant_url is None else grant_url,
     }
 
 
@@ -460,16 +480,25 @@ def grant_expire(
     ict: list[IctRecipient] | None = None,
 ) -> AccessGrant | None:
     """Active → expired once the end date has passed. Returns None when there is nothing to do
-    (another sweep holds the grant, or it is no longer due).
+    (another sweep holds the grant, or it is no longer due). The sweep expires grants a
+    batch at a time (`_grants_expire`) and calls this for each grant of a batch that
+    failed, so that one bad grant does not hold back the others."""
+    expired = _grants_expire(grant_ids=[grant_id], today=today or _today(), ict=ict)
+    return expired[0] if expired else None
 
-    One short transaction: the grant is locked (with what the emails need joined in, and
-    whether an active renewal continues it), updated, its emails written to the outbox in
-    one INSERT, and the audit event recorded last. `ict` is the sweep's list of ICT
-    recipients (read once per batch); without it it is read here."""
-    today = today or _today()
-    actor = SystemActor("grant_expiry_sweep")
+
+def _grants_expire(
+    *, grant_ids: list[int], today: datetime.date, ict: list[IctRecipient] | None
+) -> list[AccessGrant]:
+    """Expire those of these grants that are still due and that no other sweep holds, in one
+    transaction whatever their number: the grants are locked with `skip_locked` (with what
+    the emails need joined in, and whether an active renewal continues each), checked
+    against the transitions table, updated with one UPDATE; their emails go to the outbox
+    in one INSERT (rendered when sent) and their events to the audit trail in one append,
+    recorded last. `ict` is the sweep's list of ICT recipients (read once per batch);
+    without it it is read here. Returns the grants expired."""
     with transaction.atomic():
-        locked = (
+        locked = list(
             AccessGrant.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related(
                 "business_case",
@@ -484,59 +513,86 @@ def grant_expire(
                     .values("end_date")[:1]
                 ),
             )
-            .prefetch_related(Prefetch("sites", queryset=Site.objects.order_by("name")))
-            .filter(pk=grant_id, status=AccessGrant.Status.ACTIVE, end_date__lt=today)
-            .first()
+            .prefetch_related(
+                Prefetch("sites", queryset=Site.objects.order_by("name"), to_attr="sites_by_name")
+            )
+            .filter(pk__in=grant_ids, status=AccessGrant.Status.ACTIVE, end_date__lt=today)
+            .order_by("id")
         )
-        if locked is None:
-            return None
-        transition_check(locked, AccessGrant.Status.EXPIRED)
-        locked.status = AccessGrant.Status.EXPIRED
-        locked.expired_at = timezone.now()
-        locked.save(update_fields=["status", "expired_at", "updated_at"])
-        continues = locked.successor_end_date is not None
-        context = {
-            **_grant_context(locked, sites=", ".join(site.name for site in locked.sites.all())),
-            "continues": continues,
-        }
-        if continues:
-            context["successor_end_date"] = locked.successor_end_date
-        emails = [
-            Outgoing(
-                template="grant_expired",
-                context=context,
-                to=[(locked.holder.email, f"grant-{locked.pk}-expired")],
-                related=locked,
-            )
-        ]
-        director = _director_of(locked.holder)
-        if director is not None and director.pk != locked.holder_id:
-            emails.append(
-                Outgoing(
-                    template="grant_expired_director",
-                    context={**context, "recipient_name": director.display_name},
-                    to=[(director.email, f"grant-{locked.pk}-expired-director")],
-                    related=locked,
-                )
-            )
-        if not continues:  # a renewal that continues the same access keeps it open
-            ict_message = _ict_email(
-                grant=locked,
-                template="grant_withdraw_ict",
-                key="expired",
-                context={**context, "why": "expired"},
-                recipients=ict,
-            )
-            if ict_message is not None:
-                emails.append(ict_message)
+        if not locked:
+            return []
+        for grant in locked:
+            transition_check(grant, AccessGrant.Status.EXPIRED)
+        now = timezone.now()
+        AccessGrant.objects.filter(pk__in=[grant.pk for grant in locked]).update(
+            status=AccessGrant.Status.EXPIRED, expired_at=now, updated_at=now
+        )
+        if ict is None:
+            ict = ict_recipients()
+        emails, grant_url = [], _grant_urls()
+        for grant in locked:
+            grant.status, grant.expired_at, grant.updated_at = AccessGrant.Status.EXPIRED, now, now
+            emails.extend(_expiry_emails(grant=grant, ict=ict, grant_url=grant_url(grant.pk)))
         email_queue_many(emails)
-        record(
-            actor=actor,
-            action="grant.expired",
-            obj=locked,
-            changes={"status": ["active", "expired"], "end_date": locked.end_date},
+        record_many(
+            actor=SystemActor("grant_expiry_sweep"),
+            events=[
+                NewEvent(
+                    action="grant.expired",
+                    obj=grant,
+                    changes={"status": ["active", "expired"], "end_date": grant.end_date},
+                )
+                for grant in locked
+            ],
         )
     return locked
+
+
+def _expiry_emails(
+    *, grant: AccessGrant, ict: list[IctRecipient], grant_url: str
+) -> list[Outgoing]:
+    """The holder, their director and (unless a renewal continues the same access) ICT are
+    told that the grant has ended."""
+    continues = grant.successor_end_date is not None
+    context = {
+        **_grant_context(
+            grant,
+            sites=", ".join(site.name for site in grant.sites_by_name),
+            grant_url=grant_url,
+        ),
+        "continues": continues,
+    }
+    if continues:
+        context["successor_end_date"] = email_date(grant.successor_end_date)
+    emails = [
+        Outgoing(
+            template="grant_expired",
+            context=context,
+            to=[(grant.holder.email, f"grant-{grant.pk}-expired")],
+            related=grant,
+        )
+    ]
+    director = _director_of(grant.holder)
+    if director is not None and director.pk != grant.holder_id:
+        emails.append(
+            Outgoing(
+                template="grant_expired_director",
+                context={**context, "recipient_name": director.display_name},
+                to=[(director.email, f"grant-{grant.pk}-expired-director")],
+                related=grant,
+            )
+        )
+    if not continues:  # a renewal that continues the same access keeps it open
+        ict_message = _ict_email(
+            grant=grant,
+            template="grant_withdraw_ict",
+            key="expired",
+            context={**context, "why": "expired"},
+            recipients=ict,
+        )
+        if ict_message is not None:
+            emails.append(ict_message)
+    return emails
 
 
 # --- expiry notices ------------------------------------------------------------------------------
@@ -633,6 +689,7 @@ def expiry_notice_send(
             context={
                 **_grant_context(locked),
                 "days_left": days_left,
+                "ends_on": email_day_and_date(locked.end_date),
                 "renew_url": _absolute(
                     reverse("access_requests:grant-renew", kwargs={"pk": locked.pk})
                 ),
@@ -659,14 +716,17 @@ class SweepResult:
 def _sweep_items(
     *,
     fetch: Callable[[tuple | None], list[tuple]],
-    handle: Callable[[int], object],
+    handle: Callable[[int, object], object],
     name: str,
     result: SweepResult,
     per_batch: Callable[[], object] | None = None,
+    handle_batch: Callable[[list[int], object], list] | None = None,
 ) -> None:
-    """Walk due rows in keyset batches; handle each in its own transaction; log failures.
-    `per_batch` is called before each batch and its value passed to `handle` (what every
-    item needs, read once per batch). Emails are queued for sending a chunk at a time."""
+    """Walk due rows in keyset batches and log failures. `per_batch` is called before each
+    batch and its value passed to the handlers (what every item needs, read once per
+    batch). With `handle_batch`, a batch is handled in one transaction (it returns what it
+    changed); if that fails, each item of the batch is tried on its own with `handle`, so
+    one bad item holds back nobody else. Emails are queued for sending a chunk at a time."""
     after = None
     with email_sends_batched():
         while True:
@@ -674,18 +734,25 @@ def _sweep_items(
             if not batch:
                 return
             shared = per_batch() if per_batch is not None else None
-            for key in batch:
-                grant_id = key[-1]
+            ids = [key[-1] for key in batch]
+            after = batch[-1]
+            if handle_batch is not None:
                 try:
-                    done = handle(grant_id, shared) if per_batch else handle(grant_id)
-                    if done is not None:
+                    result.done += len(handle_batch(ids, shared))
+                    continue
+                except Exception:
+                    logger.exception(
+                        "%s: a batch of %s failed; trying each on its own", name, len(ids)
+                    )
+            for grant_id in ids:
+                try:
+                    if handle(grant_id, shared) is not None:
                         result.done += 1
                 except Exception:
                     result.failed += 1
                     logger.exception(
                         "%s: grant %s failed; the next run tries again", name, grant_id
                     )
-            after = batch[-1]
 
 
 def grant_expiry_notice_sweep(
@@ -698,7 +765,7 @@ def grant_expiry_notice_sweep(
             fetch=lambda after, days=days: expiry_notices_due_ids(
                 today=today, days_before=days, after=after, limit=batch_size
             ),
-            handle=lambda grant_id, days=days: expiry_notice_send(
+            handle=lambda grant_id, _, days=days: expiry_notice_send(
                 grant_id=grant_id, days_before=days, today=today
             ),
             name="grant_expiry_notice_sweep",
@@ -724,6 +791,7 @@ def grant_expiry_sweep(
     _sweep_items(
         fetch=lambda after: grants_due_to_expire_ids(today=today, after=after, limit=batch_size),
         handle=lambda grant_id, ict: grant_expire(grant_id=grant_id, today=today, ict=ict),
+        handle_batch=lambda ids, ict: _grants_expire(grant_ids=ids, today=today, ict=ict),
         name="grant_expiry_sweep",
         result=result,
         per_batch=ict_recipients,
@@ -815,7 +883,7 @@ def safe_use_reminder_send(
             template="grant_safe_use_reminder",
             context={
                 **_grant_context(locked),
-                "confirm_by": confirm_by,
+                "confirm_by": email_date(confirm_by),
                 "confirm_url": _absolute(
                     reverse("access_requests:grant-safe-use", kwargs={"pk": locked.pk})
                 ),
@@ -839,7 +907,7 @@ def grant_safe_use_sweep(
     result = SweepResult()
     _sweep_items(
         fetch=lambda after: safe_use_reminders_due_ids(today=today, after=after, limit=batch_size),
-        handle=lambda grant_id: safe_use_reminder_send(grant_id=grant_id, today=today),
+        handle=lambda grant_id, _: safe_use_reminder_send(grant_id=grant_id, today=today),
         name="grant_safe_use_sweep",
         result=result,
     )

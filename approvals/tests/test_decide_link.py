@@ -110,8 +110,8 @@ def test_approving_through_the_link_creates_the_grant_and_tells_everyone(client,
     assert decided.changes["via"] == "emailed link"
     outcome = OutboundEmail.objects.get(template="decision_outcome")
     assert outcome.to == case.requester.email
-    assert "approved" in outcome.subject
-    assert "Good case" in outcome.body_text
+    assert "approved" in outcome.content().subject
+    assert "Good case" in outcome.content().body_text
     assert OutboundEmail.objects.get(template="decision_provisioning").to == ict.email
 
     page = client.get(response.url)
@@ -143,8 +143,8 @@ def test_rejecting_needs_a_reason_which_the_requester_is_told(client, case_and_a
     assert case.decision_reason == "Use the press office account."
     assert not AccessGrant.objects.exists()
     outcome = OutboundEmail.objects.get(template="decision_outcome")
-    assert "rejected" in outcome.subject
-    assert "Use the press office account." in outcome.body_text
+    assert "rejected" in outcome.content().subject
+    assert "Use the press office account." in outcome.content().body_text
 
 
 def test_no_decision_chosen_is_an_error(client, case_and_approval):
@@ -324,7 +324,7 @@ def test_a_deputys_decision_is_on_behalf_of_the_director_who_is_told(client):
     assert event.changes["on_behalf_of"] == director.email
     told = OutboundEmail.objects.get(template="decision_by_deputy")
     assert told.to == director.email
-    assert "Dev Deputy" in told.body_text
+    assert "Dev Deputy" in told.content().body_text
     # The director's own link now says who decided.
     response = Client().get(decide_url(director_approval))
     assert response.status_code == 200
@@ -343,8 +343,8 @@ def test_fetching_every_link_of_every_email_changes_nothing(client):
     def fetch_every_link():
         links = set()
         for email in OutboundEmail.objects.all():
-            links |= set(re.findall(r"http://testserver[^\s\"<>]*", email.body_text))
-            links |= set(re.findall(r"http://testserver[^\s\"<>]*", email.body_html))
+            links |= set(re.findall(r"http://testserver[^\s\"<>]*", email.content().body_text))
+            links |= set(re.findall(r"http://testserver[^\s\"<>]*", email.content().body_html))
         assert links
         for link in links:
             path = link.removeprefix("http://testserver")

@@ -69,7 +69,7 @@ def test_reminders_follow_working_days_across_weekends_then_escalate_then_lapse(
         assert tasks.approval_remind_due.delay().get() == 1
         assert approval_remind_due() == 0  # run again: nothing more
         [reminder] = reminders_to(director.email)
-        assert "This is reminder 1" in reminder.body_text
+        assert "This is reminder 1" in reminder.content().body_text
         # The reminder's link works; the first email's link was replaced.
         new_link = link_for(approval)
         assert new_link != first_link
@@ -93,7 +93,7 @@ def test_reminders_follow_working_days_across_weekends_then_escalate_then_lapse(
         assert escalated.approver == fallback_admin
         assert escalated.decide_by <= datetime.date(2027, 1, 3)
         email = OutboundEmail.objects.get(template="approval_request", to=fallback_admin.email)
-        assert "now comes to you as the fallback approver" in email.body_text
+        assert "now comes to you as the fallback approver" in email.content().body_text
         assert AuditEvent.objects.filter(action="approval.escalated").count() == 1
         assert approval_remind_due() == 0
         traveller.move_to(at("2026-12-31", 12))
@@ -112,8 +112,8 @@ def test_reminders_follow_working_days_across_weekends_then_escalate_then_lapse(
     assert set(case.approval_requests.values_list("status", flat=True)) == {"expired"}
     lapsed = OutboundEmail.objects.get(template="case_lapsed")
     assert lapsed.to == requester.email
-    assert "expired without a decision" in lapsed.body_text
-    assert "http://testserver/" in lapsed.body_text
+    assert "expired without a decision" in lapsed.content().body_text
+    assert "http://testserver/" in lapsed.content().body_text
     assert AuditEvent.objects.filter(action="case.lapsed", object_id=str(case.pk)).exists()
     assert AuditEvent.objects.filter(action="approval.reminded").count() == 3
     response = Client().get(link_for(approval).removeprefix("http://testserver"))

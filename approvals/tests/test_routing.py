@@ -59,9 +59,9 @@ def test_a_submitted_case_goes_to_the_director_of_the_requesters_directorate():
         approval.decide_by.strftime("%-d %B %Y"),
         "http://testserver/guidance/",
     ]:
-        assert expected in email.body_text, expected
-        assert expected.replace("'", "&#x27;") in email.body_html, expected
-    assert email.body_text.count("/approvals/decide/") == 1
+        assert expected in email.content().body_text, expected
+        assert expected.replace("'", "&#x27;") in email.content().body_html, expected
+    assert email.content().body_text.count("/approvals/decide/") == 1
     assert AuditEvent.objects.filter(action="approval.sent", object_id=str(case.pk)).count() == 1
 
 
@@ -158,7 +158,7 @@ def test_an_active_delegation_sends_the_case_to_the_deputy_too():
     emails = OutboundEmail.objects.filter(template="approval_request")
     assert {e.to for e in emails} == {director.email, deputy.email}
     deputy_email = emails.get(to=deputy.email)
-    assert "as deputy for Dana Director" in deputy_email.body_text
+    assert "as deputy for Dana Director" in deputy_email.content().body_text
 
 
 def test_a_requester_who_is_the_directors_deputy_is_not_sent_their_own_case():

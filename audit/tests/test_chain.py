@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
 from audit.models import AppendOnlyError, AuditEvent
-from audit.services import SystemActor, audit_chain_verify, record
+from audit.services import NewEvent, SystemActor, audit_chain_verify, record, record_many
 from people.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -166,3 +166,28 @@ def test_an_event_is_written_in_the_same_transaction_as_its_change():
         raise RuntimeError("the change failed")
     assert AuditEvent.objects.count() == before
     assert audit_chain_verify()[1] is None
+
+
+def test_a_batch_appended_at_once_chains_like_events_recorded_one_by_one():
+    user = UserFactory()
+    record(actor=user, action="test.before", obj=user)
+    appended = record_many(
+        actor=SystemActor("sweep"),
+        events=[
+            NewEvent(action="test.batch", obj=user, changes={"n": n, "on": "2026-07-21"})
+            for n in range(50)
+        ],
+    )
+    record(actor=user, action="test.after", obj=user)
+    assert appended == 50
+    assert audit_chain_verify() == (52, None)
+    batch = list(AuditEvent.objects.filter(action="test.batch").order_by("id"))
+    assert [event.changes["n"] for event in batch] == list(range(50))
+    assert all(event.actor_label == "system:sweep" for event in batch)
+    before, after = (
+        AuditEvent.objects.get(action="test.before"),
+        AuditEvent.objects.get(action="test.after"),
+    )
+    assert batch[0].previous_hash == before.hash
+    assert after.previous_hash == batch[-1].hash
+    call_command("verify_audit")  # and the command agrees

@@ -143,3 +143,59 @@ def test_an_email_claimed_by_another_sender_is_left_alone_until_the_claim_runs_o
     with time_machine.travel(timezone.now() + datetime.timedelta(minutes=3)):
         assert outbox_sweep() == 1
     assert len(mailoutbox) == 1
+
+
+@pytest.mark.django_db
+def test_a_waiting_email_holds_its_context_and_the_sent_one_what_went_out(
+    mailoutbox, django_capture_on_commit_callbacks
+):
+    email = queue()
+    email.refresh_from_db()
+    assert email.status == OutboundEmail.Status.PENDING
+    assert email.context == {"name": "Sam", "subject_word": "access"}
+    assert email.subject == "" and email.body_text == ""  # not rendered when written
+    assert email.content().subject == "Test email about access"
+
+    outbound_email_send(email_id=email.pk)
+    email.refresh_from_db()
+    assert email.status == OutboundEmail.Status.SENT
+    assert email.context is None
+    assert email.subject == mailoutbox[0].subject == "Test email about access"
+    assert email.body_text == mailoutbox[0].body
+    assert "Hello Sam." in email.body_html
+    sent = AuditEvent.objects.get(action="email.sent", object_id=str(email.pk))
+    assert sent.changes["subject"] == "Test email about access"
+
+
+@pytest.mark.django_db
+def test_a_context_json_cannot_hold_is_refused_when_the_email_is_written():
+    with pytest.raises(TypeError):
+        email_queue(
+            to="sam@example.gov.uk",
+            template="test_message",
+            context={"name": "Sam", "when": datetime.date(2026, 7, 21)},
+        )
+
+
+@pytest.mark.django_db
+def test_an_email_whose_template_cannot_render_is_kept_and_retried_not_lost(mailoutbox):
+    email = email_queue(to="sam@example.gov.uk", template="no_such_email", context={})
+    outbound_email_send(email_id=email.pk)
+    email.refresh_from_db()
+    assert mailoutbox == []
+    assert email.status == OutboundEmail.Status.PENDING
+    assert email.attempts == 1
+    assert "TemplateDoesNotExist" in email.last_error
+    assert AuditEvent.objects.filter(action="email.send_failed", object_id=str(email.pk)).exists()
+
+
+def test_every_email_template_compiles():
+    """Each email is rendered when it is sent: a template that does not compile is caught
+    here, whether or not a test sends that email."""
+    from django.template.loader import get_template
+
+    folder = Path(__file__).parents[1] / "templates" / "notifications" / "email"
+    names = sorted(path.name for path in folder.iterdir())
+    assert len(names) >= 40
+    for name in names:
+        get_template(f"notifications/email/{name}")
