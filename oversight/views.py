@@ -4,6 +4,7 @@ Every view is GET-only (`require_safe`) and behind a view permission that admins
 auditors hold; everyone else gets 403.
 """
 
+import dataclasses
 import hashlib
 
 from django.conf import settings
@@ -32,6 +33,7 @@ REGISTER_KEYS = {
     "holder": ([SortKey("holder_sort", str), SortKey("id", int)], False),
     "-holder": ([SortKey("holder_sort", str), SortKey("id", int)], True),
 }
+SORT_BY_HOLDER = {"holder", "-holder"}
 AUDIT_KEYS = [SortKey("id", int)]
 
 
@@ -91,9 +93,10 @@ def register(request):
     if form.is_valid():
         filters = form.to_filters()
         filtered = selectors.register_filtered(filters)
-        grants = selectors.with_row_data(filtered)
         keys, descending = REGISTER_KEYS.get(filters.sort, REGISTER_KEYS["end_date"])
+        grants = selectors.register_page_values(filtered, by_holder=filters.sort in SORT_BY_HOLDER)
         page = _page_or_404(grants, request, keys=keys, descending=descending)
+        page = dataclasses.replace(page, rows=selectors.register_rows(page.rows))
         context.update(
             filters=filters,
             page=page,
