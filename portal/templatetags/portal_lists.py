@@ -55,3 +55,20 @@ def long_date(value) -> str:
         return ""
     value = _local(value)
     return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
+
+
+@register.filter
+def short_date_time(value) -> str:
+    """`|date:"j M Y H:i:s"` (27 Mar 2026 14:05:09, local time), written directly."""
+    if not value:
+        return ""
+    value = _local(value)
+    return f"{short_date(value)} {value:%H:%M:%S}"
+
+
+@register.filter
+def iso_utc(value) -> str:
+    """`|utc|date:"Y-m-d\\TH:i:s\\Z"` for a `<time datetime>` attribute."""
+    if not value:
+        return ""
+    return value.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
