@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import prefetch_related_objects
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -139,6 +140,8 @@ def case_list(request):
     page = Paginator(
         selectors.approval_requests_open_for(user=request.user), CASES_PER_PAGE
     ).get_page(request.GET.get("page"))
+    # One read of the person's groups for this check and the navigation's.
+    prefetch_related_objects([request.user], "groups")
     may_delegate = request.user.has_role(Role.DIRECTOR) or request.user.has_role(Role.ADMIN)
     return render(request, "approvals/case_list.html", {"page": page, "may_delegate": may_delegate})
 

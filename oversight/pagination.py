@@ -122,6 +122,8 @@ def keyset_page(
     backwards = [f"{'' if descending else '-'}{key.name}" for key in keys]
 
     def cursor_of(row) -> str:
+        if isinstance(row, dict):  # a .values() queryset
+            return _encode([row[key.name] for key in keys])
         return _encode([getattr(row, key.name) for key in keys])
 
     if before:

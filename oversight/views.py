@@ -4,6 +4,7 @@ Every view is GET-only (`require_safe`) and behind a view permission that admins
 auditors hold; everyone else gets 403.
 """
 
+import dataclasses
 import hashlib
 
 from django.conf import settings
@@ -32,6 +33,7 @@ REGISTER_KEYS = {
     "holder": ([SortKey("holder_sort", str), SortKey("id", int)], False),
     "-holder": ([SortKey("holder_sort", str), SortKey("id", int)], True),
 }
+SORT_BY_HOLDER = {"holder", "-holder"}
 AUDIT_KEYS = [SortKey("id", int)]
 
 
@@ -63,18 +65,17 @@ def _register_form(request) -> RegisterFilterForm:
     return RegisterFilterForm(request.GET)
 
 
-# The filter form's lists (business units, directorates, approvers, sites) change rarely and
-# drawing them was most of the register's time: the drawn form is kept for a minute per
-# combination of filters (each process's local-memory cache), never when it shows errors.
+# The filter forms' lists (business units, directorates, approvers, sites; the trail's
+# actions and object types) change rarely, and drawing a form through crispy-forms cost more
+# than the rest of the page: the drawn form is kept for a minute per page and combination of
+# filters (each process's local-memory cache), never when it shows errors.
 FILTER_FORM_CACHE_SECONDS = 60
 
 
-def _filter_form_html(form, query: dict) -> str:
+def _filter_form_html(form, query: dict, page: str = "register") -> str:
     if form.errors:
         return render_to_string("oversight/includes/filter_form.html", {"form": form})
-    key = (
-        "register-filters:" + hashlib.sha256(urlencode(sorted(query.items())).encode()).hexdigest()
-    )
+    key = f"{page}-filters:" + hashlib.sha256(urlencode(sorted(query.items())).encode()).hexdigest()
     html = cache.get(key)
     if html is None:
         html = render_to_string("oversight/includes/filter_form.html", {"form": form})
@@ -91,9 +92,10 @@ def register(request):
     if form.is_valid():
         filters = form.to_filters()
         filtered = selectors.register_filtered(filters)
-        grants = selectors.with_row_data(filtered)
         keys, descending = REGISTER_KEYS.get(filters.sort, REGISTER_KEYS["end_date"])
+        grants = selectors.register_page_values(filtered, by_holder=filters.sort in SORT_BY_HOLDER)
         page = _page_or_404(grants, request, keys=keys, descending=descending)
+        page = dataclasses.replace(page, rows=selectors.register_rows(page.rows))
         context.update(
             filters=filters,
             page=page,
@@ -167,8 +169,9 @@ def audit_trail(request):
     query = form.filters_as_query()
     context = {"form": form, "query": query}
     if form.is_valid():
-        events = selectors.audit_events(form.to_filters()).select_related("actor__profile")
+        events = selectors.audit_page_values(selectors.audit_events(form.to_filters()))
         page = _page_or_404(events, request, keys=AUDIT_KEYS, descending=True)
+        page = dataclasses.replace(page, rows=selectors.audit_rows(page.rows))
         context.update(
             page=page,
             next_url=page.next_cursor
@@ -178,6 +181,7 @@ def audit_trail(request):
             csv_url=_link("oversight:audit-trail-csv", query),
             filtered=bool(set(query) - {"apply"}),
         )
+    context["filter_form_html"] = _filter_form_html(form, query, "audit-trail")
     return render(request, "oversight/audit_trail.html", context)
 
 

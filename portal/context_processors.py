@@ -5,6 +5,8 @@ from django.urls import NoReverseMatch, reverse
 
 from people.models import Role
 
+from .roles import load_roles
+
 
 @dataclass(frozen=True)
 class NavItem:
@@ -50,6 +52,7 @@ NAVIGATION = [
 def navigation_for(user, current_path: str = "") -> list[NavItem]:
     if not user.is_authenticated:
         return []
+    load_roles(user)
     items = []
     for label, url_name, may_see in NAVIGATION:
         if not may_see(user):

@@ -6,8 +6,11 @@ from access_requests.selectors import business_cases as case_selectors, grants a
 from approvals import selectors as approval_selectors
 from people.models import Role
 
+from .roles import load_roles
+
 
 def for_user(user) -> dict:
+    load_roles(user)
     today = timezone.localdate()
     grants = list(grant_selectors.grants_for_home(user=user, today=today)[:10])
     sections = {
@@ -19,7 +22,10 @@ def for_user(user) -> dict:
         "today": today,
     }
     if user.has_role(Role.DIRECTOR) or user.has_role(Role.ADMIN):
-        sections["to_decide"] = list(approval_selectors.approval_requests_open_for(user=user)[:10])
+        # The home page lists reference, requester and date: not the sites the list page shows.
+        sections["to_decide"] = list(
+            approval_selectors.approval_requests_open_for(user=user).prefetch_related(None)[:10]
+        )
         # Holders who have not confirmed their safe-use review in time (directors see
         # their directorate's, admins everyone's).
         sections["safe_use_unconfirmed"] = list(

@@ -54,6 +54,16 @@ def test_the_trail_shows_when_who_what_object_client_and_changes(client, auditor
         assert text in html, text
 
 
+def test_the_time_is_local_with_a_utc_datetime_and_a_long_browser_name_is_cut(client, auditor):
+    with time_machine.travel(datetime.datetime(2026, 7, 1, 13, 5, 9, tzinfo=datetime.UTC)):
+        record(actor=None, action="summer.event", user_agent="M" * 120)
+    html = client.get(reverse("oversight:audit-trail")).content.decode()
+    # London is an hour ahead of UTC in summer.
+    assert '<time datetime="2026-07-01T13:05:09Z">1 Jul 2026 14:05:09</time>' in html
+    assert "M" * 79 + "…" in html
+    assert "M" * 80 not in html
+
+
 def test_filters_by_actor_action_object_and_date_combine(client, auditor):
     alice = UserFactory(email="alice@example.gov.uk")
     site = SiteFactory(name="X")

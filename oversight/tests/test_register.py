@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from access_requests.models import AccessGrant, AccessTier
 from access_requests.tests.factories import SiteFactory
-from people.models import Role
+from people.models import Role, User
 from people.tests.factories import BusinessUnitFactory, DirectorateFactory, UserFactory
 
 from .factories import bulk_grants, grant_held
@@ -22,7 +22,7 @@ TODAY = datetime.date.today
 
 
 def references_on_page(response) -> list[str]:
-    return [grant.business_case.reference for grant in response.context["page"].rows]
+    return [row.reference for row in response.context["page"].rows]
 
 
 def csv_rows(response) -> list[list[str]]:
@@ -110,6 +110,32 @@ def test_the_register_shows_current_grants_by_default_with_every_column(client, 
     }
     only_revoked = client.get(reverse("oversight:register"), {"status": "revoked"})
     assert references_on_page(only_revoked) == [revoked.business_case.reference]
+
+
+def test_each_person_is_shown_by_the_name_they_use_and_a_deputy_for_their_director(client, auditor):
+    """Names follow the portal's rule (commonly used name, else full name, else email), and
+    a deputy's approval says for whom they approved."""
+    director = UserFactory(profile__name="Dana Director")
+    deputy = UserFactory(profile__name="Dev Deputy")
+    by_deputy = grant_held(name="Sam Staff", approver=deputy, approved_on_behalf_of=director)
+    no_common_name = grant_held(approver=director)
+    no_common_name.holder.profile.commonly_used_name = ""
+    no_common_name.holder.profile.save()
+    User.objects.filter(pk=no_common_name.holder_id).update(first_name="Kim", last_name="Full")
+    no_name_at_all = grant_held(email="nameless@example.gov.uk", approver=director)
+    no_name_at_all.holder.profile.commonly_used_name = ""
+    no_name_at_all.holder.profile.save()
+    User.objects.filter(pk=no_name_at_all.holder_id).update(first_name="", last_name="")
+
+    response = client.get(reverse("oversight:register"))
+    rows = {row.reference: row for row in response.context["page"].rows}
+    assert rows[by_deputy.business_case.reference].holder_name == "Sam Staff"
+    assert rows[by_deputy.business_case.reference].approver == "Dev Deputy for Dana Director"
+    assert rows[no_common_name.business_case.reference].holder_name == "Kim Full"
+    assert rows[no_name_at_all.business_case.reference].holder_name == "nameless@example.gov.uk"
+    html = response.content.decode()
+    assert "Dev Deputy for Dana Director" in html
+    assert "Kim Full" in html
 
 
 def test_filters_combine(client, auditor):
@@ -226,7 +252,7 @@ def test_sorting_by_holder_and_by_end_date(client, auditor):
 
     def holders(sort):
         response = client.get(reverse("oversight:register"), {"sort": sort})
-        return [g.holder.display_name for g in response.context["page"].rows]
+        return [row.holder_name for row in response.context["page"].rows]
 
     assert holders("end_date") == ["Charlie", "Bob", "Alice"]
     assert holders("-end_date") == ["Alice", "Bob", "Charlie"]

@@ -79,3 +79,25 @@ def test_the_provisioning_queue(client, django_assert_max_num_queries):
         django_assert_max_num_queries,
         deep_page=2,
     )
+
+
+def test_the_home_page_of_a_director_with_much_to_do(client, django_assert_max_num_queries):
+    """The home page lists the person's access, their requests and the cases waiting for
+    them: more of each does not mean more queries."""
+    director = UserFactory(role=Role.DIRECTOR)
+    client.force_login(director)
+
+    def rows(n):
+        ApprovalRequestFactory.create_batch(n, approver=director)
+        BusinessCaseFactory.create_batch(n, requester=director, submitted=True)
+        for _ in range(n):
+            AccessGrantFactory(business_case__requester=director, provisioned=True)
+
+    rows(1)
+    few = queries_for(client, reverse("home"))
+    rows(12)
+    with django_assert_max_num_queries(few):
+        response = client.get(reverse("home"))
+    assert len(response.context["sections"]["to_decide"]) == 10
+    assert len(response.context["sections"]["grants"]) == 10
+    assert len(response.context["sections"]["cases"]) == 5

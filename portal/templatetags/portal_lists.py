@@ -1,0 +1,74 @@
+"""Filters for pages that list many rows: the same output as `{% url %}` and `|date`, at a
+fraction of the cost. A list of 50 rows calls them hundreds of times per page."""
+
+import datetime
+from functools import lru_cache
+
+from django import template
+from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils import timezone
+
+register = template.Library()
+
+# A number no real row has, to find where the id goes in a reversed URL.
+_PLACEHOLDER = "2147480000"
+MONTHS = (
+    "January February March April May June July August September October November December"
+).split()
+MONTHS_SHORT = [month[:3] for month in MONTHS]
+
+
+@lru_cache(maxsize=64)
+def _around_the_id(url_name: str, prefix: str, urlconf) -> tuple[str, str]:
+    url = reverse(url_name, args=[_PLACEHOLDER], urlconf=urlconf)
+    before, _, after = url.rpartition(_PLACEHOLDER)
+    return before, after
+
+
+@register.filter
+def pk_url(pk, url_name: str) -> str:
+    """`{{ row.id|pk_url:"app:name" }}` is `{% url "app:name" row.id %}` for a URL whose only
+    argument is an integer id: the URL is reversed once per name, not once per row."""
+    before, after = _around_the_id(url_name, get_script_prefix(), get_urlconf())
+    return f"{before}{int(pk)}{after}"
+
+
+def _local(value):
+    if isinstance(value, datetime.datetime) and timezone.is_aware(value):
+        return timezone.localtime(value)
+    return value
+
+
+@register.filter
+def short_date(value) -> str:
+    """`|date:"j M Y"` (27 Mar 2026), written directly."""
+    if not value:
+        return ""
+    value = _local(value)
+    return f"{value.day} {MONTHS_SHORT[value.month - 1]} {value.year}"
+
+
+@register.filter
+def long_date(value) -> str:
+    """`|date:"j F Y"` (27 March 2026), written directly."""
+    if not value:
+        return ""
+    value = _local(value)
+    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
+
+
+@register.filter
+def short_date_time(value) -> str:
+    """`|date:"j M Y H:i:s"` (27 Mar 2026 14:05:09, local time), written directly."""
+    if not value:
+        return ""
+    value = _local(value)
+    return f"{short_date(value)} {value:%H:%M:%S}"
+
+
+@register.filter
+def iso_utc(value) -> str:
+    """`|utc|date:"Y-m-d\\TH:i:s\\Z"` for a `<time datetime>` attribute."""
+    if not value:
+        return ""
+    return value.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
