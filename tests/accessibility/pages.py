@@ -23,10 +23,9 @@ class Page:
 
 
 def objects_from_matrix() -> dict:
-    from tests.security.test_permission_matrix import EXPECTED, EXPECTED_FROM_OTHER_BRANCHES
+    from tests.security.test_permission_matrix import EXPECTED
 
-    rows = {**EXPECTED_FROM_OTHER_BRANCHES, **EXPECTED}
-    return {name: row["object"] for name, row in rows.items() if "object" in row}
+    return {name: row["object"] for name, row in EXPECTED.items() if "object" in row}
 
 
 def page_urls(world: World) -> list[tuple[str, str, str]]:
