@@ -256,3 +256,14 @@ def test_five_failed_sign_ins_lock_the_account_out_for_15_minutes_and_are_audite
     assert failures.count() >= 5
     assert all(event.client_address == "127.0.0.1" for event in failures)
     assert AuditEvent.objects.filter(action="auth.signed_in", actor=user).exists()
+
+
+@pytest.mark.django_db
+def test_the_admin_sign_in_refuses_an_overlong_email_address_without_a_server_error(client):
+    """django-axes records a failed sign-in's username in 255 characters: the admin's form
+    must refuse a longer one itself (Django's own form does not check the length)."""
+    response = client.post(
+        "/admin/login/", {"username": "a" * 300 + "@example.gov.uk", "password": "x"}
+    )
+    assert response.status_code == 200
+    assert "Ensure this value has at most 254 characters" in response.content.decode()
