@@ -267,3 +267,28 @@ def test_the_admin_sign_in_refuses_an_overlong_email_address_without_a_server_er
     )
     assert response.status_code == 200
     assert "Ensure this value has at most 254 characters" in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("unit", [" ", "abc", "99999999999999999999999"])
+def test_an_admin_form_with_a_refused_autocomplete_choice_is_shown_again_not_a_500(client, unit):
+    """Django's autocomplete widget looks the posted value up to draw it again; a value that
+    cannot be a business unit's key must give the form's error, not a server error."""
+    from people.models import Role
+
+    person = UserFactory()
+    client.force_login(UserFactory(role=Role.ADMIN))
+    response = client.post(
+        f"/admin/people/user/{person.pk}/change/",
+        {
+            "email": person.email,
+            "profile-TOTAL_FORMS": "1",
+            "profile-INITIAL_FORMS": "1",
+            "profile-0-id": person.profile.pk,
+            "profile-0-user": person.pk,
+            "profile-0-commonly_used_name": "Someone",
+            "profile-0-business_unit": unit,
+        },
+    )
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
