@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from audit.admin import AuditedModelAdmin
@@ -7,7 +9,39 @@ from audit.admin import AuditedModelAdmin
 from .models import BusinessUnit, Directorate, Organisation, StaffProfile, User
 
 
-class StaffProfileInline(admin.StackedInline):
+class RefusedChoiceAutocompleteSelect(AutocompleteSelect):
+    """Django's autocomplete widget, showing a refused form again without a server error.
+
+    To draw the chosen option, Django looks the posted value up as a primary key: a value
+    that is not one (" ", "abc") raised ValueError, a 500, instead of the form's "Select a
+    valid choice". Values that cannot be a key are left out of that lookup.
+    """
+
+    def optgroups(self, name, value, attr=None):
+        key = self.field.remote_field.model._meta.pk
+        return super().optgroups(name, [v for v in value if _is_key(key, v)], attr)
+
+
+def _is_key(key_field, value) -> bool:
+    try:
+        key_field.to_python(value)
+    except ValidationError:
+        return False
+    return True
+
+
+class SafeAutocompleteMixin:
+    """autocomplete_fields drawn with RefusedChoiceAutocompleteSelect."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = RefusedChoiceAutocompleteSelect(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class StaffProfileInline(SafeAutocompleteMixin, admin.StackedInline):
     model = StaffProfile
     autocomplete_fields = ["business_unit"]
 
@@ -36,14 +70,14 @@ class UserAdmin(AuditedModelAdmin, DjangoUserAdmin):
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(AuditedModelAdmin):
+class OrganisationAdmin(SafeAutocompleteMixin, AuditedModelAdmin):
     list_display = ["name", "kind", "fallback_approver"]
     search_fields = ["name"]
     autocomplete_fields = ["fallback_approver"]
 
 
 @admin.register(Directorate)
-class DirectorateAdmin(AuditedModelAdmin):
+class DirectorateAdmin(SafeAutocompleteMixin, AuditedModelAdmin):
     list_display = ["name", "organisation", "director"]
     list_filter = ["organisation"]
     search_fields = ["name"]

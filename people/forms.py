@@ -2,7 +2,8 @@ from crispy_forms_gds.fields import DateInputField
 from crispy_forms_gds.helper import FormHelper
 from crispy_forms_gds.layout import Field, Fluid, Layout, Submit
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, UsernameField
 from django.core.exceptions import ValidationError
 
 
@@ -37,6 +38,18 @@ class SignInForm(AuthenticationForm):
             Field.text("password", field_width=Fluid.TWO_THIRDS),
             Submit("sign_in", "Sign in", data_prevent_double_click="true"),
         )
+
+
+class AdminSignInForm(AdminAuthenticationForm):
+    """The Django admin's sign-in, with its email address limited in length.
+
+    Django's AuthenticationForm sets the username field's max_length after the field is
+    built, so the limit is never checked: an address of a few hundred characters reached
+    django-axes, whose record of the failed sign-in (255 characters) broke with a 500
+    instead of the form saying the email address was too long.
+    """
+
+    username = UsernameField(max_length=254, widget=forms.TextInput(attrs={"autofocus": True}))
 
 
 class RealDateInputField(DateInputField):

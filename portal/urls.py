@@ -4,12 +4,13 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
-from people.forms import SignInForm
+from people.forms import AdminSignInForm, SignInForm
 
 from . import views
 
 admin.site.site_header = "SNS access portal administration"
 admin.site.site_title = "SNS access portal"
+admin.site.login_form = AdminSignInForm  # checks the email address's length
 
 urlpatterns = [
     path("", views.home, name="home"),

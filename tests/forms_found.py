@@ -125,3 +125,24 @@ def find_forms(world: World, objects: dict | None = None, extra=()) -> list[Foun
             candidate = FoundForm(route.name, role, url, action, form["fields"], method)
             found.setdefault(candidate.key, candidate)
     return list(found.values())
+
+
+def find_admin_forms(world: World, pages: list[tuple[str, str, str]]) -> list[FoundForm]:
+    """The forms of the given Django admin pages ((url name, role, url)): sign-in, add and
+    change forms, changelist searches. Not the changelists' bulk-action forms (their only
+    action is deleting, which no one may do) nor forms with no field but the CSRF token
+    (a read-only object's page)."""
+    admin_skip = {reverse("sign-out"), reverse("admin:logout")}
+    found: dict[tuple, FoundForm] = {}
+    for name, role, url in pages:
+        response = signed_in_client(world, role).get(url)
+        assert response.status_code == 200, f"{name}: {response.status_code}"
+        for form in page_forms(response.content.decode(), "http://testserver" + url):
+            action = form["action"].removeprefix("http://testserver")
+            fields = set(form["fields"]) - {CSRF_FIELD}
+            if action.split("?")[0] in admin_skip or "action" in fields or not fields:
+                continue
+            method = "post" if form["method"] == "post" else "get"
+            candidate = FoundForm(name, role, url, action, form["fields"], method)
+            found.setdefault(candidate.key, candidate)
+    return list(found.values())

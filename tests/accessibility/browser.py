@@ -26,10 +26,11 @@ def new_context(browser, live_server, user, **options):
     return context
 
 
-def axe_violations(page, live_server) -> list[str]:
-    """Run axe-core (served from our static files, so the CSP allows it) on the page."""
+def axe_results(page, live_server) -> list[dict]:
+    """Run axe-core (served from our static files, so the CSP allows it) on the page: each
+    violation as {id, impact, help, targets (the CSS selector of each node)}."""
     page.add_script_tag(url=f"{live_server.url}/static/vendor/axe.min.js")
-    result = page.evaluate(
+    return page.evaluate(
         """async (tags) => {
             const results = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
             // GOV.UK Frontend's own script sets aria-expanded on radios and checkboxes that
@@ -41,12 +42,19 @@ def axe_violations(page, live_server) -> list[str]:
                 .map(v => v.id === 'aria-allowed-attr'
                     ? {...v, nodes: v.nodes.filter(n => !govukReveal(n))} : v)
                 .filter(v => v.nodes.length)
-                .map(v => `${v.id} (${v.impact}): ${v.help} — `
-                    + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '));
+                .map(v => ({id: v.id, impact: v.impact, help: v.help,
+                            targets: v.nodes.map(n => n.target.join(' '))}));
         }""",
         WCAG_TAGS,
     )
-    return result
+
+
+def axe_violations(page, live_server) -> list[str]:
+    """One line per violation: rule, impact, what it asks, the first nodes it is on."""
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — " + ", ".join(v["targets"][:3])
+        for v in axe_results(page, live_server)
+    ]
 
 
 def fill_form(page) -> int:

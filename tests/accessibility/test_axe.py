@@ -1,4 +1,5 @@
-"""axe-core (WCAG 2.2 A and AA rules) on every page of ours, for every role, in every state.
+"""axe-core (WCAG 2.2 A and AA rules) on every page of ours, for every role, in every state,
+and on the Django admin's main pages (with Django's own known findings listed exactly).
 
 Pages are found by walking the URL resolver (tests/accessibility/pages.py), so a page
 merged later is checked without a change here. States: as opened ("empty"), with every
@@ -7,8 +8,15 @@ question answered ("filled"), and after sending the form with nothing filled in 
 
 import pytest
 
-from tests.accessibility.browser import PAGE_FORM, axe_violations, fill_form, new_context
-from tests.accessibility.pages import page_urls
+from tests.accessibility.browser import (
+    PAGE_FORM,
+    axe_results,
+    axe_violations,
+    fill_form,
+    new_context,
+)
+from tests.accessibility.django_admin import KNOWN_AXE, Finding, Known, sort_findings
+from tests.accessibility.pages import admin_pages, page_urls
 from tests.portal_map import ROLES, build_world
 
 FILLABLE = "input:not([type=hidden]):not([type=submit]), textarea, select"
@@ -70,3 +78,61 @@ def test_axe_reports_a_page_that_breaks_the_rules(browser, live_server):
     context.close()
     assert any(v.startswith("label") for v in violations), violations
     assert any(v.startswith("color-contrast") for v in violations), violations
+
+
+# --- the Django admin ------------------------------------------------------------------------
+
+
+def admin_findings(page, live_server, name: str, state: str) -> list[Finding]:
+    return [
+        Finding(name, state, violation["id"], target)
+        for violation in axe_results(page, live_server)
+        for target in violation["targets"]
+    ]
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_django_admin_has_no_axe_violations_but_djangos_own_known_ones(browser, live_server):
+    world = build_world()
+    found, checked = [], []
+    contexts = {}
+    for name, role, url in admin_pages(world):
+        if role not in contexts:
+            contexts[role] = new_context(browser, live_server, world.user(role)).new_page()
+        page = contexts[role]
+        page.goto(url)
+        found += admin_findings(page, live_server, name, "empty")
+        checked.append(f"{name} (empty)")
+        save = page.locator("#content-main input[type=submit]").first
+        if name == "admin:login":  # a wrong password (the fields are `required`)
+            page.get_by_label("Email address").fill("ada.admin@example.gov.uk")
+            page.get_by_label("Password").fill("not-the-password")
+        if (name.endswith("_add") or name == "admin:login") and save.count():
+            save.click()  # add forms: sent with nothing filled in
+            page.wait_for_load_state()
+            if page.locator(".errornote").count():
+                found += admin_findings(page, live_server, name, "errors")
+                checked.append(f"{name} (errors)")
+    for page in contexts.values():
+        page.context.close()
+    assert {"admin:index (empty)", "admin:people_user_add (errors)"} <= set(checked), checked
+    assert "admin:login (errors)" in checked, checked
+    unexpected, stale = sort_findings(found, KNOWN_AXE)
+    assert not unexpected, "axe-core found, on the admin:\n" + "\n".join(unexpected)
+    assert not stale, "\n".join(stale)
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_admin_check_reports_a_new_finding_and_a_known_one_that_is_gone(browser, live_server):
+    context = new_context(browser, live_server, None)
+    page = context.new_page()
+    page.goto("/admin/login/")
+    page.evaluate("() => document.querySelector('label[for=id_username]').remove()")
+    found = admin_findings(page, live_server, "admin:login", "empty")
+    context.close()
+    gone = Known("region", "^body$", ("admin:login",), "a finding Django has since fixed")
+    unexpected, stale = sort_findings(found, [gone])
+    assert any(line.startswith("admin:login (empty): label at") for line in unexpected), found
+    assert stale and stale[0].startswith("region at /^body$/ on admin:login: no longer found")

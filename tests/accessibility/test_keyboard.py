@@ -1,6 +1,7 @@
 """The keyboard alone is enough: Tab, Shift+Tab, Enter and Space, with JavaScript and without.
 
-One journey (sign in, skip to the content, read the guidance, sign out) is walked key by key.
+One journey (sign in, skip to the content, read the guidance, sign out) is walked key by key
+here; the main journeys (asking for access, deciding) are in test_keyboard_journeys.py.
 Every page of ours, for every role, is tabbed through: each link, button and field must
 take the focus in turn and show where it is (GOV.UK's yellow focus state).
 """
@@ -10,33 +11,9 @@ from playwright.sync_api import expect
 
 from people.tests.factories import TEST_PASSWORD, UserFactory
 from tests.accessibility.browser import new_context
+from tests.accessibility.keyboard import FOCUSED, tab_to
 from tests.accessibility.pages import page_urls
 from tests.portal_map import ROLES, build_world
-
-FOCUSED = """() => {
-    const el = document.activeElement;
-    if (!el || el === document.body) return null;
-    const look = () => {
-        const style = getComputedStyle(el);
-        return [style.outlineStyle, style.outlineWidth, style.outlineColor, style.boxShadow,
-                style.backgroundColor, style.color, style.textDecorationThickness].join(' ');
-    };
-    const focused = look();
-    el.blur();
-    const blurred = look();
-    el.focus();
-    const rect = el.getBoundingClientRect();
-    return {
-        tag: el.tagName.toLowerCase(),
-        id: el.id,
-        text: (el.innerText || el.value || el.getAttribute('aria-label') || '').trim().slice(0, 60),
-        key: el.type === 'radio' ? 'RADIOS|' + el.name  // Tab enters a group; arrows move in it
-            : el.tagName + '|' + (el.id || '') + '|' + (el.getAttribute('href') || el.name || '')
-              + '|' + (el.innerText || el.value || '').trim().slice(0, 40),
-        shows_focus: focused !== blurred,  // the focus changes how it looks
-        visible: rect.width > 0 && rect.height > 0,
-    };
-}"""
 
 FOCUSABLE = """() => [...document.querySelectorAll(
         'a[href], button, input:not([type=hidden]), select, textarea, [tabindex]:not([tabindex="-1"])')]
@@ -47,17 +24,6 @@ FOCUSABLE = """() => [...document.querySelectorAll(
     .map(el => el.type === 'radio' ? 'RADIOS|' + el.name
         : el.tagName + '|' + (el.id || '') + '|' + (el.getAttribute('href') || el.name || '')
           + '|' + (el.innerText || el.value || '').trim().slice(0, 40))"""
-
-
-def tab_to(page, wanted, limit=80):
-    """Press Tab until the focused element matches `wanted(focused)`; returns it."""
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        focused = page.evaluate(FOCUSED)
-        if focused and wanted(focused):
-            assert focused["shows_focus"], f"no visible focus on {focused}"
-            return focused
-    raise AssertionError("Tab never reached the element")
 
 
 @pytest.mark.browser

@@ -20,9 +20,15 @@ from hypothesis import (
     strategies as st,
 )
 
-from tests.accessibility.pages import objects_from_matrix
-from tests.forms_found import CSRF_FIELD, find_forms, signed_in_client
-from tests.portal_map import build_world, snapshot_differences, state_snapshot
+from tests.accessibility.pages import admin_pages, objects_from_matrix
+from tests.forms_found import CSRF_FIELD, find_admin_forms, find_forms, signed_in_client
+from tests.portal_map import (
+    build_world,
+    fingerprint_differences,
+    snapshot_differences,
+    state_fingerprint,
+    state_snapshot,
+)
 
 # (url name, role, object of side A filling its parameters), for forms not found otherwise.
 EXTRA_FORM_PAGES: list[tuple[str, str, str | None]] = []
@@ -100,22 +106,50 @@ def test_hostile_values_in_every_form_never_cause_a_server_error_or_save_anythin
     world = build_world()
     forms = find_forms(world, objects_from_matrix(), EXTRA_FORM_PAGES)
     assert any(form.page == "sign-in" for form in forms), [str(f) for f in forms]
+    failures = fuzz_every_form(world, forms)
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.django_db
+def test_hostile_values_in_the_django_admins_forms_never_cause_a_server_error_or_save_anything(
+    settings,
+):
+    """The admin's sign-in, its add and change forms (a user with the staff profile inline,
+    the password form, business units, sites) and its changelist searches."""
+    settings.AXES_FAILURE_LIMIT = 1000
+    world = build_world()
+    forms = find_admin_forms(world, admin_pages(world))
+    found = {(form.page, form.method) for form in forms}
+    assert {
+        ("admin:login", "post"),
+        ("admin:people_user_add", "post"),
+        ("admin:people_user_change", "post"),
+        ("admin:auth_user_password_change", "post"),
+        ("admin:access_requests_site_change", "post"),
+        ("admin:audit_auditevent_changelist", "get"),
+    } <= found, found
+    failures = fuzz_every_form(world, forms, max_examples=10)
+    assert not failures, "\n".join(failures)
+
+
+def fuzz_every_form(world, forms, **options) -> list[str]:
+    """Fuzz each form, carrying on after a failure: one line per form that fails."""
     clients, failures = {}, []
     for form in forms:
         client = clients.setdefault(form.role, signed_in_client(world, form.role))
         try:
-            fuzz(form, client)()
+            fuzz(form, client, **options)()
         except Exception as failure:  # noqa: BLE001 - carry on: report every form that fails
             failures.append(str(failure).split("\n")[0])
-    assert not failures, "\n".join(failures)
+    return failures
 
 
-def fuzz(form, client, phases=tuple(Phase)):
+def fuzz(form, client, phases=tuple(Phase), max_examples=25):
     """A hypothesis test posting generated data to one form."""
 
     @hypothesis_settings(
         phases=phases,
-        max_examples=25,
+        max_examples=max_examples,
         derandomize=True,  # the same examples on every run: CI never fails by chance
         deadline=None,
         database=None,
@@ -127,12 +161,12 @@ def fuzz(form, client, phases=tuple(Phase)):
         # Each example in its own savepoint, rolled back: examples do not see each other.
         with transaction.atomic():
             axes_reset()
-            before = state_snapshot()
+            before = state_fingerprint()
             send = client.post if form.method == "post" else client.get
             response = send(form.action, data)
             assert response.status_code < 500, f"{form}: {response.status_code} for {data!r}"
             if form.method == "get" or not accepted(response):  # a GET never changes anything
-                changed = snapshot_differences(before, state_snapshot())
+                changed = fingerprint_differences(before, state_fingerprint())
                 assert not changed, f"{form}: refused post saved {changed} for {data!r}"
             transaction.set_rollback(True)
 

@@ -256,3 +256,39 @@ def test_five_failed_sign_ins_lock_the_account_out_for_15_minutes_and_are_audite
     assert failures.count() >= 5
     assert all(event.client_address == "127.0.0.1" for event in failures)
     assert AuditEvent.objects.filter(action="auth.signed_in", actor=user).exists()
+
+
+@pytest.mark.django_db
+def test_the_admin_sign_in_refuses_an_overlong_email_address_without_a_server_error(client):
+    """django-axes records a failed sign-in's username in 255 characters: the admin's form
+    must refuse a longer one itself (Django's own form does not check the length)."""
+    response = client.post(
+        "/admin/login/", {"username": "a" * 300 + "@example.gov.uk", "password": "x"}
+    )
+    assert response.status_code == 200
+    assert "Ensure this value has at most 254 characters" in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("unit", [" ", "abc", "99999999999999999999999"])
+def test_an_admin_form_with_a_refused_autocomplete_choice_is_shown_again_not_a_500(client, unit):
+    """Django's autocomplete widget looks the posted value up to draw it again; a value that
+    cannot be a business unit's key must give the form's error, not a server error."""
+    from people.models import Role
+
+    person = UserFactory()
+    client.force_login(UserFactory(role=Role.ADMIN))
+    response = client.post(
+        f"/admin/people/user/{person.pk}/change/",
+        {
+            "email": person.email,
+            "profile-TOTAL_FORMS": "1",
+            "profile-INITIAL_FORMS": "1",
+            "profile-0-id": person.profile.pk,
+            "profile-0-user": person.pk,
+            "profile-0-commonly_used_name": "Someone",
+            "profile-0-business_unit": unit,
+        },
+    )
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()

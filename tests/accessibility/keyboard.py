@@ -1,0 +1,160 @@
+"""Driving Chromium with the keyboard alone, as a person who cannot use a mouse would.
+
+Every step presses Tab (or Shift+Tab) until the focus is on the wanted control, checks that
+the control shows it has the focus (GOV.UK's yellow focus state), then acts on it with the
+keys a keyboard user has: typing, Enter, Space and the arrow keys. Nothing here clicks,
+fills a field it did not reach, or moves the focus from a script, so a control that the
+keyboard cannot reach or use makes the journey fail with "Tab never reached …".
+"""
+
+from dataclasses import dataclass
+
+from playwright.sync_api import Page
+
+# What has the focus: enough to find a control by its label, text, name or value.
+FOCUSED = """() => {
+    const el = document.activeElement;
+    if (!el || el === document.body) return null;
+    const look = () => {
+        const style = getComputedStyle(el);
+        return [style.outlineStyle, style.outlineWidth, style.outlineColor, style.boxShadow,
+                style.backgroundColor, style.color, style.textDecorationThickness].join(' ');
+    };
+    const focused = look();
+    el.blur();
+    const blurred = look();
+    el.focus();
+    const rect = el.getBoundingClientRect();
+    const text = (el.innerText || el.value || el.getAttribute('aria-label') || '').trim();
+    return {
+        tag: el.tagName.toLowerCase(),
+        id: el.id,
+        name: el.name || '',
+        type: (el.type || '').toLowerCase(),
+        value: el.value === undefined ? '' : String(el.value),
+        checked: !!el.checked,
+        label: el.labels && el.labels.length ? el.labels[0].innerText.trim() : '',
+        selected: el.tagName === 'SELECT' && el.selectedIndex >= 0
+            ? el.options[el.selectedIndex].text.trim() : '',
+        text: text.slice(0, 60),
+        key: el.type === 'radio' ? 'RADIOS|' + el.name  // Tab enters a group; arrows move in it
+            : el.tagName + '|' + (el.id || '') + '|' + (el.getAttribute('href') || el.name || '')
+              + '|' + (el.innerText || el.value || '').trim().slice(0, 40),
+        shows_focus: focused !== blurred,  // the focus changes how it looks
+        visible: rect.width > 0 && rect.height > 0,
+    };
+}"""
+
+
+def tab_to(page: Page, wanted, limit: int = 80, key: str = "Tab") -> dict:
+    """Press Tab (or `key`) until the focused element matches `wanted(focused)`; returns it."""
+    for _ in range(limit):
+        page.keyboard.press(key)
+        focused = page.evaluate(FOCUSED)
+        if focused and wanted(focused):
+            assert focused["shows_focus"], f"no visible focus on {focused}"
+            assert focused["visible"], f"the focus is on something hidden: {focused}"
+            return focused
+    raise AssertionError("Tab never reached the element")
+
+
+def _starts(text: str, wanted: str) -> bool:
+    return " ".join(text.split()).startswith(wanted)
+
+
+@dataclass
+class Keyboard:
+    """A person at the keyboard of one page (tab `page`)."""
+
+    page: Page
+    limit: int = 80
+
+    def focused(self) -> dict | None:
+        return self.page.evaluate(FOCUSED)
+
+    def tab_to(self, wanted, backwards: bool = False) -> dict:
+        return tab_to(self.page, wanted, self.limit, "Shift+Tab" if backwards else "Tab")
+
+    def type_into(self, label: str, text: str, backwards: bool = False) -> dict:
+        """Tab (or Shift+Tab) to the field labelled `label` (its label starts so) and
+        replace what is in it."""
+        field = self.tab_to(
+            lambda f: (
+                f["tag"] in ("input", "textarea")
+                and f["type"] not in ("radio", "checkbox", "submit")
+                and _starts(f["label"], label)
+            ),
+            backwards=backwards,
+        )
+        self.page.keyboard.press("ControlOrMeta+a")
+        self.page.keyboard.type(text)
+        return field
+
+    def type_date(self, legend_prefix: str, day) -> None:
+        """A GOV.UK date input: Day, Month and Year fields in turn (ids `<prefix>_0/1/2`)."""
+        for part, value in enumerate((day.day, day.month, day.year)):
+            self.tab_to(lambda f, part=part: f["id"] == f"id_{legend_prefix}_{part}")
+            self.page.keyboard.press("ControlOrMeta+a")
+            self.page.keyboard.type(str(value))
+
+    def choose_radio(self, name: str, label: str) -> dict:
+        """Tab into the radio group `name`, then move with the arrow keys to `label` and
+        select it with Space (Tab enters a group once; arrows move within it)."""
+        focused = self.tab_to(lambda f: f["type"] == "radio" and f["name"] == name)
+        for _ in range(12):
+            if _starts(focused["label"], label):
+                if not focused["checked"]:
+                    self.page.keyboard.press("Space")
+                focused = self.focused()
+                assert focused["checked"], f"Space did not select {label!r}"
+                return focused
+            self.page.keyboard.press("ArrowDown")
+            focused = self.focused()
+            assert focused["name"] == name, f"the arrow keys left the group {name}: {focused}"
+        raise AssertionError(f"the arrow keys never reached {label!r} in {name}")
+
+    def tick(self, label: str) -> dict:
+        """Tab to the checkbox labelled `label` and tick it with Space."""
+        box = self.tab_to(lambda f: f["type"] == "checkbox" and _starts(f["label"], label))
+        if not box["checked"]:
+            self.page.keyboard.press("Space")
+        assert self.focused()["checked"], f"Space did not tick {label!r}"
+        return box
+
+    def choose_option(self, label: str, option: str) -> dict:
+        """Tab to the select labelled `label` and move to `option` with the arrow keys."""
+        self.tab_to(lambda f: f["tag"] == "select" and _starts(f["label"], label))
+        self.page.keyboard.press("Home")
+        for _ in range(50):
+            focused = self.focused()
+            if _starts(focused["selected"], option):
+                return focused
+            self.page.keyboard.press("ArrowDown")
+        raise AssertionError(f"the arrow keys never reached the option {option!r}")
+
+    def press_button(self, text: str, key: str = "Enter") -> None:
+        """Tab to the button saying `text` and press it (Enter, or Space)."""
+        self.tab_to(
+            lambda f: (f["tag"] == "button" or f["type"] == "submit") and _starts(f["text"], text)
+        )
+        with self.page.expect_navigation():
+            self.page.keyboard.press(key)
+
+    def follow_error_link(self, text: str) -> dict:
+        """Tab to the error summary's link saying `text` and press Enter: the focus must move
+        to the field in error (a link within the page: nothing is loaded)."""
+        link = self.tab_to(lambda f: f["tag"] == "a" and _starts(f["text"], text))
+        self.page.keyboard.press("Enter")
+        focused = self.focused()
+        for _ in range(20):  # GOV.UK's script, or the browser, moves the focus
+            if focused and focused["tag"] in ("input", "textarea", "select"):
+                return focused
+            self.page.wait_for_timeout(100)
+            focused = self.focused()
+        raise AssertionError(f"the error link {link['text']!r} left the focus on {focused}")
+
+    def follow_link(self, text: str, backwards: bool = False) -> None:
+        """Tab to the link saying `text` (visually hidden words included) and press Enter."""
+        self.tab_to(lambda f: f["tag"] == "a" and _starts(f["text"], text), backwards=backwards)
+        with self.page.expect_navigation():
+            self.page.keyboard.press("Enter")
