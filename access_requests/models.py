@@ -209,7 +209,10 @@ class AccessGrant(TimeStampedModel):
         BusinessCase, on_delete=models.PROTECT, related_name="grant"
     )
     holder = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="access_grants"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="access_grants",
+        db_index=False,  # grant_holder_idx (holder, status) serves lookups by holder
     )
     tier = models.CharField(max_length=10, choices=AccessTier.choices)
     sites = models.ManyToManyField(Site, related_name="grants")

@@ -66,7 +66,10 @@ class ApprovalRequest(TimeStampedModel):
         BusinessCase, on_delete=models.PROTECT, related_name="approval_requests"
     )
     approver = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="approval_requests"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="approval_requests",
+        db_index=False,  # approval_approver_idx (approver, status, -created_at) serves it
     )
     routed_because = models.CharField(max_length=12, choices=Reason.choices)
     # When the approver is a deputy: the delegation and the director they act for.
@@ -131,7 +134,10 @@ class ApprovalReminder(models.Model):
     """One row per reminder sent: the unique pair makes each reminder go out once."""
 
     approval_request = models.ForeignKey(
-        ApprovalRequest, on_delete=models.PROTECT, related_name="reminders"
+        ApprovalRequest,
+        on_delete=models.PROTECT,
+        related_name="reminders",
+        db_index=False,  # approval_reminder_once (approval_request, number) serves it
     )
     number = models.PositiveSmallIntegerField()
     sent_at = models.DateTimeField(auto_now_add=True)

@@ -30,11 +30,13 @@ class AuditEvent(models.Model):
         on_delete=models.PROTECT,
         related_name="audit_events",
         db_constraint=True,
+        db_index=False,  # audit_actor_idx (actor, id) serves lookups by actor
     )
     # Who acted, as text: the user's email, or "system:<task>" for Celery tasks and
     # "anonymous" for token holders and failed sign-ins.
     actor_label = models.CharField(max_length=254)
-    action = models.CharField(max_length=80, db_index=True)
+    # Not db_index: audit_action_idx (action, id) serves the filter and the list of actions.
+    action = models.CharField(max_length=80)
     object_type = models.CharField(max_length=80, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
     object_repr = models.CharField(max_length=200, blank=True)

@@ -431,3 +431,40 @@ def test_a_batch_that_fails_is_retried_grant_by_grant_so_one_bad_grant_blocks_no
         g.holder.email for g in grants
     )
     assert AuditEvent.objects.filter(action="grant.expired").count() == 5
+
+
+@pytest.mark.django_db
+def test_the_expiry_emails_greet_the_holder_by_the_name_the_portal_shows(
+    mailoutbox, django_capture_on_commit_callbacks
+):
+    """The sweep reads the holder's name as a joined value (no User instance per grant):
+    it must be `User.display_name`, whether that is the commonly used name, the full name
+    or, with neither, the email address."""
+    end = datetime.date(2026, 7, 20)
+    with time_machine.travel(_at_noon(end + datetime.timedelta(days=1)), tick=False):
+        known = _active_grant(end)
+        known.holder.profile.commonly_used_name = "Sam Known"
+        known.holder.profile.save()
+        full_name_only = _active_grant(end)
+        full_name_only.holder.profile.commonly_used_name = ""
+        full_name_only.holder.profile.save()
+        full_name_only.holder.first_name, full_name_only.holder.last_name = "Alex", "Fuller"
+        full_name_only.holder.save()
+        nameless = _active_grant(end)
+        nameless.holder.profile.commonly_used_name = ""
+        nameless.holder.profile.save()
+        nameless.holder.first_name = nameless.holder.last_name = ""
+        nameless.holder.save()
+        with django_capture_on_commit_callbacks(execute=True):
+            assert services.grant_expiry_sweep().done == 3
+    greetings = {
+        m.to[0]: m.body.splitlines()[0] for m in mailoutbox if m.subject.startswith("Your")
+    }
+    for grant, name in [
+        (known, "Sam Known"),
+        (full_name_only, "Alex Fuller"),
+        (nameless, nameless.holder.email),
+    ]:
+        holder = type(grant.holder).objects.get(pk=grant.holder_id)
+        assert holder.display_name == name
+        assert greetings[holder.email] == f"Dear {name},"

@@ -186,3 +186,42 @@ def test_two_sweeps_at_once_send_each_reminder_exactly_once(outbox_sends_later):
         assert ApprovalReminder.objects.filter(approval_request=approval).count() == 1
         assert len(reminders_to(approval.approver.email)) == 1
     assert AuditEvent.objects.filter(action="approval.reminded").count() == 6
+
+
+@pytest.mark.django_db
+def test_a_batch_that_fails_is_retried_one_by_one_so_one_bad_request_blocks_nobody(caplog):
+    """One request the database refuses to update (here a trigger stands in for a damaged
+    row) fails the whole batch's transaction; each request is then reminded on its own,
+    so the others' approvers are reminded once and only the bad one waits for a rerun."""
+    table = ApprovalRequest._meta.db_table
+    with time_machine.travel(at("2026-12-04"), tick=False) as traveller:
+        cases = [submitted_case() for _ in range(5)]
+        approvals = [case.approval_requests.get() for case in cases]
+        broken = approvals[2]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE FUNCTION test_refuse_one() RETURNS trigger AS $$ BEGIN "
+                "RAISE EXCEPTION 'damaged row'; END; $$ LANGUAGE plpgsql"
+            )
+            cursor.execute(
+                f"CREATE TRIGGER test_refuse_one BEFORE UPDATE ON {table} FOR EACH ROW "  # noqa: S608 - the model's table name
+                f"WHEN (OLD.id = {int(broken.pk)}) EXECUTE FUNCTION test_refuse_one()"
+            )
+        traveller.move_to(at("2026-12-09", 10, 5))
+
+        assert approval_remind_due() == 4
+        assert "Reminding a batch of 5 failed" in caplog.text
+        assert f"Reminder for approval request {broken.pk} failed" in caplog.text
+        assert reminders_to(broken.approver.email) == []
+        for approval in approvals:
+            if approval.pk != broken.pk:
+                assert len(reminders_to(approval.approver.email)) == 1
+        assert not ApprovalReminder.objects.filter(approval_request=broken).exists()
+        assert AuditEvent.objects.filter(action="approval.reminded").count() == 4
+
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TRIGGER test_refuse_one ON {table}")
+        assert approval_remind_due() == 1
+    assert len(reminders_to(broken.approver.email)) == 1
+    assert all(len(reminders_to(a.approver.email)) == 1 for a in approvals)
+    assert AuditEvent.objects.filter(action="approval.reminded").count() == 5
