@@ -396,20 +396,25 @@ def test_the_sweep_queues_its_emails_for_sending_in_one_task_per_chunk(mailoutbo
 
 @pytest.mark.django_db
 def test_a_batch_that_fails_is_retried_grant_by_grant_so_one_bad_grant_blocks_nobody(
-    mailoutbox, django_capture_on_commit_callbacks, monkeypatch, caplog
+    mailoutbox, django_capture_on_commit_callbacks, caplog
 ):
+    """One grant the database refuses to update (a trigger stands in for a damaged row) fails
+    the whole batch's transaction; each grant is then expired on its own, so the others
+    expire and are told once, and only the bad one waits for a rerun."""
+    table = AccessGrant._meta.db_table
     end = datetime.date(2026, 7, 20)
     with time_machine.travel(_at_noon(end + datetime.timedelta(days=1)), tick=False):
         grants = [_active_grant(end) for _ in range(5)]
         broken = grants[2]
-        real_expire = services._grants_expire
-
-        def expire(*, grant_ids, **kwargs):
-            if broken.pk in grant_ids:
-                raise RuntimeError("this grant's data breaks the sweep")
-            return real_expire(grant_ids=grant_ids, **kwargs)
-
-        monkeypatch.setattr(services, "_grants_expire", expire)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE FUNCTION test_refuse_one() RETURNS trigger AS $$ BEGIN "
+                "RAISE EXCEPTION 'damaged row'; END; $$ LANGUAGE plpgsql"
+            )
+            cursor.execute(
+                f"CREATE TRIGGER test_refuse_one BEFORE UPDATE ON {table} FOR EACH ROW "  # noqa: S608 - the model's table name
+                f"WHEN (OLD.id = {int(broken.pk)}) EXECUTE FUNCTION test_refuse_one()"
+            )
         with django_capture_on_commit_callbacks(execute=True):
             result = services.grant_expiry_sweep(batch_size=10)
         assert (result.done, result.failed) == (4, 1)
@@ -422,7 +427,8 @@ def test_a_batch_that_fails_is_retried_grant_by_grant_so_one_bad_grant_blocks_no
         assert set(statuses.values()) == {AccessGrant.Status.EXPIRED}
         assert broken.holder.email not in [m.to[0] for m in mailoutbox]
 
-        monkeypatch.setattr(services, "_grants_expire", real_expire)
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TRIGGER test_refuse_one ON {table}")
         with django_capture_on_commit_callbacks(execute=True):
             result = services.grant_expiry_sweep()
         assert (result.done, result.failed) == (1, 0)
