@@ -38,8 +38,9 @@ class DelegationFactory(factory.django.DjangoModelFactory):
 LINK_PATTERN = re.compile(r"(https?://[^\s\"<>]+/approvals/decide/([A-Za-z0-9_\-]+)/)")
 
 
-def requester_with_director(**kwargs):
-    """A requester in a directorate that has a director. Returns (requester, director)."""
+def requester_and_director(**kwargs):
+    """A requester in a directorate that has a director: returns (requester, director).
+    (`access_requests.tests.factories.requester_with_director` returns the requester alone.)"""
     directorate = DirectorateFactory()
     director = director_of(directorate, profile__name=kwargs.pop("director_name", "Dana Director"))
     unit = BusinessUnitFactory(directorate=directorate)
@@ -52,7 +53,7 @@ def submitted_case(requester=None, **case_kwargs):
     from approvals.services import case_submit
 
     if requester is None:
-        requester, _ = requester_with_director()
+        requester, _ = requester_and_director()
     case = BusinessCaseFactory(requester=requester, **case_kwargs)
     return case_submit(case=case, actor=requester)
 

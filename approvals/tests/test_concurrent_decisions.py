@@ -7,7 +7,7 @@ from access_requests.models import AccessGrant, BusinessCase
 from approvals.errors import ApprovalClosed
 from approvals.models import ApprovalRequest
 from approvals.services import approval_decide
-from approvals.tests.factories import DelegationFactory, requester_with_director, submitted_case
+from approvals.tests.factories import DelegationFactory, requester_and_director, submitted_case
 from audit.models import AuditEvent
 from notifications.models import OutboundEmail
 from people.tests.factories import UserFactory
@@ -46,7 +46,7 @@ def decide_together(calls):
 
 @pytest.mark.django_db(transaction=True)
 def test_director_and_deputy_deciding_at_once_produce_exactly_one_decision(outbox_sends_later):
-    requester, director = requester_with_director()
+    requester, director = requester_and_director()
     deputy = UserFactory()
     DelegationFactory(director=director, deputy=deputy)
     case = submitted_case(requester=requester)

@@ -4,7 +4,7 @@ import pytest
 from django.conf import settings as django_settings
 from playwright.sync_api import expect
 
-from approvals.tests.factories import LINK_PATTERN, requester_with_director, submitted_case
+from approvals.tests.factories import LINK_PATTERN, requester_and_director, submitted_case
 from conftest import browser_sign_in
 
 AXE = Path(django_settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
@@ -23,7 +23,7 @@ def test_the_director_approves_from_the_emailed_link_and_the_requester_sees_appr
     live_server, page, mailoutbox, settings
 ):
     settings.PORTAL_BASE_URL = live_server.url
-    requester, director = requester_with_director(profile__name="Sam Staff")
+    requester, director = requester_and_director(profile__name="Sam Staff")
     case = submitted_case(requester=requester)
 
     [email] = [message for message in mailoutbox if message.to == [director.email]]

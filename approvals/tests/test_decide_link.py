@@ -11,7 +11,7 @@ from access_requests.models import AccessGrant, BusinessCase
 from approvals.models import ApprovalRequest
 from approvals.tests.factories import (
     DelegationFactory,
-    requester_with_director,
+    requester_and_director,
     submitted_case,
     token_for,
 )
@@ -41,7 +41,7 @@ def state():
 
 @pytest.fixture
 def case_and_approval():
-    requester, director = requester_with_director(profile__name="Sam Staff")
+    requester, director = requester_and_director(profile__name="Sam Staff")
     case = submitted_case(requester=requester)
     return case, case.approval_requests.get()
 
@@ -308,7 +308,7 @@ def test_the_decision_needs_the_csrf_token(case_and_approval):
 
 
 def test_a_deputys_decision_is_on_behalf_of_the_director_who_is_told(client):
-    requester, director = requester_with_director()
+    requester, director = requester_and_director()
     deputy = UserFactory(profile__name="Dev Deputy")
     DelegationFactory(director=director, deputy=deputy)
     case = submitted_case(requester=requester)
@@ -335,7 +335,7 @@ def test_a_deputys_decision_is_on_behalf_of_the_director_who_is_told(client):
 
 def test_fetching_every_link_of_every_email_changes_nothing(client):
     """Mail scanners open every link: GET and HEAD must never decide anything."""
-    requester, director = requester_with_director()
+    requester, director = requester_and_director()
     DelegationFactory(director=director, deputy=UserFactory())
     UserFactory(role=Role.ICT)
     case = submitted_case(requester=requester)

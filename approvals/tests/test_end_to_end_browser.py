@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from access_requests.models import AccessGrant, BusinessCase
 from access_requests.tests.factories import SiteFactory
 from access_requests.tests.test_business_case_browser import ask_for_access_in_browser
-from approvals.tests.factories import LINK_PATTERN, requester_with_director
+from approvals.tests.factories import LINK_PATTERN, requester_and_director
 from conftest import browser_sign_in
 from people.models import Role
 from people.tests.factories import UserFactory
@@ -27,7 +27,7 @@ def test_staff_asks_the_director_approves_from_the_email_and_ict_provisions(
 ):
     settings.PORTAL_BASE_URL = live_server.url
     SiteFactory(name="LinkedIn")
-    requester, director = requester_with_director(
+    requester, director = requester_and_director(
         profile__name="Priya Patel", profile__job_title="Press Officer"
     )
     ict = UserFactory(role=Role.ICT)

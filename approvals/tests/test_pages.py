@@ -8,7 +8,7 @@ from access_requests.models import BusinessCase
 from approvals.models import ApprovalRequest, Delegation
 from approvals.tests.factories import (
     DelegationFactory,
-    requester_with_director,
+    requester_and_director,
     submitted_case,
 )
 from audit.models import AuditEvent
@@ -31,7 +31,7 @@ def cases_for(director, count):
 def test_cases_to_decide_lists_the_approvers_open_cases_oldest_first(
     client, django_assert_max_num_queries
 ):
-    requester, director = requester_with_director()
+    requester, director = requester_and_director()
     first = submitted_case(requester=requester)
     later = cases_for(director, 2)
     withdrawn = cases_for(director, 1)[0]
@@ -99,7 +99,7 @@ def test_the_signed_in_page_works_after_the_emailed_link_expired(client):
 
 
 def test_a_director_names_a_deputy_by_email_and_cancels_the_delegation(client):
-    requester, director = requester_with_director()
+    requester, director = requester_and_director()
     deputy = UserFactory(email="dev.deputy@example.gov.uk", profile__name="Dev Deputy")
     client.force_login(director)
     today = timezone.localdate()
@@ -146,7 +146,7 @@ def test_a_director_names_a_deputy_by_email_and_cancels_the_delegation(client):
 
 
 def test_naming_a_deputy_shows_govuk_errors(client):
-    _, director = requester_with_director()
+    _, director = requester_and_director()
     client.force_login(director)
     response = client.post(
         reverse("approvals:delegation-create"),
@@ -186,7 +186,7 @@ def test_only_directors_manage_delegations_and_only_their_own(client):
 
 
 def test_a_directors_home_page_links_each_case_to_decide_to_its_decision_page(client):
-    requester, director = requester_with_director()
+    requester, director = requester_and_director()
     case = submitted_case(requester=requester)
     approval = ApprovalRequest.objects.get(business_case=case, approver=director)
     client.force_login(director)

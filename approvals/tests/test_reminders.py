@@ -12,7 +12,7 @@ from access_requests.working_days import add_working_days
 from approvals import tasks
 from approvals.models import ApprovalReminder, ApprovalRequest
 from approvals.services import approval_decide, approval_remind_due, case_lapse_due
-from approvals.tests.factories import link_for, requester_with_director, submitted_case
+from approvals.tests.factories import link_for, requester_and_director, submitted_case
 from audit.models import AuditEvent
 from notifications.models import OutboundEmail
 from people.models import Role
@@ -55,7 +55,7 @@ def test_working_days_skip_weekends_and_bank_holidays():
 def test_reminders_follow_working_days_across_weekends_then_escalate_then_lapse(client):
     fallback_admin = UserFactory(role=Role.ADMIN, profile__name="Ada Admin")
     with time_machine.travel(at("2026-12-04"), tick=False) as traveller:  # a Friday
-        requester, director = requester_with_director()
+        requester, director = requester_and_director()
         case = submitted_case(requester=requester)
         approval = case.approval_requests.get()
         first_link = link_for(approval)

@@ -11,7 +11,7 @@ from approvals.services import case_submit
 from approvals.tests.factories import (
     DelegationFactory,
     link_for,
-    requester_with_director,
+    requester_and_director,
     submitted_case,
 )
 from audit.models import AuditEvent
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_a_submitted_case_goes_to_the_director_of_the_requesters_directorate():
-    requester, director = requester_with_director(profile__name="Sam Staff")
+    requester, director = requester_and_director(profile__name="Sam Staff")
     case = submitted_case(requester=requester, active=True)
 
     assert case.status == BusinessCase.Status.SUBMITTED
@@ -137,7 +137,7 @@ def test_a_fallback_approver_who_is_the_requester_is_skipped_for_the_admins():
 
 
 def test_an_active_delegation_sends_the_case_to_the_deputy_too():
-    requester, director = requester_with_director()
+    requester, director = requester_and_director()
     deputy = UserFactory(profile__name="Dev Deputy")
     delegation = DelegationFactory(director=director, deputy=deputy)
     DelegationFactory(
@@ -162,7 +162,7 @@ def test_an_active_delegation_sends_the_case_to_the_deputy_too():
 
 
 def test_a_requester_who_is_the_directors_deputy_is_not_sent_their_own_case():
-    requester, director = requester_with_director()
+    requester, director = requester_and_director()
     DelegationFactory(director=director, deputy=requester)
 
     case = submitted_case(requester=requester)

@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from approvals.models import ApprovalReminder, ApprovalRequest
-from approvals.tests.factories import requester_with_director, submitted_case
+from approvals.tests.factories import requester_and_director, submitted_case
 from notifications.models import OutboundEmail
 
 
@@ -18,7 +18,7 @@ def mail_text(folder):
 def test_the_directors_email_and_reminder_go_out_through_a_real_worker_and_beat(
     celery_worker_process,
 ):
-    requester, director = requester_with_director(profile__name="Sam Staff")
+    requester, director = requester_and_director(profile__name="Sam Staff")
     case = submitted_case(requester=requester)  # commits: the send is queued on Redis
     folder = celery_worker_process.mail_folder
 

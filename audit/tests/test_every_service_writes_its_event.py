@@ -30,13 +30,13 @@ from access_requests.tests.factories import (
     BusinessCaseFactory,
     SiteFactory,
     grant_in_status,
-    requester_with_director as requester_in_directorate_with_director,
+    requester_with_director,
 )
 from approvals import services as approval_services
 from approvals.models import ApprovalRequest
 from approvals.tests.factories import (
     DelegationFactory,
-    requester_with_director,
+    requester_and_director,
     submitted_case,
 )
 from audit.client import Client
@@ -430,7 +430,7 @@ APPROVALS = "approvals.services"
 
 
 def run_case_submit(run):
-    requester, director = requester_with_director()
+    requester, director = requester_and_director()
     case = BusinessCaseFactory(requester=requester)
     run.service_starts()
     approval_services.case_submit(case=case, actor=requester, client=CLIENT)
@@ -443,7 +443,7 @@ def run_case_submit(run):
 
 
 def run_approval_request_send(run):
-    case = BusinessCaseFactory(requester=requester_in_directorate_with_director(), submitted=True)
+    case = BusinessCaseFactory(requester=requester_with_director(), submitted=True)
     run.service_starts()
     approval_services.approval_request_send(case=case, actor=case.requester, client=CLIENT)
     return Expected("approval.sent", case, case.requester.email, CLIENT.address)

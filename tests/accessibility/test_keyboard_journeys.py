@@ -21,7 +21,7 @@ from playwright.sync_api import expect
 from access_requests.forms.business_cases import DECLARATIONS
 from access_requests.models import AccessTier, BusinessCase
 from access_requests.tests.factories import BusinessCaseFactory, SiteFactory
-from approvals.tests.factories import LINK_PATTERN, requester_with_director
+from approvals.tests.factories import LINK_PATTERN, requester_and_director
 from people.tests.factories import TEST_PASSWORD, BusinessUnitFactory
 from tests.accessibility.keyboard import Keyboard
 
@@ -137,7 +137,7 @@ def expect_status_in_your_requests(keys, case, status):
 def people():
     """A staff member in a directorate with a director, and a second business unit."""
     SiteFactory(name="LinkedIn")
-    requester, director = requester_with_director(
+    requester, director = requester_and_director(
         profile__name="Priya Patel", profile__job_title="Press Officer"
     )
     BusinessUnitFactory(

@@ -18,7 +18,7 @@ from django.utils import timezone
 from access_requests.models import AccessGrant
 from approvals.models import ApprovalRequest
 from approvals.services import approval_decide, approval_remind_due
-from approvals.tests.factories import requester_with_director, submitted_case, token_for
+from approvals.tests.factories import requester_and_director, submitted_case, token_for
 from people.models import Role
 from people.tests.factories import UserFactory
 from tests.portal_map import snapshot_differences, state_snapshot
@@ -31,7 +31,7 @@ APPROVE = {"decision": "approve", "reason": "Looks fine", "send": "1"}
 @pytest.fixture
 def case_and_approval():
     UserFactory(role=Role.ADMIN)  # the fallback approver of last resort
-    requester, _director = requester_with_director()
+    requester, _director = requester_and_director()
     case = submitted_case(requester=requester)
     return case, case.approval_requests.get()
 
