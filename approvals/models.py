@@ -103,6 +103,14 @@ class ApprovalRequest(TimeStampedModel):
             models.Index(
                 fields=["approver", "status", "-created_at"], name="approval_approver_idx"
             ),
+            # Cases to decide, oldest first: an approver's open requests in the order the
+            # lists show them, so the first page stops after its rows instead of sorting
+            # every open request.
+            models.Index(
+                fields=["approver", "created_at", "id"],
+                condition=Q(status="open"),
+                name="approval_to_decide_idx",
+            ),
             models.Index(
                 fields=["next_reminder_at", "id"],
                 condition=Q(status="open"),

@@ -56,6 +56,36 @@ def approval_requests_open_for(*, user) -> QuerySet[ApprovalRequest]:
     )
 
 
+def approval_requests_open_ids(*, user) -> QuerySet:
+    """The ids of `approval_requests_open_for`, in its order: page through these, then
+    load a page's rows with `approval_requests_by_id`.
+
+    Two steps, because as one query PostgreSQL joined the case's requester and profile for
+    every open request before keeping the page's, and planned a five-table join each time;
+    the ids alone are read from approval_to_decide_idx in order, stopping at the page.
+    """
+    return (
+        approval_requests_open_for(user=user)
+        .select_related(None)
+        .prefetch_related(None)
+        .values_list("id", flat=True)
+    )
+
+
+def approval_requests_by_id(ids: list[int], *, with_sites: bool = False) -> list[ApprovalRequest]:
+    """These approval requests, in this order, with their case, requester and the person
+    approved for; the case's sites (A to Z) too if `with_sites`."""
+    query = ApprovalRequest.objects.select_related(
+        "business_case__requester__profile", "on_behalf_of__profile"
+    )
+    if with_sites:
+        query = query.prefetch_related(
+            Prefetch("business_case__sites", queryset=Site.objects.order_by("name"))
+        )
+    by_id = query.in_bulk(ids)
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
 def approval_request_of_approver(*, user, pk: int) -> ApprovalRequest:
     """One of this person's approval requests (any status); 404 for anyone else's."""
     return get_object_or_404(

@@ -138,8 +138,9 @@ def decide_signed_in(request, pk):
 @require_safe
 def case_list(request):
     page = Paginator(
-        selectors.approval_requests_open_for(user=request.user), CASES_PER_PAGE
+        selectors.approval_requests_open_ids(user=request.user), CASES_PER_PAGE
     ).get_page(request.GET.get("page"))
+    page.object_list = selectors.approval_requests_by_id(list(page.object_list), with_sites=True)
     # One read of the person's groups for this check and the navigation's.
     prefetch_related_objects([request.user], "groups")
     may_delegate = request.user.has_role(Role.DIRECTOR) or request.user.has_role(Role.ADMIN)

@@ -23,13 +23,12 @@ def for_user(user) -> dict:
     }
     if user.has_role(Role.DIRECTOR) or user.has_role(Role.ADMIN):
         # The home page lists reference, requester and date: not the sites the list page shows.
-        sections["to_decide"] = list(
-            approval_selectors.approval_requests_open_for(user=user).prefetch_related(None)[:10]
-        )
+        first_ids = list(approval_selectors.approval_requests_open_ids(user=user)[:10])
+        sections["to_decide"] = approval_selectors.approval_requests_by_id(first_ids)
         # Holders who have not confirmed their safe-use review in time (directors see
         # their directorate's, admins everyone's).
-        sections["safe_use_unconfirmed"] = list(
-            grant_selectors.safe_use_unconfirmed_for(user=user, today=today)[:25]
+        sections["safe_use_unconfirmed"] = grant_selectors.safe_use_unconfirmed_list(
+            user=user, today=today, limit=25
         )
     if user.has_perm("access_requests.provision_accessgrant"):
         sections["provisioning_count"] = grant_selectors.grants_awaiting_provisioning().count()

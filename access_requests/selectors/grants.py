@@ -15,7 +15,7 @@ from access_requests.models import (
     SafeUseReminder,
     Site,
 )
-from people.models import Role
+from people.models import BusinessUnit, Role, StaffProfile
 
 
 def _with_sites(query: QuerySet[AccessGrant]) -> QuerySet[AccessGrant]:
@@ -108,12 +108,37 @@ def safe_use_unconfirmed_for(*, user, today: datetime.date | None = None) -> Que
     if user.has_role(Role.ADMIN) or user.has_perm("access_requests.revoke_accessgrant"):
         pass
     elif user.has_role(Role.DIRECTOR):
-        query = query.filter(grant__holder__profile__business_unit__directorate__director=user)
+        # Their directorates' holders through the units' ids (one small query first): joining
+        # user, profile, unit and directorate here made an eight-table join that PostgreSQL
+        # took far longer to plan than to run.
+        units = list(
+            BusinessUnit.objects.filter(directorate__director=user).values_list("id", flat=True)
+        )
+        holders = StaffProfile.objects.filter(business_unit_id__in=units).values("user_id")
+        query = query.filter(grant__holder_id__in=holders)
     else:
         return query.none()
     # Only the newest reminder of each grant matters: a later period supersedes it.
     newer = SafeUseReminder.objects.filter(grant=OuterRef("grant"), period__gt=OuterRef("period"))
     return query.exclude(Exists(newer)).order_by("confirm_by", "id")
+
+
+def safe_use_unconfirmed_list(*, user, today: datetime.date, limit: int) -> list[SafeUseReminder]:
+    """The first `limit` of `safe_use_unconfirmed_for`, with each grant's case and holder.
+
+    In two steps: the reminders' ids, then those reminders with their grant, case and
+    holder by id. As one query PostgreSQL spent ~8 ms (far more under load) planning the
+    eight-table join for 0.2 ms of work; each step alone plans in a fraction of that.
+    """
+    ids = list(
+        safe_use_unconfirmed_for(user=user, today=today)
+        .select_related(None)
+        .values_list("id", flat=True)[:limit]
+    )
+    by_id = SafeUseReminder.objects.select_related(
+        "grant__business_case", "grant__holder__profile"
+    ).in_bulk(ids)
+    return [by_id[pk] for pk in ids if pk in by_id]
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from access_requests.models import AccessGrant
 from access_requests.tests.factories import BusinessCaseFactory
 from approvals.models import ApprovalRequest
 from approvals.tests.factories import ApprovalRequestFactory
@@ -70,3 +71,33 @@ def test_the_case_page_shows_answers_decision_approver_reason_and_full_timeline(
 def test_an_unknown_case_is_not_found(client):
     client.force_login(UserFactory(role=Role.ADMIN))
     assert client.get(reverse("oversight:case-detail", args=[999999])).status_code == 404
+
+
+def test_the_case_page_names_everyone_on_the_grant_in_a_fixed_number_of_queries(
+    client, django_assert_max_num_queries
+):
+    """The requester and the grant's approver, provisioner and revoker each come from a
+    query of their own (not one nine-table join); the page still names them all."""
+    approver = UserFactory(profile__name="Ava Approver", role=Role.DIRECTOR)
+    director = UserFactory(profile__name="Dev Director", role=Role.DIRECTOR)
+    ict = UserFactory(profile__name="Ida ICT", role=Role.ICT)
+    grant = grant_held(
+        name="Rae Revoked",
+        approver=approver,
+        approved_on_behalf_of=director,
+        provisioned_by=ict,
+        status=AccessGrant.Status.REVOKED,
+    )
+    client.force_login(UserFactory(role=Role.AUDITOR))
+    url = reverse("oversight:case-detail", args=[grant.business_case.pk])
+    client.get(url)  # warm the session and permission caches
+
+    with django_assert_max_num_queries(14):
+        response = client.get(url)
+
+    html = response.content.decode()
+    assert "Requested by Rae Revoked" in html
+    assert "by Ava Approver" in html
+    assert "Ava Approver on behalf of Dev Director" in html
+    assert " by Ida ICT" in html
+    assert "by Rae Revoked: Misuse" in html
