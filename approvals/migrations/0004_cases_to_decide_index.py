@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('access_requests', '0005_register_indexes'),
-        ('approvals', '0002_initial'),
+        ('approvals', '0003_fewer_indexes_per_write'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
