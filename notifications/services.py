@@ -101,6 +101,8 @@ def _insert_skipping_duplicates(rows: list[tuple], *, contexts: list[str], now) 
     quote = connection.ops.quote_name
     others = [f for f in meta.concrete_fields if not f.primary_key and f.attname not in _PER_EMAIL]
     columns = [meta.get_field(name).column for name in _PER_EMAIL] + [f.column for f in others]
+    if connection.vendor != "postgresql":
+        return _insert_rows_plainly(connection, rows, contexts, shared, columns, others)
     selected = [f"v.{quote(name)}" for name in _PER_EMAIL]
     selected[_PER_EMAIL.index("context")] = f"(%s::jsonb -> v.{quote('context')})"
     selected += ["%s"] * len(others)
@@ -116,6 +118,27 @@ def _insert_skipping_duplicates(rows: list[tuple], *, contexts: list[str], now) 
     )
     params = ["[" + ",".join(contexts) + "]", *(shared[f.attname] for f in others)]
     params += [value for row in rows for value in row]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [pk for (pk,) in cursor.fetchall()]
+
+
+def _insert_rows_plainly(connection, rows, contexts, shared, columns, others) -> list[int]:
+    """The same INSERT for SQLite (`make run`'s demo database): every value of every row
+    as a parameter, its context as JSON text."""
+    quote = connection.ops.quote_name
+    context_at = _PER_EMAIL.index("context")
+    params = []
+    for row in rows:
+        values = list(row)
+        values[context_at] = contexts[values[context_at]]
+        params += values + [shared[f.attname] for f in others]
+    placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    sql = (
+        f"INSERT INTO {quote(OutboundEmail._meta.db_table)} "  # noqa: S608  # nosec B608 - names from the model, values are parameters
+        f"({', '.join(quote(c) for c in columns)}) VALUES {', '.join([placeholder] * len(rows))} "
+        f"ON CONFLICT DO NOTHING RETURNING {quote(OutboundEmail._meta.pk.column)}"
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [pk for (pk,) in cursor.fetchall()]

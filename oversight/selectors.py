@@ -86,6 +86,13 @@ class InArray(Expression):
         array_type = self.column.output_field.db_type(connection)
         return f"{sql} = ANY(%s::{array_type}[])", [*params, self.ids]
 
+    def as_sqlite(self, compiler, connection):
+        # `make run`'s demo database has no arrays: a plain IN list.
+        sql, params = compiler.compile(self.column)
+        if not self.ids:
+            return "1 = 0", []
+        return f"{sql} IN ({', '.join(['%s'] * len(self.ids))})", [*params, *self.ids]
+
 
 def _first_ids(queryset: QuerySet) -> list[int]:
     return list(queryset[: SEARCH_ID_LIMIT + 1])
