@@ -11,7 +11,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import prefetch_related_objects
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from audit.client import client_of
 from people.models import Role
+from people.roles import load_roles
 
 from . import selectors, services
 from .errors import ApprovalClosed, ApprovalLinkExpired, DecisionInvalid, DelegationInvalid
@@ -141,8 +141,7 @@ def case_list(request):
         selectors.approval_requests_open_ids(user=request.user), CASES_PER_PAGE
     ).get_page(request.GET.get("page"))
     page.object_list = selectors.approval_requests_by_id(list(page.object_list), with_sites=True)
-    # One read of the person's groups for this check and the navigation's.
-    prefetch_related_objects([request.user], "groups")
+    load_roles(request.user)  # one read of the groups for this check and the navigation's
     may_delegate = request.user.has_role(Role.DIRECTOR) or request.user.has_role(Role.ADMIN)
     return render(request, "approvals/case_list.html", {"page": page, "may_delegate": may_delegate})
 

@@ -2,6 +2,7 @@
 
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 
 from .models import Role
 
@@ -63,3 +64,11 @@ def roles_sync() -> None:
         group, _ = Group.objects.get_or_create(name=role)
         # Permissions of apps not migrated yet appear on a later post_migrate run.
         group.permissions.set([by_name[name] for name in perms if name in by_name])
+
+
+def load_roles(user) -> None:
+    """Read the person's groups in one query. `User.has_role` reads prefetched groups when
+    they are there and runs a query on every call otherwise, and a page asks several times
+    (the navigation, the home page's sections, the approver's list)."""
+    if user.is_authenticated:
+        prefetch_related_objects([user], "groups")

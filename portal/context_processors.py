@@ -4,8 +4,7 @@ from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 
 from people.models import Role
-
-from .roles import load_roles
+from people.roles import load_roles
 
 
 @dataclass(frozen=True)

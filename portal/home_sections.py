@@ -5,8 +5,7 @@ from django.utils import timezone
 from access_requests.selectors import business_cases as case_selectors, grants as grant_selectors
 from approvals import selectors as approval_selectors
 from people.models import Role
-
-from .roles import load_roles
+from people.roles import load_roles
 
 
 def for_user(user) -> dict:

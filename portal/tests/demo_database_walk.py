@@ -1,0 +1,115 @@
+"""A walk through `make run`'s own database, run by `test_demo_database.py` in a child
+process with no DATABASE_URL / CELERY_BROKER_URL / EMAIL_HOST (so SQLite, kombu's
+filesystem broker and the demo mail folder, as under `make run`) and PORTAL_VAR_DIR set to
+a fresh folder. A real Celery worker on that broker sends the emails, as under `make run`.
+
+It prints one JSON object of what it saw; the test asserts on it. Not a test module itself
+(the suite refuses SQLite): run as `python portal/tests/demo_database_walk.py`.
+"""
+
+import datetime
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+import time_machine  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from access_requests.models import AccessGrant, Site  # noqa: E402
+from access_requests.services.grants import grant_expiry_sweep, grant_provision  # noqa: E402
+from access_requests.tests.factories import BusinessCaseFactory  # noqa: E402
+from approvals.models import ApprovalRequest  # noqa: E402
+from approvals.services import approval_decide, approval_remind_due, case_submit  # noqa: E402
+from notifications.models import OutboundEmail  # noqa: E402
+from people.models import User  # noqa: E402
+
+MAIL = Path(settings.EMAIL_FILE_PATH)
+
+
+def mail_files() -> list[Path]:
+    return sorted(MAIL.glob("*.log")) if MAIL.exists() else []
+
+
+def wait_for_mail(count: int, timeout: float = 60.0) -> int:
+    """Wait until the worker has written `count` emails to the demo mail folder."""
+    deadline = time.monotonic() + timeout
+    while len(mail_files()) < count and time.monotonic() < deadline:
+        time.sleep(0.25)
+    return len(mail_files())
+
+
+def main() -> dict:
+    seen: dict = {"vendor": connection.vendor, "broker": settings.CELERY_BROKER_URL}
+    call_command("load_demo_data", verbosity=0)
+    staff = User.objects.get(email="sam.staff@example.gov.uk")
+    admin = User.objects.get(email="ada.admin@example.gov.uk")
+    ict = User.objects.get(email="ian.ict@example.gov.uk")
+    site = Site.objects.filter(name="LinkedIn").first() or Site.objects.create(name="LinkedIn")
+
+    # A staff member's case is sent: the director's email is queued (the outbox INSERT) and
+    # the worker sends it.
+    case = BusinessCaseFactory(requester=staff, sites=[site])
+    case = case_submit(case=case, actor=staff)
+    approval = ApprovalRequest.objects.get(business_case=case)
+    seen["reference"] = case.reference
+    seen["director"] = approval.approver.email
+    seen["mail_after_submit"] = wait_for_mail(1)
+
+    # Days later, the reminder sweep (the batched UPDATE of fresh links) reminds them.
+    later = timezone.now() + datetime.timedelta(days=10)
+    with time_machine.travel(later, tick=False):
+        seen["reminded"] = approval_remind_due()
+    seen["mail_after_reminder"] = wait_for_mail(seen["mail_after_submit"] + 1)
+
+    # They approve; ICT provisions; after the end date the expiry sweep expires the grant.
+    approval.refresh_from_db()
+    approval_decide(approval_request=approval, decision="approve", actor=approval.approver)
+    grant = AccessGrant.objects.get(business_case=case)
+    grant_provision(grant=grant, actor=ict)
+    after_end = grant.end_date + datetime.timedelta(days=1)
+    seen["expired"] = grant_expiry_sweep(today=after_end).done
+    grant.refresh_from_db()
+    seen["grant_status"] = grant.status
+
+    # The admin finds it in the register by search, and in its CSV export.
+    client = Client()
+    client.force_login(admin)
+    page = client.get("/oversight/register/", {"q": "Sam", "status": "all"})
+    seen["register_status"] = page.status_code
+    seen["register_shows_case"] = case.reference in page.content.decode()
+    export = client.get("/oversight/register.csv", {"q": "Sam", "status": "all"})
+    text = b"".join(export.streaming_content).decode()
+    seen["csv_status"] = export.status_code
+    seen["csv_row"] = next((line for line in text.splitlines() if case.reference in line), "")
+    trail = client.get("/oversight/audit-trail/")
+    seen["audit_trail_status"] = trail.status_code
+
+    seen["outbox_pending"] = OutboundEmail.objects.filter(
+        status=OutboundEmail.Status.PENDING
+    ).count()
+    seen["mail_subjects"] = [
+        next(
+            (line[9:] for line in path.read_text().splitlines() if line.startswith("Subject: ")),
+            "",
+        )
+        for path in mail_files()
+    ]
+    return seen
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(), default=str))
