@@ -14,11 +14,15 @@ from collections.abc import Iterable, Iterator
 
 from django.contrib.postgres.aggregates import StringAgg as PostgresStringAgg
 from django.db import connections, transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import CharField, OuterRef, Subquery
+from django.db.models.functions import Cast
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
-from access_requests.models import AccessGrant, AccessTier
+from access_requests.models import AccessGrant, AccessTier, Site
+from people.models import BusinessUnit, User
+
+from .selectors import display_name
 
 CHUNK_SIZE = 2000
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -91,43 +95,28 @@ REGISTER_HEADER = [
 ]
 
 
-# The columns the register export reads: plain values, not model instances, so a chunk of
-# 2,000 rows stays small.
+# The columns the register export reads from its one query: plain values, not model
+# instances. Only the grant, its case and its holder are joined; a holder's unit, directorate
+# and organisation, the approvers and the sites' names are few and are looked up in
+# dictionaries (`_Names`) instead of being joined and parsed again on every row.
 _REGISTER_COLUMNS = [
-    "pk",
     "business_case__reference",
     "holder__profile__commonly_used_name",
     "holder__first_name",
     "holder__last_name",
     "holder__email",
-    "holder__profile__business_unit__directorate__organisation__name",
-    "holder__profile__business_unit__directorate__name",
-    "holder__profile__business_unit__name",
+    "holder__profile__business_unit_id",
     "tier",
     "start_date",
     "end_date",
-    "approved_by__profile__commonly_used_name",
-    "approved_by__first_name",
-    "approved_by__last_name",
-    "approved_by__email",
-    "approved_on_behalf_of__profile__commonly_used_name",
-    "approved_on_behalf_of__first_name",
-    "approved_on_behalf_of__last_name",
-    "approved_on_behalf_of__email",
+    "approved_by_id",
+    "approved_on_behalf_of_id",
     "status",
 ]
 
 
-def _person(common_name, first, last, email) -> str:
-    """The same name `User.display_name` shows."""
-    if common_name:
-        return common_name
-    full = f"{first or ''} {last or ''}".strip()
-    return full or email or ""
-
-
 class StringAgg(PostgresStringAgg):
-    """PostgreSQL's ordered string_agg; on SQLite (the demo) group_concat."""
+    """PostgreSQL's string_agg; on SQLite (the demo) group_concat."""
 
     def as_sqlite(self, compiler, connection, **extra_context):
         expression, delimiter = self.get_source_expressions()[:2]
@@ -142,16 +131,17 @@ _FORMULA_STARTS = frozenset("".join(FORMULA_PREFIXES))
 ROWS_PER_WRITE = 1000
 
 
-def _site_names_subquery() -> Subquery:
-    """A grant's site names, alphabetical, joined with "; " (one correlated subquery per
-    row, read through the through-table's index, instead of a query per chunk)."""
+def _site_ids_subquery() -> Subquery:
+    """A grant's site ids as text ("3,7"): one correlated subquery per row, answered from
+    the through-table's unique (grant, site) index alone, with no join to the sites and no
+    sort (`_Names.sites` names and orders them)."""
     through = AccessGrant.sites.through
     return Subquery(
         through.objects.filter(accessgrant_id=OuterRef("pk"))
         .order_by()
         .values("accessgrant_id")
-        .annotate(names=StringAgg("site__name", "; ", order_by="site__name"))
-        .values("names")
+        .annotate(ids=StringAgg(Cast("site_id", CharField()), ","))
+        .values("ids")
     )
 
 
@@ -160,63 +150,116 @@ def _safe(value: str) -> str:
     return "'" + value if value and value[0] in _FORMULA_STARTS else value
 
 
-def _register_row(values: tuple) -> list:
-    (
-        _pk,
+class _Names:
+    """What the export's rows name by id, each read once and kept as CSV-safe text: the
+    business units (with directorate and organisation) and the sites up front, the
+    approvers a chunk at a time as they appear."""
+
+    def __init__(self, using: str):
+        self.using = using
+        self.units = {
+            pk: (_safe(organisation or ""), _safe(directorate or ""), _safe(unit or ""))
+            for pk, unit, directorate, organisation in BusinessUnit.objects.using(using)
+            .order_by()
+            .values_list("pk", "name", "directorate__name", "directorate__organisation__name")
+        }
+        # (rank in the database's own A to Z, name): sorted as the register page sorts them
+        self.site_names = {
+            pk: (rank, name)
+            for rank, (pk, name) in enumerate(
+                Site.objects.using(using).order_by("name").values_list("pk", "name")
+            )
+        }
+        self._sites: dict[str | None, str] = {None: "", "": ""}
+        self.people: dict[int | None, str] = {None: ""}
+
+    def sites(self, ids: str | None) -> str:
+        """ "3,7" → "Facebook; LinkedIn" (A to Z), once per distinct set of sites."""
+        try:
+            return self._sites[ids]
+        except KeyError:
+            named = sorted(self.site_names.get(int(pk), (-1, "")) for pk in ids.split(","))
+            text = self._sites[ids] = _safe("; ".join(name for _, name in named))
+            return text
+
+    def read_people(self, ids: set[int]) -> None:
+        missing = ids.difference(self.people)
+        if not missing:
+            return
+        found = (
+            User.objects.using(self.using)
+            .filter(pk__in=missing)
+            .values_list("pk", "profile__commonly_used_name", "first_name", "last_name", "email")
+        )
+        for pk, common_name, first, last, email in found:
+            self.people[pk] = _safe(display_name(common_name, first, last, email))
+
+
+_NO_UNIT = ("", "", "")
+
+
+def _register_rows(batch: list[tuple], names: _Names) -> list[list]:
+    names.read_people({row[9] for row in batch} | {row[10] for row in batch})
+    units, people, sites = names.units, names.people, names.sites
+    rows = []
+    for (
         reference,
         holder_name,
         holder_first,
         holder_last,
         holder_email,
-        organisation,
-        directorate,
-        unit,
+        unit_id,
         tier,
         start,
         end,
-        approver_name,
-        approver_first,
-        approver_last,
-        approver_email,
-        behalf_name,
-        behalf_first,
-        behalf_last,
-        behalf_email,
+        approver_id,
+        behalf_id,
         status,
-        sites,
-    ) = values
-    return [
-        _safe(reference or ""),
-        _safe(_person(holder_name, holder_first, holder_last, holder_email)),
-        _safe(holder_email or ""),
-        _safe(organisation or ""),
-        _safe(directorate or ""),
-        _safe(unit or ""),
-        _safe(sites or ""),
-        _safe(_TIER_LABELS.get(tier, tier)),
-        str(start),  # ISO dates (a date from PostgreSQL, already text on SQLite)
-        str(end),
-        _safe(_person(approver_name, approver_first, approver_last, approver_email)),
-        _safe(_person(behalf_name, behalf_first, behalf_last, behalf_email)),
-        _safe(_STATUS_LABELS.get(status, status)),
-    ]
+        site_ids,
+    ) in batch:
+        organisation, directorate, unit = units.get(unit_id, _NO_UNIT)
+        rows.append(
+            [
+                _safe(reference or ""),
+                _safe(display_name(holder_name, holder_first, holder_last, holder_email)),
+                _safe(holder_email or ""),
+                organisation,
+                directorate,
+                unit,
+                sites(site_ids),
+                _TIER_LABELS.get(tier) or _safe(tier),
+                str(start),  # ISO dates (a date from PostgreSQL, already text on SQLite)
+                str(end),
+                people.get(approver_id, ""),
+                people.get(behalf_id, ""),
+                _STATUS_LABELS.get(status) or _safe(status),
+            ]
+        )
+    return rows
 
 
 def register_csv(queryset) -> Iterator[str]:
     """The header and each grant of the (ordered) queryset as CSV text, 1,000 rows per
     piece.
 
-    One query, sites included, read through a server-side cursor 2,000 rows at a time.
-    The cursor is opened inside a transaction so that PostgreSQL streams the rows as it
-    finds them: outside one (autocommit), a cursor WITH HOLD would build the whole result
-    before the first row. Rows are plain tuples, never model instances.
+    One query over the grants, their cases and holders (sites as ids), read through a
+    server-side cursor 2,000 rows at a time; the names it refers to by id come from
+    `_Names`. The cursor is opened inside a transaction so that PostgreSQL streams the
+    rows as it finds them: outside one (autocommit), a cursor WITH HOLD would build the
+    whole result before the first row. Rows are plain tuples, never model instances.
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([csv_cell(name) for name in REGISTER_HEADER])
-    columns = queryset.prefetch_related(None).annotate(site_names=_site_names_subquery())
-    sql, params = columns.values_list(*_REGISTER_COLUMNS, "site_names").query.sql_with_params()
+    columns = (
+        queryset.select_related(None)
+        .prefetch_related(None)
+        .annotate(site_ids=_site_ids_subquery())
+        .values_list(*_REGISTER_COLUMNS, "site_ids")
+    )
+    sql, params = columns.query.sql_with_params()
     with transaction.atomic(using=queryset.db):
+        names = _Names(queryset.db)
         connection = connections[queryset.db]
         if connection.vendor == "postgresql":
             # Plan for every row, not the first 10% (hash joins rather than an index
@@ -229,7 +272,7 @@ def register_csv(queryset) -> Iterator[str]:
             cursor.itersize = CHUNK_SIZE
             cursor.execute(sql, params)
             while batch := cursor.fetchmany(ROWS_PER_WRITE):
-                writer.writerows([_register_row(values) for values in batch])
+                writer.writerows(_register_rows(batch, names))
                 yield buffer.getvalue()
                 buffer.seek(0)
                 buffer.truncate()

@@ -388,6 +388,30 @@ def test_the_csv_neutralises_spreadsheet_formulas(client, auditor):
     )
 
 
+def test_the_csv_neutralises_formulas_in_the_names_it_looks_up(client, auditor):
+    """Units, sites and approvers are named from lookups, not the row's own columns; their
+    names are neutralised too."""
+    grant_held(
+        name="Plain Holder",
+        unit=BusinessUnitFactory(
+            name="@Unit", directorate__name="=Dir", directorate__organisation__name="-Org"
+        ),
+        approver=UserFactory(profile__name="+Approver"),
+        sites=[SiteFactory(name="=Site")],
+    )
+    row = csv_rows(client.get(reverse("oversight:register-csv")))[1]
+    assert row[1] == "Plain Holder"
+    assert row[3:7] == ["'-Org", "'=Dir", "'@Unit", "'=Site"]
+    assert row[10] == "'+Approver"
+
+
+def test_the_csv_lists_sites_in_the_same_order_as_the_page(client, auditor):
+    grant_held(sites=[SiteFactory(name=name) for name in ["bluesky", "Zebra", "apple", "=x"]])
+    page_sites = client.get(reverse("oversight:register")).context["page"].rows[0].sites
+    row = csv_rows(client.get(reverse("oversight:register-csv")))[1]
+    assert row[6].lstrip("'").split("; ") == page_sites.split(", ")
+
+
 def _streamed(response) -> tuple[int, int]:
     """(lines, peak bytes allocated) while the response is consumed."""
     tracemalloc.start()
