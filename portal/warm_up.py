@@ -1,0 +1,71 @@
+"""Get a web worker ready before its first request, then keep the garbage collector off
+what it loaded.
+
+Python's full (generation 2) garbage collection walks every tracked object: once Django,
+the URL patterns and the compiled templates are loaded, that is about 100,000 objects and
+35–50 ms, and it lands on whichever request happens to allocate at that moment. Measured
+on the register page (`make bench` data): p50 14.5 ms, p99.5 74.5 ms, max 98 ms; with the
+templates compiled up front and everything frozen (`gc.freeze()`, as the Python docs
+suggest for a forking server), p99.5 22.8 ms and max 24.7 ms. Freezing only what the
+imports created left 29,000 objects (mostly compiled templates) to walk.
+
+Called from `portal/wsgi.py`, so every WSGI server (gunicorn in production and in
+`make bench`) gets it; `manage.py runserver` and the tests do not.
+"""
+
+import gc
+import logging
+from pathlib import Path
+
+from django.conf import settings
+from django.template import TemplateSyntaxError, engines
+from django.urls import get_resolver
+
+logger = logging.getLogger(__name__)
+
+TEMPLATE_SUFFIXES = {".html", ".txt"}
+
+
+def _own_template_dirs(engine) -> list[Path]:
+    """The project's template folders and the GOV.UK form pack's: what the portal's pages
+    render (the Django admin's, used by a few admins, compile on first use)."""
+    base = Path(settings.BASE_DIR)
+    dirs = []
+    for folder in map(Path, engine.template_dirs):
+        if folder.is_relative_to(base) or "crispy_forms_gds" in folder.parts:
+            dirs.append(folder)
+    return dirs
+
+
+def templates_compile() -> int:
+    """Compile (and, through the cached loader, keep) every template the portal renders.
+    Returns how many were compiled."""
+    compiled = 0
+    for engine in engines.all():
+        seen = set()
+        for folder in _own_template_dirs(engine):
+            for path in sorted(folder.rglob("*")):
+                if path.suffix not in TEMPLATE_SUFFIXES or not path.is_file():
+                    continue
+                name = path.relative_to(folder).as_posix()
+                if name in seen:  # the first folder's template wins, as in the loader
+                    continue
+                seen.add(name)
+                try:
+                    engine.get_template(name)
+                except (TemplateSyntaxError, UnicodeDecodeError, LookupError):
+                    logger.warning("Template %s did not compile at start-up", name)
+                    continue
+                compiled += 1
+    return compiled
+
+
+def warm_up_and_freeze() -> int:
+    """Load the URL patterns and compile the templates, then move everything alive into
+    the collector's permanent generation. Returns how many templates were compiled."""
+    get_resolver().url_patterns  # noqa: B018 - imports every view module
+    get_resolver()._populate()  # the reverse() lookup tables
+    compiled = templates_compile()
+    gc.collect()
+    gc.freeze()
+    return compiled
