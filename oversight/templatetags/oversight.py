@@ -4,6 +4,8 @@ from django import template
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+from portal.templatetags.portal_lists import pk_url, row_fragment, short_date
+
 register = template.Library()
 
 GRANT_STATUS_TAGS = {
@@ -75,4 +77,31 @@ def changes_html(changes) -> str:
     # Every value above is escaped.
     return mark_safe(  # noqa: S308  # nosec B308 B703
         f'<ul class="govuk-list govuk-!-font-size-16 govuk-!-margin-bottom-0">{items}</ul>'
+    )
+
+
+@register.simple_tag
+def register_rows_html(rows) -> str:
+    """The register's table rows: `oversight/includes/register_row.html` filled in once
+    per row, every value escaped (as `{{ }}` would), without the template engine's
+    per-variable cost (50 rows × 13 values were a quarter of the page's time)."""
+    fragment = row_fragment("oversight/includes/register_row.html")
+    return mark_safe(  # noqa: S308  # nosec B308 B703 - the fragment is ours, every value is escaped
+        "".join(
+            fragment.format(
+                reference=escape(row.reference),
+                holder_name=escape(row.holder_name),
+                case_url=pk_url(row.case_id, "oversight:case-detail"),
+                directorate=escape(row.directorate),
+                business_unit=escape(row.business_unit),
+                sites=escape(row.sites),
+                tier=escape(row.tier),
+                start_date=short_date(row.start_date),
+                end_date=short_date(row.end_date),
+                approver=escape(row.approver),
+                status_tag=grant_tag(row.status),
+                status_label=escape(row.status_label),
+            )
+            for row in rows
+        )
     )

@@ -321,6 +321,21 @@ def test_the_register_makes_the_same_number_of_queries_however_many_rows(
     assert few == many == deep
 
 
+def test_register_rows_show_names_as_text_never_as_markup(client, auditor):
+    grant_held(
+        name='<script>alert("x")</script>',
+        unit=BusinessUnitFactory(name="R&D <b>", directorate__name="Dir 'A'"),
+        sites=[SiteFactory(name="<img src=x>")],
+    )
+    html = client.get(reverse("oversight:register")).content.decode()
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
+    assert "R&amp;D &lt;b&gt;" in html
+    assert "Dir &#x27;A&#x27;" in html
+    assert "&lt;img src=x&gt;" in html
+    assert "<script>alert" not in html
+    assert "<img src=x>" not in html
+
+
 def test_the_csv_has_exactly_the_rows_the_filtered_pages_show(client, auditor):
     unit = BusinessUnitFactory(name="Digital")
     for n in range(60):

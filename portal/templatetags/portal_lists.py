@@ -72,3 +72,12 @@ def iso_utc(value) -> str:
     if not value:
         return ""
     return value.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@lru_cache(maxsize=32)
+def row_fragment(name: str) -> str:
+    """A list row's HTML with `{field}` placeholders, read from the template folders once
+    (`str.format` fills it: write a literal brace as `{{` or `}}`)."""
+    from django.template.loader import get_template
+
+    return get_template(name).template.source
