@@ -83,8 +83,12 @@ class InArray(Expression):
         sql, params = compiler.compile(self.column)
         # Typed as the column: `bigint = ANY(integer[])` compares across types, which
         # PostgreSQL cannot hash, so it would search the array once per row.
+        # The ids go as one array literal ('{7,13,…}'), which PostgreSQL reads in one step;
+        # a Python list would be sent as ARRAY[7, 13, …], a thousand constants to parse
+        # and fold (about 1 ms per query for the people called Patel).
         array_type = self.column.output_field.db_type(connection)
-        return f"{sql} = ANY(%s::{array_type}[])", [*params, self.ids]
+        literal = "{" + ",".join(str(int(pk)) for pk in self.ids) + "}"
+        return f"{sql} = ANY(%s::{array_type}[])", [*params, literal]
 
     def as_sqlite(self, compiler, connection):
         # `make run`'s demo database has no arrays: a plain IN list.
