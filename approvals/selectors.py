@@ -41,8 +41,9 @@ def approval_request_for_token(*, token: str) -> ApprovalRequest | None:
 def approval_requests_open_for(*, user) -> QuerySet[ApprovalRequest]:
     """Cases waiting for this person's decision, oldest first.
 
-    A case withdrawn by its requester is left out even if its approval request was not
-    closed yet (the business case app cannot reach up to close it; the sweep does).
+    A case withdrawn by its requester is left out even if its approval request is still
+    open (withdrawing closes them, but not those of cases withdrawn before it did; the
+    reminder sweep closes those).
     """
     return (
         ApprovalRequest.objects.filter(

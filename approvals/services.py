@@ -582,6 +582,116 @@ def _decision_emails(*, case: BusinessCase, approval: ApprovalRequest, grant) ->
         )
 
 
+# --- A case closed before its approver decided --------------------------------------------
+
+CLOSED_WITHDRAWN = "withdrawn"
+CLOSED_LAPSED = "lapsed"
+
+
+def _approvals_closed_emails(
+    *, case: BusinessCase, approvals: list[ApprovalRequest], because: str, closed_at
+) -> None:
+    """Each approver whose request was open still holds an emailed link: tell them the case
+    (withdrawn by the requester, or lapsed undecided) no longer needs their decision and
+    that the link no longer works. One email per request and reason (its dedupe key), all
+    written in one INSERT; nothing when no request was open."""
+    summary = {
+        "reference": case.reference,
+        "requester": _person(case.requester),
+        "submitted_at": email_date(case.submitted_at),
+    }
+    email_queue_many(
+        [
+            Outgoing(
+                template="approval_closed",
+                context={
+                    "approval": {
+                        "approver": _person(approval.approver),
+                        "on_behalf_of": _person(approval.on_behalf_of),
+                    },
+                    "case": summary,
+                    "because": because,
+                    "closed_on": email_date(closed_at),
+                },
+                to=[(approval.approver.email, f"approval-closed:{approval.pk}:{because}")],
+                related=approval,
+            )
+            for approval in approvals
+        ]
+    )
+
+
+def _approvals_supersede_for_withdrawal(
+    *, case: BusinessCase, approvals: list[ApprovalRequest], actor, client: Client | None
+) -> None:
+    """Close these open requests of a withdrawn case (both locked by the caller), record
+    each and tell each approver."""
+    if not approvals:
+        return
+    for approval in approvals:
+        transition_check(approval, ApprovalRequest.Status.SUPERSEDED)
+    ApprovalRequest.objects.filter(pk__in=[approval.pk for approval in approvals]).update(
+        status=ApprovalRequest.Status.SUPERSEDED, next_reminder_at=None, updated_at=timezone.now()
+    )
+    for approval in approvals:
+        approval.status = ApprovalRequest.Status.SUPERSEDED
+        approval.next_reminder_at = None
+    _approvals_closed_emails(
+        case=case, approvals=approvals, because=CLOSED_WITHDRAWN, closed_at=case.withdrawn_at
+    )
+    # Recorded last: the audit chain's head stays locked from here until commit.
+    record_many(
+        actor=actor,
+        events=[
+            NewEvent(
+                action="approval.superseded",
+                obj=case,
+                changes={
+                    "approval_request": approval.pk,
+                    "approver": approval.approver.email,
+                    "approval_status": [
+                        ApprovalRequest.Status.OPEN,
+                        ApprovalRequest.Status.SUPERSEDED,
+                    ],
+                    "because": f"the case is {case.status}",
+                },
+                **_client_fields(client),
+            )
+            for approval in approvals
+        ],
+    )
+
+
+def approval_requests_withdraw(
+    *, case: BusinessCase, actor, client: Client | None = None
+) -> list[ApprovalRequest]:
+    """The requester withdrew the case: its open approval requests close at once and their
+    approvers are told it no longer needs a decision. Runs inside `business_case_withdraw`'s
+    transaction (through the `business_case_withdrawn` signal, see `receivers`); a second
+    call finds nothing open and does nothing. Returns the requests it closed.
+
+    Raises TransitionNotAllowed if the case is not withdrawn.
+    """
+    with transaction.atomic():
+        locked = (
+            BusinessCase.objects.select_for_update(of=("self",))
+            .select_related("requester__profile")
+            .get(pk=case.pk)
+        )
+        if locked.status != BusinessCase.Status.WITHDRAWN:
+            raise TransitionNotAllowed(locked, BusinessCase.Status.WITHDRAWN)
+        approvals = list(
+            ApprovalRequest.objects.select_for_update(of=("self",))
+            .select_related("approver__profile", "on_behalf_of__profile")
+            .filter(business_case=locked, status=ApprovalRequest.Status.OPEN)
+            .order_by("pk")
+        )
+        _approvals_supersede_for_withdrawal(
+            case=locked, approvals=approvals, actor=actor, client=client
+        )
+    return approvals
+
+
 # --- Reminders, escalation, lapse (Celery beat) ---------------------------------------------
 
 
@@ -802,25 +912,11 @@ def approval_remind_one(*, approval_id: int, case_id: int) -> bool:
         if approval is None:
             return False  # handled already
         if case.status != BusinessCase.Status.SUBMITTED:
-            # Withdrawn by the requester: the business case app cannot close our requests,
-            # so the sweep does.
-            transition_check(approval, ApprovalRequest.Status.SUPERSEDED)
-            approval.status = ApprovalRequest.Status.SUPERSEDED
-            approval.next_reminder_at = None
-            approval.save(update_fields=["status", "next_reminder_at", "updated_at"])
-            record(
-                actor=REMINDER_SWEEP,
-                action="approval.superseded",
-                obj=case,
-                changes={
-                    "approval_request": approval.pk,
-                    "approver": approval.approver.email,
-                    "approval_status": [
-                        ApprovalRequest.Status.OPEN,
-                        ApprovalRequest.Status.SUPERSEDED,
-                    ],
-                    "because": f"the case is {case.status}",
-                },
+            # Withdrawn, and the request still open: withdrawing closes a case's requests
+            # (`approval_requests_withdraw`), but not those of cases withdrawn before it
+            # did. The sweep closes them the same way.
+            _approvals_supersede_for_withdrawal(
+                case=case, approvals=[approval], actor=REMINDER_SWEEP, client=None
             )
             return False
         if approval.reminders_sent < settings.SNS_MAX_REMINDERS:
@@ -907,7 +1003,7 @@ def case_lapse_one(*, case_id: int) -> bool:
     with transaction.atomic():
         case = (
             BusinessCase.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("requester")
+            .select_related("requester__profile")
             .filter(pk=case_id, status=BusinessCase.Status.SUBMITTED, submitted_at__lte=cutoff)
             .first()
         )
@@ -917,11 +1013,13 @@ def case_lapse_one(*, case_id: int) -> bool:
         case.status = BusinessCase.Status.LAPSED
         case.lapsed_at = now
         case.save(update_fields=["status", "lapsed_at", "updated_at"])
-        expired = list(
-            ApprovalRequest.objects.select_for_update()
+        open_approvals = list(
+            ApprovalRequest.objects.select_for_update(of=("self",))
+            .select_related("approver__profile", "on_behalf_of__profile")
             .filter(business_case=case, status=ApprovalRequest.Status.OPEN)
-            .values_list("pk", flat=True)
+            .order_by("pk")
         )
+        expired = [approval.pk for approval in open_approvals]
         ApprovalRequest.objects.filter(pk__in=expired).update(
             status=ApprovalRequest.Status.EXPIRED, next_reminder_at=None, updated_at=now
         )
@@ -947,6 +1045,9 @@ def case_lapse_one(*, case_id: int) -> bool:
             },
             related=case,
             dedupe_key=f"case-lapsed:{case.pk}",
+        )
+        _approvals_closed_emails(
+            case=case, approvals=open_approvals, because=CLOSED_LAPSED, closed_at=now
         )
     return True
 

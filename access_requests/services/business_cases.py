@@ -19,6 +19,7 @@ from access_requests.errors import (
     transition_check,
 )
 from access_requests.models import AccessTier, BusinessCase, ReferenceCounter, Site, SiteIdentity
+from access_requests.signals import business_case_withdrawn
 from audit.client import Client
 from audit.services import record
 
@@ -374,7 +375,9 @@ def business_case_withdraw(
     *, case: BusinessCase, actor, reason: str = "", client: Client | None = None
 ) -> BusinessCase:
     """Submitted → withdrawn, by the requester before a decision. The approvals app stops
-    honouring its links for a case that is no longer submitted.
+    honouring its links for a case that is no longer submitted; told through the
+    `business_case_withdrawn` signal, in this transaction, it also closes the case's open
+    approval requests and tells their approvers.
 
     Raises TransitionNotAllowed once the case is decided, lapsed or already withdrawn.
     """
@@ -393,4 +396,5 @@ def business_case_withdraw(
             changes={"status": [old_status, locked.status], "reason": reason},
             client=client,
         )
+        business_case_withdrawn.send(sender=BusinessCase, case=locked, actor=actor, client=client)
     return locked

@@ -59,10 +59,13 @@ def submitted_case(requester=None, **case_kwargs):
 
 
 def link_for(approval: ApprovalRequest) -> str:
-    """The newest emailed link for this approval request (only its hash is stored)."""
+    """The newest emailed link for this approval request (only its hash is stored). The
+    request and its reminders carry one; "no decision needed" (approval_closed) does not."""
     email = (
         OutboundEmail.objects.filter(
-            object_type="approvals.approvalrequest", object_id=str(approval.pk)
+            object_type="approvals.approvalrequest",
+            object_id=str(approval.pk),
+            template__in=["approval_request", "approval_reminder"],
         )
         .order_by("-id")
         .first()

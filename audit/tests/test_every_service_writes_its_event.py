@@ -197,13 +197,23 @@ def run_business_case_withdraw(run):
     case_services.business_case_withdraw(
         case=case, actor=case.requester, reason="No longer needed", client=CLIENT
     )
-    return Expected(
-        "case.withdrawn",
-        case,
-        case.requester.email,
-        CLIENT.address,
-        {**_status("submitted", "withdrawn"), "reason": "No longer needed"},
-    )
+    return [
+        Expected(
+            "case.withdrawn",
+            case,
+            case.requester.email,
+            CLIENT.address,
+            {**_status("submitted", "withdrawn"), "reason": "No longer needed"},
+        ),
+        # The approvals app closes the open approval request (business_case_withdrawn).
+        Expected(
+            "approval.superseded",
+            case,
+            case.requester.email,
+            CLIENT.address,
+            {"approval_status": ["open", "superseded"]},
+        ),
+    ]
 
 
 # --- access_requests.services.grants ---------------------------------------------------------
@@ -565,6 +575,25 @@ def run_approval_remind_one_closes_a_withdrawn_cases_request(run):
     )
 
 
+def run_approval_requests_withdraw(run):
+    case = submitted_case()
+    approval = case.approval_requests.get()
+    BusinessCase.objects.filter(pk=case.pk).update(
+        status=BusinessCase.Status.WITHDRAWN, withdrawn_at=timezone.now()
+    )
+    run.service_starts()
+    assert approval_services.approval_requests_withdraw(
+        case=case, actor=case.requester, client=CLIENT
+    ) == [approval]
+    return Expected(
+        "approval.superseded",
+        case,
+        case.requester.email,
+        CLIENT.address,
+        {"approval_request": approval.pk, "approval_status": ["open", "superseded"]},
+    )
+
+
 def run_approval_remind_due(run):
     due = [submitted_case(), submitted_case()]
     for case in due:
@@ -851,6 +880,7 @@ SERVICES = {
     f"{APPROVALS}.approval_remind_one (withdrawn case)": (
         run_approval_remind_one_closes_a_withdrawn_cases_request
     ),
+    f"{APPROVALS}.approval_requests_withdraw": run_approval_requests_withdraw,
     f"{APPROVALS}.approval_remind_due": run_approval_remind_due,
     f"{APPROVALS}.case_lapse_one": run_case_lapse_one,
     f"{APPROVALS}.case_lapse_due": run_case_lapse_due,
