@@ -187,7 +187,7 @@ class AccessGrant(TimeStampedModel):
     class Status(models.TextChoices):
         AWAITING_PROVISIONING = "awaiting", "Awaiting provisioning"  # ICT has not acted
         ACTIVE = "active", "Active"  # provisioned (usable from its start date)
-        EXPIRED = "expired", "Expired"  # reached its end date
+        EXPIRED = "expired", "Expired"  # reached its end date (provisioned or not)
         REVOKED = "revoked", "Revoked"  # withdrawn by an admin or director
         SURRENDERED = "surrendered", "Given up"  # given up by the holder
         RETURNED = "returned", "Returned by ICT"  # ICT could not provision it
@@ -197,7 +197,14 @@ class AccessGrant(TimeStampedModel):
             return [cls.AWAITING_PROVISIONING, cls.ACTIVE]
 
     TRANSITIONS = {
-        Status.AWAITING_PROVISIONING: {Status.ACTIVE, Status.RETURNED, Status.REVOKED},
+        # Awaiting → expired: access ICT never set up still ends on its end date, so that it
+        # leaves ICT's queue and the register's current grants instead of waiting forever.
+        Status.AWAITING_PROVISIONING: {
+            Status.ACTIVE,
+            Status.RETURNED,
+            Status.REVOKED,
+            Status.EXPIRED,
+        },
         Status.ACTIVE: {Status.EXPIRED, Status.REVOKED, Status.SURRENDERED},
         Status.EXPIRED: set(),
         Status.REVOKED: set(),
@@ -299,8 +306,9 @@ class AccessGrant(TimeStampedModel):
                 ),
                 name="grant_revoked_has_revoker_and_reason",
             ),
+            # An expired grant may never have been provisioned (it ended awaiting ICT).
             models.CheckConstraint(
-                condition=~Q(status__in=["active", "expired", "surrendered"])
+                condition=~Q(status__in=["active", "surrendered"])
                 | Q(provisioned_at__isnull=False),
                 name="grant_active_was_provisioned",
             ),

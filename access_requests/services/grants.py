@@ -480,10 +480,16 @@ def grant_expire(
     today: datetime.date | None = None,
     ict: list[IctRecipient] | None = None,
 ) -> AccessGrant | None:
-    """Active → expired once the end date has passed. Returns None when there is nothing to do
-    (another sweep holds the grant, or it is no longer due). The sweep expires grants a
-    batch at a time (`_grants_expire`) and calls this for each grant of a batch that
-    failed, so that one bad grant does not hold back the others."""
+    """Active or awaiting provisioning → expired once the end date has passed. Returns None
+    when there is nothing to do (another sweep holds the grant, or it is no longer due). The
+    sweep expires grants a batch at a time (`_grants_expire`) and calls this for each grant
+    of a batch that failed, so that one bad grant does not hold back the others.
+
+    A grant ICT never provisioned goes to expired too (`AccessGrant.TRANSITIONS` allows
+    awaiting → expired): its period is over, so it leaves ICT's queue and the register's
+    current grants. Its emails say so (`was_provisioned` false in their context): the
+    holder and their director that it ended before ICT set it up, and ICT that it has left
+    their queue with nothing to withdraw, not a request to close access never opened."""
     expired = _grants_expire(grant_ids=[grant_id], today=today or _today(), ict=ict)
     return expired[0] if expired else None
 
@@ -491,11 +497,12 @@ def grant_expire(
 def _grants_expire(
     *, grant_ids: list[int], today: datetime.date, ict: list[IctRecipient] | None
 ) -> list[AccessGrant]:
-    """Expire those of these grants that are still due and that no other sweep holds, in one
-    transaction whatever their number: the grants are locked with `skip_locked` (with what
-    the emails need joined in, and whether an active renewal continues each), checked
-    against the transitions table, updated with one UPDATE; their emails go to the outbox
-    in one INSERT (rendered when sent) and their events to the audit trail in one append,
+    """Expire those of these grants that are still due (active or awaiting provisioning, end
+    date passed) and that no other sweep holds, in one transaction whatever their number:
+    the grants are locked with `skip_locked` (with what the emails need joined in, and
+    whether an active renewal continues each), checked against the transitions table,
+    updated with one UPDATE; their emails go to the outbox in one INSERT (rendered when
+    sent) and their events (from which status each expired) to the audit trail in one append,
     recorded last. `ict` is the sweep's list of ICT recipients (read once per batch);
     without it it is read here. Returns the grants expired."""
     with transaction.atomic():
@@ -504,6 +511,7 @@ def _grants_expire(
             return []
         for grant in locked:
             transition_check(grant, AccessGrant.Status.EXPIRED)
+            grant.expired_from = grant.status
         now = timezone.now()
         AccessGrant.objects.filter(pk__in=[grant.pk for grant in locked]).update(
             status=AccessGrant.Status.EXPIRED, expired_at=now, updated_at=now
@@ -531,12 +539,22 @@ def _grants_expire(
                     obj=grant,
                     # str(grant) would read its case: the reference is joined in instead
                     object_repr=f"{grant.reference} ({grant.get_status_display()})",
-                    changes={"status": ["active", "expired"], "end_date": grant.end_date},
+                    changes={
+                        "status": [grant.expired_from, "expired"],
+                        "end_date": grant.end_date,
+                    },
                 )
                 for grant in locked
             ],
         )
     return locked
+
+
+def _due_to_expire(today: datetime.date) -> Q:
+    """Current grants (active, or still awaiting provisioning) whose end date has passed. As
+    `status IN ('awaiting', 'active')`, the predicate of the partial index
+    `grant_current_end_idx` (end_date, id), which the due-id query reads in order."""
+    return Q(status__in=AccessGrant.Status.current(), end_date__lt=today)
 
 
 def _grants_due_lock(*, grant_ids: list[int], today: datetime.date) -> list[AccessGrant]:
@@ -573,7 +591,7 @@ def _grants_due_lock(*, grant_ids: list[int], today: datetime.date) -> list[Acce
         .prefetch_related(
             Prefetch("sites", queryset=Site.objects.order_by("name"), to_attr="sites_by_name")
         )
-        .filter(pk__in=grant_ids, status=AccessGrant.Status.ACTIVE, end_date__lt=today)
+        .filter(_due_to_expire(today), pk__in=grant_ids)
         .order_by("id")
     )
 
@@ -591,7 +609,8 @@ def _expiry_emails(
 ) -> list[Outgoing]:
     """The holder, their director and (unless a renewal continues the same access) ICT are
     told that the grant has ended. `grant` comes from `_grants_due_lock` (with the holder's
-    and case's values joined in)."""
+    and case's values joined in). For a grant never provisioned the same templates say that
+    it ended before ICT set it up, and tell ICT it has left their queue (`was_provisioned`)."""
     continues = grant.successor_end_date is not None
     context = {
         "grant": {
@@ -607,6 +626,7 @@ def _expiry_emails(
         "sites": ", ".join(site.name for site in grant.sites_by_name),
         "grant_url": grant_url,
         "continues": continues,
+        "was_provisioned": grant.provisioned_at is not None,
     }
     if continues:
         context["successor_end_date"] = email_date(grant.successor_end_date)
@@ -822,7 +842,7 @@ def grant_expiry_notice_sweep(
 def grants_due_to_expire_ids(
     *, today: datetime.date, after: tuple | None = None, limit: int
 ) -> list[tuple[datetime.date, int]]:
-    query = AccessGrant.objects.filter(status=AccessGrant.Status.ACTIVE, end_date__lt=today)
+    query = AccessGrant.objects.filter(_due_to_expire(today))
     if after is not None:
         query = query.filter(Q(end_date__gt=after[0]) | Q(end_date=after[0], id__gt=after[1]))
     return list(query.order_by("end_date", "id").values_list("end_date", "id")[:limit])

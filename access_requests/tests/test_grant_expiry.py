@@ -1,5 +1,6 @@
 """Expiry notices (30, 7 and 1 days before, weekends moved to the working day before), each
-sent once whatever runs twice or crashes; "let it lapse"; expiry on the end date."""
+sent once whatever runs twice or crashes; "let it lapse"; expiry on the end date, of active
+grants and of grants ICT never provisioned."""
 
 import datetime
 import threading
@@ -36,6 +37,14 @@ def _active_grant(end: datetime.date, start: datetime.date | None = None, **kwar
     start = start or end - datetime.timedelta(days=120)
     return AccessGrantFactory(
         provisioned=True, business_case__start_date=start, business_case__end_date=end, **kwargs
+    )
+
+
+def _awaiting_grant(end: datetime.date, start: datetime.date | None = None, **kwargs):
+    """A grant ICT has not provisioned yet."""
+    start = start or end - datetime.timedelta(days=120)
+    return AccessGrantFactory(
+        business_case__start_date=start, business_case__end_date=end, **kwargs
     )
 
 
@@ -315,6 +324,76 @@ def test_a_grant_expires_the_day_after_its_end_date_and_holder_director_and_ict_
 
 
 @pytest.mark.django_db
+def test_a_grant_never_provisioned_expires_after_its_end_date_and_ict_is_told_to_drop_it(
+    client, mailoutbox, django_capture_on_commit_callbacks
+):
+    """ICT never set it up: the day after its end date it leaves ICT's queue, the holder and
+    their director learn it ended before it was set up, and ICT is told the job is no
+    longer needed (not asked to close access that was never opened)."""
+    end = datetime.date(2026, 7, 20)
+    with time_machine.travel(_at_noon(end), tick=False) as traveller:
+        grant = _awaiting_grant(end)
+        reference = grant.business_case.reference
+        director = director_of(grant.holder.profile.business_unit.directorate)
+        ict = UserFactory(role=Role.ICT)
+        with django_capture_on_commit_callbacks(execute=True):
+            assert services.grant_expiry_sweep().done == 0  # the end date is its last day
+        client.force_login(ict)
+        assert reference in client.get(reverse("access_requests:provisioning-queue")).text
+
+        traveller.move_to(_at_noon(end + datetime.timedelta(days=1)))
+        with django_capture_on_commit_callbacks(execute=True):
+            result = services.grant_expiry_sweep()
+            services.grant_expiry_sweep()
+        client.force_login(ict)
+        assert reference not in client.get(reverse("access_requests:provisioning-queue")).text
+    assert result.done == 1
+    grant.refresh_from_db()
+    assert grant.status == AccessGrant.Status.EXPIRED
+    assert grant.expired_at is not None
+    assert grant.provisioned_at is None
+    by_recipient = {m.to[0]: m for m in mailoutbox}
+    assert set(by_recipient) == {grant.holder.email, director.email, ict.email}
+    holder_email = by_recipient[grant.holder.email]
+    assert holder_email.subject == (
+        f"Your social media access ended before it was set up ({reference})"
+    )
+    assert "ended on 20 July 2026 before ICT set it up" in holder_email.body
+    assert "ICT will withdraw it" not in holder_email.body
+    director_email = by_recipient[director.email]
+    assert "ended on 20 July 2026 before ICT set it up" in director_email.body
+    assert "ICT has been told it is no longer needed" in director_email.body
+    ict_email = by_recipient[ict.email]
+    assert ict_email.subject.startswith(f"Social media access no longer needed: {reference}")
+    assert "has reached its end date, 20 July 2026." in ict_email.body
+    assert "nothing needs to be withdrawn" in ict_email.body
+    assert "Close access" not in ict_email.body
+    (event,) = AuditEvent.objects.filter(action="grant.expired", object_id=str(grant.pk))
+    assert event.actor_label == "system:grant_expiry_sweep"
+    assert event.changes["status"] == ["awaiting", "expired"]
+
+
+@pytest.mark.django_db
+def test_a_grant_awaiting_provisioning_whose_end_date_has_not_passed_is_left_alone(
+    mailoutbox, django_capture_on_commit_callbacks
+):
+    today = datetime.date(2026, 7, 20)
+    with time_machine.travel(_at_noon(today), tick=False):
+        ends_today = _awaiting_grant(today)
+        ends_later = _awaiting_grant(today + datetime.timedelta(days=30))
+        UserFactory(role=Role.ICT)
+        with django_capture_on_commit_callbacks(execute=True):
+            result = services.grant_expiry_sweep()
+    assert result.done == 0
+    for grant in (ends_today, ends_later):
+        grant.refresh_from_db()
+        assert grant.status == AccessGrant.Status.AWAITING_PROVISIONING
+        assert grant.expired_at is None
+    assert mailoutbox == []
+    assert not AuditEvent.objects.filter(action="grant.expired").exists()
+
+
+@pytest.mark.django_db
 def test_with_an_ict_mailbox_ict_gets_one_email_per_expired_grant_not_one_per_person(
     mailoutbox, django_capture_on_commit_callbacks, settings
 ):
@@ -342,13 +421,15 @@ def test_the_expiry_sweep_costs_the_same_queries_per_grant_however_many_ict_peop
 ):
     end = datetime.date(2026, 7, 20)
 
-    def queries_to_expire(grants: int) -> int:
+    def queries_to_expire(grants: int, never_provisioned: int = 0) -> int:
         for _ in range(grants):
             _active_grant(end)
+        for _ in range(never_provisioned):
+            _awaiting_grant(end)
         with CaptureQueriesContext(connection) as queries:
             with django_capture_on_commit_callbacks(execute=False):
                 result = services.grant_expiry_sweep(batch_size=100)
-        assert result.done == grants
+        assert result.done == grants + never_provisioned
         return len(queries)
 
     with time_machine.travel(_at_noon(end + datetime.timedelta(days=1)), tick=False):
@@ -358,16 +439,18 @@ def test_the_expiry_sweep_costs_the_same_queries_per_grant_however_many_ict_peop
         people = [UserFactory(role=Role.ICT) for _ in range(6)]
         seven_people_3_grants = queries_to_expire(3)
         seven_people_9_grants = queries_to_expire(9)
+        seven_people_4_active_5_awaiting = queries_to_expire(4, never_provisioned=5)
     # Not one query per grant, per email or per ICT person: a batch of grants costs the same
     # few queries however many it holds (its lock, its sites, one UPDATE, one INSERT for all
-    # its emails, one append to the audit trail).
+    # its emails, one append to the audit trail), and whether or not ICT provisioned them.
     assert seven_people_3_grants == one_person_3_grants
     assert seven_people_9_grants == seven_people_3_grants
+    assert seven_people_4_active_5_awaiting == seven_people_9_grants
     assert (
         OutboundEmail.objects.filter(
             template="grant_withdraw_ict", to__in=[p.email for p in people]
         ).count()
-        == 6 * (3 + 9)  # each ICT person, for each grant
+        == 6 * (3 + 9 + 4 + 5)  # each ICT person, for each grant
     )
     (email,) = [m for m in OutboundEmail.objects.filter(to=people[0].email)][:1]
     assert email.content().body_text.startswith("Dear ICT team,")
@@ -437,6 +520,113 @@ def test_a_batch_that_fails_is_retried_grant_by_grant_so_one_bad_grant_blocks_no
         g.holder.email for g in grants
     )
     assert AuditEvent.objects.filter(action="grant.expired").count() == 5
+
+
+@pytest.mark.django_db
+def test_grants_never_provisioned_are_expired_one_by_one_when_their_batch_fails(
+    mailoutbox, django_capture_on_commit_callbacks, caplog
+):
+    """The fallback path (`grant_expire`, one grant per transaction) closes grants awaiting
+    provisioning as the batch would, with their event and their own emails; the bad one
+    (itself never provisioned) is closed by the rerun."""
+    table = AccessGrant._meta.db_table
+    end = datetime.date(2026, 7, 20)
+    with time_machine.travel(_at_noon(end + datetime.timedelta(days=1)), tick=False):
+        active = [_active_grant(end) for _ in range(2)]
+        awaiting = [_awaiting_grant(end) for _ in range(3)]
+        broken = awaiting[1]
+        ict = UserFactory(role=Role.ICT)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE FUNCTION test_refuse_one() RETURNS trigger AS $$ BEGIN "
+                "RAISE EXCEPTION 'damaged row'; END; $$ LANGUAGE plpgsql"
+            )
+            cursor.execute(
+                f"CREATE TRIGGER test_refuse_one BEFORE UPDATE ON {table} FOR EACH ROW "  # noqa: S608 - the model's table name
+                f"WHEN (OLD.id = {int(broken.pk)}) EXECUTE FUNCTION test_refuse_one()"
+            )
+        with django_capture_on_commit_callbacks(execute=True):
+            result = services.grant_expiry_sweep(batch_size=10)
+        assert (result.done, result.failed) == (4, 1)
+        assert "a batch of 5 failed" in caplog.text
+        assert f"grant {broken.pk} failed" in caplog.text
+        broken.refresh_from_db()
+        assert broken.status == AccessGrant.Status.AWAITING_PROVISIONING
+        for grant in active + awaiting:
+            grant.refresh_from_db()
+        assert {g.status for g in active + awaiting if g != broken} == {"expired"}
+
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TRIGGER test_refuse_one ON {table}")
+        with django_capture_on_commit_callbacks(execute=True):
+            result = services.grant_expiry_sweep()
+        assert (result.done, result.failed) == (1, 0)
+        broken.refresh_from_db()
+        assert broken.status == AccessGrant.Status.EXPIRED
+    to_ict = {
+        m.subject.split(": ", 1)[1].split(" ", 1)[0]: m.subject
+        for m in mailoutbox
+        if m.to == [ict.email]
+    }
+    for grant in active:
+        assert to_ict.pop(grant.business_case.reference).startswith("Withdraw")
+    for grant in awaiting:
+        assert to_ict.pop(grant.business_case.reference).startswith("Social media access no longer")
+    assert to_ict == {}
+    not_set_up = [m.to[0] for m in mailoutbox if "ended before it was set up" in m.subject]
+    assert sorted(not_set_up) == sorted(g.holder.email for g in awaiting)
+    changes = {
+        int(e.object_id): e.changes["status"]
+        for e in AuditEvent.objects.filter(action="grant.expired")
+    }
+    assert changes == {
+        **{g.pk: ["active", "expired"] for g in active},
+        **{g.pk: ["awaiting", "expired"] for g in awaiting},
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_expiry_sweeps_at_once_close_each_grant_once_provisioned_or_not(monkeypatch):
+    today = timezone.localdate()
+    end, start = today - datetime.timedelta(days=1), today - datetime.timedelta(days=30)
+    grants = [_active_grant(end, start=start) for _ in range(6)]
+    grants += [_awaiting_grant(end, start=start) for _ in range(6)]
+    UserFactory(role=Role.ICT)
+    real_queue_many = services.email_queue_many
+
+    def slow_queue_many(messages):  # widen the window in which the two sweeps overlap
+        time.sleep(0.05)
+        return real_queue_many(messages)
+
+    monkeypatch.setattr(services, "email_queue_many", slow_queue_many)
+    monkeypatch.setattr(outbox, "_enqueue_send", lambda email_ids: None)  # see above
+    barrier = threading.Barrier(2)
+    results, errors = [], []
+
+    def sweep():
+        try:
+            barrier.wait()
+            results.append(services.grant_expiry_sweep(batch_size=3))
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sweep) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert sum(result.done for result in results) == len(grants)
+    assert set(AccessGrant.objects.values_list("status", flat=True)) == {"expired"}
+    events = AuditEvent.objects.filter(action="grant.expired")
+    assert sorted(int(e.object_id) for e in events) == sorted(g.pk for g in grants)
+    holder_emails = OutboundEmail.objects.filter(template="grant_expired")
+    assert sorted(holder_emails.values_list("to", flat=True)) == sorted(
+        g.holder.email for g in grants
+    )
+    assert OutboundEmail.objects.filter(template="grant_withdraw_ict").count() == len(grants)
 
 
 @pytest.mark.django_db

@@ -71,7 +71,7 @@ def test_each_change_is_allowed_exactly_when_the_transitions_say_so(from_status,
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("from_status", ALL)
-def test_only_an_active_grant_past_its_end_date_expires(from_status):
+def test_only_a_current_grant_past_its_end_date_expires(from_status):
     yesterday = timezone.localdate() - datetime.timedelta(days=1)
     grant = grant_in_status(
         from_status,
