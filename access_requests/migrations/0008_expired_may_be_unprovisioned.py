@@ -4,14 +4,14 @@ no longer requires `provisioned_at` of expired grants.
 
 No index changes: the sweep's due-id query (`status IN ('awaiting', 'active') AND end_date <
 today ORDER BY end_date, id`) is exactly the predicate and order of `grant_current_end_idx`
-(migration 0005), which it reads in order from its start up to today."""
+(migrations 0005 and 0007), which it reads in order from its start up to today."""
 
 from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("access_requests", "0006_fewer_indexes_per_write"),
+        ("access_requests", "0007_current_index_includes_tier"),
     ]
 
     operations = [
