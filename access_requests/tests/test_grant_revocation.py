@@ -59,12 +59,20 @@ def test_an_admin_or_the_holders_director_revokes_with_a_reason(
 
 
 @pytest.mark.django_db
-def test_a_grant_still_awaiting_provisioning_can_be_revoked(client):
+def test_a_grant_still_awaiting_provisioning_can_be_revoked(
+    client, mailoutbox, django_capture_on_commit_callbacks
+):
+    ict = UserFactory(role=Role.ICT)
     waiting = AccessGrantFactory()
     client.force_login(UserFactory(role=Role.ADMIN))
-    _revoke(client, waiting)
+    with django_capture_on_commit_callbacks(execute=True):
+        _revoke(client, waiting)
     waiting.refresh_from_db()
     assert waiting.status == AccessGrant.Status.REVOKED
+    # ICT never set it up: they are told it has left their queue, not to withdraw anything.
+    (to_ict,) = [m for m in mailoutbox if m.to == [ict.email]]
+    assert to_ict.subject.startswith("Social media access no longer needed")
+    assert "nothing needs to be withdrawn" in to_ict.body
 
 
 @pytest.mark.django_db
