@@ -3,11 +3,13 @@
 import datetime
 import hashlib
 import hmac
+from dataclasses import dataclass
 
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 
 from access_requests.models import BusinessCase, Site, SiteIdentity
+from people.models import display_name_of
 
 from .models import ApprovalRequest, Delegation
 
@@ -84,6 +86,35 @@ def approval_requests_by_id(ids: list[int], *, with_sites: bool = False) -> list
             Prefetch("business_case__sites", queryset=Site.objects.order_by("name"))
         )
     by_id = query.in_bulk(ids)
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
+@dataclass(frozen=True)
+class CaseToDecide:
+    """A line of the home page's "Cases to decide"."""
+
+    approval_id: int
+    reference: str
+    requester_name: str
+    decide_by: datetime.date
+
+
+def cases_to_decide_lines(ids: list[int]) -> list[CaseToDecide]:
+    """These approval requests, in this order, as the home page lists them: only the four
+    values it shows, not the case's and requester's whole rows."""
+    values = ApprovalRequest.objects.filter(pk__in=ids).values_list(
+        "pk",
+        "business_case__reference",
+        "business_case__requester__profile__commonly_used_name",
+        "business_case__requester__first_name",
+        "business_case__requester__last_name",
+        "business_case__requester__email",
+        "decide_by",
+    )
+    by_id = {
+        pk: CaseToDecide(pk, reference, display_name_of(common, first, last, email), decide_by)
+        for pk, reference, common, first, last, email, decide_by in values
+    }
     return [by_id[pk] for pk in ids if pk in by_id]
 
 

@@ -20,9 +20,7 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from access_requests.models import AccessGrant, AccessTier, Site
-from people.models import BusinessUnit, User
-
-from .selectors import display_name
+from people.models import BusinessUnit, User, display_name_of
 
 CHUNK_SIZE = 2000
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -192,7 +190,7 @@ class _Names:
             .values_list("pk", "profile__commonly_used_name", "first_name", "last_name", "email")
         )
         for pk, common_name, first, last, email in found:
-            self.people[pk] = _safe(display_name(common_name, first, last, email))
+            self.people[pk] = _safe(display_name_of(common_name, first, last, email))
 
 
 _NO_UNIT = ("", "", "")
@@ -221,7 +219,7 @@ def _register_rows(batch: list[tuple], names: _Names) -> list[list]:
         rows.append(
             [
                 _safe(reference or ""),
-                _safe(display_name(holder_name, holder_first, holder_last, holder_email)),
+                _safe(display_name_of(holder_name, holder_first, holder_last, holder_email)),
                 _safe(holder_email or ""),
                 organisation,
                 directorate,

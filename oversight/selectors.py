@@ -30,7 +30,14 @@ from access_requests.models import AccessGrant, AccessTier, BusinessCase, Site, 
 from approvals.models import ApprovalRequest
 from audit.models import AuditEvent
 from notifications.models import OutboundEmail
-from people.models import BusinessUnit, Directorate, Organisation, StaffProfile, User
+from people.models import (
+    BusinessUnit,
+    Directorate,
+    Organisation,
+    StaffProfile,
+    User,
+    display_name_of,
+)
 
 # "Current" in the register: the grants someone holds or is about to hold.
 CURRENT = "current"
@@ -170,14 +177,6 @@ def with_row_data(queryset: QuerySet[AccessGrant]) -> QuerySet[AccessGrant]:
 # query by id, the sites from another, and each row is plain values.
 
 
-def display_name(common_name: str | None, first: str | None, last: str | None, email) -> str:
-    """`User.display_name` from a row's columns: the commonly used name, else the full
-    name, else the email address."""
-    if common_name:
-        return common_name
-    return f"{first or ''} {last or ''}".strip() or (email or "")
-
-
 @dataclass(frozen=True)
 class PersonOnPage:
     name: str
@@ -197,7 +196,7 @@ def _people_by_id(ids: set[int]) -> dict[int, PersonOnPage]:
     )
     return {
         p["id"]: PersonOnPage(
-            name=display_name(p["common_name"], p["first_name"], p["last_name"], p["email"]),
+            name=display_name_of(p["common_name"], p["first_name"], p["last_name"], p["email"]),
             business_unit=p["unit_name"] or "",
             directorate=p["directorate_name"] or "",
         )
@@ -520,7 +519,7 @@ def audit_rows(values: list[dict]) -> list[AuditRow]:
     for v in values:
         actor_name = ""
         if v["actor_id"] is not None:
-            actor_name = display_name(
+            actor_name = display_name_of(
                 v["actor_common_name"],
                 v["actor_first_name"],
                 v["actor_last_name"],

@@ -53,6 +53,14 @@ class UserManager(BaseUserManager):
         return self.get(email__iexact=username)
 
 
+def display_name_of(common_name: str | None, first: str | None, last: str | None, email) -> str:
+    """How a person is named on every page (`User.display_name`), from plain column values:
+    their commonly used name, else their full name, else their email address."""
+    if common_name:
+        return common_name
+    return f"{first or ''} {last or ''}".strip() or (email or "")
+
+
 class User(AbstractUser):
     """A person who signs in with their email address."""
 
@@ -73,9 +81,12 @@ class User(AbstractUser):
     @property
     def display_name(self) -> str:
         profile = getattr(self, "profile", None)
-        if profile is not None and profile.commonly_used_name:
-            return profile.commonly_used_name
-        return self.get_full_name() or self.email
+        return display_name_of(
+            profile.commonly_used_name if profile is not None else None,
+            self.first_name,
+            self.last_name,
+            self.email,
+        )
 
     def has_role(self, role: str) -> bool:
         # Uses the prefetch cache when groups were prefetched.

@@ -23,7 +23,7 @@ def for_user(user) -> dict:
     if user.has_role(Role.DIRECTOR) or user.has_role(Role.ADMIN):
         # The home page lists reference, requester and date: not the sites the list page shows.
         first_ids = list(approval_selectors.approval_requests_open_ids(user=user)[:10])
-        sections["to_decide"] = approval_selectors.approval_requests_by_id(first_ids)
+        sections["to_decide"] = approval_selectors.cases_to_decide_lines(first_ids)
         # Holders who have not confirmed their safe-use review in time (directors see
         # their directorate's, admins everyone's).
         sections["safe_use_unconfirmed"] = grant_selectors.safe_use_unconfirmed_list(

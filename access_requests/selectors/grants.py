@@ -15,7 +15,7 @@ from access_requests.models import (
     SafeUseReminder,
     Site,
 )
-from people.models import BusinessUnit, Role, StaffProfile
+from people.models import BusinessUnit, Role, StaffProfile, display_name_of
 
 
 def _with_sites(query: QuerySet[AccessGrant]) -> QuerySet[AccessGrant]:
@@ -123,21 +123,46 @@ def safe_use_unconfirmed_for(*, user, today: datetime.date | None = None) -> Que
     return query.exclude(Exists(newer)).order_by("confirm_by", "id")
 
 
-def safe_use_unconfirmed_list(*, user, today: datetime.date, limit: int) -> list[SafeUseReminder]:
-    """The first `limit` of `safe_use_unconfirmed_for`, with each grant's case and holder.
+@dataclass(frozen=True)
+class SafeUseUnconfirmed:
+    """A line of the home page's "Safe use not confirmed"."""
 
-    In two steps: the reminders' ids, then those reminders with their grant, case and
-    holder by id. As one query PostgreSQL spent ~8 ms (far more under load) planning the
-    eight-table join for 0.2 ms of work; each step alone plans in a fraction of that.
+    grant_id: int
+    reference: str
+    holder_name: str
+    confirm_by: datetime.date
+
+
+def safe_use_unconfirmed_list(
+    *, user, today: datetime.date, limit: int
+) -> list[SafeUseUnconfirmed]:
+    """The first `limit` of `safe_use_unconfirmed_for`, as the home page lists them.
+
+    In two steps: the reminders' ids, then the four values shown, by id. As one query
+    PostgreSQL spent ~8 ms (far more under load) planning the eight-table join for 0.2 ms
+    of work; each step alone plans in a fraction of that.
     """
     ids = list(
         safe_use_unconfirmed_for(user=user, today=today)
         .select_related(None)
         .values_list("id", flat=True)[:limit]
     )
-    by_id = SafeUseReminder.objects.select_related(
-        "grant__business_case", "grant__holder__profile"
-    ).in_bulk(ids)
+    values = SafeUseReminder.objects.filter(pk__in=ids).values_list(
+        "pk",
+        "grant_id",
+        "grant__business_case__reference",
+        "grant__holder__profile__commonly_used_name",
+        "grant__holder__first_name",
+        "grant__holder__last_name",
+        "grant__holder__email",
+        "confirm_by",
+    )
+    by_id = {
+        pk: SafeUseUnconfirmed(
+            grant_id, reference, display_name_of(common, first, last, email), confirm_by
+        )
+        for pk, grant_id, reference, common, first, last, email, confirm_by in values
+    }
     return [by_id[pk] for pk in ids if pk in by_id]
 
 
