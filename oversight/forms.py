@@ -4,6 +4,7 @@ address, so a view can be bookmarked and shared)."""
 from crispy_forms_gds.helper import FormHelper
 from crispy_forms_gds.layout import Field, Fieldset, Fixed, Fluid, Layout, Size, Submit
 from django import forms
+from django.utils.functional import cached_property
 
 from access_requests.models import AccessGrant, AccessTier, Site
 from people.forms import RealDateInputField
@@ -140,11 +141,16 @@ class RegisterFilterForm(_FilterForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["approver"].queryset = selectors.approvers()
-        self.helper = FormHelper()
-        self.helper.form_tag = False
-        self.helper.disable_csrf = True
-        self.helper.form_method = "get"
-        self.helper.layout = Layout(
+
+    @cached_property
+    def helper(self) -> FormHelper:
+        """The GOV.UK layout, built only when the form is drawn (the page keeps the drawn
+        form for a minute, so most requests never need it)."""
+        helper = FormHelper()
+        helper.form_tag = False
+        helper.disable_csrf = True
+        helper.form_method = "get"
+        helper.layout = Layout(
             Field.text("q", field_width=Fluid.TWO_THIRDS),
             Field.select("status"),
             Field.select("tier"),
@@ -169,6 +175,7 @@ class RegisterFilterForm(_FilterForm):
             Field.select("sort"),
             Submit("apply", "Apply filters", data_prevent_double_click="true"),
         )
+        return helper
 
     def to_filters(self) -> selectors.RegisterFilters:
         data = self.cleaned_data
@@ -211,10 +218,14 @@ class AuditFilterForm(_FilterForm):
         self.fields["object_type"].choices = [("", "Any")] + [
             (t, t) for t in selectors.audit_object_types()
         ]
-        self.helper = FormHelper()
-        self.helper.form_tag = False
-        self.helper.disable_csrf = True
-        self.helper.layout = Layout(
+
+    @cached_property
+    def helper(self) -> FormHelper:
+        """Built only when the form is drawn (see `RegisterFilterForm.helper`)."""
+        helper = FormHelper()
+        helper.form_tag = False
+        helper.disable_csrf = True
+        helper.layout = Layout(
             Field.text("actor", field_width=Fluid.TWO_THIRDS),
             Field.select("action"),
             Field.select("object_type"),
@@ -227,6 +238,7 @@ class AuditFilterForm(_FilterForm):
             ),
             Submit("apply", "Apply filters", data_prevent_double_click="true"),
         )
+        return helper
 
     def to_filters(self) -> selectors.AuditFilters:
         data = self.cleaned_data
