@@ -81,6 +81,35 @@ def browser_type_launch_args(browser_type_launch_args):
 
 
 @pytest.fixture
+def refuse_updates():
+    """`refuse_updates(Model, pk)` makes PostgreSQL refuse every UPDATE of that one row (a
+    trigger standing in for a damaged row), so a test can see a batch fail and its items
+    retried one by one; `refuse_updates.lift()` takes the trigger away again."""
+    from django.db import connection
+
+    class Refusal:
+        table = None
+
+        def __call__(self, model, pk: int) -> None:
+            self.table = model._meta.db_table
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "CREATE FUNCTION test_refuse_one() RETURNS trigger AS $$ BEGIN "
+                    "RAISE EXCEPTION 'damaged row'; END; $$ LANGUAGE plpgsql"
+                )
+                cursor.execute(
+                    f"CREATE TRIGGER test_refuse_one BEFORE UPDATE ON {self.table} "  # noqa: S608 - the model's table name
+                    f"FOR EACH ROW WHEN (OLD.id = {int(pk)}) EXECUTE FUNCTION test_refuse_one()"
+                )
+
+        def lift(self) -> None:
+            with connection.cursor() as cursor:
+                cursor.execute(f"DROP TRIGGER test_refuse_one ON {self.table}")
+
+    return Refusal()
+
+
+@pytest.fixture
 def sign_in(client):
     """Sign a user in through the test client and return the client."""
 

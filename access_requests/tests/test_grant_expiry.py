@@ -479,25 +479,16 @@ def test_the_sweep_queues_its_emails_for_sending_in_one_task_per_chunk(mailoutbo
 
 @pytest.mark.django_db
 def test_a_batch_that_fails_is_retried_grant_by_grant_so_one_bad_grant_blocks_nobody(
-    mailoutbox, django_capture_on_commit_callbacks, caplog
+    mailoutbox, django_capture_on_commit_callbacks, caplog, refuse_updates
 ):
     """One grant the database refuses to update (a trigger stands in for a damaged row) fails
     the whole batch's transaction; each grant is then expired on its own, so the others
     expire and are told once, and only the bad one waits for a rerun."""
-    table = AccessGrant._meta.db_table
     end = datetime.date(2026, 7, 20)
     with time_machine.travel(_at_noon(end + datetime.timedelta(days=1)), tick=False):
         grants = [_active_grant(end) for _ in range(5)]
         broken = grants[2]
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "CREATE FUNCTION test_refuse_one() RETURNS trigger AS $$ BEGIN "
-                "RAISE EXCEPTION 'damaged row'; END; $$ LANGUAGE plpgsql"
-            )
-            cursor.execute(
-                f"CREATE TRIGGER test_refuse_one BEFORE UPDATE ON {table} FOR EACH ROW "  # noqa: S608 - the model's table name
-                f"WHEN (OLD.id = {int(broken.pk)}) EXECUTE FUNCTION test_refuse_one()"
-            )
+        refuse_updates(AccessGrant, broken.pk)
         with django_capture_on_commit_callbacks(execute=True):
             result = services.grant_expiry_sweep(batch_size=10)
         assert (result.done, result.failed) == (4, 1)
@@ -510,8 +501,7 @@ def test_a_batch_that_fails_is_retried_grant_by_grant_so_one_bad_grant_blocks_no
         assert set(statuses.values()) == {AccessGrant.Status.EXPIRED}
         assert broken.holder.email not in [m.to[0] for m in mailoutbox]
 
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP TRIGGER test_refuse_one ON {table}")
+        refuse_updates.lift()
         with django_capture_on_commit_callbacks(execute=True):
             result = services.grant_expiry_sweep()
         assert (result.done, result.failed) == (1, 0)
@@ -524,27 +514,18 @@ def test_a_batch_that_fails_is_retried_grant_by_grant_so_one_bad_grant_blocks_no
 
 @pytest.mark.django_db
 def test_grants_never_provisioned_are_expired_one_by_one_when_their_batch_fails(
-    mailoutbox, django_capture_on_commit_callbacks, caplog
+    mailoutbox, django_capture_on_commit_callbacks, caplog, refuse_updates
 ):
     """The fallback path (`grant_expire`, one grant per transaction) closes grants awaiting
     provisioning as the batch would, with their event and their own emails; the bad one
     (itself never provisioned) is closed by the rerun."""
-    table = AccessGrant._meta.db_table
     end = datetime.date(2026, 7, 20)
     with time_machine.travel(_at_noon(end + datetime.timedelta(days=1)), tick=False):
         active = [_active_grant(end) for _ in range(2)]
         awaiting = [_awaiting_grant(end) for _ in range(3)]
         broken = awaiting[1]
         ict = UserFactory(role=Role.ICT)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "CREATE FUNCTION test_refuse_one() RETURNS trigger AS $$ BEGIN "
-                "RAISE EXCEPTION 'damaged row'; END; $$ LANGUAGE plpgsql"
-            )
-            cursor.execute(
-                f"CREATE TRIGGER test_refuse_one BEFORE UPDATE ON {table} FOR EACH ROW "  # noqa: S608 - the model's table name
-                f"WHEN (OLD.id = {int(broken.pk)}) EXECUTE FUNCTION test_refuse_one()"
-            )
+        refuse_updates(AccessGrant, broken.pk)
         with django_capture_on_commit_callbacks(execute=True):
             result = services.grant_expiry_sweep(batch_size=10)
         assert (result.done, result.failed) == (4, 1)
@@ -556,8 +537,7 @@ def test_grants_never_provisioned_are_expired_one_by_one_when_their_batch_fails(
             grant.refresh_from_db()
         assert {g.status for g in active + awaiting if g != broken} == {"expired"}
 
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP TRIGGER test_refuse_one ON {table}")
+        refuse_updates.lift()
         with django_capture_on_commit_callbacks(execute=True):
             result = services.grant_expiry_sweep()
         assert (result.done, result.failed) == (1, 0)

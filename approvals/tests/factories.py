@@ -1,6 +1,7 @@
 import datetime
 import re
 import secrets
+from zoneinfo import ZoneInfo
 
 import factory
 from django.utils import timezone
@@ -9,6 +10,13 @@ from access_requests.tests.factories import BusinessCaseFactory
 from approvals.models import ApprovalRequest, Delegation
 from notifications.models import OutboundEmail
 from people.tests.factories import BusinessUnitFactory, DirectorateFactory, UserFactory, director_of
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def at(day: str, hour: int = 10, minute: int = 0) -> datetime.datetime:
+    """A moment in London on that day (10:00 unless told)."""
+    return datetime.datetime.fromisoformat(day).replace(hour=hour, minute=minute, tzinfo=LONDON)
 
 
 class ApprovalRequestFactory(factory.django.DjangoModelFactory):

@@ -2,7 +2,6 @@
 withdrawn by the requester, or lapsed undecided. Only approvers whose request was open."""
 
 import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -13,28 +12,19 @@ from access_requests.services.business_cases import business_case_withdraw
 from access_requests.tests.factories import BusinessCaseFactory
 from approvals.models import ApprovalRequest
 from approvals.services import approval_remind_due, case_lapse_due, delegation_cancel
-from approvals.tests.factories import DelegationFactory, requester_and_director, submitted_case
+from approvals.tests.factories import DelegationFactory, at, requester_and_director, submitted_case
 from audit.models import AuditEvent
 from people.models import Role
 from people.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
-LONDON = ZoneInfo("Europe/London")
 NO_DECISION_NEEDED = "No decision needed"
 
 
-def at(day: str, hour: int = 10, minute: int = 0) -> datetime.datetime:
-    return datetime.datetime.fromisoformat(day).replace(hour=hour, minute=minute, tzinfo=LONDON)
-
-
 @pytest.fixture(autouse=True)
-def _rules(settings):
-    settings.SNS_REMINDER_WORKING_DAYS = 3
-    settings.SNS_MAX_REMINDERS = 3
-    settings.SNS_LAPSE_AFTER_DAYS = 30
-    settings.SNS_APPROVAL_TOKEN_DAYS = 14
-    settings.SNS_BANK_HOLIDAYS = []
+def _rules(reminder_rules):
+    """The reminder and lapse rules these tests count with (no bank holidays)."""
 
 
 def notices_to(mailoutbox, person):

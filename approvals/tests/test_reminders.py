@@ -1,6 +1,5 @@
 import datetime
 import threading
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -12,26 +11,16 @@ from access_requests.working_days import add_working_days
 from approvals import tasks
 from approvals.models import ApprovalReminder, ApprovalRequest
 from approvals.services import approval_decide, approval_remind_due, case_lapse_due
-from approvals.tests.factories import link_for, requester_and_director, submitted_case
+from approvals.tests.factories import at, link_for, requester_and_director, submitted_case
 from audit.models import AuditEvent
 from notifications.models import OutboundEmail
 from people.models import Role
 from people.tests.factories import UserFactory
 
-LONDON = ZoneInfo("Europe/London")
-
-
-def at(day: str, hour: int = 10, minute: int = 0) -> datetime.datetime:
-    return datetime.datetime.fromisoformat(day).replace(hour=hour, minute=minute, tzinfo=LONDON)
-
 
 @pytest.fixture(autouse=True)
-def _rules(settings):
-    settings.SNS_REMINDER_WORKING_DAYS = 3
-    settings.SNS_MAX_REMINDERS = 3
-    settings.SNS_LAPSE_AFTER_DAYS = 30
-    settings.SNS_APPROVAL_TOKEN_DAYS = 14
-    settings.SNS_BANK_HOLIDAYS = ["2026-12-25", "2026-12-28", "2027-01-01"]
+def _rules(reminder_rules):
+    reminder_rules.SNS_BANK_HOLIDAYS = ["2026-12-25", "2026-12-28", "2027-01-01"]
 
 
 @pytest.fixture
@@ -189,24 +178,17 @@ def test_two_sweeps_at_once_send_each_reminder_exactly_once(outbox_sends_later):
 
 
 @pytest.mark.django_db
-def test_a_batch_that_fails_is_retried_one_by_one_so_one_bad_request_blocks_nobody(caplog):
+def test_a_batch_that_fails_is_retried_one_by_one_so_one_bad_request_blocks_nobody(
+    caplog, refuse_updates
+):
     """One request the database refuses to update (here a trigger stands in for a damaged
     row) fails the whole batch's transaction; each request is then reminded on its own,
     so the others' approvers are reminded once and only the bad one waits for a rerun."""
-    table = ApprovalRequest._meta.db_table
     with time_machine.travel(at("2026-12-04"), tick=False) as traveller:
         cases = [submitted_case() for _ in range(5)]
         approvals = [case.approval_requests.get() for case in cases]
         broken = approvals[2]
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "CREATE FUNCTION test_refuse_one() RETURNS trigger AS $$ BEGIN "
-                "RAISE EXCEPTION 'damaged row'; END; $$ LANGUAGE plpgsql"
-            )
-            cursor.execute(
-                f"CREATE TRIGGER test_refuse_one BEFORE UPDATE ON {table} FOR EACH ROW "  # noqa: S608 - the model's table name
-                f"WHEN (OLD.id = {int(broken.pk)}) EXECUTE FUNCTION test_refuse_one()"
-            )
+        refuse_updates(ApprovalRequest, broken.pk)
         traveller.move_to(at("2026-12-09", 10, 5))
 
         assert approval_remind_due() == 4
@@ -219,8 +201,7 @@ def test_a_batch_that_fails_is_retried_one_by_one_so_one_bad_request_blocks_nobo
         assert not ApprovalReminder.objects.filter(approval_request=broken).exists()
         assert AuditEvent.objects.filter(action="approval.reminded").count() == 4
 
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP TRIGGER test_refuse_one ON {table}")
+        refuse_updates.lift()
         assert approval_remind_due() == 1
     assert len(reminders_to(broken.approver.email)) == 1
     assert all(len(reminders_to(a.approver.email)) == 1 for a in approvals)
