@@ -3,7 +3,6 @@ sent once whatever runs twice or crashes; "let it lapse"; expiry on the end date
 grants and of grants ICT never provisioned."""
 
 import datetime
-import threading
 import time
 from zoneinfo import ZoneInfo
 
@@ -25,6 +24,7 @@ from notifications.models import OutboundEmail
 from notifications.services import outbox_sweep
 from people.models import Role
 from people.tests.factories import UserFactory, director_of
+from tests.at_once import returned, run_at_once
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -187,24 +187,11 @@ def test_two_sweeps_running_at_once_send_each_notice_exactly_once(mailoutbox, mo
     # Celery's eager mode keeps a process-wide flag that two threads running tasks at once
     # leave set: the threads only write the outbox, and the outbox sweep sends afterwards.
     monkeypatch.setattr(outbox, "_enqueue_send", lambda email_id: None)
-    barrier = threading.Barrier(2)
-    results, errors = [], []
 
     def sweep():
-        try:
-            barrier.wait()
-            results.append(services.grant_expiry_notice_sweep(batch_size=5))
-        except Exception as error:  # noqa: BLE001 - reported by the assertion below
-            errors.append(error)
-        finally:
-            connection.close()
+        return services.grant_expiry_notice_sweep(batch_size=5)
 
-    threads = [threading.Thread(target=sweep) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert errors == []
+    results = returned(run_at_once(sweep, sweep))
     assert sum(result.done for result in results) == len(grants)
     assert ExpiryNotice.objects.count() == len(grants)
     assert OutboundEmail.objects.filter(template="grant_expiry_notice").count() == len(grants)
@@ -580,24 +567,11 @@ def test_two_expiry_sweeps_at_once_close_each_grant_once_provisioned_or_not(monk
 
     monkeypatch.setattr(services, "email_queue_many", slow_queue_many)
     monkeypatch.setattr(outbox, "_enqueue_send", lambda email_ids: None)  # see above
-    barrier = threading.Barrier(2)
-    results, errors = [], []
 
     def sweep():
-        try:
-            barrier.wait()
-            results.append(services.grant_expiry_sweep(batch_size=3))
-        except Exception as error:  # noqa: BLE001 - reported by the assertion below
-            errors.append(error)
-        finally:
-            connection.close()
+        return services.grant_expiry_sweep(batch_size=3)
 
-    threads = [threading.Thread(target=sweep) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert errors == []
+    results = returned(run_at_once(sweep, sweep))
     assert sum(result.done for result in results) == len(grants)
     assert set(AccessGrant.objects.values_list("status", flat=True)) == {"expired"}
     events = AuditEvent.objects.filter(action="grant.expired")

@@ -1,7 +1,4 @@
-import threading
-
 import pytest
-from django.db import connection
 
 from access_requests.models import AccessGrant, BusinessCase
 from approvals.errors import ApprovalClosed
@@ -11,6 +8,7 @@ from approvals.tests.factories import DelegationFactory, requester_and_director,
 from audit.models import AuditEvent
 from notifications.models import OutboundEmail
 from people.tests.factories import UserFactory
+from tests.at_once import run_at_once
 
 
 @pytest.fixture
@@ -21,26 +19,16 @@ def outbox_sends_later(monkeypatch):
 
 
 def decide_together(calls):
-    """Run each call in its own thread and database connection, released together."""
-    barrier = threading.Barrier(len(calls))
-    outcomes = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait()
-            outcomes[index] = ("decided", call())
-        except ApprovalClosed as closed:
-            outcomes[index] = ("closed", closed.why)
-        except Exception as exc:  # noqa: BLE001 - reported by the assertions
-            outcomes[index] = ("error", repr(exc))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    """Run the calls at the same moment: ("decided", result), ("closed", why) or
+    ("error", repr) for each."""
+    outcomes = []
+    for kind, value in run_at_once(*calls):
+        if kind == "returned":
+            outcomes.append(("decided", value))
+        elif isinstance(value, ApprovalClosed):
+            outcomes.append(("closed", value.why))
+        else:
+            outcomes.append(("error", repr(value)))
     return outcomes
 
 

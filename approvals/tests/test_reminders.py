@@ -1,9 +1,7 @@
 import datetime
-import threading
 
 import pytest
 import time_machine
-from django.db import connection
 from django.test import Client
 
 from access_requests.models import BusinessCase
@@ -16,6 +14,7 @@ from audit.models import AuditEvent
 from notifications.models import OutboundEmail
 from people.models import Role
 from people.tests.factories import UserFactory
+from tests.at_once import returned, run_at_once
 
 
 @pytest.fixture(autouse=True)
@@ -150,25 +149,8 @@ def test_two_sweeps_at_once_send_each_reminder_exactly_once(outbox_sends_later):
     with time_machine.travel(at("2026-12-04"), tick=False) as traveller:
         cases = [submitted_case() for _ in range(6)]
         traveller.move_to(at("2026-12-09", 10, 5))
-        barrier = threading.Barrier(2)
-        results, errors = [], []
+        results = returned(run_at_once(approval_remind_due, approval_remind_due))
 
-        def sweep():
-            try:
-                barrier.wait()
-                results.append(approval_remind_due())
-            except Exception as exc:  # noqa: BLE001 - reported below
-                errors.append(exc)
-            finally:
-                connection.close()
-
-        threads = [threading.Thread(target=sweep) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-
-    assert errors == []
     assert sum(results) == 6
     for case in cases:
         approval = case.approval_requests.get()
