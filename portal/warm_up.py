@@ -9,8 +9,10 @@ templates compiled up front and everything frozen (`gc.freeze()`, as the Python 
 suggest for a forking server), p99.5 22.8 ms and max 24.7 ms. Freezing only what the
 imports created left 29,000 objects (mostly compiled templates) to walk.
 
-Called from `portal/wsgi.py`, so every WSGI server (gunicorn in production and in
-`make bench`) gets it; `manage.py runserver` and the tests do not.
+Called from `portal/wsgi.py`, so every server that loads `WSGI_APPLICATION` gets it:
+gunicorn in production and in `make bench`, and `manage.py runserver` under `make run`. The
+tests' live server builds its own handler and does not (`portal/tests/test_warm_up.py`
+calls it directly).
 """
 
 import gc
