@@ -79,7 +79,7 @@ format: venv
 	$(RUFF) format .
 	$(RUFF) check --fix .
 
-bench:
+bench: install
 	@if [ -f scripts/bench.sh ]; then \
 		bash scripts/bench.sh; \
 	else \
