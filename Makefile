@@ -6,7 +6,7 @@
 #   make security-scan   bandit over the project's code, pip-audit over requirements.txt
 #   make lint      ruff check + ruff format --check
 #   make format    ruff format + ruff check --fix
-#   make bench     scripts/bench.sh (once it exists)
+#   make bench     install, then scripts/bench.sh (the department-scale benchmark)
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
