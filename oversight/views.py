@@ -83,6 +83,25 @@ def _filter_form_html(form, query: dict, page: str = "register") -> str:
     return mark_safe(html)  # noqa: S308  # nosec B308 B703 - our own rendered template
 
 
+# A count past the cap reads 10,001 index entries to say "more than 10,000": the default
+# register (every current grant) says it on every page. A result that large does not fall
+# under the cap in a minute's time, so "more than" is kept for a minute per combination of
+# filters (each process's local-memory cache, like the filter form); exact counts never are.
+LARGE_COUNT_CACHE_SECONDS = 60
+
+
+def _register_count(filtered, query: dict) -> int:
+    filters = {key: value for key, value in query.items() if key not in {"sort", "apply"}}
+    digest = hashlib.sha256(urlencode(sorted(filters.items())).encode()).hexdigest()
+    key = f"register-large-count:{digest}"
+    if cache.get(key):
+        return selectors.COUNT_CAP + 1
+    count = selectors.count_capped(filtered, selectors.COUNT_CAP)
+    if count > selectors.COUNT_CAP:
+        cache.set(key, True, LARGE_COUNT_CACHE_SECONDS)
+    return count
+
+
 @require_safe
 @permission_required(VIEW_REGISTER, raise_exception=True)
 def register(request):
@@ -99,7 +118,7 @@ def register(request):
         context.update(
             filters=filters,
             page=page,
-            count=selectors.count_capped(filtered),
+            count=_register_count(filtered, query),
             count_cap=selectors.COUNT_CAP,
             next_url=page.next_cursor
             and _link("oversight:register", query, after=page.next_cursor),

@@ -1,10 +1,12 @@
 """Presentation helpers for the oversight pages."""
 
+import html
+
 from django import template
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
-from portal.templatetags.portal_lists import pk_url, row_fragment, short_date
+from portal.templatetags.portal_lists import pk_url_for, row_fragment, short_date
 
 register = template.Library()
 
@@ -83,24 +85,25 @@ def changes_html(changes) -> str:
 @register.simple_tag
 def register_rows_html(rows) -> str:
     """The register's table rows: `oversight/includes/register_row.html` filled in once
-    per row, every value escaped (as `{{ }}` would), without the template engine's
-    per-variable cost (50 rows × 13 values were a quarter of the page's time)."""
+    per row, every value escaped (`html.escape`, as `{{ }}` would), without the template
+    engine's per-variable cost (50 rows × 13 values were a quarter of the page's time)."""
     fragment = row_fragment("oversight/includes/register_row.html")
+    case_url = pk_url_for("oversight:case-detail")
     return mark_safe(  # noqa: S308  # nosec B308 B703 - the fragment is ours, every value is escaped
         "".join(
             fragment.format(
-                reference=escape(row.reference),
-                holder_name=escape(row.holder_name),
-                case_url=pk_url(row.case_id, "oversight:case-detail"),
-                directorate=escape(row.directorate),
-                business_unit=escape(row.business_unit),
-                sites=escape(row.sites),
-                tier=escape(row.tier),
+                reference=html.escape(row.reference),
+                holder_name=html.escape(row.holder_name),
+                case_url=case_url(row.case_id),
+                directorate=html.escape(row.directorate),
+                business_unit=html.escape(row.business_unit),
+                sites=html.escape(row.sites),
+                tier=html.escape(row.tier),
                 start_date=short_date(row.start_date),
                 end_date=short_date(row.end_date),
-                approver=escape(row.approver),
+                approver=html.escape(row.approver),
                 status_tag=grant_tag(row.status),
-                status_label=escape(row.status_label),
+                status_label=html.escape(row.status_label),
             )
             for row in rows
         )

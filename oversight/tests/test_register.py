@@ -336,6 +336,36 @@ def test_register_rows_show_names_as_text_never_as_markup(client, auditor):
     assert "<img src=x>" not in html
 
 
+def _count_queries(client, params) -> tuple[str, int]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        html = client.get(reverse("oversight:register"), params).content.decode()
+    counted = sum("COUNT(" in query["sql"] for query in queries.captured_queries)
+    return html.split('id="result-count">')[1].split(".")[0].strip(), counted
+
+
+def test_more_than_the_cap_is_counted_once_a_minute_and_an_exact_count_every_time(
+    client, auditor, monkeypatch
+):
+    from oversight import selectors
+
+    monkeypatch.setattr(selectors, "COUNT_CAP", 3)
+    for _ in range(5):
+        grant_held(tier=AccessTier.PASSIVE)
+    grant_held(tier=AccessTier.ACTIVE)
+
+    assert _count_queries(client, {}) == ("More than 3 grants match", 1)
+    # The same filters again (a later page too): "more than" is remembered, not recounted.
+    assert _count_queries(client, {}) == ("More than 3 grants match", 0)
+    assert _count_queries(client, {"sort": "holder"}) == ("More than 3 grants match", 0)
+    # An exact count is counted on every view, so it is never out of date.
+    assert _count_queries(client, {"tier": "active"}) == ("1 grant matches", 1)
+    grant_held(tier=AccessTier.ACTIVE)
+    assert _count_queries(client, {"tier": "active"}) == ("2 grants match", 1)
+
+
 def test_the_csv_has_exactly_the_rows_the_filtered_pages_show(client, auditor):
     unit = BusinessUnitFactory(name="Digital")
     for n in range(60):

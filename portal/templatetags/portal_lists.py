@@ -33,6 +33,13 @@ def pk_url(pk, url_name: str) -> str:
     return f"{before}{int(pk)}{after}"
 
 
+def pk_url_for(url_name: str):
+    """`pk_url` for one URL name, looked up once for a whole list: `url = pk_url_for(name)`,
+    then `url(pk)` per row."""
+    before, after = _around_the_id(url_name, get_script_prefix(), get_urlconf())
+    return lambda pk: f"{before}{int(pk)}{after}"
+
+
 def _local(value):
     if isinstance(value, datetime.datetime) and timezone.is_aware(value):
         return timezone.localtime(value)
