@@ -1,0 +1,41 @@
+import pytest
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import Permission
+
+from people.backends import PortalBackend
+from people.models import Role, User
+from people.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _fresh(user) -> User:
+    return User.objects.get(pk=user.pk)  # no permission cache from an earlier check
+
+
+@pytest.mark.parametrize("role", [None, *Role.values])
+def test_a_person_has_the_same_permissions_as_djangos_own_backend_gives(role):
+    person = UserFactory(role=role) if role else UserFactory()
+    # A permission of the person's own as well as their role's.
+    person.user_permissions.add(Permission.objects.get(codename="view_site"))
+    ours = PortalBackend().get_all_permissions(_fresh(person))
+    assert ours == ModelBackend().get_all_permissions(_fresh(person))
+    assert "access_requests.view_site" in ours
+
+
+def test_a_superuser_has_every_permission_and_an_inactive_person_none():
+    superuser = UserFactory(is_superuser=True)
+    assert PortalBackend().get_all_permissions(_fresh(superuser)) == (
+        ModelBackend().get_all_permissions(_fresh(superuser))
+    )
+    assert len(PortalBackend().get_all_permissions(_fresh(superuser))) == Permission.objects.count()
+    inactive = UserFactory(role=Role.ADMIN, is_active=False)
+    assert PortalBackend().get_all_permissions(_fresh(inactive)) == set()
+    assert not _fresh(inactive).has_perm("access_requests.view_accessgrant")
+
+
+def test_an_auditor_may_read_the_register_and_not_revoke(django_assert_num_queries):
+    auditor = _fresh(UserFactory(role=Role.AUDITOR))
+    with django_assert_num_queries(1):  # one query for all of them, then the cache
+        assert auditor.has_perm("access_requests.view_accessgrant")
+        assert not auditor.has_perm("access_requests.revoke_accessgrant")
