@@ -284,11 +284,12 @@ class AccessGrant(TimeStampedModel):
             models.Index(fields=["holder", "status"], name="grant_holder_idx"),
             models.Index(fields=["status", "end_date", "id"], name="grant_status_end_idx"),
             models.Index(fields=["end_date", "id"], name="grant_end_idx"),
-            # The register's default page: current grants by end date; with the tier
-            # alongside, counting the current grants of one tier reads the index alone.
+            # The register's default page: current grants by end date; with the tier and
+            # the holder alongside, counting the current grants of one tier or of the
+            # people a search found reads the index alone.
             models.Index(
                 fields=["end_date", "id"],
-                include=["tier"],
+                include=["tier", "holder"],
                 condition=Q(status__in=["awaiting", "active"]),
                 name="grant_current_end_idx",
             ),
