@@ -4,243 +4,120 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
-    dependencies = []
+    dependencies = [
+    ]
 
     operations = [
         migrations.CreateModel(
-            name="AccessGrant",
+            name='AccessGrant',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                (
-                    "tier",
-                    models.CharField(
-                        choices=[
-                            ("passive", "Passive monitoring"),
-                            ("active", "Active participation"),
-                        ],
-                        max_length=10,
-                    ),
-                ),
-                ("start_date", models.DateField()),
-                ("end_date", models.DateField()),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("awaiting", "Awaiting provisioning"),
-                            ("active", "Active"),
-                            ("expired", "Expired"),
-                            ("revoked", "Revoked"),
-                            ("surrendered", "Given up"),
-                            ("returned", "Returned by ICT"),
-                        ],
-                        default="awaiting",
-                        editable=False,
-                        max_length=12,
-                    ),
-                ),
-                ("approved_at", models.DateTimeField()),
-                ("pc_asset_tag", models.CharField(blank=True, max_length=50)),
-                ("provisioned_at", models.DateTimeField(blank=True, editable=False, null=True)),
-                ("returned_reason", models.TextField(blank=True, editable=False)),
-                ("expired_at", models.DateTimeField(blank=True, editable=False, null=True)),
-                ("revoked_at", models.DateTimeField(blank=True, editable=False, null=True)),
-                ("revocation_reason", models.TextField(blank=True, editable=False)),
-                ("surrendered_at", models.DateTimeField(blank=True, editable=False, null=True)),
-                ("lapse_chosen_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('tier', models.CharField(choices=[('passive', 'Passive monitoring'), ('active', 'Active participation')], max_length=10)),
+                ('start_date', models.DateField()),
+                ('end_date', models.DateField()),
+                ('status', models.CharField(choices=[('awaiting', 'Awaiting provisioning'), ('active', 'Active'), ('expired', 'Expired'), ('revoked', 'Revoked'), ('surrendered', 'Given up'), ('returned', 'Returned by ICT')], default='awaiting', editable=False, max_length=12)),
+                ('approved_at', models.DateTimeField()),
+                ('pc_asset_tag', models.CharField(blank=True, max_length=50)),
+                ('provisioned_at', models.DateTimeField(blank=True, editable=False, null=True)),
+                ('returned_reason', models.TextField(blank=True, editable=False)),
+                ('expired_at', models.DateTimeField(blank=True, editable=False, null=True)),
+                ('revoked_at', models.DateTimeField(blank=True, editable=False, null=True)),
+                ('revocation_reason', models.TextField(blank=True, editable=False)),
+                ('surrendered_at', models.DateTimeField(blank=True, editable=False, null=True)),
+                ('lapse_chosen_at', models.DateTimeField(blank=True, editable=False, null=True)),
             ],
             options={
-                "ordering": ["end_date", "id"],
-                "permissions": [
-                    ("provision_accessgrant", "Can provision or return access grants (ICT)"),
-                    ("revoke_accessgrant", "Can revoke any access grant"),
-                ],
+                'ordering': ['end_date', 'id'],
+                'permissions': [('provision_accessgrant', 'Can provision or return access grants (ICT)'), ('revoke_accessgrant', 'Can revoke any access grant')],
             },
         ),
         migrations.CreateModel(
-            name="BusinessCase",
+            name='BusinessCase',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                ("reference", models.CharField(blank=True, max_length=20, null=True, unique=True)),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("draft", "Draft"),
-                            ("submitted", "Awaiting decision"),
-                            ("approved", "Approved"),
-                            ("rejected", "Rejected"),
-                            ("withdrawn", "Withdrawn"),
-                            ("lapsed", "Expired without decision"),
-                        ],
-                        default="draft",
-                        editable=False,
-                        max_length=12,
-                    ),
-                ),
-                (
-                    "tier",
-                    models.CharField(
-                        blank=True,
-                        choices=[
-                            ("passive", "Passive monitoring"),
-                            ("active", "Active participation"),
-                        ],
-                        max_length=10,
-                    ),
-                ),
-                ("budget_holder_name", models.CharField(blank=True, max_length=200)),
-                (
-                    "pc_choice",
-                    models.CharField(
-                        blank=True,
-                        choices=[
-                            ("existing", "Use an existing standalone PC"),
-                            ("new", "A new standalone PC is needed"),
-                        ],
-                        max_length=10,
-                    ),
-                ),
-                (
-                    "pc_asset_tag",
-                    models.CharField(blank=True, max_length=50, verbose_name="asset tag"),
-                ),
-                (
-                    "purpose",
-                    models.TextField(
-                        blank=True, max_length=3000, verbose_name="what you will do and why"
-                    ),
-                ),
-                (
-                    "audience",
-                    models.TextField(
-                        blank=True, max_length=1500, verbose_name="who you will engage with"
-                    ),
-                ),
-                (
-                    "integration",
-                    models.TextField(
-                        blank=True,
-                        max_length=1500,
-                        verbose_name="how it supports other communications",
-                    ),
-                ),
-                ("start_date", models.DateField(blank=True, null=True)),
-                ("end_date", models.DateField(blank=True, null=True)),
-                ("declared_read_guidance", models.BooleanField(default=False)),
-                ("declared_civil_service_code", models.BooleanField(default=False)),
-                ("declared_no_protected_information", models.BooleanField(default=False)),
-                ("declared_media_to_press_office", models.BooleanField(default=False)),
-                ("declared_separate_identities", models.BooleanField(default=False)),
-                ("declarations_made_at", models.DateTimeField(blank=True, null=True)),
-                ("submitted_at", models.DateTimeField(blank=True, editable=False, null=True)),
-                ("decided_at", models.DateTimeField(blank=True, editable=False, null=True)),
-                ("decision_reason", models.TextField(blank=True, editable=False)),
-                ("withdrawn_at", models.DateTimeField(blank=True, editable=False, null=True)),
-                (
-                    "withdrawal_reason",
-                    models.TextField(blank=True, editable=False, max_length=1000),
-                ),
-                ("lapsed_at", models.DateTimeField(blank=True, editable=False, null=True)),
-                ("routing_note", models.CharField(blank=True, editable=False, max_length=300)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('reference', models.CharField(blank=True, max_length=20, null=True, unique=True)),
+                ('status', models.CharField(choices=[('draft', 'Draft'), ('submitted', 'Awaiting decision'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('withdrawn', 'Withdrawn'), ('lapsed', 'Expired without decision')], default='draft', editable=False, max_length=12)),
+                ('tier', models.CharField(blank=True, choices=[('passive', 'Passive monitoring'), ('active', 'Active participation')], max_length=10)),
+                ('budget_holder_name', models.CharField(blank=True, max_length=200)),
+                ('pc_choice', models.CharField(blank=True, choices=[('existing', 'Use an existing standalone PC'), ('new', 'A new standalone PC is needed')], max_length=10)),
+                ('pc_asset_tag', models.CharField(blank=True, max_length=50, verbose_name='asset tag')),
+                ('purpose', models.TextField(blank=True, max_length=3000, verbose_name='what you will do and why')),
+                ('audience', models.TextField(blank=True, max_length=1500, verbose_name='who you will engage with')),
+                ('integration', models.TextField(blank=True, max_length=1500, verbose_name='how it supports other communications')),
+                ('start_date', models.DateField(blank=True, null=True)),
+                ('end_date', models.DateField(blank=True, null=True)),
+                ('declared_read_guidance', models.BooleanField(default=False)),
+                ('declared_civil_service_code', models.BooleanField(default=False)),
+                ('declared_no_protected_information', models.BooleanField(default=False)),
+                ('declared_media_to_press_office', models.BooleanField(default=False)),
+                ('declared_separate_identities', models.BooleanField(default=False)),
+                ('declarations_made_at', models.DateTimeField(blank=True, null=True)),
+                ('submitted_at', models.DateTimeField(blank=True, editable=False, null=True)),
+                ('decided_at', models.DateTimeField(blank=True, editable=False, null=True)),
+                ('decision_reason', models.TextField(blank=True, editable=False)),
+                ('withdrawn_at', models.DateTimeField(blank=True, editable=False, null=True)),
+                ('withdrawal_reason', models.TextField(blank=True, editable=False, max_length=1000)),
+                ('lapsed_at', models.DateTimeField(blank=True, editable=False, null=True)),
+                ('routing_note', models.CharField(blank=True, editable=False, max_length=300)),
             ],
             options={
-                "ordering": ["-created_at"],
+                'ordering': ['-created_at'],
             },
         ),
         migrations.CreateModel(
-            name="ExpiryNotice",
+            name='ExpiryNotice',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("days_before", models.PositiveSmallIntegerField()),
-                ("sent_at", models.DateTimeField(auto_now_add=True)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('days_before', models.PositiveSmallIntegerField()),
+                ('sent_at', models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.CreateModel(
-            name="SafeUseReminder",
+            name='SafeUseReminder',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "period",
-                    models.PositiveSmallIntegerField(
-                        help_text="1 for the first period, 2 for the next…"
-                    ),
-                ),
-                ("sent_at", models.DateTimeField(auto_now_add=True)),
-                ("confirm_by", models.DateField()),
-                ("confirmed_at", models.DateTimeField(blank=True, null=True)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('period', models.PositiveSmallIntegerField(help_text='1 for the first period, 2 for the next…')),
+                ('sent_at', models.DateTimeField(auto_now_add=True)),
+                ('confirm_by', models.DateField()),
+                ('confirmed_at', models.DateTimeField(blank=True, null=True)),
             ],
         ),
         migrations.CreateModel(
-            name="Site",
+            name='Site',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                ("name", models.CharField(max_length=100, unique=True)),
-                ("url", models.URLField(max_length=300, verbose_name="address")),
-                (
-                    "allows_shared_display_names",
-                    models.BooleanField(
-                        default=True, verbose_name="several accounts may share one display name"
-                    ),
-                ),
-                ("is_active", models.BooleanField(default=True, verbose_name="offered to staff")),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('name', models.CharField(max_length=100, unique=True)),
+                ('url', models.URLField(max_length=300, verbose_name='address')),
+                ('allows_shared_display_names', models.BooleanField(default=True, verbose_name='several accounts may share one display name')),
+                ('is_active', models.BooleanField(default=True, verbose_name='offered to staff')),
             ],
             options={
-                "ordering": ["name"],
+                'ordering': ['name'],
             },
         ),
         migrations.CreateModel(
-            name="SiteIdentity",
+            name='SiteIdentity',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                ("display_name", models.CharField(blank=True, max_length=100)),
-                ("uses_pseudonym", models.BooleanField(default=False)),
-                ("pseudonym_reason", models.TextField(blank=True, max_length=1000)),
-                ("identifies_as_official", models.BooleanField(default=True)),
-                ("not_official_reason", models.TextField(blank=True, max_length=1000)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('display_name', models.CharField(blank=True, max_length=100)),
+                ('uses_pseudonym', models.BooleanField(default=False)),
+                ('pseudonym_reason', models.TextField(blank=True, max_length=1000)),
+                ('identifies_as_official', models.BooleanField(default=True)),
+                ('not_official_reason', models.TextField(blank=True, max_length=1000)),
             ],
             options={
-                "ordering": ["site__name"],
+                'ordering': ['site__name'],
             },
         ),
     ]

@@ -6,286 +6,155 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
-        ("access_requests", "0001_initial"),
-        ("people", "0001_initial"),
+        ('access_requests', '0001_initial'),
+        ('people', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="accessgrant",
-            name="approved_by",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="grants_approved",
-                to=settings.AUTH_USER_MODEL,
-            ),
+            model_name='accessgrant',
+            name='approved_by',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='grants_approved', to=settings.AUTH_USER_MODEL),
         ),
         migrations.AddField(
-            model_name="accessgrant",
-            name="approved_on_behalf_of",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="grants_approved_on_their_behalf",
-                to=settings.AUTH_USER_MODEL,
-            ),
+            model_name='accessgrant',
+            name='approved_on_behalf_of',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='grants_approved_on_their_behalf', to=settings.AUTH_USER_MODEL),
         ),
         migrations.AddField(
-            model_name="accessgrant",
-            name="holder",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="access_grants",
-                to=settings.AUTH_USER_MODEL,
-            ),
+            model_name='accessgrant',
+            name='holder',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='access_grants', to=settings.AUTH_USER_MODEL),
         ),
         migrations.AddField(
-            model_name="accessgrant",
-            name="paying_business_unit",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="grants",
-                to="people.businessunit",
-            ),
+            model_name='accessgrant',
+            name='paying_business_unit',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='grants', to='people.businessunit'),
         ),
         migrations.AddField(
-            model_name="accessgrant",
-            name="provisioned_by",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="grants_provisioned",
-                to=settings.AUTH_USER_MODEL,
-            ),
+            model_name='accessgrant',
+            name='provisioned_by',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='grants_provisioned', to=settings.AUTH_USER_MODEL),
         ),
         migrations.AddField(
-            model_name="accessgrant",
-            name="renewed_from",
-            field=models.OneToOneField(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="renewed_by",
-                to="access_requests.accessgrant",
-            ),
+            model_name='accessgrant',
+            name='renewed_from',
+            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='renewed_by', to='access_requests.accessgrant'),
         ),
         migrations.AddField(
-            model_name="accessgrant",
-            name="revoked_by",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="grants_revoked",
-                to=settings.AUTH_USER_MODEL,
-            ),
+            model_name='accessgrant',
+            name='revoked_by',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='grants_revoked', to=settings.AUTH_USER_MODEL),
         ),
         migrations.AddField(
-            model_name="businesscase",
-            name="paying_business_unit",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="business_cases_paid_for",
-                to="people.businessunit",
-            ),
+            model_name='businesscase',
+            name='paying_business_unit',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='business_cases_paid_for', to='people.businessunit'),
         ),
         migrations.AddField(
-            model_name="businesscase",
-            name="renewal_of",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="renewal_cases",
-                to="access_requests.accessgrant",
-            ),
+            model_name='businesscase',
+            name='renewal_of',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='renewal_cases', to='access_requests.accessgrant'),
         ),
         migrations.AddField(
-            model_name="businesscase",
-            name="requester",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="business_cases",
-                to=settings.AUTH_USER_MODEL,
-            ),
+            model_name='businesscase',
+            name='requester',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='business_cases', to=settings.AUTH_USER_MODEL),
         ),
         migrations.AddField(
-            model_name="accessgrant",
-            name="business_case",
-            field=models.OneToOneField(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="grant",
-                to="access_requests.businesscase",
-            ),
+            model_name='accessgrant',
+            name='business_case',
+            field=models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='grant', to='access_requests.businesscase'),
         ),
         migrations.AddField(
-            model_name="expirynotice",
-            name="grant",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="expiry_notices",
-                to="access_requests.accessgrant",
-            ),
+            model_name='expirynotice',
+            name='grant',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='expiry_notices', to='access_requests.accessgrant'),
         ),
         migrations.AddField(
-            model_name="safeusereminder",
-            name="grant",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="safe_use_reminders",
-                to="access_requests.accessgrant",
-            ),
+            model_name='safeusereminder',
+            name='grant',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='safe_use_reminders', to='access_requests.accessgrant'),
         ),
         migrations.AddField(
-            model_name="accessgrant",
-            name="sites",
-            field=models.ManyToManyField(related_name="grants", to="access_requests.site"),
+            model_name='accessgrant',
+            name='sites',
+            field=models.ManyToManyField(related_name='grants', to='access_requests.site'),
         ),
         migrations.AddField(
-            model_name="siteidentity",
-            name="business_case",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="site_identities",
-                to="access_requests.businesscase",
-            ),
+            model_name='siteidentity',
+            name='business_case',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='site_identities', to='access_requests.businesscase'),
         ),
         migrations.AddField(
-            model_name="siteidentity",
-            name="site",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="identities",
-                to="access_requests.site",
-            ),
+            model_name='siteidentity',
+            name='site',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='identities', to='access_requests.site'),
         ),
         migrations.AddField(
-            model_name="businesscase",
-            name="sites",
-            field=models.ManyToManyField(
-                related_name="business_cases",
-                through="access_requests.SiteIdentity",
-                to="access_requests.site",
-            ),
+            model_name='businesscase',
+            name='sites',
+            field=models.ManyToManyField(related_name='business_cases', through='access_requests.SiteIdentity', to='access_requests.site'),
         ),
         migrations.AddConstraint(
-            model_name="expirynotice",
-            constraint=models.UniqueConstraint(
-                fields=("grant", "days_before"), name="expiry_notice_once"
-            ),
+            model_name='expirynotice',
+            constraint=models.UniqueConstraint(fields=('grant', 'days_before'), name='expiry_notice_once'),
         ),
         migrations.AddConstraint(
-            model_name="safeusereminder",
-            constraint=models.UniqueConstraint(
-                fields=("grant", "period"), name="safe_use_reminder_once"
-            ),
+            model_name='safeusereminder',
+            constraint=models.UniqueConstraint(fields=('grant', 'period'), name='safe_use_reminder_once'),
         ),
         migrations.AddIndex(
-            model_name="accessgrant",
-            index=models.Index(fields=["holder", "status"], name="grant_holder_idx"),
+            model_name='accessgrant',
+            index=models.Index(fields=['holder', 'status'], name='grant_holder_idx'),
         ),
         migrations.AddIndex(
-            model_name="accessgrant",
-            index=models.Index(fields=["status", "end_date", "id"], name="grant_status_end_idx"),
+            model_name='accessgrant',
+            index=models.Index(fields=['status', 'end_date', 'id'], name='grant_status_end_idx'),
         ),
         migrations.AddIndex(
-            model_name="accessgrant",
-            index=models.Index(fields=["end_date", "id"], name="grant_end_idx"),
+            model_name='accessgrant',
+            index=models.Index(fields=['end_date', 'id'], name='grant_end_idx'),
         ),
         migrations.AddConstraint(
-            model_name="accessgrant",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("end_date__gte", models.F("start_date"))),
-                name="grant_end_not_before_start",
-            ),
+            model_name='accessgrant',
+            constraint=models.CheckConstraint(condition=models.Q(('end_date__gte', models.F('start_date'))), name='grant_end_not_before_start'),
         ),
         migrations.AddConstraint(
-            model_name="accessgrant",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    models.Q(("status", "revoked"), _negated=True),
-                    models.Q(
-                        ("revoked_by__isnull", False),
-                        ("revoked_at__isnull", False),
-                        models.Q(("revocation_reason", ""), _negated=True),
-                    ),
-                    _connector="OR",
-                ),
-                name="grant_revoked_has_revoker_and_reason",
-            ),
+            model_name='accessgrant',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'revoked'), _negated=True), models.Q(('revoked_by__isnull', False), ('revoked_at__isnull', False), models.Q(('revocation_reason', ''), _negated=True)), _connector='OR'), name='grant_revoked_has_revoker_and_reason'),
         ),
         migrations.AddConstraint(
-            model_name="accessgrant",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    models.Q(("status__in", ["active", "expired", "surrendered"]), _negated=True),
-                    ("provisioned_at__isnull", False),
-                    _connector="OR",
-                ),
-                name="grant_active_was_provisioned",
-            ),
+            model_name='accessgrant',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status__in', ['active', 'expired', 'surrendered']), _negated=True), ('provisioned_at__isnull', False), _connector='OR'), name='grant_active_was_provisioned'),
         ),
         migrations.AddConstraint(
-            model_name="siteidentity",
-            constraint=models.UniqueConstraint(
-                fields=("business_case", "site"), name="site_identity_unique_per_case"
-            ),
+            model_name='siteidentity',
+            constraint=models.UniqueConstraint(fields=('business_case', 'site'), name='site_identity_unique_per_case'),
         ),
         migrations.AddIndex(
-            model_name="businesscase",
-            index=models.Index(fields=["requester", "-created_at"], name="case_requester_idx"),
+            model_name='businesscase',
+            index=models.Index(fields=['requester', '-created_at'], name='case_requester_idx'),
         ),
         migrations.AddIndex(
-            model_name="businesscase",
-            index=models.Index(fields=["status", "submitted_at"], name="case_status_idx"),
+            model_name='businesscase',
+            index=models.Index(fields=['status', 'submitted_at'], name='case_status_idx'),
         ),
         migrations.AddConstraint(
-            model_name="businesscase",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("end_date__isnull", True),
-                    ("start_date__isnull", True),
-                    ("end_date__gte", models.F("start_date")),
-                    _connector="OR",
-                ),
-                name="case_end_not_before_start",
-            ),
+            model_name='businesscase',
+            constraint=models.CheckConstraint(condition=models.Q(('end_date__isnull', True), ('start_date__isnull', True), ('end_date__gte', models.F('start_date')), _connector='OR'), name='case_end_not_before_start'),
         ),
         migrations.AddConstraint(
-            model_name="businesscase",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("status", "draft"),
-                    models.Q(("reference__isnull", False), ("submitted_at__isnull", False)),
-                    _connector="OR",
-                ),
-                name="case_submitted_has_reference",
-            ),
+            model_name='businesscase',
+            constraint=models.CheckConstraint(condition=models.Q(('status', 'draft'), models.Q(('reference__isnull', False), ('submitted_at__isnull', False)), _connector='OR'), name='case_submitted_has_reference'),
         ),
         migrations.AddConstraint(
-            model_name="businesscase",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    models.Q(
-                        ("decided_at__isnull", False), ("status__in", ["approved", "rejected"])
-                    ),
-                    models.Q(
-                        models.Q(("status__in", ["approved", "rejected"]), _negated=True),
-                        ("decided_at__isnull", True),
-                    ),
-                    _connector="OR",
-                ),
-                name="case_decided_at_iff_decided",
-            ),
+            model_name='businesscase',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('decided_at__isnull', False), ('status__in', ['approved', 'rejected'])), models.Q(models.Q(('status__in', ['approved', 'rejected']), _negated=True), ('decided_at__isnull', True)), _connector='OR'), name='case_decided_at_iff_decided'),
         ),
     ]

@@ -4,16 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("access_requests", "0003_seed_site_catalogue"),
+        ('access_requests', '0003_seed_site_catalogue'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="ReferenceCounter",
+            name='ReferenceCounter',
             fields=[
-                ("year", models.PositiveSmallIntegerField(primary_key=True, serialize=False)),
-                ("last_number", models.PositiveIntegerField(default=0)),
+                ('year', models.PositiveSmallIntegerField(primary_key=True, serialize=False)),
+                ('last_number', models.PositiveIntegerField(default=0)),
             ],
         ),
     ]

@@ -8,20 +8,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("access_requests", "0005_register_indexes"),
+        ('access_requests', '0005_register_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name="accessgrant",
-            name="holder",
-            field=models.ForeignKey(
-                db_index=False,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="access_grants",
-                to=settings.AUTH_USER_MODEL,
-            ),
+            model_name='accessgrant',
+            name='holder',
+            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='access_grants', to=settings.AUTH_USER_MODEL),
         ),
     ]
