@@ -72,10 +72,15 @@ def _register_form(request) -> RegisterFilterForm:
 FILTER_FORM_CACHE_SECONDS = 60
 
 
+def _cache_key(prefix: str, query: dict) -> str:
+    """One cache key per combination of filters (their order in the URL does not matter)."""
+    return f"{prefix}:" + hashlib.sha256(urlencode(sorted(query.items())).encode()).hexdigest()
+
+
 def _filter_form_html(form, query: dict, page: str = "register") -> str:
     if form.errors:
         return render_to_string("oversight/includes/filter_form.html", {"form": form})
-    key = f"{page}-filters:" + hashlib.sha256(urlencode(sorted(query.items())).encode()).hexdigest()
+    key = _cache_key(f"{page}-filters", query)
     html = cache.get(key)
     if html is None:
         html = render_to_string("oversight/includes/filter_form.html", {"form": form})
@@ -92,8 +97,7 @@ LARGE_COUNT_CACHE_SECONDS = 60
 
 def _register_count(filtered, query: dict) -> int:
     filters = {key: value for key, value in query.items() if key not in {"sort", "apply"}}
-    digest = hashlib.sha256(urlencode(sorted(filters.items())).encode()).hexdigest()
-    key = f"register-large-count:{digest}"
+    key = _cache_key("register-large-count", filters)
     if cache.get(key):
         return selectors.COUNT_CAP + 1
     count = selectors.count_capped(filtered, selectors.COUNT_CAP)

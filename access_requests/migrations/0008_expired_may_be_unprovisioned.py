@@ -11,7 +11,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("access_requests", "0007_current_index_includes_tier"),
+        ("access_requests", "0007_current_index_includes_tier_and_holder"),
     ]
 
     operations = [

@@ -29,8 +29,7 @@ def _around_the_id(url_name: str, prefix: str, urlconf) -> tuple[str, str]:
 def pk_url(pk, url_name: str) -> str:
     """`{{ row.id|pk_url:"app:name" }}` is `{% url "app:name" row.id %}` for a URL whose only
     argument is an integer id: the URL is reversed once per name, not once per row."""
-    before, after = _around_the_id(url_name, get_script_prefix(), get_urlconf())
-    return f"{before}{int(pk)}{after}"
+    return pk_url_for(url_name)(pk)
 
 
 def pk_url_for(url_name: str):

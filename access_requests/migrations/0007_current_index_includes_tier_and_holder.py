@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
             index=models.Index(
                 condition=models.Q(("status__in", ["awaiting", "active"])),
                 fields=["end_date", "id"],
-                include=("tier",),
+                include=("tier", "holder"),
                 name="grant_current_end_idx",
             ),
         ),
