@@ -116,8 +116,16 @@ def register(request):
         filters = form.to_filters()
         filtered = selectors.register_filtered(filters)
         keys, descending = REGISTER_KEYS.get(filters.sort, REGISTER_KEYS["end_date"])
-        grants = selectors.register_page_values(filtered, by_holder=filters.sort in SORT_BY_HOLDER)
-        page = _page_or_404(grants, request, keys=keys, descending=descending)
+        by_holder = filters.sort in SORT_BY_HOLDER
+        grants = selectors.register_page_values(filtered, by_holder=by_holder)
+        page = _page_or_404(
+            grants,
+            request,
+            keys=keys,
+            descending=descending,
+            # By end date, a page's keys come from grant_current_end_idx alone.
+            keys_from=None if by_holder else filtered,
+        )
         page = dataclasses.replace(page, rows=selectors.register_rows(page.rows))
         context.update(
             filters=filters,

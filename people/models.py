@@ -180,3 +180,24 @@ class StaffProfile(TimeStampedModel):
     @property
     def directorate(self) -> Directorate:
         return self.business_unit.directorate
+
+
+class PersonSearchText(models.Model):
+    """A person's email and commonly used name as one text (a line each), which the
+    register's holder search reads: one trigram index, one query, each person once.
+
+    PostgreSQL keeps it with triggers on the user and profile tables (people migration
+    0003), whoever writes them: the portal, the admin, `import_staff` or a bulk load. On
+    SQLite (`make run`'s demo database) it stays empty and the search reads both tables.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="search_text",
+    )
+    text = models.TextField()
+
+    def __str__(self):
+        return self.text

@@ -9,17 +9,9 @@ from django.utils import timezone
 
 from access_requests.tests.factories import SiteFactory
 from audit.services import SystemActor, record
-from people.models import Role
 from people.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def auditor(client):
-    user = UserFactory(role=Role.AUDITOR, email="auditor@example.gov.uk")
-    client.force_login(user)
-    return user
 
 
 def ids_on_page(response) -> list[int]:

@@ -31,13 +31,6 @@ def csv_rows(response) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text)))
 
 
-@pytest.fixture
-def auditor(client):
-    user = UserFactory(role=Role.AUDITOR)
-    client.force_login(user)
-    return user
-
-
 OVERSIGHT_PAGES = [
     "oversight:register",
     "oversight:register-csv",
