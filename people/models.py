@@ -199,5 +199,8 @@ class PersonSearchText(models.Model):
     )
     text = models.TextField()
 
+    class Meta:
+        verbose_name = "search text"  # as the admin lists it when a person is deleted
+
     def __str__(self):
         return self.text

@@ -110,6 +110,9 @@ class Migration(migrations.Migration):
                 ),
                 ("text", models.TextField()),
             ],
+            options={
+                "verbose_name": "search text",
+            },
         ),
         migrations.RunPython(create_triggers, drop_triggers, elidable=False),
     ]
