@@ -3,10 +3,17 @@
 import html
 
 from django import template
+from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
-from portal.templatetags.portal_lists import pk_url_for, row_fragment, short_date
+from portal.templatetags.portal_lists import (
+    iso_utc,
+    long_date,
+    pk_url_for,
+    row_fragment,
+    short_date,
+)
 
 register = template.Library()
 
@@ -108,3 +115,35 @@ def register_rows_html(rows) -> str:
             for row in rows
         )
     )
+
+
+@register.simple_tag
+def timeline_html(events) -> str:
+    """A case file's timeline: `oversight/includes/timeline_event.html` filled in once per
+    event, every value escaped, as the `{% for %}` loop it replaces wrote it (same markup
+    and whitespace) without the template engine's cost per variable, filter and include."""
+    fragment = row_fragment("oversight/includes/timeline_event.html")
+    return mark_safe(  # noqa: S308  # nosec B308 B703 - the fragment is ours, every value is escaped
+        "".join(
+            "\n"
+            + fragment.format(
+                action=escape(event.action),
+                occurred_at_utc=iso_utc(event.occurred_at),
+                occurred_at=_long_date_time(event.occurred_at),
+                actor_label=escape(event.actor_label),
+                on_object=f" on {escape(event.object_repr)}" if event.object_repr else "",
+                from_address=f" from {escape(event.client_address)}"
+                if event.client_address
+                else "",
+                changes=changes_html(event.changes),
+            )
+            + "  "
+            for event in events
+        )
+    )
+
+
+def _long_date_time(value) -> str:
+    """`|date:"j F Y, H:i:s"` (27 March 2026, 14:05:09, local time), written directly."""
+    value = timezone.localtime(value)
+    return f"{long_date(value)}, {value:%H:%M:%S}"

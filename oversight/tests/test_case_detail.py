@@ -1,6 +1,9 @@
+import datetime
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from access_requests.models import AccessGrant
 from access_requests.tests.factories import BusinessCaseFactory
@@ -76,8 +79,9 @@ def test_an_unknown_case_is_not_found(client):
 def test_the_case_page_names_everyone_on_the_grant_in_a_fixed_number_of_queries(
     client, django_assert_max_num_queries
 ):
-    """The requester and the grant's approver, provisioner and revoker each come from a
-    query of their own (not one nine-table join); the page still names them all."""
+    """The requester, the grant's approver, provisioner and revoker and the case's approvers
+    are read in one query of people (not joined to the case or the grant, which made
+    nine-table joins); the page still names them all."""
     approver = UserFactory(profile__name="Ava Approver", role=Role.DIRECTOR)
     director = UserFactory(profile__name="Dev Director", role=Role.DIRECTOR)
     ict = UserFactory(profile__name="Ida ICT", role=Role.ICT)
@@ -92,7 +96,7 @@ def test_the_case_page_names_everyone_on_the_grant_in_a_fixed_number_of_queries(
     url = reverse("oversight:case-detail", args=[grant.business_case.pk])
     client.get(url)  # warm the session and permission caches
 
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(12):
         response = client.get(url)
 
     html = response.content.decode()
@@ -101,3 +105,50 @@ def test_the_case_page_names_everyone_on_the_grant_in_a_fixed_number_of_queries(
     assert "Ava Approver on behalf of Dev Director" in html
     assert " by Ida ICT" in html
     assert "by Rae Revoked: Misuse" in html
+
+
+def test_the_timeline_is_written_as_the_template_wrote_it_with_every_value_escaped(client):
+    grant = grant_held(name="Sam Holder")
+    case = grant.business_case
+    event = record(
+        actor=grant.holder,
+        action="case.<edited>",
+        obj=case,
+        object_repr="<b>Case</b> & co",
+        client_address="192.0.2.7",
+        changes={"purpose": ["<old>", "new & better"]},
+    )
+    record(actor=None, action="approval.opened", obj=case, object_repr="")
+
+    client.force_login(UserFactory(role=Role.AUDITOR))
+    html = client.get(reverse("oversight:case-detail", args=[case.pk])).content.decode()
+
+    local = timezone.localtime(event.occurred_at)
+    utc = event.occurred_at.astimezone(datetime.UTC)
+    assert (
+        '\n  <li class="govuk-!-margin-bottom-4">\n'
+        '    <h3 class="govuk-heading-s govuk-!-margin-bottom-1">case.&lt;edited&gt;</h3>\n'
+        '    <p class="govuk-body-s govuk-!-margin-bottom-1">'
+        f'<time datetime="{utc:%Y-%m-%dT%H:%M:%SZ}">{date_format(local, "j F Y, H:i:s")}</time>'
+        f" by {grant.holder.email} on &lt;b&gt;Case&lt;/b&gt; &amp; co from 192.0.2.7</p>\n"
+        '    <ul class="govuk-list govuk-!-font-size-16 govuk-!-margin-bottom-0">'
+        '<li><span class="govuk-!-font-weight-bold">purpose</span>: '
+        "&lt;old&gt; → new &amp; better</li></ul>\n\n  </li>\n  "
+    ) in html
+    assert "by anonymous</p>\n    \n\n  </li>\n  \n</ol>" in html
+
+
+def test_a_renewal_case_links_to_the_case_it_renews(client, django_assert_max_num_queries):
+    earlier = grant_held(name="Sam Holder")
+    renewal = BusinessCaseFactory(requester=earlier.holder, renewal_of=earlier, submitted=True)
+    client.force_login(UserFactory(role=Role.AUDITOR))
+    url = reverse("oversight:case-detail", args=[renewal.pk])
+    client.get(url)  # warm the session and permission caches
+
+    with django_assert_max_num_queries(12):
+        html = client.get(url).content.decode()
+
+    earlier_url = reverse("oversight:case-detail", args=[earlier.business_case_id])
+    assert (
+        f'<a class="govuk-link" href="{earlier_url}">{earlier.business_case.reference}</a>' in html
+    )
