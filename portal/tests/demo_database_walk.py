@@ -97,6 +97,9 @@ def main() -> dict:
     seen["csv_row"] = next((line for line in text.splitlines() if case.reference in line), "")
     trail = client.get("/oversight/audit-trail/")
     seen["audit_trail_status"] = trail.status_code
+    case_file = client.get(f"/oversight/cases/{case.pk}/")
+    seen["case_file_status"] = case_file.status_code
+    seen["case_file_shows_approval"] = "approval.decided" in case_file.content.decode()
 
     seen["outbox_pending"] = OutboundEmail.objects.filter(
         status=OutboundEmail.Status.PENDING

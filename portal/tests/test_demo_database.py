@@ -88,3 +88,5 @@ def test_a_case_goes_through_the_demo_database_broker_and_mail_folder(tmp_path):
     assert "LinkedIn" in seen["csv_row"]
     assert "Sam" in seen["csv_row"]
     assert seen["audit_trail_status"] == 200
+    assert seen["case_file_status"] == 200
+    assert seen["case_file_shows_approval"] is True
