@@ -94,8 +94,9 @@ def _found_ids(*searches: QuerySet) -> FoundIds:
 
     On PostgreSQL one query, which hands them back as one array literal: the thousand
     people called Patel cost the driver and Python one string instead of ~1,900 rows and
-    the literal built from them (the searches, `UNION ALL`ed inside that query, are each
-    served by their own trigram index)."""
+    the literal built from them. Several searches (SQLite's two, say) are joined by
+    `UNION` inside that query; on PostgreSQL the holder search is one
+    (`_holder_searches`)."""
     firsts = [search.order_by()[: SEARCH_ID_LIMIT + 1] for search in searches]
     if connection.vendor != "postgresql":
         ids = sorted({pk for first in firsts for pk in first})
