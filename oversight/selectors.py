@@ -94,9 +94,9 @@ def _found_ids(*searches: QuerySet) -> FoundIds:
 
     On PostgreSQL one query, which hands them back as one array literal: the thousand
     people called Patel cost the driver and Python one string instead of ~1,900 rows and
-    the literal built from them. Several searches (SQLite's two, say) are joined by
-    `UNION` inside that query; on PostgreSQL the holder search is one
-    (`_holder_searches`)."""
+    the literal built from them. Several searches would be joined by `UNION` inside that
+    query (the holder search is one there, `_holder_searches`); SQLite's two (the demo
+    database) are merged in Python."""
     firsts = [search.order_by()[: SEARCH_ID_LIMIT + 1] for search in searches]
     if connection.vendor != "postgresql":
         ids = sorted({pk for first in firsts for pk in first})
