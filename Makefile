@@ -7,6 +7,7 @@
 #   make lint      ruff check + ruff format --check
 #   make format    ruff format + ruff check --fix
 #   make bench     install, then scripts/bench.sh (the department-scale benchmark)
+#   make import-staff CSV=staff.csv   import a staff directory into make run's database
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -24,10 +25,10 @@ PYTEST_ARGS ?=
 test: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/sns_portal
 test: export CELERY_BROKER_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: help install venv node assets run test lint format bench security-scan
+.PHONY: help install venv node assets run test lint format bench security-scan import-staff
 
 help:
-	@echo "Targets: install venv node assets run test lint format bench security-scan"
+	@echo "Targets: install venv node assets run test lint format bench security-scan import-staff"
 	@echo "  make test PYTEST_ARGS='-k foo'   pass arguments to pytest"
 
 install: venv node assets
@@ -67,6 +68,13 @@ test: install
 	$(RUFF) format --check .
 	bash scripts/security_scan.sh
 	$(PYTEST) $(PYTEST_ARGS)
+
+# Into the database make run uses (DEBUG=1 like make run, unless set): SQLite in var/, or
+# DATABASE_URL when that is set.
+import-staff: venv
+	@if [ -z "$(CSV)" ]; then echo "Usage: make import-staff CSV=path/to/staff.csv"; exit 2; fi
+	DEBUG=$${DEBUG:-1} $(VPY) manage.py migrate --noinput
+	DEBUG=$${DEBUG:-1} $(VPY) manage.py import_staff "$(CSV)"
 
 security-scan: venv
 	bash scripts/security_scan.sh

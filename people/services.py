@@ -66,7 +66,11 @@ class StaffImportSummary:
 def staff_rows_read(lines: Iterable[str]) -> Iterator[StaffRow]:
     """Parse and check each CSV row; raise StaffImportError naming the file's line."""
     reader = csv.DictReader(lines)
-    header = [name.strip().lower() for name in (reader.fieldnames or [])]
+    # "Job title", "job-title" and "JOB_TITLE" all name the column job_title.
+    header = [
+        "_".join(name.strip().lower().replace("-", " ").split())
+        for name in (reader.fieldnames or [])
+    ]
     missing = [column for column in STAFF_CSV_COLUMNS if column not in header]
     if missing:
         raise StaffImportError(1, f"the header is missing the column(s): {', '.join(missing)}")

@@ -5,6 +5,7 @@
 #   beat    celery -A portal beat    (pidfile var/run/beat.pid, django_celery_beat DatabaseScheduler)
 # Ctrl-C (or SIGTERM/SIGHUP, or any of the three exiting) stops all three and waits for them.
 #
+# STAFF_CSV, when set, names a staff directory CSV imported after the demo data.
 # Defaults, only when unset: DEBUG=1 (read by the settings), PORT=8000,
 # PYTHONUNBUFFERED=1. DATABASE_URL and CELERY_BROKER_URL are left alone: without them the
 # settings use their embedded defaults.
@@ -53,6 +54,11 @@ say "applying migrations"
 "$PY" manage.py migrate --noinput
 say "loading demo data"
 "$PY" manage.py load_demo_data
+# A staff directory of your own besides the demo's: STAFF_CSV=path/to/staff.csv make run
+if [ -n "${STAFF_CSV:-}" ]; then
+    say "importing the staff directory $STAFF_CSV"
+    "$PY" manage.py import_staff "$STAFF_CSV"
+fi
 
 # The demo accounts for the banner; skipped if the command fails.
 accounts="$("$PY" manage.py load_demo_data --list-accounts 2>/dev/null)" || accounts=""

@@ -127,12 +127,12 @@ def timeline_html(events) -> str:
         "".join(
             "\n"
             + fragment.format(
-                action=escape(event.action),
+                action=html.escape(event.action),
                 occurred_at_utc=iso_utc(event.occurred_at),
                 occurred_at=_long_date_time(event.occurred_at),
-                actor_label=escape(event.actor_label),
-                on_object=f" on {escape(event.object_repr)}" if event.object_repr else "",
-                from_address=f" from {escape(event.client_address)}"
+                actor_label=html.escape(event.actor_label),
+                on_object=f" on {html.escape(event.object_repr)}" if event.object_repr else "",
+                from_address=f" from {html.escape(event.client_address)}"
                 if event.client_address
                 else "",
                 changes=changes_html(event.changes),

@@ -89,3 +89,19 @@ def test_a_file_without_the_right_columns_is_refused(tmp_path):
     path.write_text("email,name\nx@example.gov.uk,X\n")
     with pytest.raises(CommandError, match="line 1: the header is missing"):
         call_command("import_staff", str(path))
+
+
+@pytest.mark.django_db
+def test_a_spreadsheet_export_with_spaced_headers_and_extra_columns_imports(tmp_path, capsys):
+    # A directory saved from Excel: byte-order mark, CRLF line ends, "Job Title" for
+    # job_title, upper-case values and a column the portal does not use.
+    path = tmp_path / "export.csv"
+    path.write_bytes(
+        "\ufeffEmail,Name,Job Title,Organisation,Directorate,Business Unit,Cost-Centre,ROLE,Phone\r\n"
+        "Jane.Doe@Dept.gov.uk,Jane Doe,Analyst,Dept,Data,Data Team,DT01,Staff,0123\r\n".encode()
+    )
+    call_command("import_staff", str(path))
+    assert "1 created" in capsys.readouterr().out
+    jane = User.objects.get(email="jane.doe@dept.gov.uk")
+    assert (jane.profile.job_title, jane.profile.business_unit.cost_centre) == ("Analyst", "DT01")
+    assert jane.has_role(Role.STAFF)
