@@ -89,3 +89,19 @@ def test_production_starts_with_real_settings(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "False True" in result.stdout
+
+
+def test_smtp_over_tls_from_the_start_is_configurable(tmp_path):
+    # Port 465 servers speak TLS from the first byte (Django's EMAIL_USE_SSL), not STARTTLS.
+    result = settings_in_subprocess(
+        {
+            "DEBUG": "1",
+            "PORTAL_VAR_DIR": str(tmp_path),
+            "EMAIL_HOST": "smtp.internal",
+            "EMAIL_PORT": "465",
+            "EMAIL_USE_SSL": "1",
+        },
+        "s.EMAIL_PORT, s.EMAIL_USE_SSL, s.EMAIL_USE_TLS",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "465 True False" in result.stdout
