@@ -386,3 +386,21 @@ def test_the_outbox_row_is_about_the_person_and_holds_the_absolute_link(imported
     assert sent.status == OutboundEmail.Status.SENT
     assert (sent.object_type, sent.object_id) == ("people.user", str(imported.pk))
     assert "http://testserver/password/reset/" in sent.body_text
+
+
+def test_hostile_values_in_the_create_password_form_never_crash_it(client, imported, ask_for_link):
+    """The cross-cutting fuzzing cannot reach this form (it needs the session the emailed
+    link sets), so its hostile values are sent here: no 500, and a refused post sets nothing."""
+    from tests.security.test_form_fuzzing import HOSTILE
+
+    ask_for_link(imported.email)
+    form_url = client.get(link_in_the_email())["Location"]
+    for value in HOSTILE:
+        response = client.post(form_url, {"new_password1": value, "new_password2": value})
+        assert response.status_code in (200, 302), (value[:40], response.status_code)
+        imported.refresh_from_db()
+        if response.status_code == 200:
+            assert not imported.has_usable_password(), value[:40]
+        else:
+            assert imported.check_password(value)
+            break
