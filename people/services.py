@@ -1,18 +1,33 @@
-"""Importing the staff directory."""
+"""Importing the staff directory, and people's passwords."""
 
 import csv
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 
+from axes.utils import reset as axes_reset
+from django.conf import settings
 from django.contrib.auth.models import Group
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
+from audit.client import Client
 from audit.services import record
+from notifications.models import OutboundEmail
+from notifications.rendering import email_date
+from notifications.services import email_queue
 
+from . import selectors
 from .models import BusinessUnit, Directorate, Organisation, Role, StaffProfile, User
 from .roles import ADMIN_SITE_ROLES
+
+PASSWORD_LINK_TEMPLATE = "password_link"  # noqa: S105 - an email template's name
 
 STAFF_CSV_COLUMNS = [
     "email",
@@ -263,10 +278,126 @@ def _staff_row_apply(
     return user, changes
 
 
-def password_set(*, user: User, password: str, actor) -> None:
-    """Give a person a new password (the demo accounts' shared one, for instance), recorded
-    in the audit trail without the password itself."""
+class PasswordLinkInvalid(Exception):
+    """The emailed password link is wrong, used (the password changed since), expired, or
+    for a person who has been switched off."""
+
+
+def _client_fields(client: Client | None) -> dict:
+    if client is None:
+        return {}
+    return {"client_address": client.address, "user_agent": client.user_agent}
+
+
+def password_set(
+    *, user: User, password: str, actor, client: Client | None = None, via: str = ""
+) -> User:
+    """Give a person a new password (the demo accounts' shared one, or one they chose from
+    their emailed link), recorded in the audit trail without the password itself."""
     with transaction.atomic():
+        first = not user.has_usable_password()
         user.set_password(password)
         user.save(update_fields=["password"])
-        record(actor=actor, action="people.password_set", obj=user, object_repr=user.email)
+        changes = {"first_password": first}
+        if via:
+            changes["via"] = via
+        record(
+            actor=actor,
+            action="people.password_set",
+            obj=user,
+            object_repr=user.email,
+            changes=changes,
+            **_client_fields(client),
+        )
+    return user
+
+
+def password_link(user: User) -> str:
+    """The absolute "create a password" link for this person: Django's password-reset token,
+    which works once (its HMAC covers the password hash and last sign-in) and for
+    `PASSWORD_RESET_TIMEOUT` seconds."""
+    path = reverse(
+        "people:password-reset-confirm",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        },
+    )
+    return settings.PORTAL_BASE_URL + path
+
+
+def password_reset_request(
+    *, email: str, actor=None, client: Client | None = None
+) -> OutboundEmail | None:
+    """Someone asked for a "create or reset your password" link for `email`.
+
+    The active person with that address, with a password or not (people from `import_staff`
+    have none yet), is emailed a link through the outbox, unless one was emailed to them in
+    the last `SNS_PASSWORD_EMAIL_MINUTES` minutes (that link still works). An unknown or
+    switched-off address gets nothing. Every request is in the audit trail with its client
+    address and outcome (never the link or its token). Returns the email written, or None.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        # Locked: two requests at once for one person see each other's email.
+        person = selectors.people_for_password_link(email=email).select_for_update().first()
+        if person is None:
+            record(
+                actor=actor,
+                action="people.password_reset_requested",
+                object_repr=email[:200],
+                changes={"email": email[:254], "outcome": "no active account"},
+                **_client_fields(client),
+            )
+            return None
+        recently = OutboundEmail.objects.filter(
+            object_type=User._meta.label_lower,
+            object_id=str(person.pk),
+            template=PASSWORD_LINK_TEMPLATE,
+            created_at__gt=now - timedelta(minutes=settings.SNS_PASSWORD_EMAIL_MINUTES),
+        ).exists()
+        outcome = "not sent: a link was emailed minutes ago" if recently else "link emailed"
+        written = None
+        if not recently:
+            expires = now + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
+            written = email_queue(
+                to=person.email,
+                template=PASSWORD_LINK_TEMPLATE,
+                context={
+                    "name": person.display_name,
+                    "link": password_link(person),
+                    "hours": settings.PASSWORD_RESET_TIMEOUT // 3600,
+                    "expires_at": f"{timezone.localtime(expires):%H:%M} on {email_date(expires)}",
+                    "first_password": not person.has_usable_password(),
+                    "request_link": settings.PORTAL_BASE_URL + reverse("people:password-reset"),
+                },
+                related=person,
+            )
+        record(
+            actor=actor,
+            action="people.password_reset_requested",
+            obj=person,
+            object_repr=person.email,
+            changes={"email": person.email, "outcome": outcome},
+            **_client_fields(client),
+        )
+    return written
+
+
+def password_reset_complete(
+    *, user_id: int, token: str, password: str, client: Client | None = None
+) -> User:
+    """Set the password of the person the emailed link is for, if the link still works.
+
+    The token is checked again with the person's row locked, so two posts of one link at
+    once set one password: the second sees the changed password hash and is refused.
+    The person's failed sign-ins are forgotten (django-axes), so a lock-out from guessing
+    the old password does not keep them out with the new one.
+    """
+    with transaction.atomic():
+        person = User.objects.select_for_update().filter(pk=user_id, is_active=True).first()
+        if person is None or not default_token_generator.check_token(person, token):
+            raise PasswordLinkInvalid
+        password_set(user=person, password=password, actor=person, client=client, via="link")
+        axes_reset(username=person.email)
+    return person

@@ -295,6 +295,13 @@ CELERY_BEAT_SCHEDULE = {
 SNS_MAX_MONTHS_PASSIVE = env_int("SNS_MAX_MONTHS_PASSIVE", 12)
 SNS_MAX_MONTHS_ACTIVE = env_int("SNS_MAX_MONTHS_ACTIVE", 6)
 SNS_APPROVAL_TOKEN_DAYS = env_int("SNS_APPROVAL_TOKEN_DAYS", 14)
+# The emailed "create or reset your password" link: Django's password-reset token works
+# until the password changes (so once) and for this long at most.
+SNS_PASSWORD_LINK_HOURS = env_int("SNS_PASSWORD_LINK_HOURS", 24)
+PASSWORD_RESET_TIMEOUT = SNS_PASSWORD_LINK_HOURS * 60 * 60
+# At most one password link email per person in this many minutes (asking again sooner sends
+# nothing: the link already sent still works).
+SNS_PASSWORD_EMAIL_MINUTES = env_int("SNS_PASSWORD_EMAIL_MINUTES", 5)
 SNS_REMINDER_WORKING_DAYS = env_int("SNS_REMINDER_WORKING_DAYS", 3)
 SNS_MAX_REMINDERS = env_int("SNS_MAX_REMINDERS", 3)
 SNS_LAPSE_AFTER_DAYS = env_int("SNS_LAPSE_AFTER_DAYS", 30)

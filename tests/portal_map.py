@@ -102,6 +102,22 @@ class Side:
     token: str | None = None
 
     @property
+    def password_uidb64(self) -> str:
+        """The staff member's id as their emailed password link carries it."""
+        from django.utils.encoding import force_bytes
+        from django.utils.http import urlsafe_base64_encode
+
+        return urlsafe_base64_encode(force_bytes(self.staff.pk))
+
+    @property
+    def password_token(self) -> str:
+        """A working token for the staff member's emailed password link (made now, so it
+        stays valid until their password changes)."""
+        from django.contrib.auth.tokens import default_token_generator
+
+        return default_token_generator.make_token(self.staff)
+
+    @property
     def secrets(self) -> list[str]:
         """Texts that only this side's owner (and oversight roles) may see."""
         return [

@@ -799,6 +799,53 @@ def run_password_set(run):
     )
 
 
+def run_password_reset_request(run):
+    person = UserFactory()
+    run.service_starts()
+    people_services.password_reset_request(email=person.email.upper(), client=CLIENT)
+    assert OutboundEmail.objects.filter(template="password_link", to=person.email).exists()
+    return Expected(
+        "people.password_reset_requested",
+        person,
+        "anonymous",
+        CLIENT.address,
+        {"email": person.email, "outcome": "link emailed"},
+        object_repr=person.email,
+    )
+
+
+def run_password_reset_request_unknown(run):
+    run.service_starts()
+    people_services.password_reset_request(email="nobody@example.gov.uk", client=CLIENT)
+    return Expected(
+        "people.password_reset_requested",
+        None,
+        "anonymous",
+        CLIENT.address,
+        {"email": "nobody@example.gov.uk", "outcome": "no active account"},
+        object_repr="nobody@example.gov.uk",
+    )
+
+
+def run_password_reset_complete(run):
+    from django.contrib.auth.tokens import default_token_generator
+
+    person = UserFactory()
+    token = default_token_generator.make_token(person)
+    run.service_starts()
+    people_services.password_reset_complete(
+        user_id=person.pk, token=token, password="a-new-password-2026", client=CLIENT
+    )
+    return Expected(
+        "people.password_set",
+        person,
+        person.email,
+        CLIENT.address,
+        {"via": "link", "first_password": False},
+        object_repr=person.email,
+    )
+
+
 # --- signing in and out (people.receivers) ----------------------------------------------------
 
 
@@ -893,6 +940,9 @@ SERVICES = {
     f"{PEOPLE}.staff_import": run_staff_import,
     f"{PEOPLE}.staff_import (updates a person)": run_staff_import_updates,
     f"{PEOPLE}.password_set": run_password_set,
+    f"{PEOPLE}.password_reset_request": run_password_reset_request,
+    f"{PEOPLE}.password_reset_request (unknown address)": run_password_reset_request_unknown,
+    f"{PEOPLE}.password_reset_complete": run_password_reset_complete,
     "sign in": run_sign_in,
     "failed sign in": run_failed_sign_in,
     "sign out": run_sign_out,
@@ -932,6 +982,8 @@ NOT_STATE_CHANGING = {
     f"{NOTIFICATIONS}.retry_delay",
     # people: parses and checks the CSV rows; `staff_import` writes them
     f"{PEOPLE}.staff_rows_read",
+    # people: the absolute password link for a person (a token computed, nothing stored)
+    f"{PEOPLE}.password_link",
 }
 
 # Public functions that write, but only as one step of the calling service, inside its

@@ -52,6 +52,7 @@ def pages_in_every_state(world: World) -> list[Page]:
     for name, role, url in page_urls(world):
         html = signed_in_client(world, role).get(url).content.decode()
         pages.append(Page(name, role, url, "empty", html))
+    pages += password_link_pages(world)
     for form in find_forms(world, objects_from_matrix()):
         if form.method != "post":
             continue
@@ -67,6 +68,30 @@ def pages_in_every_state(world: World) -> list[Page]:
                 Page(form.page, form.role, form.action, "errors", response.content.decode())
             )
     return pages
+
+
+def password_link_pages(world: World) -> list[Page]:
+    """The pages behind the emailed password link, which a plain GET of a URL does not reach:
+    the link redirects to its form, which needs the session the redirect set. As opened,
+    with errors, and the page of a link that no longer works."""
+    from django.test import Client
+    from django.urls import reverse
+
+    side = world.own
+    link = reverse(
+        "people:password-reset-confirm",
+        kwargs={"uidb64": side.password_uidb64, "token": side.password_token},
+    )
+    client = Client()
+    form_url = client.get(link)["Location"]
+    name = "people:password-reset-confirm"
+    expired = client.get(link.replace(side.password_token, "0-expired"))
+    assert expired.status_code == 410
+    return [
+        Page(name, "anonymous", form_url, "empty", client.get(form_url).content.decode()),
+        Page(name, "anonymous", form_url, "errors", client.post(form_url, {}).content.decode()),
+        Page(name, "anonymous", link, "link expired", expired.content.decode()),
+    ]
 
 
 # --- the Django admin ------------------------------------------------------------------------

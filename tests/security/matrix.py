@@ -4,7 +4,9 @@ The table of expected statuses lives in `test_permission_matrix.py`. A row is a 
 role → status, or role → (status for side A's object, status for side B's object);
 "*" gives the default for roles not named; "object" names which object of the side fills
 the URL's parameters (e.g. "draft_case") when the default guess is wrong; "shows_strangers"
-lets a page show side B's texts to staff and directors (say why beside it).
+lets a page show side B's texts to staff and directors (say why beside it); "redirects_to"
+is where an anonymous visitor may be redirected besides the sign-in (a path prefix: the
+emailed password link goes on to its own form).
 """
 
 from dataclasses import dataclass
@@ -14,7 +16,7 @@ from django.urls import reverse
 
 from tests.portal_map import ROLES, SCOPED_ROLES, Route, UnknownParameter, World, url_for
 
-ROW_KEYS = {"object", "shows_strangers", "*", *ROLES}
+ROW_KEYS = {"object", "shows_strangers", "redirects_to", "*", *ROLES}
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,8 @@ def _check(visit: Visit, row: dict, world: World) -> list[str]:
         problems.append(f"{where}: expected {expected}, got {visit.status} at {visit.url}")
     if visit.role == "anonymous" and visit.status == 302:
         allowed = (reverse("sign-in"), reverse("admin:login"))
+        if "redirects_to" in row:
+            allowed += (row["redirects_to"],)
         if not visit.location.startswith(allowed):
             problems.append(f"{where}: an anonymous visitor was sent to {visit.location}")
     if (

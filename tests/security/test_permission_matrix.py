@@ -82,6 +82,18 @@ EXPECTED = {
     "approvals:delegation-list": {"anonymous": 302, "director": 200, "admin": 200, "*": 403},
     "approvals:delegation-create": {"anonymous": 302, "director": 200, "admin": 200, "*": 403},
     "approvals:delegation-cancel": POST_ONLY,
+    # Creating or resetting a password: open to everyone, signed in or not (people from
+    # import_staff have no password until they ask here). The emailed link is its own
+    # credential: a working one redirects to the form (Django swaps the token for
+    # "set-password"); it shows nothing about the person, so anyone holding it is the same.
+    "people:password-reset": {"*": 200},
+    "people:password-reset-sent": {"*": 200},
+    "people:password-reset-confirm": {
+        "*": 302,
+        "object": {"uidb64": "password_uidb64", "token": "password_token"},
+        "redirects_to": "/password/reset/",
+    },
+    "people:password-reset-complete": {"*": 200},
     # The read-only oversight wing: auditors and admins only.
     "oversight:register": OVERSIGHT,
     "oversight:register-csv": OVERSIGHT,

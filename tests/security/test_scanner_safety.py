@@ -72,6 +72,13 @@ def drive_flows_that_send_email(world, capture):
                 provision(grant=grant, actor=world.ict, asset_tag="PC-1")
         if revoke is not None:
             revoke(grant=world.own.grant, actor=world.admin, reason="Left the team")
+    # Someone asks for a password link: a person with no password yet (from import_staff).
+    ask_for_password_link = service("people.services", "password_reset_request")
+    if ask_for_password_link is not None:
+        world.own.director.set_unusable_password()
+        world.own.director.save(update_fields=["password"])
+        with capture(execute=True):
+            ask_for_password_link(email=world.own.director.email)
     # Every sweep at the times reminders, escalations, lapses and expiry notices fall due.
     today = timezone.localdate()
     grant_end = world.own.awaiting_grant.end_date
@@ -138,6 +145,7 @@ def test_fetching_every_link_in_every_email_changes_nothing(
     links = links_in(mailoutbox)
     ours = [link for link, _ in links if link.startswith("http://testserver")]
     assert "http://testserver/guidance/" in ours
+    assert any(link.startswith("http://testserver/password/reset/") for link in ours)
     # Every link to the portal is absolute (it works from a mail client).
     for message in mailoutbox:
         assert not re.search(r'href="/', "".join(c for c, _ in message.alternatives)), (

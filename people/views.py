@@ -1,0 +1,105 @@
+"""Creating or resetting a password from an emailed link (Django's password-reset views).
+
+Django's views do the token handling: the emailed link's token is checked, kept in the
+session and swapped for `.../set-password/` in the address (so the token is not in the
+page's address, its history or any Referer), and checked again on the POST. What differs
+here: the email goes through the outbox and the password is set through `people.services`
+(both with audit events), a link that no longer works answers 410 with a page saying so,
+and nobody is signed in by it (they sign in with the new password, through django-axes).
+"""
+
+from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.views import INTERNAL_RESET_SESSION_TOKEN
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse_lazy
+
+from audit.client import client_of
+
+from . import services
+from .forms import PasswordCreateForm, PasswordLinkRequestForm
+
+
+def _link_hours() -> int:
+    return settings.PASSWORD_RESET_TIMEOUT // 3600
+
+
+class PasswordLinkRequestView(auth_views.PasswordResetView):
+    """ "Enter your work email address". Every valid address leads to the same page, so the
+    page never says who has an account."""
+
+    form_class = PasswordLinkRequestForm
+    template_name = "people/password_link_request.html"
+    success_url = reverse_lazy("people:password-reset-sent")
+
+    def form_valid(self, form):
+        user = self.request.user
+        services.password_reset_request(
+            email=form.cleaned_data["email"],
+            actor=user if user.is_authenticated else None,
+            client=client_of(self.request),
+        )
+        return HttpResponseRedirect(self.get_success_url())
+
+
+class PasswordLinkSentView(auth_views.PasswordResetDoneView):
+    """ "Check your email"."""
+
+    template_name = "people/password_link_sent.html"
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "hours": _link_hours()}
+
+
+class PasswordCreateView(auth_views.PasswordResetConfirmView):
+    """ "Create a password" from the emailed link: GET shows the form, only the POST of the
+    form sets the password."""
+
+    form_class = PasswordCreateForm
+    template_name = "people/password_create.html"
+    success_url = reverse_lazy("people:password-reset-complete")
+    post_reset_login = False
+
+    def get_user(self, uidb64):
+        user = super().get_user(uidb64)
+        return user if user is not None and user.is_active else None
+
+    def dispatch(self, *args, **kwargs):
+        response = super().dispatch(*args, **kwargs)
+        # The address holds the token (or, after the swap, the person's id).
+        response["X-Robots-Tag"] = "noindex, nofollow"
+        return response
+
+    def render_to_response(self, context, **kwargs):
+        if not context.get("validlink"):
+            return self.link_not_working()
+        return super().render_to_response(context, **kwargs)
+
+    def link_not_working(self):
+        return render(
+            self.request,
+            "people/password_link_expired.html",
+            {"hours": _link_hours()},
+            status=410,  # as the approvals' expired link: it worked once and is gone
+        )
+
+    def form_valid(self, form):
+        try:
+            services.password_reset_complete(
+                user_id=self.user.pk,
+                token=self.request.session.get(INTERNAL_RESET_SESSION_TOKEN, ""),
+                password=form.cleaned_data["new_password1"],
+                client=client_of(self.request),
+            )
+        except services.PasswordLinkInvalid:
+            return self.link_not_working()
+        finally:
+            self.request.session.pop(INTERNAL_RESET_SESSION_TOKEN, None)
+        return HttpResponseRedirect(self.get_success_url())
+
+
+class PasswordSetView(auth_views.PasswordResetCompleteView):
+    """ "Your password has been set", with the way to sign in."""
+
+    template_name = "people/password_set.html"
