@@ -404,3 +404,25 @@ def test_hostile_values_in_the_create_password_form_never_crash_it(client, impor
         else:
             assert imported.check_password(value)
             break
+
+
+def test_in_the_demo_the_link_is_read_on_the_sent_emails_page_without_signing_in(
+    client, imported, ask_for_link, settings, tmp_path
+):
+    # make run without a mail server writes mail to a folder; a newly imported person has no
+    # account to sign in with yet, so the demo's Sent emails page is open to them.
+    settings.DEMO_OUTBOX = True
+    settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    settings.EMAIL_FILE_PATH = tmp_path / "sent-emails"
+    sent_page = ask_for_link(imported.email, follow=True)
+    assert "Sent emails" in sent_page.content.decode()
+    page = client.get(reverse("sent-emails")).content.decode()
+    [path] = set(LINK.findall(page))
+    assert create_password(client, path).status_code == 302
+    imported.refresh_from_db()
+    assert imported.check_password(NEW_PASSWORD)
+
+
+def test_outside_the_demo_there_is_no_sent_emails_page(client, settings):
+    settings.DEMO_OUTBOX = False
+    assert client.get(reverse("sent-emails")).status_code == 404
