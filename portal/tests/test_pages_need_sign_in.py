@@ -7,9 +7,19 @@ from people.models import Role
 from people.tests.factories import TEST_PASSWORD, UserFactory
 
 # Pages a person may reach without signing in: everything else redirects to sign-in.
-PUBLIC_URL_NAMES = {"sign-in", "healthz"}
-# The emailed approval link carries its own credential (a token for one case).
-TOKEN_URL_NAMES = {"approvals:decide"}
+PUBLIC_URL_NAMES = {
+    "sign-in",
+    "healthz",
+    # Asking for a password link, and the pages around it (people/tests/test_password_setup.py).
+    "people:password-reset",
+    "people:password-reset-sent",
+    "people:password-reset-complete",
+    # The demo's Sent emails page (404 outside the demo), where a new person reads that link.
+    "sent-emails",
+}
+# The emailed links carry their own credential: a token for one case, or for one person's
+# password.
+TOKEN_URL_NAMES = {"approvals:decide", "people:password-reset-confirm"}
 
 
 def all_url_patterns(resolver=None, prefix="", namespace=""):
@@ -41,7 +51,7 @@ def example_url(name, route):
 
 
 @pytest.mark.django_db
-def test_every_page_except_sign_in_and_health_needs_a_signed_in_user(client):
+def test_every_page_but_the_public_ones_needs_a_signed_in_user(client):
     routes = dict(all_url_patterns())
     names = portal_url_names()
     assert "home" in names
