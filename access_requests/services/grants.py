@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import CharField, Exists, F, OuterRef, Prefetch, Q, Subquery, Value
+from django.db.models import CharField, Exists, F, OuterRef, Q, Subquery, Value
 from django.db.models.expressions import RawSQL
+from django.db.models.fields.tuple_lookups import TupleGreaterThan
 from django.db.models.functions import Coalesce, Concat, NullIf, Trim
 from django.urls import reverse
 from django.utils import timezone
@@ -35,7 +36,6 @@ from access_requests.models import (
     BusinessCase,
     ExpiryNotice,
     SafeUseReminder,
-    Site,
     SiteIdentity,
 )
 from access_requests.working_days import working_day_on_or_before
@@ -188,6 +188,15 @@ def _tell_ict(*, grant: AccessGrant, template: str, key: str, context: dict) -> 
 
 def _today() -> datetime.date:
     return timezone.localdate()
+
+
+def _after_keyset(after: tuple) -> TupleGreaterThan:
+    """The rows after `after` = (end_date, id) in (end_date, id) order, as one row
+    comparison: PostgreSQL reads it as a single range of the (end_date, id) index and
+    starts the scan there. (Written as `end_date > d OR (end_date = d AND id > i)` it read
+    every row still due and sorted them, for each batch: 50 ms a batch with 50,000 grants
+    due on the same day, a quarter of the expiry sweep's time.) SQLite gets the OR form."""
+    return TupleGreaterThan((F("end_date"), F("id")), after)
 
 
 def grant_is_usable(grant: AccessGrant, today: datetime.date | None = None) -> bool:
@@ -519,6 +528,7 @@ def _grants_expire(
         if ict is None:
             ict = ict_recipients()
         directors = _directors_by_id({grant.director_id for grant in locked})
+        sites = _site_names_by_grant([grant.pk for grant in locked])
         emails, grant_url = [], _grant_urls()
         for grant in locked:
             grant.status, grant.expired_at, grant.updated_at = AccessGrant.Status.EXPIRED, now, now
@@ -528,9 +538,11 @@ def _grants_expire(
                     ict=ict,
                     grant_url=grant_url(grant.pk),
                     director=directors.get(grant.director_id),
+                    sites=sites.get(grant.pk, ""),
                 )
             )
         email_queue_many(emails)
+        expired_label = AccessGrant.Status.EXPIRED.label  # what get_status_display() says now
         record_many(
             actor=SystemActor("grant_expiry_sweep"),
             events=[
@@ -538,7 +550,7 @@ def _grants_expire(
                     action="grant.expired",
                     obj=grant,
                     # str(grant) would read its case: the reference is joined in instead
-                    object_repr=f"{grant.reference} ({grant.get_status_display()})",
+                    object_repr=f"{grant.reference} ({expired_label})",
                     changes={
                         "status": [grant.expired_from, "expired"],
                         "end_date": grant.end_date,
@@ -562,7 +574,8 @@ def _grants_due_lock(*, grant_ids: list[int], today: datetime.date) -> list[Acce
     grant rows become model instances: what the emails need from the case and the holder
     (reference, email, name, their director's id) and whether an active renewal continues
     each are joined in as plain values, and the sites prefetched by name. (Building an
-    instance for each of the seven joined rows was the largest Python cost of a batch.)"""
+    instance for each of the seven joined rows was the largest Python cost of a batch.) The
+    sites are read by `_site_names_by_grant`."""
     # `User.display_name`'s rule, in SQL: the commonly used name, else the full name, else
     # the email (access_requests/tests/test_grant_expiry.py checks the two agree).
     holder_name = Coalesce(
@@ -588,12 +601,22 @@ def _grants_due_lock(*, grant_ids: list[int], today: datetime.date) -> list[Acce
                 .values("end_date")[:1]
             ),
         )
-        .prefetch_related(
-            Prefetch("sites", queryset=Site.objects.order_by("name"), to_attr="sites_by_name")
-        )
         .filter(_due_to_expire(today), pk__in=grant_ids)
         .order_by("id")
     )
+
+
+def _site_names_by_grant(grant_ids: list[int]) -> dict[int, str]:
+    """Each grant's sites by name ("Facebook, LinkedIn"), read as values in one query (no
+    Site instance per row, as a prefetch would build)."""
+    names: dict[int, list[str]] = {}
+    for grant_id, name in (
+        AccessGrant.sites.through.objects.filter(accessgrant_id__in=grant_ids)
+        .order_by("site__name")
+        .values_list("accessgrant_id", "site__name")
+    ):
+        names.setdefault(grant_id, []).append(name)
+    return {grant_id: ", ".join(sites) for grant_id, sites in names.items()}
 
 
 def _directors_by_id(ids: set[int | None]) -> dict[int, User]:
@@ -604,13 +627,22 @@ def _directors_by_id(ids: set[int | None]) -> dict[int, User]:
     return {user.pk: user for user in User.objects.filter(pk__in=ids).select_related("profile")}
 
 
+_TIER_LABELS = {str(value): str(label) for value, label in AccessTier.choices}
+
+
 def _expiry_emails(
-    *, grant: AccessGrant, ict: list[IctRecipient], grant_url: str, director: User | None
+    *,
+    grant: AccessGrant,
+    ict: list[IctRecipient],
+    grant_url: str,
+    director: User | None,
+    sites: str,
 ) -> list[Outgoing]:
     """The holder, their director and (unless a renewal continues the same access) ICT are
     told that the grant has ended. `grant` comes from `_grants_due_lock` (with the holder's
     and case's values joined in). For a grant never provisioned the same templates say that
-    it ended before ICT set it up, and tell ICT it has left their queue (`was_provisioned`)."""
+    it ended before ICT set it up, and tell ICT it has left their queue (`was_provisioned`).
+    `sites` is its sites by name (`_site_names_by_grant`)."""
     continues = grant.successor_end_date is not None
     context = {
         "grant": {
@@ -622,8 +654,8 @@ def _expiry_emails(
         },
         "reference": grant.reference,
         "holder_name": grant.holder_name,
-        "tier": grant.get_tier_display(),
-        "sites": ", ".join(site.name for site in grant.sites_by_name),
+        "tier": _TIER_LABELS.get(grant.tier, grant.tier),  # get_tier_display(), from a dict
+        "sites": sites,
         "grant_url": grant_url,
         "continues": continues,
         "was_provisioned": grant.provisioned_at is not None,
@@ -719,7 +751,7 @@ def expiry_notices_due_ids(
         .exclude(Exists(ExpiryNotice.objects.filter(grant=OuterRef("pk"), days_before=days_before)))
     )
     if after is not None:
-        query = query.filter(Q(end_date__gt=after[0]) | Q(end_date=after[0], id__gt=after[1]))
+        query = query.filter(_after_keyset(after))
     return list(query.order_by("end_date", "id").values_list("end_date", "id")[:limit])
 
 
@@ -844,7 +876,7 @@ def grants_due_to_expire_ids(
 ) -> list[tuple[datetime.date, int]]:
     query = AccessGrant.objects.filter(_due_to_expire(today))
     if after is not None:
-        query = query.filter(Q(end_date__gt=after[0]) | Q(end_date=after[0], id__gt=after[1]))
+        query = query.filter(_after_keyset(after))
     return list(query.order_by("end_date", "id").values_list("end_date", "id")[:limit])
 
 
@@ -912,7 +944,7 @@ def safe_use_reminders_due_ids(
         )
     )
     if after is not None:
-        query = query.filter(Q(end_date__gt=after[0]) | Q(end_date=after[0], id__gt=after[1]))
+        query = query.filter(_after_keyset(after))
     return list(query.order_by("end_date", "id").values_list("end_date", "id")[:limit])
 
 

@@ -1,4 +1,5 @@
 import datetime
+import json
 
 import pytest
 import time_machine
@@ -188,3 +189,47 @@ def test_a_batch_that_fails_is_retried_one_by_one_so_one_bad_request_blocks_nobo
     assert len(reminders_to(broken.approver.email)) == 1
     assert all(len(reminders_to(a.approver.email)) == 1 for a in approvals)
     assert AuditEvent.objects.filter(action="approval.reminded").count() == 5
+
+
+@pytest.mark.django_db
+def test_a_reminder_shows_what_the_request_email_shows(django_capture_on_commit_callbacks):
+    """The sweep reads a reminder's case, requester and approvers as plain values (no model
+    instances); its context must be the one `_approval_email_context` builds from the models
+    (which the request email uses), with and without a deputy, a paying unit and sites."""
+    from access_requests.tests.factories import BusinessCaseFactory, SiteFactory
+    from approvals.services import _approval_email_context
+    from approvals.tests.factories import ApprovalRequestFactory
+
+    with time_machine.travel(at("2026-12-09", 10), tick=False):
+        requester, director = requester_and_director(director_name="Dana Director")
+        deputy = UserFactory(profile__name="Dee Deputy")
+        active_case = BusinessCaseFactory(
+            requester=requester,
+            submitted=True,
+            active=True,
+            sites=[SiteFactory(name="X"), SiteFactory(name="Facebook")],
+        )
+        plain_case = BusinessCaseFactory(requester=requester, submitted=True, sites=[])
+        approvals = [
+            ApprovalRequestFactory(business_case=active_case, approver=director),
+            ApprovalRequestFactory(
+                business_case=active_case,
+                approver=deputy,
+                on_behalf_of=director,
+                routed_because=ApprovalRequest.Reason.DEPUTY,
+            ),
+            ApprovalRequestFactory(business_case=plain_case, approver=director),
+        ]
+        ApprovalRequest.objects.update(
+            next_reminder_at=at("2026-12-09", 9), created_at=at("2026-12-04")
+        )
+        with django_capture_on_commit_callbacks(execute=False):
+            assert approval_remind_due() == 3
+        for approval in approvals:
+            approval.refresh_from_db()
+            (email,) = OutboundEmail.objects.filter(
+                template="approval_reminder", object_id=str(approval.pk)
+            )
+            token = email.context["link"].rstrip("/").rsplit("/", 1)[1]
+            expected = _approval_email_context(approval=approval, token=token, number=1)
+            assert email.context == json.loads(json.dumps(expected))
