@@ -1,0 +1,111 @@
+"""The register's CSV export on PostgreSQL (cells computed by the query) writes exactly the
+bytes the Python path (used on SQLite) writes for the same data."""
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+
+from access_requests.models import AccessGrant
+from access_requests.tests.factories import SiteFactory
+from oversight import csv_export, selectors, views
+from people.models import StaffProfile, User
+from people.tests.factories import BusinessUnitFactory, UserFactory
+
+from .factories import grant_held
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's path only"),
+]
+
+HOSTILE = [
+    '=HYPERLINK("http://evil.example","click")',
+    "+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(A1)",
+    "\tTabbed",
+    "\rCarriage",
+    'Comma, "quoted"',
+    "Two\nlines",
+    "Crlf\r\nname",
+    "  spaced  ",
+    "Ünïcödé – ☃",
+]
+
+
+def _hostile_register():
+    unit = BusinessUnitFactory(
+        name="@Unit, one", directorate__name='=Dir "x"', directorate__organisation__name="-Org"
+    )
+    plain_unit = BusinessUnitFactory(name="Plain unit")
+    sites = [SiteFactory(name=name) for name in ["bluesky", "Zebra", "apple", "=x", "a,b"]]
+    approver = UserFactory(profile__name="+Approver")
+    director = UserFactory(profile__name='Director, "the"')
+    for n, name in enumerate(HOSTILE):
+        grant_held(
+            name=name,
+            unit=unit if n % 2 else plain_unit,
+            sites=sites[n % 5 : n % 5 + 2],
+            approver=approver,
+            start=datetime.date(2026, 1, 1) + datetime.timedelta(days=n),
+            end=datetime.date(2026, 6, 1) + datetime.timedelta(days=n % 3),
+            status=[
+                AccessGrant.Status.ACTIVE,
+                AccessGrant.Status.EXPIRED,
+                AccessGrant.Status.AWAITING_PROVISIONING,
+            ][n % 3],
+        )
+    # On behalf of a director
+    grant_held(name="Deputised", approver=approver, approved_on_behalf_of=director)
+    # No sites at all
+    bare = grant_held(name="No sites", approver=approver)
+    bare.sites.clear()
+    # No profile: named by first and last name or email, no unit
+    for first, last in [("=First", "Last"), ("", ""), ("\t", " "), ("Only", "")]:
+        grant = grant_held(name="Will lose profile", approver=approver)
+        User.objects.filter(pk=grant.holder_id).update(first_name=first, last_name=last)
+        StaffProfile.objects.filter(user_id=grant.holder_id).delete()
+    # No commonly used name: named by first and last name, or by email
+    for first, last, email in [
+        ("-Minus", "Name", "a@example.gov.uk"),
+        ("", "", "=mail@example.gov.uk"),
+        (" ", "\t", "+plus@example.gov.uk"),
+        ("Ann", "", "ann@example.gov.uk"),
+    ]:
+        grant = grant_held(name="Will lose name", email=email, approver=director)
+        User.objects.filter(pk=grant.holder_id).update(first_name=first, last_name=last)
+        StaffProfile.objects.filter(user_id=grant.holder_id).update(commonly_used_name="")
+    # An approver without a profile, and values outside the choices
+    lone = UserFactory(first_name="@Lone", last_name="Approver")
+    StaffProfile.objects.filter(user=lone).delete()
+    odd = grant_held(name="Odd values", approver=lone, approved_on_behalf_of=lone)
+    AccessGrant.objects.filter(pk=odd.pk).update(tier="=odd", status="@odd")
+
+
+@pytest.mark.parametrize("sort", ["end_date", "holder", "-end_date"])
+@pytest.mark.parametrize("status", [selectors.ALL, selectors.CURRENT])
+def test_both_paths_write_identical_bytes(sort, status):
+    _hostile_register()
+    filters = selectors.RegisterFilters(status=status, sort=sort)
+    grants = views._sorted(selectors.register_grants(filters), sort)
+    in_sql = "".join(csv_export.register_csv(grants)).encode()
+    in_python = "".join(csv_export.register_csv(grants, in_python=True)).encode()
+    assert in_sql == in_python
+    assert in_sql.count(b"\r\n") >= (22 if status == selectors.ALL else 8)
+    assert b"'=HYPERLINK" in in_sql and b'"Comma, ""quoted"""' in in_sql
+
+
+def test_the_view_writes_what_the_python_path_writes(client, auditor):
+    _hostile_register()
+    filters = selectors.RegisterFilters(status=selectors.ALL, sort="holder")
+    grants = views._sorted(selectors.register_grants(filters), "holder")
+    expected = "".join(csv_export.register_csv(grants, in_python=True)).encode()
+    response = client.get(reverse("oversight:register-csv"), {"status": "all", "sort": "holder"})
+    assert b"".join(response.streaming_content) == expected
+
+
+def test_the_sql_strips_the_whitespace_python_strips():
+    every = "".join(c for c in map(chr, range(1, 0x110000)) if c.isspace())
+    assert csv_export._PY_WHITESPACE == every
