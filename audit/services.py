@@ -56,9 +56,10 @@ def event_content(event: AuditEvent) -> dict:
     }
 
 
-def _normalise_changes(changes: dict | None) -> dict:
-    # Round-trip through JSON so the stored value and the hashed value are identical.
-    return json.loads(json.dumps(changes or {}, cls=DjangoJSONEncoder, sort_keys=True))
+def _changes_json(changes: dict | None) -> str:
+    """`changes` as JSON text (dates and times written out by Django's encoder): the value
+    stored is this text, and the value hashed is what it reads back as."""
+    return json.dumps(changes or {}, cls=DjangoJSONEncoder, sort_keys=True)
 
 
 def record(
@@ -137,11 +138,14 @@ def _append(*, actor, events: list[NewEvent]) -> list[tuple[int, dict]]:
         head = _head_lock()
         previous_hash = head.last_hash
         rows = []
+        occurred_at = now.isoformat()  # every event of a call shares it: written out once
+        actor_id = user.pk if user is not None else None
         for new in events:
             obj = new.obj
+            changes_json = _changes_json(new.changes)
             content = {
                 "occurred_at": now,
-                "actor_id": user.pk if user is not None else None,
+                "actor_id": actor_id,
                 "actor_label": label[:254],
                 "action": new.action,
                 "object_type": obj._meta.label_lower if obj is not None else "",
@@ -151,33 +155,34 @@ def _append(*, actor, events: list[NewEvent]) -> list[tuple[int, dict]]:
                 ],
                 "client_address": new.client_address or None,
                 "user_agent": (new.user_agent or "")[:500],
-                "changes": _normalise_changes(new.changes),
+                # Stored and hashed as read back from its JSON, so the two are identical.
+                "changes": json.loads(changes_json),
             }
-            hashed = {**content, "occurred_at": now.isoformat()}
+            hashed = {**content, "occurred_at": occurred_at}
             row = {
                 **content,
                 "previous_hash": previous_hash,
                 "hash": event_hash(previous_hash=previous_hash, content=hashed),
             }
             previous_hash = row["hash"]
-            rows.append(row)
+            rows.append((row, changes_json))
         ids = _insert_events(rows)
         head.last_hash = previous_hash
         head.save(update_fields=["last_hash", "updated_at"])
-    return list(zip(ids, rows, strict=True))
+    return [(pk, row) for pk, (row, _) in zip(ids, rows, strict=True)]
 
 
-def _insert_events(rows: list[dict]) -> list[int]:
-    """One INSERT … RETURNING id for the rows, in their order (no model instance each)."""
+def _insert_events(rows: list[tuple[dict, str]]) -> list[int]:
+    """One INSERT … RETURNING id for the rows (each one's values, and its changes as the
+    JSON text they were read from, sent as it is), in their order (no model instance each)."""
     meta = AuditEvent._meta
     fields = [field for field in meta.concrete_fields if not field.primary_key]
     connection = connections[router.db_for_write(AuditEvent)]
     quote = connection.ops.quote_name
     params = []
-    for row in rows:
+    for row, changes_json in rows:
         for field in fields:
-            value = row[field.attname]
-            params.append(json.dumps(value) if field.attname == "changes" else value)
+            params.append(changes_json if field.attname == "changes" else row[field.attname])
     placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
     columns = ", ".join(quote(field.column) for field in fields)
     sql = (

@@ -47,7 +47,7 @@ from people.models import Role, User
 
 logger = logging.getLogger(__name__)
 
-SWEEP_BATCH_SIZE = 200
+SWEEP_BATCH_SIZE = 500
 
 
 class GrantError(Exception):
