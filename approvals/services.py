@@ -13,8 +13,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.base import ModelState
+from django.db.models.fields.tuple_lookups import TupleGreaterThan
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
@@ -22,6 +23,7 @@ from access_requests.errors import TransitionNotAllowed, transition_check
 from access_requests.models import AccessTier, BusinessCase, SiteIdentity
 from access_requests.services import business_cases as case_services
 from access_requests.services.grants import grant_create_from_case
+from access_requests.services.sweeping import batches_handle
 from access_requests.working_days import add_working_days, add_working_days_at
 from audit.client import Client
 from audit.services import NewEvent, SystemActor, record, record_many
@@ -696,41 +698,60 @@ def approval_requests_withdraw(
 # --- Reminders, escalation, lapse (Celery beat) ---------------------------------------------
 
 
-def approval_remind_due(*, limit: int = 500) -> int:
+def approval_remind_due() -> int:
     """Send the reminders (and escalations) that are due. Returns how many were handled.
 
-    Due rows come from the partial index on open requests' `next_reminder_at`, oldest
-    first, and are reminded `REMIND_BATCH_SIZE` at a time, each batch in one transaction
-    (`_approvals_remind`): its cases and requests are taken with `skip_locked`, so two
-    sweeps running together never remind twice (and the unique ApprovalReminder rows and
-    the emails' dedupe keys make sure of it even after a crash and retry). What a batch
-    leaves to do one at a time (a withdrawn case's request to close, an escalation after
-    the last reminder) is done by `approval_remind_one`, each in its own transaction, and
-    so is every item of a batch that failed, so that one bad item holds back nobody else.
+    Due rows are walked through the partial index on open requests' (`next_reminder_at`,
+    id), oldest first, by keyset, `REMIND_BATCH_SIZE` at a time, each batch in one
+    transaction (`_approvals_remind`; two batches at a time on PostgreSQL, see
+    `batches_handle`): its cases and requests are taken with `skip_locked`, so two sweeps
+    running together never remind twice (and the unique ApprovalReminder rows and the
+    emails' dedupe keys make sure of it even after a crash and retry). What a batch leaves
+    to do one at a time (a withdrawn case's request to close, an escalation after the last
+    reminder) is done by `approval_remind_one`, each in its own transaction, and so is
+    every item of a batch that failed, so that one bad item holds back nobody else. One run
+    handles everything due when it started (a backlog too, not a few hundred per run).
     """
     now = timezone.now()
-    due = list(
-        ApprovalRequest.objects.filter(
-            status=ApprovalRequest.Status.OPEN, next_reminder_at__lte=now
-        )
-        .order_by("next_reminder_at", "id")
-        .values_list("pk", "business_case_id")[:limit]
+
+    def batches():
+        after = None
+        while due := _approvals_due(now=now, after=after, limit=REMIND_BATCH_SIZE):
+            after = due[-1][:2]
+            yield [(approval_id, case_id) for _, approval_id, case_id in due]
+
+    return sum(batches_handle(batches(), _remind_batch))
+
+
+def _approvals_due(*, now, after: tuple | None, limit: int) -> list[tuple]:
+    """(next_reminder_at, id, case id) of open requests whose reminder is due, in that
+    order, after the keyset `after` = (next_reminder_at, id): one row comparison, so that
+    PostgreSQL starts its scan of `approval_reminder_due_idx` there."""
+    query = ApprovalRequest.objects.filter(
+        status=ApprovalRequest.Status.OPEN, next_reminder_at__lte=now
     )
-    handled = 0
-    with email_sends_batched():  # one broker message per chunk of emails, not per email
-        for start in range(0, len(due), REMIND_BATCH_SIZE):
-            batch = due[start : start + REMIND_BATCH_SIZE]
-            try:
-                reminded, one_at_a_time = _approvals_remind(items=batch)
-            except Exception:
-                logger.exception("Reminding a batch of %s failed; one at a time", len(batch))
-                reminded, one_at_a_time = 0, batch
-            handled += reminded
-            for approval_id, case_id in one_at_a_time:
-                try:
-                    handled += approval_remind_one(approval_id=approval_id, case_id=case_id)
-                except Exception:
-                    logger.exception("Reminder for approval request %s failed", approval_id)
+    if after is not None:
+        query = query.filter(TupleGreaterThan((F("next_reminder_at"), F("id")), after))
+    return list(
+        query.order_by("next_reminder_at", "id").values_list(
+            "next_reminder_at", "pk", "business_case_id"
+        )[:limit]
+    )
+
+
+def _remind_batch(batch: list[tuple[int, int]]) -> int:
+    """Remind one batch of (approval request id, case id) pairs; returns how many were
+    handled. A batch that fails is retried one pair at a time."""
+    try:
+        handled, one_at_a_time = _approvals_remind(items=batch)
+    except Exception:
+        logger.exception("Reminding a batch of %s failed; one at a time", len(batch))
+        handled, one_at_a_time = 0, batch
+    for approval_id, case_id in one_at_a_time:
+        try:
+            handled += approval_remind_one(approval_id=approval_id, case_id=case_id)
+        except Exception:
+            logger.exception("Reminder for approval request %s failed", approval_id)
     return handled
 
 

@@ -699,6 +699,14 @@ def report_markdown(result: dict) -> str:
             f"{w['seconds']:.1f} | {w['per_second']:,.0f} | {w['two_workers_due']:,}, "
             f"{w['two_workers_still_due']:,}, {w['duplicates']} | {w['verdict']} |"
         )
+    measured = [w for w in result["sweeps"] if w.get("state") == "measured"]
+    if measured and measured[0].get("sweep_connections"):
+        lines += [
+            "",
+            "One worker is one process calling the sweep until it finds nothing due; it works "
+            f"on {measured[0]['sweep_connections']} batch(es) at once, each on its own "
+            "database connection (`SNS_SWEEP_CONNECTIONS`).",
+        ]
     lines += ["", "Measured URLs:", ""]
     for r in result["pages"] + result["exports"]:
         if r.get("path") and r["state"] == "measured":

@@ -171,7 +171,13 @@ def workers_run(service: str, clone: str, count: int, timeout: float) -> tuple[f
 
 
 def sweep_measure(sweep, args) -> dict:
-    row = {"label": sweep.label, "items": sweep.items, "target_seconds": sweep.target_seconds}
+    row = {
+        "label": sweep.label,
+        "items": sweep.items,
+        "target_seconds": sweep.target_seconds,
+        # batches a worker works on at once (the workers inherit this environment)
+        "sweep_connections": getattr(settings, "SNS_SWEEP_CONNECTIONS", 1),
+    }
     service = find_service(sweep.services)
     if service is None:
         say(f"{sweep.label}: not built (none of {sweep.services} imports)")

@@ -6,9 +6,10 @@ then checks its status against `AccessGrant.TRANSITIONS`, records an audit event
 the emails it causes to the outbox in the same transaction (they are sent after commit).
 
 The sweeps (`grant_expiry_notice_sweep`, `grant_expiry_sweep`, `grant_safe_use_sweep`) read
-due ids in batches through indexed queries, then handle each grant in its own short
-transaction, taking its row with `skip_locked` so that two sweeps never work on the same grant
-at once. A failure on one grant is logged and the sweep goes on; a rerun picks up whatever is
+due ids in batches through indexed queries (two batches at a time on PostgreSQL, each on its
+own connection: `sweeping.batches_handle`), then handle each grant in its own short
+transaction (the expiry sweep: each batch in one), taking its row with `skip_locked` so that
+two sweeps never work on the same grant at once. A failure on one grant is logged and the sweep goes on; a rerun picks up whatever is
 still due. Each notice and reminder is recorded by a unique row (`ExpiryNotice`,
 `SafeUseReminder`) written in the same transaction as its outbox row, which also carries a
 unique `dedupe_key`: a notice goes out once whatever runs twice, overlaps or crashes.
@@ -38,11 +39,12 @@ from access_requests.models import (
     SafeUseReminder,
     SiteIdentity,
 )
+from access_requests.services.sweeping import batches_handle
 from access_requests.working_days import working_day_on_or_before
 from audit.client import Client
 from audit.services import NewEvent, SystemActor, record, record_many
 from notifications.rendering import email_date, email_day_and_date
-from notifications.services import Outgoing, email_queue, email_queue_many, email_sends_batched
+from notifications.services import Outgoing, email_queue, email_queue_many
 from people.models import Role, User
 
 logger = logging.getLogger(__name__)
@@ -823,33 +825,35 @@ def _sweep_items(
     batch and its value passed to the handlers (what every item needs, read once per
     batch). With `handle_batch`, a batch is handled in one transaction (it returns what it
     changed); if that fails, each item of the batch is tried on its own with `handle`, so
-    one bad item holds back nobody else. Emails are queued for sending a chunk at a time."""
-    after = None
-    with email_sends_batched():
-        while True:
-            batch = fetch(after)
-            if not batch:
-                return
-            shared = per_batch() if per_batch is not None else None
-            ids = [key[-1] for key in batch]
+    one bad item holds back nobody else. Batches are handled two at a time on PostgreSQL
+    (`batches_handle`), and emails queued for sending a chunk at a time."""
+
+    def batches():
+        after = None
+        while batch := fetch(after):
             after = batch[-1]
-            if handle_batch is not None:
-                try:
-                    result.done += len(handle_batch(ids, shared))
-                    continue
-                except Exception:
-                    logger.exception(
-                        "%s: a batch of %s failed; trying each on its own", name, len(ids)
-                    )
-            for grant_id in ids:
-                try:
-                    if handle(grant_id, shared) is not None:
-                        result.done += 1
-                except Exception:
-                    result.failed += 1
-                    logger.exception(
-                        "%s: grant %s failed; the next run tries again", name, grant_id
-                    )
+            yield [key[-1] for key in batch]
+
+    def batch_handle(ids: list[int]) -> tuple[int, int]:
+        shared = per_batch() if per_batch is not None else None
+        if handle_batch is not None:
+            try:
+                return len(handle_batch(ids, shared)), 0
+            except Exception:
+                logger.exception("%s: a batch of %s failed; trying each on its own", name, len(ids))
+        done = failed = 0
+        for grant_id in ids:
+            try:
+                if handle(grant_id, shared) is not None:
+                    done += 1
+            except Exception:
+                failed += 1
+                logger.exception("%s: grant %s failed; the next run tries again", name, grant_id)
+        return done, failed
+
+    for done, failed in batches_handle(batches(), batch_handle):
+        result.done += done
+        result.failed += failed
 
 
 def grant_expiry_notice_sweep(

@@ -6,12 +6,14 @@ import time_machine
 from django.test import Client
 
 from access_requests.models import BusinessCase
+from access_requests.services.sweeping import sweep_connections
 from access_requests.working_days import add_working_days
 from approvals import tasks
 from approvals.models import ApprovalReminder, ApprovalRequest
 from approvals.services import approval_decide, approval_remind_due, case_lapse_due
 from approvals.tests.factories import at, link_for, requester_and_director, submitted_case
 from audit.models import AuditEvent
+from audit.services import audit_chain_verify
 from notifications.models import OutboundEmail
 from people.models import Role
 from people.tests.factories import UserFactory
@@ -233,3 +235,31 @@ def test_a_reminder_shows_what_the_request_email_shows(django_capture_on_commit_
             token = email.context["link"].rstrip("/").rsplit("/", 1)[1]
             expected = _approval_email_context(approval=approval, token=token, number=1)
             assert email.context == json.loads(json.dumps(expected))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_reminder_sweep_on_two_connections_reminds_each_approver_once(
+    settings, outbox_sends_later, monkeypatch
+):
+    """Committed data, so the sweep works on two batches at a time (`batches_handle`), each
+    on its own connection; one run walks every batch due."""
+    settings.SNS_SWEEP_CONNECTIONS = 2
+    assert sweep_connections() == 2
+    monkeypatch.setattr("approvals.services.REMIND_BATCH_SIZE", 2)
+    with time_machine.travel(at("2026-12-04"), tick=False) as traveller:
+        cases = [submitted_case() for _ in range(9)]  # 5 batches
+        traveller.move_to(at("2026-12-09", 10, 5))
+        assert approval_remind_due() == 9
+        assert approval_remind_due() == 0  # one run handled every request due
+
+    for case in cases:
+        approval = case.approval_requests.get()
+        assert ApprovalReminder.objects.filter(approval_request=approval).count() == 1
+        assert (
+            OutboundEmail.objects.filter(
+                template="approval_reminder", to=approval.approver.email
+            ).count()
+            == 1
+        )
+    assert AuditEvent.objects.filter(action="approval.reminded").count() == 9
+    assert audit_chain_verify()[1] is None

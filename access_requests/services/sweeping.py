@@ -1,0 +1,80 @@
+"""Running a sweep's batches, two at a time on PostgreSQL.
+
+A batch of a sweep (expiry, reminders) spends about half its time in Python (building the
+emails and audit events) and half waiting for PostgreSQL (its UPDATE and INSERTs). On
+PostgreSQL, outside a transaction, `batches_handle` therefore works on
+`SNS_SWEEP_CONNECTIONS` batches at once (2 by default: the server's two cores), each on a
+thread with its own database connection, so that one batch's Python work runs while
+another's statements run in PostgreSQL. Nothing about a batch changes: it is one
+transaction that takes its rows with `skip_locked` (which already keeps two workers, or two
+threads, off the same item), and the audit trail's chain head, locked by the batch's last
+statement until its commit, still lets one batch append at a time.
+
+With 1, on SQLite (`make run`'s demo database, where two writers would wait on each other's
+lock) or inside a transaction (a thread's own connection could not see its uncommitted
+rows, as in the tests), the batches are handled one after another on the caller's
+connection.
+"""
+
+import threading
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+from django.conf import settings
+from django.db import connection, connections
+
+from notifications.services import email_sends_batched
+
+Batch = TypeVar("Batch")
+Result = TypeVar("Result")
+
+_END = object()
+
+
+def sweep_connections() -> int:
+    """How many batches `batches_handle` works on at once here."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return 1
+    return max(1, int(settings.SNS_SWEEP_CONNECTIONS))
+
+
+def batches_handle(batches: Iterator[Batch], handle: Callable[[Batch], Result]) -> list[Result]:
+    """Call `handle` on each batch `batches` yields and return what it returned (in the
+    order the batches finished). Up to `sweep_connections()` batches are handled at once,
+    each thread taking the next batch when it has finished one; `batches` is advanced by
+    one thread at a time (its queries run on that thread's connection). Each thread queues
+    the emails its batches commit a chunk at a time (`email_sends_batched`) and closes its
+    connection when done. An exception from `handle` stops the threads taking more batches
+    and is raised here once they have stopped; `handle` catches what one batch may fail on.
+    """
+    count = sweep_connections()
+    if count == 1:
+        with email_sends_batched():
+            return [handle(batch) for batch in batches]
+
+    take = threading.Lock()
+    results: list[Result] = []
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            with email_sends_batched():
+                while not errors:
+                    with take:
+                        batch = next(batches, _END)
+                    if batch is _END:
+                        return
+                    results.append(handle(batch))
+        except BaseException as error:  # noqa: BLE001 - raised by the caller's thread below
+            errors.append(error)
+        finally:
+            connections.close_all()  # this thread's connections only
+
+    threads = [threading.Thread(target=work, name=f"sweep-{n}") for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results
