@@ -23,10 +23,21 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import CharField, Exists, F, OuterRef, Q, Subquery, Value
-from django.db.models.expressions import RawSQL
+from django.db.models import (
+    CharField,
+    DateField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+)
 from django.db.models.fields.tuple_lookups import TupleGreaterThan
-from django.db.models.functions import Coalesce, Concat, NullIf, Trim
+from django.db.models.functions import Coalesce, Concat, NullIf, Trim, TruncDate
 from django.urls import reverse
 from django.utils import timezone
 
@@ -921,13 +932,40 @@ def _safe_use_candidates(today: datetime.date):
     )
 
 
+class _DaysSince(Func):
+    """Whole days from a datetime column's local date (`TruncDate`, in the current time zone)
+    to `day`; the period number is this divided by SNS_SAFE_USE_REMINDER_DAYS (an integer
+    division on both databases). PostgreSQL subtracts the dates; SQLite (`make run`'s demo
+    database, which has no date arithmetic) takes the difference of their Julian days."""
+
+    output_field = IntegerField()
+
+    def __init__(self, day: datetime.date, column: str):
+        super().__init__(Value(day, output_field=DateField()), TruncDate(column))
+
+    def as_sql(self, compiler, connection, **extra_context):
+        (day, day_params), (date, date_params) = (
+            compiler.compile(e) for e in self.get_source_expressions()
+        )
+        return f"({day}::date - {date})", [*day_params, *date_params]
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        (day, day_params), (date, date_params) = (
+            compiler.compile(e) for e in self.get_source_expressions()
+        )
+        return (
+            f"CAST(julianday({day}) - julianday({date}) AS INTEGER)",
+            [*day_params, *date_params],
+        )
+
+
 def safe_use_reminders_due_ids(
     *, today: datetime.date, after: tuple | None = None, limit: int
 ) -> list[tuple[datetime.date, int]]:
     """Active-tier grants whose current period has no reminder yet."""
-    period = RawSQL(
-        "((%s::date - (provisioned_at AT TIME ZONE %s)::date) / %s)",
-        (today, settings.TIME_ZONE, settings.SNS_SAFE_USE_REMINDER_DAYS),
+    period = ExpressionWrapper(
+        _DaysSince(today, "provisioned_at") / settings.SNS_SAFE_USE_REMINDER_DAYS,
+        output_field=IntegerField(),
     )
     earliest = timezone.make_aware(
         datetime.datetime.combine(

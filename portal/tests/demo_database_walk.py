@@ -30,7 +30,11 @@ from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from access_requests.models import AccessGrant, Site  # noqa: E402
-from access_requests.services.grants import grant_expiry_sweep, grant_provision  # noqa: E402
+from access_requests.services.grants import (  # noqa: E402
+    grant_expiry_sweep,
+    grant_provision,
+    grant_safe_use_sweep,
+)
 from access_requests.tests.factories import BusinessCaseFactory  # noqa: E402
 from approvals.models import ApprovalRequest  # noqa: E402
 from approvals.services import approval_decide, approval_remind_due, case_submit  # noqa: E402
@@ -84,6 +88,32 @@ def main() -> dict:
     seen["expired"] = grant_expiry_sweep(today=after_end).done
     grant.refresh_from_db()
     seen["grant_status"] = grant.status
+
+    # An active-tier grant, provisioned on a standalone PC: its safe-use reminder is due
+    # SNS_SAFE_USE_REMINDER_DAYS after provisioning, and the sweep sends it (its due query
+    # counts days since provisioning, which SQLite works out differently from PostgreSQL).
+    active_case = case_submit(
+        case=BusinessCaseFactory(
+            requester=staff,
+            sites=[site],
+            active=True,
+            end_date=timezone.localdate() + datetime.timedelta(days=180),
+        ),
+        actor=staff,
+    )
+    active_approval = ApprovalRequest.objects.get(business_case=active_case)
+    approval_decide(
+        approval_request=active_approval, decision="approve", actor=active_approval.approver
+    )
+    active_grant = AccessGrant.objects.get(business_case=active_case)
+    grant_provision(grant=active_grant, actor=ict, asset_tag="PC-0042")
+    reminder_day = timezone.localdate() + datetime.timedelta(
+        days=settings.SNS_SAFE_USE_REMINDER_DAYS + 1
+    )
+    seen["safe_use_sent"] = grant_safe_use_sweep(today=reminder_day).done
+    seen["safe_use_emails"] = OutboundEmail.objects.filter(
+        object_id=str(active_grant.pk), template="grant_safe_use_reminder"
+    ).count()
 
     # The admin finds it in the register by search, and in its CSV export.
     client = Client()

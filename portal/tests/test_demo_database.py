@@ -81,6 +81,9 @@ def test_a_case_goes_through_the_demo_database_broker_and_mail_folder(tmp_path):
     # Approved, provisioned, expired by the sweep's batch.
     assert seen["expired"] == 1
     assert seen["grant_status"] == "expired"
+    # The safe-use sweep runs on SQLite too, and reminds the active-tier holder once.
+    assert seen["safe_use_sent"] == 1
+    assert seen["safe_use_emails"] == 1
     # The register's search and its CSV export find the case.
     assert seen["register_status"] == 200
     assert seen["register_shows_case"] is True
