@@ -9,8 +9,8 @@ The sweeps (`grant_expiry_notice_sweep`, `grant_expiry_sweep`, `grant_safe_use_s
 due ids in batches through indexed queries (two batches at a time on PostgreSQL, each on its
 own connection: `sweeping.batches_handle`), then handle each grant in its own short
 transaction (the expiry sweep: each batch in one), taking its row with `skip_locked` so that
-two sweeps never work on the same grant at once. A failure on one grant is logged and the sweep goes on; a rerun picks up whatever is
-still due. Each notice and reminder is recorded by a unique row (`ExpiryNotice`,
+two sweeps never work on the same grant at once. A failure on one grant is logged and the
+sweep goes on; a rerun picks up whatever is still due. Each notice and reminder is recorded by a unique row (`ExpiryNotice`,
 `SafeUseReminder`) written in the same transaction as its outbox row, which also carries a
 unique `dedupe_key`: a notice goes out once whatever runs twice, overlaps or crashes.
 """
