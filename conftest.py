@@ -81,6 +81,14 @@ def browser_type_launch_args(browser_type_launch_args):
 
 
 @pytest.fixture
+def outbox_sends_later(monkeypatch):
+    """Committed emails are not queued for sending (the outbox sweep would send them): for
+    tests that run services in several threads, where eager Celery races on its
+    process-global "join will block" flag, and that check the outbox rows themselves."""
+    monkeypatch.setattr("notifications.services._enqueue_send", lambda email_id: None)
+
+
+@pytest.fixture
 def refuse_updates():
     """`refuse_updates(Model, pk)` makes PostgreSQL refuse every UPDATE of that one row (a
     trigger standing in for a damaged row), so a test can see a batch fail and its items

@@ -262,8 +262,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # The one beat schedule. django-celery-beat copies it into the database on start,
 # where admins can see and tune it.
 SNS_SWEEP_INTERVAL_SECONDS = float(os.environ.get("SNS_SWEEP_INTERVAL_SECONDS", "300"))
-# The expiry and reminder sweeps work on this many batches at once on PostgreSQL, each on
-# its own database connection (access_requests/services/sweeping.py); 1 = one at a time.
+# The expiry, reminder, expiry-notice and safe-use sweeps work on this many batches at once
+# on PostgreSQL, each on its own database connection (access_requests/services/sweeping.py);
+# 1 = one at a time.
 SNS_SWEEP_CONNECTIONS = env_int("SNS_SWEEP_CONNECTIONS", 2)
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {

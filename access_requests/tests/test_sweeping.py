@@ -21,13 +21,6 @@ from audit.services import audit_chain_verify
 from notifications.models import OutboundEmail
 
 
-@pytest.fixture
-def outbox_sends_later(monkeypatch):
-    """The outbox rows are what these tests check: sending waits for the outbox sweep (eager
-    Celery in several threads races on its process-global "join will block" flag)."""
-    monkeypatch.setattr("notifications.services._enqueue_send", lambda email_id: None)
-
-
 @pytest.mark.django_db(transaction=True)
 def test_batches_run_two_at_a_time_each_on_its_own_connection(settings):
     settings.SNS_SWEEP_CONNECTIONS = 2
@@ -80,6 +73,7 @@ def test_inside_a_transaction_or_when_set_to_one_batches_run_in_the_callers_thre
 @pytest.mark.django_db(transaction=True)
 def test_the_expiry_sweep_on_two_connections_expires_each_grant_once(settings, outbox_sends_later):
     settings.SNS_SWEEP_CONNECTIONS = 2
+    assert sweep_connections() == 2
     settings.SNS_ICT_MAILBOX = "ict@example.gov.uk"
     end = datetime.date(2026, 7, 20)
     grants = [

@@ -11,13 +11,6 @@ from people.tests.factories import UserFactory
 from tests.at_once import run_at_once
 
 
-@pytest.fixture
-def outbox_sends_later(monkeypatch):
-    """Eager Celery in several threads races on Celery's process-global "join will block"
-    flag; the outbox rows are what these tests check, so sending waits for the sweep."""
-    monkeypatch.setattr("notifications.services._enqueue_send", lambda email_id: None)
-
-
 def decide_together(calls):
     """Run the calls at the same moment: ("decided", result), ("closed", why) or
     ("error", repr) for each."""

@@ -25,13 +25,6 @@ def _rules(reminder_rules):
     reminder_rules.SNS_BANK_HOLIDAYS = ["2026-12-25", "2026-12-28", "2027-01-01"]
 
 
-@pytest.fixture
-def outbox_sends_later(monkeypatch):
-    """Eager Celery in several threads races on Celery's process-global "join will block"
-    flag; the outbox rows are what these tests check, so sending waits for the sweep."""
-    monkeypatch.setattr("notifications.services._enqueue_send", lambda email_id: None)
-
-
 def reminders_to(email):
     return list(OutboundEmail.objects.filter(template="approval_reminder", to=email).order_by("id"))
 
