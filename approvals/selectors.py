@@ -40,12 +40,18 @@ def approval_request_for_token(*, token: str) -> ApprovalRequest | None:
     return approval
 
 
-def approval_requests_open_for(*, user) -> QuerySet[ApprovalRequest]:
-    """Cases waiting for this person's decision, oldest first.
+def approval_requests_open_ids(*, user) -> QuerySet:
+    """The ids of the cases waiting for this person's decision, oldest first: page through
+    these, then load a page's rows with `approval_requests_by_id` (or the home page's
+    lines with `cases_to_decide_lines`).
 
     A case withdrawn by its requester is left out even if its approval request is still
     open (withdrawing closes them, but not those of cases withdrawn before it did; the
     reminder sweep closes those).
+
+    Ids first, because as one query PostgreSQL joined the case's requester and profile for
+    every open request before keeping the page's, and planned a five-table join each time;
+    the ids alone are read from approval_to_decide_idx in order, stopping at the page.
     """
     return (
         ApprovalRequest.objects.filter(
@@ -53,24 +59,7 @@ def approval_requests_open_for(*, user) -> QuerySet[ApprovalRequest]:
             status=ApprovalRequest.Status.OPEN,
             business_case__status=BusinessCase.Status.SUBMITTED,
         )
-        .select_related("business_case__requester__profile", "on_behalf_of__profile")
-        .prefetch_related(Prefetch("business_case__sites", queryset=Site.objects.order_by("name")))
         .order_by("created_at", "id")
-    )
-
-
-def approval_requests_open_ids(*, user) -> QuerySet:
-    """The ids of `approval_requests_open_for`, in its order: page through these, then
-    load a page's rows with `approval_requests_by_id`.
-
-    Two steps, because as one query PostgreSQL joined the case's requester and profile for
-    every open request before keeping the page's, and planned a five-table join each time;
-    the ids alone are read from approval_to_decide_idx in order, stopping at the page.
-    """
-    return (
-        approval_requests_open_for(user=user)
-        .select_related(None)
-        .prefetch_related(None)
         .values_list("id", flat=True)
     )
 

@@ -11,7 +11,7 @@ from people.roles import load_roles
 def for_user(user) -> dict:
     load_roles(user)
     today = timezone.localdate()
-    grants = list(grant_selectors.grants_for_home(user=user, today=today)[:10])
+    grants = grant_selectors.grants_for_home(user=user, today=today, limit=10)
     sections = {
         "cases": list(case_selectors.business_cases_for_requester(user=user)[:5]),
         "grants": [

@@ -4,18 +4,17 @@ import datetime
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from access_requests.models import (
     AccessGrant,
     AccessTier,
     BusinessCase,
-    ExpiryNotice,
     SafeUseReminder,
     Site,
 )
-from people.models import BusinessUnit, Role, StaffProfile, display_name_of
+from people.models import Role, StaffProfile, display_name_of
 
 
 def _with_sites(query: QuerySet[AccessGrant]) -> QuerySet[AccessGrant]:
@@ -28,37 +27,53 @@ def grants_for_holder(*, user) -> QuerySet[AccessGrant]:
     ).order_by("-end_date", "-id")
 
 
-def grants_for_home(*, user, today: datetime.date | None = None) -> QuerySet[AccessGrant]:
-    """The person's current grants, and those that ended in the last 30 days (to renew),
-    with the latest safe-use reminder and whether a renewal exists."""
+def grants_for_home(
+    *, user, today: datetime.date | None = None, limit: int = 10
+) -> list[AccessGrant]:
+    """The person's first `limit` current grants, and those that ended in the last 30 days
+    (to renew), newest end first, with what the home page shows of each.
+
+    Each has `case_reference`, `has_renewal` (a renewal grant or an open renewal case
+    exists), its sites (A to Z) and `reminders_newest_first` (safe-use reminders, only ever
+    sent on the active tier, so only read for active-tier grants). Annotations, not
+    `select_related` and prefetches: compiling one query per prefetch and building the
+    whole case row cost the home page more than the database did.
+    """
     today = today or timezone.localdate()
     recent = today - datetime.timedelta(days=30)
-    return (
-        grants_for_holder(user=user)
+    renewal_case_open = BusinessCase.objects.filter(
+        renewal_of=OuterRef("pk"),
+        status__in=[BusinessCase.Status.DRAFT, BusinessCase.Status.SUBMITTED],
+    )
+    grants = list(
+        _with_sites(AccessGrant.objects.filter(holder=user))
         .filter(
             Q(status__in=AccessGrant.Status.current())
             | Q(status=AccessGrant.Status.EXPIRED, end_date__gte=recent)
             | Q(status=AccessGrant.Status.RETURNED, updated_at__date__gte=recent)
         )
         .annotate(
-            has_renewal=Exists(AccessGrant.objects.filter(renewed_from=OuterRef("pk"))),
-            notice_sent=Exists(ExpiryNotice.objects.filter(grant=OuterRef("pk"))),
+            case_reference=F("business_case__reference"),
+            has_renewal=Exists(AccessGrant.objects.filter(renewed_from=OuterRef("pk")))
+            | Exists(renewal_case_open),
         )
-        .prefetch_related(
+        .order_by("-end_date", "-id")[:limit]
+    )
+    # The prefetch skips a grant that already has the attribute: set it on the others only.
+    active_tier = [grant for grant in grants if grant.tier == AccessTier.ACTIVE]
+    for grant in grants:
+        if grant.tier != AccessTier.ACTIVE:
+            grant.reminders_newest_first = []
+    if active_tier:
+        prefetch_related_objects(
+            active_tier,
             Prefetch(
                 "safe_use_reminders",
                 queryset=SafeUseReminder.objects.order_by("-period"),
                 to_attr="reminders_newest_first",
             ),
-            Prefetch(
-                "renewal_cases",
-                queryset=BusinessCase.objects.filter(status__in=["draft", "submitted"]).order_by(
-                    "-created_at"
-                ),
-                to_attr="open_renewal_cases",
-            ),
         )
-    )
+    return grants
 
 
 def grant_visible_to(*, user) -> QuerySet[AccessGrant]:
@@ -95,32 +110,34 @@ def grants_awaiting_provisioning() -> QuerySet[AccessGrant]:
     ).order_by("start_date", "id")
 
 
-def safe_use_unconfirmed_for(*, user, today: datetime.date | None = None) -> QuerySet:
-    """Safe-use reminders not confirmed by their date, on grants still active: all of them for
-    admins, their directorate's holders for a director, none for anyone else."""
+def safe_use_unconfirmed_ids(*, user, today: datetime.date | None = None) -> QuerySet:
+    """The ids of safe-use reminders not confirmed by their date, on grants still active,
+    soonest due first: all of them for admins, their directorate's holders for a director,
+    none for anyone else.
+
+    Ids only: joined to the case, holder and profile for the names, PostgreSQL took far
+    longer to plan the eight-table join than to run it; `safe_use_unconfirmed_list` reads
+    the names of a page's ids in a second query.
+    """
     today = today or timezone.localdate()
     query = SafeUseReminder.objects.filter(
         confirmed_at__isnull=True,
         confirm_by__lt=today,
         grant__status=AccessGrant.Status.ACTIVE,
         grant__tier=AccessTier.ACTIVE,
-    ).select_related("grant__business_case", "grant__holder__profile")
+    )
     if user.has_role(Role.ADMIN) or user.has_perm("access_requests.revoke_accessgrant"):
         pass
     elif user.has_role(Role.DIRECTOR):
-        # Their directorates' holders through the units' ids (one small query first): joining
-        # user, profile, unit and directorate here made an eight-table join that PostgreSQL
-        # took far longer to plan than to run.
-        units = list(
-            BusinessUnit.objects.filter(directorate__director=user).values_list("id", flat=True)
+        holders = StaffProfile.objects.filter(business_unit__directorate__director=user).values(
+            "user_id"
         )
-        holders = StaffProfile.objects.filter(business_unit_id__in=units).values("user_id")
         query = query.filter(grant__holder_id__in=holders)
     else:
-        return query.none()
+        return query.none().values_list("id", flat=True)
     # Only the newest reminder of each grant matters: a later period supersedes it.
     newer = SafeUseReminder.objects.filter(grant=OuterRef("grant"), period__gt=OuterRef("period"))
-    return query.exclude(Exists(newer)).order_by("confirm_by", "id")
+    return query.exclude(Exists(newer)).order_by("confirm_by", "id").values_list("id", flat=True)
 
 
 @dataclass(frozen=True)
@@ -136,17 +153,15 @@ class SafeUseUnconfirmed:
 def safe_use_unconfirmed_list(
     *, user, today: datetime.date, limit: int
 ) -> list[SafeUseUnconfirmed]:
-    """The first `limit` of `safe_use_unconfirmed_for`, as the home page lists them.
+    """The first `limit` of `safe_use_unconfirmed_ids`, as the home page lists them.
 
     In two steps: the reminders' ids, then the four values shown, by id. As one query
     PostgreSQL spent ~8 ms (far more under load) planning the eight-table join for 0.2 ms
     of work; each step alone plans in a fraction of that.
     """
-    ids = list(
-        safe_use_unconfirmed_for(user=user, today=today)
-        .select_related(None)
-        .values_list("id", flat=True)[:limit]
-    )
+    ids = list(safe_use_unconfirmed_ids(user=user, today=today)[:limit])
+    if not ids:
+        return []
     values = SafeUseReminder.objects.filter(pk__in=ids).values_list(
         "pk",
         "grant_id",
@@ -223,10 +238,14 @@ def grant_next_step(grant: AccessGrant, today: datetime.date | None = None) -> N
 
 
 def grant_has_renewal(grant: AccessGrant) -> bool:
+    """Whether a renewal is under way: a renewal grant, or a renewal case still in draft or
+    waiting for a decision. Reads `grants_for_home`'s annotation when it is there."""
     has_renewal = getattr(grant, "has_renewal", None)
-    open_cases = getattr(grant, "open_renewal_cases", None)
-    if has_renewal is None:
-        has_renewal = AccessGrant.objects.filter(renewed_from=grant).exists()
-    if open_cases is None:
-        open_cases = list(grant.renewal_cases.filter(status__in=["draft", "submitted"])[:1])
-    return bool(has_renewal or open_cases)
+    if has_renewal is not None:
+        return has_renewal
+    return (
+        AccessGrant.objects.filter(renewed_from=grant).exists()
+        or grant.renewal_cases.filter(
+            status__in=[BusinessCase.Status.DRAFT, BusinessCase.Status.SUBMITTED]
+        ).exists()
+    )

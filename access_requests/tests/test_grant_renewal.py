@@ -130,6 +130,33 @@ def test_the_home_page_offers_renewal_for_expiring_and_expired_grants(client):
 
 
 @pytest.mark.django_db
+def test_the_home_page_says_a_renewal_is_under_way_until_its_case_is_turned_down(client):
+    with time_machine.travel(_noon(TODAY), tick=False):
+        grant = _old_active_tier_grant()
+        renew_url = reverse("access_requests:grant-renew", args=[grant.pk])
+        client.force_login(grant.holder)
+        client.post(renew_url)
+        case = BusinessCase.objects.get(renewal_of=grant)
+
+        def home():
+            return client.get(reverse("home")).content.decode()
+
+        html = home()
+        assert "Your renewal is under way." in html and renew_url not in html  # a draft
+        now = timezone.now()
+        case.status, case.reference, case.submitted_at = "submitted", "SNS-2026-90001", now
+        case.save(update_fields=["status", "reference", "submitted_at"])
+        assert "Your renewal is under way." in home()
+        case.status, case.decided_at = BusinessCase.Status.REJECTED, now
+        case.save(update_fields=["status", "decided_at"])
+        html = home()
+        assert "This access ends in 19 days. Renew it, or let it lapse." in html
+        assert renew_url in html
+        AccessGrantFactory(holder=grant.holder, renewed_from=grant)  # a renewal approved
+        assert "Your renewal is under way." in home()
+
+
+@pytest.mark.django_db
 def test_an_approved_renewal_with_the_same_tier_and_pc_continues_without_a_gap(
     mailoutbox, django_capture_on_commit_callbacks
 ):
