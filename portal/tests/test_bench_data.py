@@ -1,5 +1,6 @@
 """The benchmark's data loader and floor page (timings stay in `make bench`, not here)."""
 
+import datetime
 import importlib
 from io import StringIO
 
@@ -10,7 +11,7 @@ from django.test import override_settings
 from django.urls import NoReverseMatch, clear_url_caches, reverse
 
 import portal.urls
-from access_requests.models import AccessGrant, BusinessCase, Site, SiteIdentity
+from access_requests.models import AccessGrant, BusinessCase, SafeUseReminder, Site, SiteIdentity
 from approvals.models import ApprovalRequest
 from audit.models import AuditChainHead, AuditEvent
 from audit.services import audit_chain_verify
@@ -69,6 +70,17 @@ def test_load_bench_data_loads_the_counts_of_its_scale(bench_data):
     # Every directorate has a director, who holds the director role.
     assert not Directorate.objects.filter(director__isnull=True).exists()
     assert all(d.director.has_role(Role.DIRECTOR) for d in Directorate.objects.all())
+
+
+def test_active_tier_grants_have_their_safe_use_reminders(bench_data):
+    reminders = SafeUseReminder.objects.select_related("grant")
+    assert reminders.exists()
+    assert not reminders.exclude(grant__tier="active").exists()
+    assert reminders.filter(confirmed_at__isnull=False).count() > reminders.count() // 2
+    for reminder in reminders:
+        days = (reminder.sent_at - reminder.grant.provisioned_at).days
+        assert days == 90 * reminder.period  # one a period, from provisioning
+        assert reminder.confirm_by == reminder.sent_at.date() + datetime.timedelta(days=14)
 
 
 def test_the_loaded_audit_trail_is_a_valid_hash_chain(bench_data):

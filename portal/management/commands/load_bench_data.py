@@ -2,8 +2,8 @@
 
 At `--scale 1.0`: 50,000 staff in 3 organisations and 40 directorates, 200,000 grants (one
 per approved case) plus 24,000 cases in the other statuses over 5 years, their approval
-requests and site identities, 2,000,000 audit events forming a valid hash chain, and
-20,000 sent emails. Rows go in with PostgreSQL `COPY` from in-memory buffers, in one
+requests and site identities, the active tier's safe-use reminders (most confirmed),
+2,000,000 audit events forming a valid hash chain, and 20,000 sent emails. Rows go in with PostgreSQL `COPY` from in-memory buffers, in one
 transaction, then `VACUUM ANALYZE`. A marker table (`bench_dataset`) records the scale, so
 a second run at the same scale does nothing; `--reset` empties the portal's tables first.
 """
@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
@@ -29,6 +30,7 @@ from access_requests.models import (
     AccessTier,
     BusinessCase,
     ReferenceCounter,
+    SafeUseReminder,
     Site,
     SiteIdentity,
 )
@@ -344,6 +346,9 @@ class BenchLoader:
         self.now = int(time.time())
         self.today = ts_to_date(self.now)
         self.start = self.now - 5 * 365 * DAY
+        # Its own stream, so that adding reminders left every other generated row as it was.
+        self.reminder_random = random.Random(seed + 1)
+        self.reminder_count = 0
 
     def bar(self, total: int, desc: str):
         return tqdm(total=total, desc=desc, unit="row", disable=not self.progress, leave=True)
@@ -557,6 +562,10 @@ class BenchLoader:
             "id created_at updated_at business_case_id holder_id tier start_date end_date status approved_by_id approved_on_behalf_of_id approved_at paying_business_unit_id pc_asset_tag renewed_from_id provisioned_at provisioned_by_id returned_reason expired_at revoked_at revoked_by_id revocation_reason surrendered_at lapse_chosen_at".split(),
         )
         grant_sites = CopyTable(AccessGrant.sites.through, ["id", "accessgrant_id", "site_id"])
+        self.reminders = CopyTable(
+            SafeUseReminder, "id grant_id period sent_at confirm_by confirmed_at".split()
+        )
+        self.next_reminder_id = next_id(SafeUseReminder)
 
         # Facts the audit trail needs, per case (index i).
         n = len(self.case_status)
@@ -738,7 +747,7 @@ class BenchLoader:
                         ev((when << 40) | (kind << 32) | i)
                 self.case_times[i] = (grant_times, tier, start_date, end_date)
                 bar.update()
-            for table in (cases, identities, approvals, grants, grant_sites):
+            for table in (cases, identities, approvals, grants, grant_sites, self.reminders):
                 table.flush()
 
         for year, last in reference_numbers.items():
@@ -783,6 +792,9 @@ class BenchLoader:
                 events.append((EV_GRANT_EXPIRED, expired_at))
             else:
                 status = "active"
+        if tier == AccessTier.ACTIVE and provisioned_at:
+            ended = revoked_at or surrendered_at or (end_ts if status == "expired" else None)
+            self.add_safe_use_reminders(gpk, provisioned_at, min(ended or now, now))
         last_change = max([decided, *(when for _, when in events)])
         grants.add(
             [
@@ -813,6 +825,31 @@ class BenchLoader:
             ]
         )
         return events
+
+    def add_safe_use_reminders(self, gpk: int, provisioned: int, until: int) -> None:
+        """The reminders an active-tier grant was sent, one a period from provisioning until
+        `until`: nine in ten confirmed within the 14 days, the rest never (those still on
+        an active grant are what a director's home page lists)."""
+        rnd = self.reminder_random
+        every = settings.SNS_SAFE_USE_REMINDER_DAYS * DAY
+        allowed = settings.SNS_SAFE_USE_CONFIRM_DAYS * DAY
+        period = 1
+        while provisioned + period * every < until:
+            sent = provisioned + period * every
+            confirmed = sent + rnd.randrange(3600, allowed) if rnd.random() < 0.9 else None
+            self.reminders.add(
+                [
+                    self.next_reminder_id,
+                    gpk,
+                    period,
+                    ts_to_dt(sent),
+                    ts_to_date(sent + allowed),
+                    ts_to_dt(confirmed) if confirmed and confirmed < self.now else None,
+                ]
+            )
+            self.next_reminder_id += 1
+            self.reminder_count += 1
+            period += 1
 
     # the audit trail ---------------------------------------------------------------------------
 
@@ -1010,6 +1047,7 @@ class BenchLoader:
             ApprovalRequest,
             AccessGrant,
             AccessGrant.sites.through,
+            SafeUseReminder,
             AuditEvent,
             OutboundEmail,
         ):
@@ -1028,6 +1066,7 @@ def bench_tables() -> list[str]:
         AuditChainHead,
         OutboundEmail,
         ApprovalRequest,
+        SafeUseReminder,
         AccessGrant,
         SiteIdentity,
         BusinessCase,
@@ -1157,6 +1196,7 @@ class Command(BaseCommand):
                 "business_cases": BusinessCase.objects.count(),
                 "grants": AccessGrant.objects.count(),
                 "approval_requests": ApprovalRequest.objects.count(),
+                "safe_use_reminders": loader.reminder_count,
                 "audit_events": loader.audit_count,
                 "emails": OutboundEmail.objects.count(),
             }
