@@ -13,9 +13,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.db.models.base import ModelState
-from django.db.models.fields.tuple_lookups import TupleGreaterThan
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
@@ -23,7 +22,7 @@ from access_requests.errors import TransitionNotAllowed, transition_check
 from access_requests.models import AccessTier, BusinessCase, SiteIdentity
 from access_requests.services import business_cases as case_services
 from access_requests.services.grants import grant_create_from_case
-from access_requests.services.sweeping import batches_handle
+from access_requests.services.sweeping import after_keyset, batches_handle
 from access_requests.working_days import add_working_days, add_working_days_at
 from audit.client import Client
 from audit.services import NewEvent, SystemActor, record, record_many
@@ -46,6 +45,8 @@ logger = logging.getLogger(__name__)
 
 # Reminders are written this many at a time, one transaction each (see `approval_remind_due`).
 REMIND_BATCH_SIZE = 250
+# Case ids the lapse sweep reads at a time (each case then lapses in its own transaction).
+LAPSE_BATCH_SIZE = 500
 
 REMINDER_SWEEP = SystemActor("approval_remind_due")
 LAPSE_SWEEP = SystemActor("case_lapse_due")
@@ -731,7 +732,7 @@ def _approvals_due(*, now, after: tuple | None, limit: int) -> list[tuple]:
         status=ApprovalRequest.Status.OPEN, next_reminder_at__lte=now
     )
     if after is not None:
-        query = query.filter(TupleGreaterThan((F("next_reminder_at"), F("id")), after))
+        query = query.filter(after_keyset(("next_reminder_at", "id"), after))
     return list(
         query.order_by("next_reminder_at", "id").values_list(
             "next_reminder_at", "pk", "business_case_id"
@@ -1197,16 +1198,26 @@ def _case_escalate(*, case: BusinessCase, stalled: ApprovalRequest) -> bool:
     return bool(approvers)
 
 
-def case_lapse_due(*, limit: int = 500) -> int:
-    """Cases undecided `SNS_LAPSE_AFTER_DAYS` after they were sent lapse. Returns how many."""
+def case_lapse_due() -> int:
+    """Cases undecided `SNS_LAPSE_AFTER_DAYS` after they were sent lapse, each in its own
+    transaction (`case_lapse_one`). Returns how many. One run handles every case due when
+    it started, `LAPSE_BATCH_SIZE` ids at a time by keyset (a backlog too, not a few
+    hundred per run)."""
     cutoff = timezone.now() - datetime.timedelta(days=settings.SNS_LAPSE_AFTER_DAYS)
-    due = list(
-        BusinessCase.objects.filter(status=BusinessCase.Status.SUBMITTED, submitted_at__lte=cutoff)
-        .order_by("submitted_at", "id")
-        .values_list("pk", flat=True)[:limit]
-    )
+    due = BusinessCase.objects.filter(
+        status=BusinessCase.Status.SUBMITTED, submitted_at__lte=cutoff
+    ).order_by("submitted_at", "id")
+    lapsed = 0
+    after = None
     with email_sends_batched():
-        return sum(1 for case_id in due if case_lapse_one(case_id=case_id))
+        while batch := list(
+            (due.filter(after_keyset(("submitted_at", "id"), after)) if after else due).values_list(
+                "submitted_at", "pk"
+            )[:LAPSE_BATCH_SIZE]
+        ):
+            after = batch[-1]
+            lapsed += sum(1 for _, case_id in batch if case_lapse_one(case_id=case_id))
+    return lapsed
 
 
 def case_lapse_one(*, case_id: int) -> bool:

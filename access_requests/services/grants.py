@@ -36,7 +36,6 @@ from django.db.models import (
     Subquery,
     Value,
 )
-from django.db.models.fields.tuple_lookups import TupleGreaterThan
 from django.db.models.functions import Coalesce, Concat, NullIf, Trim, TruncDate
 from django.urls import reverse
 from django.utils import timezone
@@ -50,7 +49,7 @@ from access_requests.models import (
     SafeUseReminder,
     SiteIdentity,
 )
-from access_requests.services.sweeping import batches_handle
+from access_requests.services.sweeping import after_keyset, batches_handle
 from access_requests.working_days import working_day_on_or_before
 from audit.client import Client
 from audit.services import NewEvent, SystemActor, record, record_many
@@ -201,15 +200,6 @@ def _tell_ict(*, grant: AccessGrant, template: str, key: str, context: dict) -> 
 
 def _today() -> datetime.date:
     return timezone.localdate()
-
-
-def _after_keyset(after: tuple) -> TupleGreaterThan:
-    """The rows after `after` = (end_date, id) in (end_date, id) order, as one row
-    comparison: PostgreSQL reads it as a single range of the (end_date, id) index and
-    starts the scan there. (Written as `end_date > d OR (end_date = d AND id > i)` it read
-    every row still due and sorted them, for each batch: 50 ms a batch with 50,000 grants
-    due on the same day, a quarter of the expiry sweep's time.) SQLite gets the OR form."""
-    return TupleGreaterThan((F("end_date"), F("id")), after)
 
 
 def grant_is_usable(grant: AccessGrant, today: datetime.date | None = None) -> bool:
@@ -764,7 +754,7 @@ def expiry_notices_due_ids(
         .exclude(Exists(ExpiryNotice.objects.filter(grant=OuterRef("pk"), days_before=days_before)))
     )
     if after is not None:
-        query = query.filter(_after_keyset(after))
+        query = query.filter(after_keyset(("end_date", "id"), after))
     return list(query.order_by("end_date", "id").values_list("end_date", "id")[:limit])
 
 
@@ -891,7 +881,7 @@ def grants_due_to_expire_ids(
 ) -> list[tuple[datetime.date, int]]:
     query = AccessGrant.objects.filter(_due_to_expire(today))
     if after is not None:
-        query = query.filter(_after_keyset(after))
+        query = query.filter(after_keyset(("end_date", "id"), after))
     return list(query.order_by("end_date", "id").values_list("end_date", "id")[:limit])
 
 
@@ -986,7 +976,7 @@ def safe_use_reminders_due_ids(
         )
     )
     if after is not None:
-        query = query.filter(_after_keyset(after))
+        query = query.filter(after_keyset(("end_date", "id"), after))
     return list(query.order_by("end_date", "id").values_list("end_date", "id")[:limit])
 
 

@@ -22,6 +22,10 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.db import connection, connections
+from django.db.models import F
+
+# Django's row comparison, `(a, b) > (x, y)` (undocumented; it backs composite primary keys).
+from django.db.models.fields.tuple_lookups import TupleGreaterThan
 
 from notifications.services import email_sends_batched
 
@@ -29,6 +33,15 @@ Batch = TypeVar("Batch")
 Result = TypeVar("Result")
 
 _END = object()
+
+
+def after_keyset(fields: tuple[str, ...], after: tuple) -> TupleGreaterThan:
+    """The rows after `after` in the order of `fields` (the sweep's ORDER BY, ending with
+    id), as one row comparison: PostgreSQL reads it as a single range of the index on those
+    columns and starts its scan there. (Written as `a > x OR (a = x AND id > i)` it read
+    every row still due and sorted them, for each batch: 50 ms a batch with 50,000 grants
+    due on the same day.) SQLite gets the OR form."""
+    return TupleGreaterThan(tuple(F(field) for field in fields), after)
 
 
 def sweep_connections() -> int:

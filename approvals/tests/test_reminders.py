@@ -256,3 +256,20 @@ def test_the_reminder_sweep_on_two_connections_reminds_each_approver_once(
         )
     assert AuditEvent.objects.filter(action="approval.reminded").count() == 9
     assert audit_chain_verify()[1] is None
+
+
+@pytest.mark.django_db
+def test_one_lapse_run_handles_a_backlog_larger_than_its_batch(monkeypatch):
+    monkeypatch.setattr("approvals.services.LAPSE_BATCH_SIZE", 2)
+    with time_machine.travel(at("2026-12-04"), tick=False) as traveller:
+        requester, _ = requester_and_director()
+        cases = [submitted_case(requester=requester) for _ in range(5)]  # all sent at once
+        traveller.move_to(at("2027-01-04", 12))  # 31 days later
+
+        assert case_lapse_due() == 5  # three batches of ids in one run
+
+        assert case_lapse_due() == 0
+    statuses = BusinessCase.objects.filter(pk__in=[case.pk for case in cases])
+    assert set(statuses.values_list("status", flat=True)) == {BusinessCase.Status.LAPSED}
+    told = OutboundEmail.objects.filter(template="case_lapsed", to=requester.email)
+    assert told.count() == 5  # the requester hears once about each
