@@ -78,14 +78,14 @@ def password_link_pages(world: World) -> list[Page]:
     from django.urls import reverse
 
     side = world.own
+    token = side.password_token  # made on each read, and it holds the time in seconds
     link = reverse(
-        "people:password-reset-confirm",
-        kwargs={"uidb64": side.password_uidb64, "token": side.password_token},
+        "people:password-reset-confirm", kwargs={"uidb64": side.password_uidb64, "token": token}
     )
     client = Client()
     form_url = client.get(link)["Location"]
     name = "people:password-reset-confirm"
-    expired = client.get(link.replace(side.password_token, "0-expired"))
+    expired = client.get(link.replace(token, "0-expired"))
     assert expired.status_code == 410
     return [
         Page(name, "anonymous", form_url, "empty", client.get(form_url).content.decode()),
