@@ -1204,20 +1204,24 @@ def case_lapse_due() -> int:
     it started, `LAPSE_BATCH_SIZE` ids at a time by keyset (a backlog too, not a few
     hundred per run)."""
     cutoff = timezone.now() - datetime.timedelta(days=settings.SNS_LAPSE_AFTER_DAYS)
-    due = BusinessCase.objects.filter(
-        status=BusinessCase.Status.SUBMITTED, submitted_at__lte=cutoff
-    ).order_by("submitted_at", "id")
     lapsed = 0
     after = None
     with email_sends_batched():
-        while batch := list(
-            (due.filter(after_keyset(("submitted_at", "id"), after)) if after else due).values_list(
-                "submitted_at", "pk"
-            )[:LAPSE_BATCH_SIZE]
-        ):
-            after = batch[-1]
-            lapsed += sum(1 for _, case_id in batch if case_lapse_one(case_id=case_id))
+        while due := _cases_lapse_due(cutoff=cutoff, after=after, limit=LAPSE_BATCH_SIZE):
+            after = due[-1]
+            lapsed += sum(1 for _, case_id in due if case_lapse_one(case_id=case_id))
     return lapsed
+
+
+def _cases_lapse_due(*, cutoff, after: tuple | None, limit: int) -> list[tuple]:
+    """(submitted_at, id) of cases still waiting for a decision that were sent by `cutoff`,
+    in that order, after the keyset `after`."""
+    query = BusinessCase.objects.filter(
+        status=BusinessCase.Status.SUBMITTED, submitted_at__lte=cutoff
+    )
+    if after is not None:
+        query = query.filter(after_keyset(("submitted_at", "id"), after))
+    return list(query.order_by("submitted_at", "id").values_list("submitted_at", "pk")[:limit])
 
 
 def case_lapse_one(*, case_id: int) -> bool:

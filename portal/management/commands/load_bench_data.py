@@ -3,8 +3,8 @@
 At `--scale 1.0`: 50,000 staff in 3 organisations and 40 directorates, 200,000 grants (one
 per approved case) plus 24,000 cases in the other statuses over 5 years, their approval
 requests and site identities, the active tier's safe-use reminders (most confirmed),
-2,000,000 audit events forming a valid hash chain, and 20,000 sent emails. Rows go in with PostgreSQL `COPY` from in-memory buffers, in one
-transaction, then `VACUUM ANALYZE`. A marker table (`bench_dataset`) records the scale, so
+2,000,000 audit events forming a valid hash chain, and 20,000 sent emails. Rows go in with
+PostgreSQL `COPY` from in-memory buffers, in one transaction, then `VACUUM ANALYZE`. A marker table (`bench_dataset`) records the scale, so
 a second run at the same scale does nothing; `--reset` empties the portal's tables first.
 """
 
