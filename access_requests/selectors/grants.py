@@ -27,6 +27,16 @@ def grants_for_holder(*, user) -> QuerySet[AccessGrant]:
     ).order_by("-end_date", "-id")
 
 
+def _renewal_under_way():
+    """True for a grant (the query's row) with a renewal grant, or a renewal case still in
+    draft or waiting for a decision."""
+    open_case = BusinessCase.objects.filter(
+        renewal_of=OuterRef("pk"),
+        status__in=[BusinessCase.Status.DRAFT, BusinessCase.Status.SUBMITTED],
+    )
+    return Exists(AccessGrant.objects.filter(renewed_from=OuterRef("pk"))) | Exists(open_case)
+
+
 def grants_for_home(
     *, user, today: datetime.date | None = None, limit: int = 10
 ) -> list[AccessGrant]:
@@ -41,10 +51,6 @@ def grants_for_home(
     """
     today = today or timezone.localdate()
     recent = today - datetime.timedelta(days=30)
-    renewal_case_open = BusinessCase.objects.filter(
-        renewal_of=OuterRef("pk"),
-        status__in=[BusinessCase.Status.DRAFT, BusinessCase.Status.SUBMITTED],
-    )
     grants = list(
         _with_sites(AccessGrant.objects.filter(holder=user))
         .filter(
@@ -54,8 +60,7 @@ def grants_for_home(
         )
         .annotate(
             case_reference=F("business_case__reference"),
-            has_renewal=Exists(AccessGrant.objects.filter(renewed_from=OuterRef("pk")))
-            | Exists(renewal_case_open),
+            has_renewal=_renewal_under_way(),
         )
         .order_by("-end_date", "-id")[:limit]
     )
@@ -238,14 +243,9 @@ def grant_next_step(grant: AccessGrant, today: datetime.date | None = None) -> N
 
 
 def grant_has_renewal(grant: AccessGrant) -> bool:
-    """Whether a renewal is under way: a renewal grant, or a renewal case still in draft or
-    waiting for a decision. Reads `grants_for_home`'s annotation when it is there."""
+    """Whether a renewal is under way (`_renewal_under_way`). Reads `grants_for_home`'s
+    annotation when it is there."""
     has_renewal = getattr(grant, "has_renewal", None)
     if has_renewal is not None:
         return has_renewal
-    return (
-        AccessGrant.objects.filter(renewed_from=grant).exists()
-        or grant.renewal_cases.filter(
-            status__in=[BusinessCase.Status.DRAFT, BusinessCase.Status.SUBMITTED]
-        ).exists()
-    )
+    return AccessGrant.objects.filter(_renewal_under_way(), pk=grant.pk).exists()

@@ -130,7 +130,7 @@ def test_the_home_page_offers_renewal_for_expiring_and_expired_grants(client):
 
 
 @pytest.mark.django_db
-def test_the_home_page_says_a_renewal_is_under_way_until_its_case_is_turned_down(client):
+def test_home_and_grant_page_say_a_renewal_is_under_way_until_its_case_is_turned_down(client):
     with time_machine.travel(_noon(TODAY), tick=False):
         grant = _old_active_tier_grant()
         renew_url = reverse("access_requests:grant-renew", args=[grant.pk])
@@ -141,19 +141,26 @@ def test_the_home_page_says_a_renewal_is_under_way_until_its_case_is_turned_down
         def home():
             return client.get(reverse("home")).content.decode()
 
+        def grant_page():
+            url = reverse("access_requests:grant-detail", args=[grant.pk])
+            return client.get(url).content.decode()
+
         html = home()
         assert "Your renewal is under way." in html and renew_url not in html  # a draft
+        html = grant_page()
+        assert "Your renewal is under way." in html and renew_url not in html
         now = timezone.now()
         case.status, case.reference, case.submitted_at = "submitted", "SNS-2026-90001", now
         case.save(update_fields=["status", "reference", "submitted_at"])
         assert "Your renewal is under way." in home()
         case.status, case.decided_at = BusinessCase.Status.REJECTED, now
         case.save(update_fields=["status", "decided_at"])
-        html = home()
-        assert "This access ends in 19 days. Renew it, or let it lapse." in html
-        assert renew_url in html
+        for html in (home(), grant_page()):
+            assert "This access ends in 19 days. Renew it, or let it lapse." in html
+            assert renew_url in html
         AccessGrantFactory(holder=grant.holder, renewed_from=grant)  # a renewal approved
         assert "Your renewal is under way." in home()
+        assert "Your renewal is under way." in grant_page()
 
 
 @pytest.mark.django_db
