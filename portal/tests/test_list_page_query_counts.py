@@ -1,16 +1,19 @@
 """Every paginated list page costs the same number of queries however many rows there
 are, on its first page and on a deep one (the oversight pages have their own tests)."""
 
+import datetime
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from access_requests.models import SafeUseReminder
 from access_requests.tests.factories import AccessGrantFactory, BusinessCaseFactory
 from approvals.tests.factories import ApprovalRequestFactory
 from people.models import Role
-from people.tests.factories import UserFactory
+from people.tests.factories import DirectorateFactory, UserFactory, director_of
 
 pytestmark = pytest.mark.django_db
 
@@ -82,22 +85,40 @@ def test_the_provisioning_queue(client, django_assert_max_num_queries):
 
 
 def test_the_home_page_of_a_director_with_much_to_do(client, django_assert_max_num_queries):
-    """The home page lists the person's access, their requests and the cases waiting for
-    them: more of each does not mean more queries."""
-    director = UserFactory(role=Role.DIRECTOR)
+    """The home page lists the person's access (both tiers, safe-use reminders on the active
+    one), their requests, the cases waiting for them and their people's safe-use reviews
+    not confirmed: more of each does not mean more queries."""
+    director = director_of(DirectorateFactory())
     client.force_login(director)
+    overdue = timezone.localdate() - datetime.timedelta(days=1)
 
     def rows(n):
         ApprovalRequestFactory.create_batch(n, approver=director)
         BusinessCaseFactory.create_batch(n, requester=director, submitted=True)
-        for _ in range(n):
-            AccessGrantFactory(business_case__requester=director, provisioned=True)
+        for index in range(n):
+            active_tier = index % 2 == 0
+            grant = AccessGrantFactory(
+                business_case__requester=director,
+                business_case__active=active_tier,
+                provisioned=True,
+            )
+            if active_tier:
+                SafeUseReminder.objects.create(grant=grant, period=1, confirm_by=overdue)
+            # Someone in the directorate who has not confirmed their review.
+            holder = UserFactory(profile__business_unit=director.profile.business_unit)
+            held = AccessGrantFactory(
+                business_case__requester=holder, business_case__active=True, provisioned=True
+            )
+            SafeUseReminder.objects.create(grant=held, period=1, confirm_by=overdue)
 
     rows(1)
     few = queries_for(client, reverse("home"))
     rows(12)
     with django_assert_max_num_queries(few):
         response = client.get(reverse("home"))
-    assert len(response.context["sections"]["to_decide"]) == 10
-    assert len(response.context["sections"]["grants"]) == 10
-    assert len(response.context["sections"]["cases"]) == 5
+    sections = response.context["sections"]
+    assert len(sections["to_decide"]) == 10
+    assert len(sections["grants"]) == 10
+    assert len(sections["cases"]) == 5
+    assert len(sections["safe_use_unconfirmed"]) == 1 + 1 + 6 + 12  # own and their people's
+    assert "Confirm you have reviewed them" in response.content.decode()
