@@ -43,11 +43,11 @@ def grants_for_home(
     """The person's first `limit` current grants, and those that ended in the last 30 days
     (to renew), newest end first, with what the home page shows of each.
 
-    Each has `case_reference`, `has_renewal` (a renewal grant or an open renewal case
-    exists), its sites (A to Z) and `reminders_newest_first` (safe-use reminders, only ever
-    sent on the active tier, so only read for active-tier grants). Annotations, not
-    `select_related` and prefetches: compiling one query per prefetch and building the
-    whole case row cost the home page more than the database did.
+    Each has `case_reference`, `has_renewal` (`_renewal_under_way`), its sites (A to Z) and
+    `reminders_newest_first` (safe-use reminders, only ever sent on the active tier, so
+    only read for active-tier grants). The reference and the renewal are annotations
+    rather than a `select_related` and a prefetch: compiling a query per prefetch and
+    building the whole case row cost the home page more than the database did.
     """
     today = today or timezone.localdate()
     recent = today - datetime.timedelta(days=30)
