@@ -8,12 +8,17 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from people.models import BusinessUnit, TimeStampedModel
+from core.models import TimeStampedModel
+from people.models import BusinessUnit
 
 
 class AccessTier(models.TextChoices):
     PASSIVE = "passive", "Passive monitoring"  # viewing from the office network
     ACTIVE = "active", "Active participation"  # posting, on a standalone PC
+
+
+# Each tier's label by value, for code that reads tiers as values rather than instances.
+TIER_LABELS = {str(value): str(label) for value, label in AccessTier.choices}
 
 
 class Site(TimeStampedModel):

@@ -4,7 +4,7 @@ from django import forms
 from django.utils import timezone
 
 from access_requests.models import BusinessCase
-from people.forms import RealDateInputField
+from core.forms import RealDateInputField
 
 from .models import ApprovalRequest
 

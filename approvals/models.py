@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from access_requests.models import BusinessCase
-from people.models import TimeStampedModel
+from core.models import TimeStampedModel
 
 
 class Delegation(TimeStampedModel):

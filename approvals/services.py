@@ -19,13 +19,14 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from access_requests.errors import TransitionNotAllowed, transition_check
-from access_requests.models import AccessTier, BusinessCase, SiteIdentity
+from access_requests.models import TIER_LABELS, AccessTier, BusinessCase, SiteIdentity
 from access_requests.services import business_cases as case_services
 from access_requests.services.grants import grant_create_from_case
-from access_requests.services.sweeping import after_keyset, batches_handle
-from access_requests.working_days import add_working_days, add_working_days_at
-from audit.client import Client
 from audit.services import NewEvent, SystemActor, record, record_many
+from core.client import Client
+from core.links import absolute_url
+from core.sweeping import after_keyset, batches_handle
+from core.working_days import add_working_days, add_working_days_at
 from notifications.rendering import email_date
 from notifications.services import Outgoing, email_queue, email_queue_many, email_sends_batched
 from people.models import Role, display_name_of
@@ -58,22 +59,18 @@ VIA_SIGNED_IN = "signed in"
 # --- Links -----------------------------------------------------------------------------------
 
 
-def _absolute(path: str) -> str:
-    return settings.PORTAL_BASE_URL + path
-
-
 def _absolute_url_of(*names: str) -> str:
     """The first of these pages that exists (another app may not have built it yet)."""
     for name in names:
         try:
-            return _absolute(reverse(name))
+            return absolute_url(reverse(name))
         except NoReverseMatch:
             continue
-    return _absolute(reverse("home"))
+    return absolute_url(reverse("home"))
 
 
 def approval_link(token: str) -> str:
-    return _absolute(reverse("approvals:decide", args=[token]))
+    return absolute_url(reverse("approvals:decide", args=[token]))
 
 
 def _token_issue(now: datetime.datetime | None = None) -> tuple[str, str, datetime.datetime]:
@@ -82,13 +79,6 @@ def _token_issue(now: datetime.datetime | None = None) -> tuple[str, str, dateti
     now = now or timezone.now()
     expires = now + datetime.timedelta(days=settings.SNS_APPROVAL_TOKEN_DAYS)
     return token, selectors.token_digest(token), expires
-
-
-def _client_fields(client: Client | None) -> dict:
-    return {
-        "client_address": client.address if client else None,
-        "user_agent": client.user_agent if client else "",
-    }
 
 
 # --- Routing ---------------------------------------------------------------------------------
@@ -253,7 +243,7 @@ class _EmailLinks:
     def resolve(cls) -> "_EmailLinks":
         marker = "TOKEN-MARKER"
         head, tail = approval_link(marker).split(marker)
-        return cls(head, tail, _absolute(reverse("approvals:case-list")))
+        return cls(head, tail, absolute_url(reverse("approvals:case-list")))
 
     def decide(self, token: str) -> str:
         return f"{self.decide_head}{token}{self.decide_tail}"
@@ -326,7 +316,7 @@ def _approval_request_create(
     }
     if escalated_from is not None:
         changes["escalated_from"] = escalated_from.approver.email
-    record(actor=actor, action=action, obj=case, changes=changes, **_client_fields(client))
+    record(actor=actor, action=action, obj=case, changes=changes, client=client)
     email_queue(
         to=route.approver.email,
         template="approval_request",
@@ -413,7 +403,7 @@ def approval_opened(
                 "approval_request": approval_request.pk,
                 "approver": approval_request.approver.email,
             },
-            **_client_fields(client),
+            client=client,
         )
 
 
@@ -539,7 +529,7 @@ def approval_decide(
                 "approval_request": approval.pk,
                 "superseded": superseded,
             },
-            **_client_fields(client),
+            client=client,
         )
         _decision_emails(case=case, approval=approval, grant=grant)
     return approval
@@ -557,7 +547,7 @@ def _decision_emails(*, case: BusinessCase, approval: ApprovalRequest, grant) ->
         if grant is not None
         else None,
         "end_date": email_date(approval.approved_end_date or case.end_date),
-        "home_url": _absolute(reverse("home")),
+        "home_url": absolute_url(reverse("home")),
     }
     email_queue(
         to=case.requester.email,
@@ -659,7 +649,7 @@ def _approvals_supersede_for_withdrawal(
                     ],
                     "because": f"the case is {case.status}",
                 },
-                **_client_fields(client),
+                client=client,
             )
             for approval in approvals
         ],
@@ -721,7 +711,7 @@ def approval_remind_due() -> int:
             after = due[-1][:2]
             yield [(approval_id, case_id) for _, approval_id, case_id in due]
 
-    return sum(batches_handle(batches(), _remind_batch))
+    return sum(batches_handle(batches(), _remind_batch, each_thread_within=email_sends_batched))
 
 
 def _approvals_due(*, now, after: tuple | None, limit: int) -> list[tuple]:
@@ -865,9 +855,6 @@ _IDENTITY_VALUES = (
     "identifies_as_official",
     "not_official_reason",
 )
-_TIER_LABELS = {
-    str(value): str(label) for value, label in BusinessCase._meta.get_field("tier").flatchoices
-}
 _PC_CHOICE_LABELS = {
     str(value): str(label) for value, label in BusinessCase._meta.get_field("pc_choice").flatchoices
 }
@@ -933,7 +920,7 @@ def _reminder_context(
             "requester": requester,
             "submitted_at": email_date(case["submitted_at"]),
             "routing_note": case["routing_note"],
-            "tier_display": _TIER_LABELS.get(case["tier"], case["tier"]),
+            "tier_display": TIER_LABELS.get(case["tier"], case["tier"]),
             "is_active_tier": case["tier"] == AccessTier.ACTIVE,
             "paying_business_unit": {
                 "name": case["paying_business_unit__name"],
@@ -1316,7 +1303,7 @@ def delegation_create(
                 "starts_on": starts_on,
                 "ends_on": ends_on,
             },
-            **_client_fields(client),
+            client=client,
         )
         email_queue(
             to=deputy.email,
@@ -1328,7 +1315,7 @@ def delegation_create(
                     "starts_on": email_date(starts_on),
                     "ends_on": email_date(ends_on),
                 },
-                "cases_to_decide_url": _absolute(reverse("approvals:case-list")),
+                "cases_to_decide_url": absolute_url(reverse("approvals:case-list")),
             },
             related=delegation,
             dedupe_key=f"approval-delegation:{delegation.pk}",
@@ -1370,6 +1357,6 @@ def delegation_cancel(*, delegation: Delegation, actor, client: Client | None = 
                 "deputy": locked.deputy.email,
                 "approval_requests_closed": closed,
             },
-            **_client_fields(client),
+            client=client,
         )
     return locked

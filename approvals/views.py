@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from audit.client import client_of
+from core.client import client_of
 from people.models import Role
 from people.roles import load_roles
 

@@ -2,7 +2,8 @@ from django import forms
 from django.contrib import admin
 from django.db import models, transaction
 
-from .client import client_of
+from core.client import client_of
+
 from .models import AuditEvent
 from .services import record
 
@@ -85,14 +86,12 @@ class AuditedModelAdmin(admin.ModelAdmin):
     with what changed (field: [before, after], inlines included)."""
 
     def _record(self, request, action: str, obj, changes: dict) -> None:
-        client = client_of(request)
         record(
             actor=request.user,
             action=action,
             obj=obj,
             changes=changes,
-            client_address=client.address,
-            user_agent=client.user_agent,
+            client=client_of(request),
         )
         obj._audit_recorded = True
 

@@ -9,6 +9,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, models, router, transaction
 from django.utils import timezone
 
+from core.client import Client
+
 from .models import AuditChainHead, AuditEvent
 
 GENESIS_HASH = "0" * 64
@@ -68,22 +70,21 @@ def record(
     action: str,
     obj: models.Model | None = None,
     changes: dict | None = None,
-    client_address: str | None = None,
-    user_agent: str = "",
+    client: Client | None = None,
     object_repr: str | None = None,
 ) -> AuditEvent:
     """Append one event to the trail, in the caller's transaction.
 
     `actor` is a user, a `SystemActor`, or None (anonymous). `changes` holds what
-    changed, e.g. {"status": ["draft", "submitted"]}.
+    changed, e.g. {"status": ["draft", "submitted"]}. `client` is where the request came
+    from (address and browser), None for work without a request.
     """
     new = NewEvent(
         action=action,
         obj=obj,
         changes=changes,
         object_repr=object_repr,
-        client_address=client_address,
-        user_agent=user_agent,
+        client=client,
     )
     ((pk, row),) = _append(actor=actor, events=[new])
     event = AuditEvent(id=pk, **row)
@@ -100,8 +101,7 @@ class NewEvent:
     obj: models.Model | None = None
     changes: dict | None = None
     object_repr: str | None = None
-    client_address: str | None = None
-    user_agent: str = ""
+    client: Client | None = None
 
 
 def record_many(*, actor, events: list[NewEvent]) -> int:
@@ -153,8 +153,8 @@ def _append(*, actor, events: list[NewEvent]) -> list[tuple[int, dict]]:
                 "object_repr": (new.object_repr if new.object_repr is not None else str(obj or ""))[
                     :200
                 ],
-                "client_address": new.client_address or None,
-                "user_agent": (new.user_agent or "")[:500],
+                "client_address": new.client.address if new.client else None,
+                "user_agent": (new.client.user_agent if new.client else "")[:500],
                 # Stored and hashed as read back from its JSON, so the two are identical.
                 "changes": json.loads(changes_json),
             }

@@ -25,7 +25,7 @@ from django.db.models.functions import Cast
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
-from access_requests.models import AccessGrant, AccessTier, Site
+from access_requests.models import TIER_LABELS, AccessGrant, Site
 from people.models import BusinessUnit, User, display_name_of
 
 CHUNK_SIZE = 2000
@@ -129,7 +129,6 @@ class StringAgg(PostgresStringAgg):
         return f"GROUP_CONCAT({sql}, {delimiter_sql})", [*params, *delimiter_params]
 
 
-_TIER_LABELS = dict(AccessTier.choices)
 _STATUS_LABELS = dict(AccessGrant.Status.choices)
 _FORMULA_STARTS = frozenset("".join(FORMULA_PREFIXES))
 ROWS_PER_WRITE = 1000
@@ -231,7 +230,7 @@ def _register_rows(batch: list[tuple], names: _Names) -> list[list]:
                 directorate,
                 unit,
                 sites(site_ids),
-                _TIER_LABELS.get(tier) or _safe(tier),
+                TIER_LABELS.get(tier) or _safe(tier),
                 str(start),  # ISO dates (a date from PostgreSQL, already text on SQLite)
                 str(end),
                 people.get(approver_id, ""),
@@ -359,7 +358,7 @@ _PG_COLUMNS = {
     ),
     "csv_unit_id": lambda: F("holder__profile__business_unit_id"),
     "csv_middle": lambda: _pg_cells(
-        _pg_label("tier", _TIER_LABELS),
+        _pg_label("tier", TIER_LABELS),
         _SqlTemplate("{0}::text", "start_date"),
         _SqlTemplate("{0}::text", "end_date"),
     ),

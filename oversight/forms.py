@@ -7,7 +7,7 @@ from django import forms
 from django.utils.functional import cached_property
 
 from access_requests.models import AccessGrant, AccessTier, Site
-from people.forms import RealDateInputField
+from core.forms import RealDateInputField
 from people.models import BusinessUnit, Directorate, Organisation
 
 from . import selectors

@@ -28,6 +28,7 @@ from django.db.models.functions import Coalesce, Upper
 from django.utils import timezone
 
 from access_requests.models import AccessGrant, AccessTier, BusinessCase, Site, SiteIdentity
+from access_requests.selectors.grants import site_names_by_grant
 from approvals.models import ApprovalRequest
 from audit.models import AuditEvent
 from notifications.models import OutboundEmail
@@ -259,19 +260,6 @@ def _people_by_id(ids: set[int]) -> dict[int, PersonOnPage]:
     }
 
 
-def _site_names_by_grant(grant_ids: list[int]) -> dict[int, list[str]]:
-    """Each grant's site names, A to Z."""
-    names: dict[int, list[str]] = {}
-    links = (
-        AccessGrant.sites.through.objects.filter(accessgrant_id__in=grant_ids)
-        .order_by("site__name")
-        .values_list("accessgrant_id", "site__name")
-    )
-    for grant_id, name in links:
-        names.setdefault(grant_id, []).append(name)
-    return names
-
-
 @dataclass(frozen=True)
 class RegisterRow:
     """One line of the register, as the page shows it."""
@@ -338,7 +326,7 @@ def register_rows(values: list[dict]) -> list[RegisterRow]:
             if v[column] is not None
         }
     )
-    sites = _site_names_by_grant([v["id"] for v in values])
+    sites = site_names_by_grant([v["id"] for v in values])
     rows = []
     for v in values:
         holder = people.get(v["holder_id"], NOBODY)

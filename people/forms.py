@@ -1,4 +1,3 @@
-from crispy_forms_gds.fields import DateInputField
 from crispy_forms_gds.helper import FormHelper
 from crispy_forms_gds.layout import Field, Fluid, Layout, Size, Submit
 from django import forms
@@ -9,7 +8,6 @@ from django.contrib.auth.forms import (
     SetPasswordForm,
     UsernameField,
 )
-from django.core.exceptions import ValidationError
 
 from . import selectors
 
@@ -136,17 +134,3 @@ class AdminSignInForm(AdminAuthenticationForm):
     """
 
     username = UsernameField(max_length=254, widget=forms.TextInput(attrs={"autofocus": True}))
-
-
-class RealDateInputField(DateInputField):
-    """crispy-forms-gds's GOV.UK date input, refusing a day, month or year too big for a date.
-
-    Its `compress()` turns ValueError into a form error but lets OverflowError through
-    (a year of 99999999999999999999 is a 500): use this field for every date question.
-    """
-
-    def compress(self, data_list):
-        try:
-            return super().compress(data_list)
-        except OverflowError as error:
-            raise ValidationError("Enter a real date", code="invalid") from error

@@ -4,8 +4,8 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 
-from audit.client import client_of
 from audit.services import record
+from core.client import client_of
 
 
 @receiver(user_logged_in, dispatch_uid="audit_signed_in")
@@ -16,8 +16,7 @@ def audit_signed_in(sender, request, user, **kwargs):
         action="auth.signed_in",
         obj=user,
         object_repr=user.email,
-        client_address=client.address,
-        user_agent=client.user_agent,
+        client=client,
     )
 
 
@@ -31,8 +30,7 @@ def audit_signed_out(sender, request, user, **kwargs):
         action="auth.signed_out",
         obj=user,
         object_repr=user.email,
-        client_address=client.address,
-        user_agent=client.user_agent,
+        client=client,
     )
 
 
@@ -44,8 +42,7 @@ def audit_sign_in_failed(sender, credentials, request=None, **kwargs):
         action="auth.sign_in_failed",
         object_repr=str(credentials.get("username", ""))[:200],
         changes={"email": str(credentials.get("username", ""))[:254]},
-        client_address=client.address if client else None,
-        user_agent=client.user_agent if client else "",
+        client=client,
     )
 
 

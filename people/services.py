@@ -17,8 +17,8 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from audit.client import Client
 from audit.services import record
+from core.client import Client
 from notifications.models import OutboundEmail
 from notifications.rendering import email_date
 from notifications.services import email_queue
@@ -283,12 +283,6 @@ class PasswordLinkInvalid(Exception):
     for a person who has been switched off."""
 
 
-def _client_fields(client: Client | None) -> dict:
-    if client is None:
-        return {}
-    return {"client_address": client.address, "user_agent": client.user_agent}
-
-
 def password_set(
     *, user: User, password: str, actor, client: Client | None = None, via: str = ""
 ) -> User:
@@ -307,7 +301,7 @@ def password_set(
             obj=user,
             object_repr=user.email,
             changes=changes,
-            **_client_fields(client),
+            client=client,
         )
     return user
 
@@ -347,7 +341,7 @@ def password_reset_request(
                 action="people.password_reset_requested",
                 object_repr=email[:200],
                 changes={"email": email[:254], "outcome": "no active account"},
-                **_client_fields(client),
+                client=client,
             )
             return None
         recently = OutboundEmail.objects.filter(
@@ -379,7 +373,7 @@ def password_reset_request(
             obj=person,
             object_repr=person.email,
             changes={"email": person.email, "outcome": outcome},
-            **_client_fields(client),
+            client=client,
         )
     return written
 

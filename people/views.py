@@ -15,7 +15,7 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse_lazy
 
-from audit.client import client_of
+from core.client import client_of
 
 from . import services
 from .forms import PasswordCreateForm, PasswordLinkRequestForm

@@ -56,7 +56,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "axes",
     "csp",
-    # Project apps, top floor first (see ARCHITECTURE.md).
+    # Project apps, top floor first (docs/architecture.md).
     "portal",
     "oversight",
     "approvals",
@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "people",
     "notifications",
     "audit",
+    "core",
 ]
 
 MIDDLEWARE = [
@@ -263,7 +264,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # where admins can see and tune it.
 SNS_SWEEP_INTERVAL_SECONDS = float(os.environ.get("SNS_SWEEP_INTERVAL_SECONDS", "300"))
 # The expiry, reminder, expiry-notice and safe-use sweeps work on this many batches at once
-# on PostgreSQL, each on its own database connection (access_requests/services/sweeping.py);
+# on PostgreSQL, each on its own database connection (core/sweeping.py);
 # 1 = one at a time.
 SNS_SWEEP_CONNECTIONS = env_int("SNS_SWEEP_CONNECTIONS", 2)
 CELERY_BEAT_SCHEDULE = {

@@ -20,8 +20,8 @@ from access_requests.errors import (
 )
 from access_requests.models import AccessTier, BusinessCase, ReferenceCounter, Site, SiteIdentity
 from access_requests.signals import business_case_withdrawn
-from audit.client import Client
 from audit.services import record
+from core.client import Client
 
 REFERENCE_PREFIX = "SNS"
 
@@ -61,8 +61,7 @@ def _audit(*, actor, action: str, case: BusinessCase, changes: dict, client: Cli
         action=action,
         obj=case,
         changes=changes,
-        client_address=client.address if client else None,
-        user_agent=client.user_agent if client else "",
+        client=client,
     )
 
 
@@ -365,8 +364,7 @@ def business_case_submit(
             action="case.submitted",
             obj=locked,
             changes={"status": ["draft", "submitted"], "reference": locked.reference},
-            client_address=client.address if client else None,
-            user_agent=client.user_agent if client else "",
+            client=client,
         )
     return locked
 

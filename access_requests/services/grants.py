@@ -42,6 +42,7 @@ from django.utils import timezone
 
 from access_requests.errors import TransitionNotAllowed, transition_check
 from access_requests.models import (
+    TIER_LABELS,
     AccessGrant,
     AccessTier,
     BusinessCase,
@@ -49,12 +50,14 @@ from access_requests.models import (
     SafeUseReminder,
     SiteIdentity,
 )
-from access_requests.services.sweeping import after_keyset, batches_handle
-from access_requests.working_days import working_day_on_or_before
-from audit.client import Client
+from access_requests.selectors.grants import site_names_by_grant
 from audit.services import NewEvent, SystemActor, record, record_many
+from core.client import Client
+from core.links import absolute_url
+from core.sweeping import after_keyset, batches_handle
+from core.working_days import working_day_on_or_before
 from notifications.rendering import email_date, email_day_and_date
-from notifications.services import Outgoing, email_queue, email_queue_many
+from notifications.services import Outgoing, email_queue, email_queue_many, email_sends_batched
 from people.models import Role, User
 
 logger = logging.getLogger(__name__)
@@ -83,26 +86,15 @@ class NotRenewable(GrantError):
 # --- small helpers -------------------------------------------------------------------------
 
 
-def _client_fields(client: Client | None) -> dict:
-    return {
-        "client_address": client.address if client else None,
-        "user_agent": client.user_agent if client else "",
-    }
-
-
-def _absolute(path: str) -> str:
-    return settings.PORTAL_BASE_URL + path
-
-
 def _grant_url(grant: AccessGrant) -> str:
-    return _absolute(reverse("access_requests:grant-detail", kwargs={"pk": grant.pk}))
+    return absolute_url(reverse("access_requests:grant-detail", kwargs={"pk": grant.pk}))
 
 
 def _grant_urls() -> Callable[[int], str]:
     """The grant page's address for any grant id, resolved once (a sweep writes thousands
     of emails that link to it, and `reverse` costs tens of microseconds)."""
     marker = "987654321"
-    head, tail = _absolute(
+    head, tail = absolute_url(
         reverse("access_requests:grant-detail", kwargs={"pk": int(marker)})
     ).split(marker)
     return lambda pk: f"{head}{pk}{tail}"
@@ -335,7 +327,7 @@ def grant_provision(
             action="grant.provisioned",
             obj=locked,
             changes=changes,
-            **_client_fields(client),
+            client=client,
         )
         email_queue(
             to=locked.holder.email,
@@ -368,7 +360,7 @@ def grant_return(
             action="grant.returned",
             obj=locked,
             changes={"status": ["awaiting", "returned"], "reason": reason},
-            **_client_fields(client),
+            client=client,
         )
         email_queue(
             to=locked.holder.email,
@@ -409,7 +401,7 @@ def grant_revoke(
             action="grant.revoked",
             obj=locked,
             changes={"status": [old_status, "revoked"], "reason": reason},
-            **_client_fields(client),
+            client=client,
         )
         context = {**_grant_context(locked), "reason": reason, "revoked_by": actor.display_name}
         email_queue(
@@ -450,7 +442,7 @@ def grant_surrender(*, grant: AccessGrant, actor, client: Client | None = None) 
             action="grant.surrendered",
             obj=locked,
             changes={"status": ["active", "surrendered"]},
-            **_client_fields(client),
+            client=client,
         )
         _tell_ict(
             grant=locked,
@@ -478,7 +470,7 @@ def grant_choose_lapse(*, grant: AccessGrant, actor, client: Client | None = Non
             action="grant.lapse_chosen",
             obj=locked,
             changes={"lapse_chosen_at": [None, locked.lapse_chosen_at]},
-            **_client_fields(client),
+            client=client,
         )
     return locked
 
@@ -531,7 +523,10 @@ def _grants_expire(
         if ict is None:
             ict = ict_recipients()
         directors = _directors_by_id({grant.director_id for grant in locked})
-        sites = _site_names_by_grant([grant.pk for grant in locked])
+        sites = {
+            grant_id: ", ".join(names)
+            for grant_id, names in site_names_by_grant([grant.pk for grant in locked]).items()
+        }
         emails, grant_url = [], _grant_urls()
         for grant in locked:
             grant.status, grant.expired_at, grant.updated_at = AccessGrant.Status.EXPIRED, now, now
@@ -578,7 +573,7 @@ def _grants_due_lock(*, grant_ids: list[int], today: datetime.date) -> list[Acce
     (reference, email, name, their director's id) and whether an active renewal continues
     each are joined in as plain values, and the sites prefetched by name. (Building an
     instance for each of the seven joined rows was the largest Python cost of a batch.) The
-    sites are read by `_site_names_by_grant`."""
+    sites are read by `site_names_by_grant`."""
     # `User.display_name`'s rule, in SQL: the commonly used name, else the full name, else
     # the email (access_requests/tests/test_grant_expiry.py checks the two agree).
     holder_name = Coalesce(
@@ -609,28 +604,12 @@ def _grants_due_lock(*, grant_ids: list[int], today: datetime.date) -> list[Acce
     )
 
 
-def _site_names_by_grant(grant_ids: list[int]) -> dict[int, str]:
-    """Each grant's sites by name ("Facebook, LinkedIn"), read as values in one query (no
-    Site instance per row, as a prefetch would build)."""
-    names: dict[int, list[str]] = {}
-    for grant_id, name in (
-        AccessGrant.sites.through.objects.filter(accessgrant_id__in=grant_ids)
-        .order_by("site__name")
-        .values_list("accessgrant_id", "site__name")
-    ):
-        names.setdefault(grant_id, []).append(name)
-    return {grant_id: ", ".join(sites) for grant_id, sites in names.items()}
-
-
 def _directors_by_id(ids: set[int | None]) -> dict[int, User]:
     """The holders' directors of a batch (a few dozen people at most), read once."""
     ids.discard(None)
     if not ids:
         return {}
     return {user.pk: user for user in User.objects.filter(pk__in=ids).select_related("profile")}
-
-
-_TIER_LABELS = {str(value): str(label) for value, label in AccessTier.choices}
 
 
 def _expiry_emails(
@@ -645,7 +624,7 @@ def _expiry_emails(
     told that the grant has ended. `grant` comes from `_grants_due_lock` (with the holder's
     and case's values joined in). For a grant never provisioned the same templates say that
     it ended before ICT set it up, and tell ICT it has left their queue (`was_provisioned`).
-    `sites` is its sites by name (`_site_names_by_grant`)."""
+    `sites` is its sites by name (`site_names_by_grant`)."""
     continues = grant.successor_end_date is not None
     context = {
         "grant": {
@@ -657,7 +636,7 @@ def _expiry_emails(
         },
         "reference": grant.reference,
         "holder_name": grant.holder_name,
-        "tier": _TIER_LABELS.get(grant.tier, grant.tier),  # get_tier_display(), from a dict
+        "tier": TIER_LABELS.get(grant.tier, grant.tier),  # get_tier_display(), from a dict
         "sites": sites,
         "grant_url": grant_url,
         "continues": continues,
@@ -790,7 +769,7 @@ def expiry_notice_send(
                 **_grant_context(locked),
                 "days_left": days_left,
                 "ends_on": email_day_and_date(locked.end_date),
-                "renew_url": _absolute(
+                "renew_url": absolute_url(
                     reverse("access_requests:grant-renew", kwargs={"pk": locked.pk})
                 ),
                 "lapse_url": _grant_url(locked) + "#let-it-lapse",
@@ -852,7 +831,9 @@ def _sweep_items(
                 logger.exception("%s: grant %s failed; the next run tries again", name, grant_id)
         return done, failed
 
-    for done, failed in batches_handle(batches(), batch_handle):
+    for done, failed in batches_handle(
+        batches(), batch_handle, each_thread_within=email_sends_batched
+    ):
         result.done += done
         result.failed += failed
 
@@ -1013,7 +994,7 @@ def safe_use_reminder_send(
             context={
                 **_grant_context(locked),
                 "confirm_by": email_date(confirm_by),
-                "confirm_url": _absolute(
+                "confirm_url": absolute_url(
                     reverse("access_requests:grant-safe-use", kwargs={"pk": locked.pk})
                 ),
             },
@@ -1067,7 +1048,7 @@ def safe_use_confirm(
             action="grant.safe_use_confirmed",
             obj=locked,
             changes={"period": reminder.period, "confirmed_at": [None, reminder.confirmed_at]},
-            **_client_fields(client),
+            client=client,
         )
     return reminder
 
@@ -1142,6 +1123,6 @@ def grant_renewal_start(*, grant: AccessGrant, actor, client: Client | None = No
             action="case.renewal_started",
             obj=case,
             changes={"status": [None, "draft"], "renewal_of": old.reference, "grant": locked.pk},
-            **_client_fields(client),
+            client=client,
         )
     return case

@@ -18,8 +18,8 @@ from access_requests.tests.factories import (
     requester_with_director,
 )
 from approvals.services import case_submit
-from audit.client import Client
 from audit.models import AuditEvent
+from core.client import Client
 from people.tests.factories import UserFactory
 from tests.at_once import run_at_once
 

@@ -14,10 +14,10 @@ from django.db import connection
 
 from access_requests.models import AccessGrant
 from access_requests.services import grants as grant_services
-from access_requests.services.sweeping import batches_handle, sweep_connections
 from access_requests.tests.factories import AccessGrantFactory
 from audit.models import AuditEvent
 from audit.services import audit_chain_verify
+from core.sweeping import batches_handle, sweep_connections
 from notifications.models import OutboundEmail
 
 

@@ -39,7 +39,7 @@ from access_requests.services import business_cases as services
 # "Accept and send" is the one page of this app that calls up into approvals (ARCHITECTURE.md).
 from approvals import services as approval_services
 from approvals.errors import NoApproverAvailable
-from audit.client import client_of
+from core.client import client_of
 
 CASES_PER_PAGE = 25
 

@@ -18,7 +18,7 @@ from access_requests.forms.grants import ProvisionForm, ReasonForm
 from access_requests.models import AccessGrant, AccessTier
 from access_requests.selectors import grants as selectors
 from access_requests.services import grants as services
-from audit.client import client_of
+from core.client import client_of
 
 PROVISION_PERMISSION = "access_requests.provision_accessgrant"
 

@@ -6,14 +6,14 @@ import time_machine
 from django.test import Client
 
 from access_requests.models import BusinessCase
-from access_requests.services.sweeping import sweep_connections
-from access_requests.working_days import add_working_days
 from approvals import tasks
 from approvals.models import ApprovalReminder, ApprovalRequest
 from approvals.services import approval_decide, approval_remind_due, case_lapse_due
 from approvals.tests.factories import at, link_for, requester_and_director, submitted_case
 from audit.models import AuditEvent
 from audit.services import audit_chain_verify
+from core.sweeping import sweep_connections
+from core.working_days import add_working_days
 from notifications.models import OutboundEmail
 from people.models import Role
 from people.tests.factories import UserFactory

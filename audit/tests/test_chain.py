@@ -14,6 +14,7 @@ from django.db import DatabaseError, connection, transaction
 
 from audit.models import AppendOnlyError, AuditEvent
 from audit.services import NewEvent, SystemActor, audit_chain_verify, record, record_many
+from core.client import Client
 from people.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -27,8 +28,7 @@ def _events(n: int = 5) -> list[AuditEvent]:
             action=f"test.step_{i}",
             obj=user,
             changes={"status": [f"s{i}", f"s{i + 1}"]},
-            client_address="192.0.2.10",
-            user_agent="pytest",
+            client=Client(address="192.0.2.10", user_agent="pytest"),
         )
         for i in range(n)
     ]

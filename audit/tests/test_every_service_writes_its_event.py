@@ -39,9 +39,9 @@ from approvals.tests.factories import (
     requester_and_director,
     submitted_case,
 )
-from audit.client import Client
 from audit.models import AuditEvent
 from audit.services import SystemActor, audit_chain_verify
+from core.client import Client
 from notifications import services as notification_services
 from notifications.models import OutboundEmail
 from people import services as people_services

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
-from portal.templatetags.portal_lists import (
+from core.templatetags.list_filters import (
     iso_utc,
     long_date,
     pk_url_for,

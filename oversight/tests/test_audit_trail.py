@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from access_requests.tests.factories import SiteFactory
 from audit.services import SystemActor, record
+from core.client import Client
 from people.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -26,8 +27,7 @@ def test_the_trail_shows_when_who_what_object_client_and_changes(client, auditor
         action="site.renamed",
         obj=site,
         changes={"name": ["Old", "Threads"]},
-        client_address="192.0.2.44",
-        user_agent="Firefox on Windows",
+        client=Client(address="192.0.2.44", user_agent="Firefox on Windows"),
     )
     response = client.get(reverse("oversight:audit-trail"))
     assert response.status_code == 200
@@ -48,7 +48,7 @@ def test_the_trail_shows_when_who_what_object_client_and_changes(client, auditor
 
 def test_the_time_is_local_with_a_utc_datetime_and_a_long_browser_name_is_cut(client, auditor):
     with time_machine.travel(datetime.datetime(2026, 7, 1, 13, 5, 9, tzinfo=datetime.UTC)):
-        record(actor=None, action="summer.event", user_agent="M" * 120)
+        record(actor=None, action="summer.event", client=Client(address=None, user_agent="M" * 120))
     html = client.get(reverse("oversight:audit-trail")).content.decode()
     # London is an hour ahead of UTC in summer.
     assert '<time datetime="2026-07-01T13:05:09Z">1 Jul 2026 14:05:09</time>' in html

@@ -10,6 +10,7 @@ from access_requests.tests.factories import BusinessCaseFactory
 from approvals.models import ApprovalRequest
 from approvals.tests.factories import ApprovalRequestFactory
 from audit.services import SystemActor, record
+from core.client import Client
 from notifications.models import OutboundEmail
 from people.models import Role
 from people.tests.factories import UserFactory
@@ -41,7 +42,7 @@ def test_the_case_page_shows_answers_decision_approver_reason_and_full_timeline(
         object_type="access_requests.businesscase",
         object_id=str(case.pk),
     )
-    record(actor=grant.holder, action="case.submitted", obj=case, client_address="192.0.2.1")
+    record(actor=grant.holder, action="case.submitted", obj=case, client=Client("192.0.2.1", ""))
     record(actor=director, action="approval.decided", obj=approval, changes={"decision": "approve"})
     record(actor=director, action="grant.created", obj=grant)
     record(actor=SystemActor("outbox"), action="email.sent", obj=email)
@@ -115,7 +116,7 @@ def test_the_timeline_is_written_as_the_template_wrote_it_with_every_value_escap
         action="case.<edited>",
         obj=case,
         object_repr="<b>Case</b> & co",
-        client_address="192.0.2.7",
+        client=Client(address="192.0.2.7", user_agent=""),
         changes={"purpose": ["<old>", "new & better"]},
     )
     record(actor=None, action="approval.opened", obj=case, object_repr="")

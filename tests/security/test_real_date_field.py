@@ -4,7 +4,7 @@ import pytest
 from crispy_forms_gds.fields import DateInputField
 from django import forms
 
-from people.forms import RealDateInputField
+from core.forms import RealDateInputField
 
 HUGE = "99999999999999999999999999"
 
