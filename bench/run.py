@@ -37,9 +37,10 @@ from django.db import connection  # noqa: E402
 from django.urls import NoReverseMatch, get_resolver, reverse  # noqa: E402
 
 from bench.config import Deep, Export, Page  # noqa: E402
+from bench.data.accounts import BENCH_USERS  # noqa: E402
+from bench.data.marker import marker_read  # noqa: E402
 from bench.pages import EXPORTS, FLOOR, PAGES, SWEEPS  # noqa: E402
 from people.models import User  # noqa: E402
-from portal.management.commands.load_bench_data import BENCH_USERS, marker_read  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 LUA = ROOT / "bench" / "report.lua"
