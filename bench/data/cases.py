@@ -277,7 +277,15 @@ def cases_load(load: BenchLoad) -> None:
                 next_grant += 1
                 load.case_grant_pk[i] = gpk
                 grant_times = grant_add(
-                    load, grants, gpk, i, decided, start_date, end_date, tier, unit_pk
+                    load,
+                    grants=grants,
+                    gpk=gpk,
+                    i=i,
+                    decided=decided,
+                    start_date=start_date,
+                    end_date=end_date,
+                    tier=tier,
+                    unit_pk=unit_pk,
                 )
                 for site in sites:
                     grant_sites.add([grant_site_id, gpk, site])

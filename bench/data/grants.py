@@ -1,6 +1,8 @@
 """An approved case's grant, its lifecycle after approval, and the safe-use reminders an
 active-tier grant was sent."""
 
+import datetime
+
 from django.conf import settings
 
 from access_requests.models import AccessTier
@@ -21,16 +23,18 @@ from bench.data.state import (
 
 def grant_add(
     load: BenchLoad,
+    *,
     grants: CopyTable,
     gpk: int,
     i: int,
     decided: int,
-    start_date,
-    end_date,
+    start_date: datetime.date,
+    end_date: datetime.date,
     tier: str,
     unit_pk: int | None,
 ) -> list[tuple[int, int]]:
-    """One grant row; returns its lifecycle events [(kind, when)]."""
+    """One grant row (`gpk`) for case `i`, decided at `decided`; returns its lifecycle
+    events [(kind, when)]."""
     rnd = load.random
     requester = load.case_requester[i]
     now = load.now
