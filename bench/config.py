@@ -21,7 +21,7 @@ class Deep:
 class Page:
     label: str
     url_name: str
-    user: str  # a key of load_bench_data.BENCH_USERS
+    user: str  # a key of bench.data.accounts.BENCH_USERS
     query: str = ""
     role: str = "page"  # "page", "floor" or "peer"
     key: str = ""  # how other rows refer to this one (floor, peers)
@@ -65,7 +65,7 @@ def first_approved_case_of(user):
 
 def first_approved_case_of_staff(user):
     """bench.staff's newest approved case, seen by someone else (an auditor's case file)."""
+    from bench.data.accounts import BENCH_USERS
     from people.models import User
-    from portal.management.commands.load_bench_data import BENCH_USERS
 
     return first_approved_case_of(User.objects.get(email=BENCH_USERS["staff"]))

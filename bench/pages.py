@@ -1,7 +1,7 @@
 """What `make bench` measures. One line per page: its URL name, query and who signs in.
 
 A page whose URL name does not resolve yet is reported as "not built". Users are the
-bench accounts of `load_bench_data` (admin, auditor, ict, staff, director). `role`:
+bench accounts of `bench.data.accounts` (admin, auditor, ict, staff, director). `role`:
 "floor" is the floor every page is compared with, "peer" a stock admin changelist;
 `peer` names the peer a page is compared with and `peer_target` the factor it must beat.
 """
@@ -18,7 +18,7 @@ from bench.config import (
 FLOOR = "floor"
 
 PAGES = [
-    Page("Floor: 25 rows by id, no joins", "bench-floor", user="staff", role="floor", key=FLOOR),
+    Page("Floor: 25 rows by id, no joins", "bench:floor", user="staff", role="floor", key=FLOOR),
     Page("Home", "home", user="staff"),
     Page("Home (director)", "home", user="director"),
     Page("Your requests", "access_requests:case-list", user="staff"),

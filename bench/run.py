@@ -15,10 +15,8 @@ import html
 import http.client
 import json
 import os
-import platform
 import re
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -33,20 +31,18 @@ from django.apps import apps  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY  # noqa: E402
 from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
-from django.db import connection  # noqa: E402
 from django.urls import NoReverseMatch, get_resolver, reverse  # noqa: E402
 
 from bench.config import Deep, Export, Page  # noqa: E402
-from bench.pages import EXPORTS, FLOOR, PAGES, SWEEPS  # noqa: E402
+from bench.console import say  # noqa: E402
+from bench.data.accounts import BENCH_USERS  # noqa: E402
+from bench.data.marker import marker_read  # noqa: E402
+from bench.pages import EXPORTS, PAGES, SWEEPS  # noqa: E402
+from bench.report import phase_report  # noqa: E402
 from people.models import User  # noqa: E402
-from portal.management.commands.load_bench_data import BENCH_USERS, marker_read  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 LUA = ROOT / "bench" / "report.lua"
-
-
-def say(message: str) -> None:
-    print(f"bench: {message}", file=sys.stderr, flush=True)
 
 
 # --- URLs -------------------------------------------------------------------------------
@@ -479,240 +475,6 @@ def phase_sweeps(args) -> dict:
     from bench import sweeps
 
     return {"sweeps": [sweeps.sweep_measure(sweep, args) for sweep in SWEEPS]}
-
-
-# --- the report ----------------------------------------------------------------------------------
-
-
-def machine() -> dict:
-    cpu = ""
-    try:
-        cpu = next(
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        )
-    except (OSError, StopIteration):
-        pass
-    memory_gb = status = 0
-    try:
-        memory_gb = int(Path("/proc/meminfo").read_text().split()[1]) / 1024 / 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        status = cursor.fetchone()[0]
-    commit = subprocess.run(  # noqa: S603
-        ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    ).stdout.strip()
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "memory_gb": round(memory_gb, 1),
-        "load_average": os.getloadavg(),
-        "postgresql": status,
-        "python": platform.python_version(),
-        "django": django.get_version(),
-        "commit": commit,
-    }
-
-
-def ms(us: float) -> str:
-    return f"{us / 1000:.1f}"
-
-
-def ratio(value: float | None) -> str:
-    return "—" if value is None else f"{value:.2f}"
-
-
-def page_rows(pages: list[dict], floor_runs: list[dict]) -> list[dict]:
-    by_key = {p["key"]: p for p in pages if p.get("key") and p.get("state") == "measured"}
-    table = []
-    for p in pages:
-        run = p.get("floor_run")
-        floor = floor_runs[run] if run is not None and floor_runs else by_key.get(FLOOR)
-        row = {"label": p["label"], "path": p.get("path", p["url_name"]), "state": p["state"]}
-        table.append(row)
-        if p["state"] != "measured":
-            row["verdict"] = p["state"]
-            continue
-        row.update(rps=p["rps"], p50_ms=p["p50_us"] / 1000, p99_ms=p["p99_us"] / 1000)
-        row.update(not_200=p["not_200"], deep=p.get("deep", ""))
-        if floor:
-            row["p99_to_floor"] = p["p99_us"] / floor["p99_us"] if floor["p99_us"] else None
-            row["rps_to_floor"] = p["rps"] / floor["rps"] if floor["rps"] else None
-        peer = by_key.get(p["peer"]) if p.get("peer") else None
-        if peer:
-            row["rps_to_peer"] = p["rps"] / peer["rps"] if peer["rps"] else None
-        if p["role"] == "floor" and floor_runs:
-            # The floor's own row: the median of its runs, and their spread.
-            rps = sorted(r["rps"] for r in floor_runs)
-            p99 = sorted(r["p99_us"] for r in floor_runs)
-            median = len(rps) // 2
-            row.update(rps=rps[median], p99_ms=p99[median] / 1000, p99_to_floor=None)
-            row.update(rps_to_floor=None, floor_runs=len(floor_runs))
-            row["verdict"] = (
-                f"reference: median of {len(rps)} runs, {rps[0]:.0f}–{rps[-1]:.0f} req/s, "
-                f"p99 {p99[0] / 1000:.0f}–{p99[-1] / 1000:.0f} ms"
-            )
-            continue
-        if p["role"] != "page":
-            row["verdict"] = "reference" if not p["not_200"] else f"{p['not_200']} not 200"
-            continue
-        misses = []
-        if p["not_200"]:
-            misses.append(f"{p['not_200']} answers not 200")
-        if not floor:
-            misses.append("no floor measured")
-        else:
-            if row["p99_to_floor"] is not None and row["p99_to_floor"] > 3:
-                misses.append("p99 > 3× floor")
-            if row["rps_to_floor"] is not None and row["rps_to_floor"] < 1 / 3:
-                misses.append("req/s < ⅓ floor")
-        if p.get("peer"):
-            if not peer:
-                misses.append("peer not measured")
-            elif row.get("rps_to_peer") is not None and row["rps_to_peer"] < p["peer_target"]:
-                misses.append(f"< {p['peer_target']:g}× peer")
-        row["target"] = "p99 ≤ 3× floor, req/s ≥ ⅓ floor" + (
-            f", ≥ {p['peer_target']:g}× peer" if p.get("peer") else ""
-        )
-        row["verdict"] = "met" if not misses else "MISSED: " + "; ".join(misses)
-    return table
-
-
-def export_row(e: dict) -> dict:
-    row = {"label": e["label"], "path": e.get("path", ""), "state": e["state"]}
-    if e["state"] != "measured":
-        row["verdict"] = e["state"]
-        return row
-    misses = []
-    if e["rows_per_second"] < e["target_rows_per_second"]:
-        misses.append(f"< {e['target_rows_per_second']:,} rows/s")
-    # The larger of the two runs: a worker that grew in the first run starts the second
-    # at its grown size.
-    runs = (e, e.get("first_run") or {}, e.get("second_run") or {})
-    sampled = [r.get("above_idle_mb") for r in runs]
-    sampled = [a for a in sampled if a is not None]
-    above = max(sampled) if sampled else None
-    if above is None:
-        misses.append("memory not sampled")
-    elif above >= e["target_memory_mb"]:
-        misses.append(f"≥ {e['target_memory_mb']:g} MB above idle")
-    if e["rows"] < e.get("grants", 0):
-        misses.append(f"exported {e['rows']:,} of {e['grants']:,} grants")
-    row.update(
-        rows=e["rows"],
-        seconds=e["seconds"],
-        rows_per_second=e["rows_per_second"],
-        above_idle_mb=above,
-        verdict="met" if not misses else "MISSED: " + "; ".join(misses),
-    )
-    return row
-
-
-def phase_report(args) -> dict:
-    data: dict = {}
-    for name in args.inputs:
-        path = Path(name)
-        if path.exists():
-            data.update(json.loads(path.read_text()))
-    now = datetime.datetime.now().astimezone()
-    result = {
-        "date": now.isoformat(timespec="seconds"),
-        "machine": machine(),
-        "settings": data.get("settings", {}),
-        "pages": page_rows(data.get("pages", []), data.get("floor_runs", [])),
-        "exports": [export_row(e) for e in data.get("exports", [])],
-        "sweeps": data.get("sweeps", []),
-        "raw": data,
-    }
-    markdown = report_markdown(result)
-    print(markdown)
-    out = Path(args.results_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    stamp = now.strftime("%Y-%m-%d-%H%M")
-    (out / f"{stamp}.md").write_text(markdown)
-    (out / f"{stamp}.json").write_text(json.dumps(result, indent=2, default=str))
-    (out / "latest.md").write_text(markdown)
-    say(f"saved {out / (stamp + '.md')}, {out / (stamp + '.json')} and {out / 'latest.md'}")
-    return result
-
-
-def report_markdown(result: dict) -> str:
-    m, s = result["machine"], result["settings"]
-    counts = s.get("counts") or {}
-    lines = [
-        f"# Benchmark {result['date']}",
-        "",
-        f"Machine: {m['cpu']} × {m['cores']} cores, {m['memory_gb']} GB; PostgreSQL "
-        f"{m['postgresql']}, Python {m['python']}, Django {m['django']}, commit {m['commit']}. "
-        f"Load average at the end: {', '.join(f'{x:.1f}' for x in m['load_average'])} "
-        "(a shared machine: expect noise).",
-        f"Data: scale {s.get('scale')}: "
-        + ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in counts.items())
-        + ".",
-        f"Load: wrk, 1 thread, {s.get('connections')} connections, {s.get('warmup_s')} s "
-        f"warm-up then {s.get('duration_s')} s per page, on loopback; gunicorn, 2 sync workers, "
-        "DEBUG off, CONN_MAX_AGE 600.",
-        "",
-        "| page | req/s | p50 ms | p99 ms | p99 ÷ floor | req/s ÷ floor | req/s ÷ admin peer "
-        "| target met? |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
-    ]
-    for r in result["pages"]:
-        if r["state"] != "measured":
-            lines.append(f"| {r['label']} | | | | | | | {r['verdict']} |")
-            continue
-        lines.append(
-            f"| {r['label']} | {r['rps']:.1f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
-            f"{ratio(r.get('p99_to_floor'))} | {ratio(r.get('rps_to_floor'))} | "
-            f"{ratio(r.get('rps_to_peer'))} | {r['verdict']} |"
-        )
-    lines += ["", "| export | rows | seconds | rows/s | MB above idle | target met? |"]
-    lines.append("| --- | ---: | ---: | ---: | ---: | --- |")
-    for e in result["exports"]:
-        if e["state"] != "measured":
-            lines.append(f"| {e['label']} | | | | | {e['verdict']} |")
-            continue
-        above = e["above_idle_mb"]
-        lines.append(
-            f"| {e['label']} | {e['rows']:,} | {e['seconds']:.1f} | {e['rows_per_second']:,.0f} "
-            f"| {'—' if above is None else f'{above:.1f}'} | {e['verdict']} |"
-        )
-    lines += [
-        "",
-        "| sweep | due items | handled by one worker | seconds | items/s "
-        "| two workers: due, left, duplicates | target met? |",
-        "| --- | ---: | ---: | ---: | ---: | --- | --- |",
-    ]
-    for w in result["sweeps"]:
-        if w.get("state") != "measured":
-            lines.append(f"| {w['label']} | | | | | | {w.get('state')} |")
-            continue
-        lines.append(
-            f"| {w['label']} (`{w['service']}`) | {w['due']:,} | {w['handled']:,} | "
-            f"{w['seconds']:.1f} | {w['per_second']:,.0f} | {w['two_workers_due']:,}, "
-            f"{w['two_workers_still_due']:,}, {w['duplicates']} | {w['verdict']} |"
-        )
-    measured = [w for w in result["sweeps"] if w.get("state") == "measured"]
-    if measured and measured[0].get("sweep_connections"):
-        lines += [
-            "",
-            "One worker is one process calling the sweep until it finds nothing due; it works "
-            f"on {measured[0]['sweep_connections']} batch(es) at once, each on its own "
-            "database connection (`SNS_SWEEP_CONNECTIONS`).",
-        ]
-    lines += ["", "Measured URLs:", ""]
-    for r in result["pages"] + result["exports"]:
-        if r.get("path") and r["state"] == "measured":
-            note = f" ({r['deep']})" if r.get("deep") else ""
-            lines.append(f"- {r['label']}: `{r['path']}`{note}")
-    return "\n".join(lines) + "\n"
 
 
 def main(argv=None) -> None:

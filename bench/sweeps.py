@@ -23,6 +23,7 @@ from django.utils.module_loading import import_string
 from access_requests.models import AccessGrant, BusinessCase
 from approvals.models import ApprovalRequest
 from audit.models import AuditEvent
+from bench.console import say
 from notifications.models import OutboundEmail
 
 GRANTS = AccessGrant._meta.db_table
@@ -61,10 +62,6 @@ DUE = {
         "AND reminders_sent = 0"
     ),
 }
-
-
-def say(message: str) -> None:
-    print(f"bench: {message}", file=sys.stderr, flush=True)
 
 
 def find_service(paths: list[str]) -> str | None:

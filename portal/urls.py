@@ -36,8 +36,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-if settings.BENCH_FLOOR_ENABLED:
-    # The benchmark's floor page (make bench sets BENCH_FLOOR=1); absent otherwise.
-    from .bench_views import bench_floor
-
-    urlpatterns.append(path("bench/floor/", bench_floor, name="bench-floor"))
+if settings.BENCH_ENABLED:
+    # The benchmark's pages (make bench sets SNS_BENCH=1); absent otherwise.
+    urlpatterns.append(path("bench/", include("bench.urls")))

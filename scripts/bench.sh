@@ -3,8 +3,10 @@
 #
 #  1. PostgreSQL database $BENCH_DB (default sns_bench): created, migrated, and loaded with
 #     load_bench_data at $BENCH_SCALE (default 1.0) unless already loaded at that scale.
+#     The loader writes only to a database named sns_bench or sns_bench_<suffix>.
 #  2. gunicorn (2 sync workers, production settings: DEBUG off, a random SECRET_KEY, mail to
-#     a closed port so nothing is sent, BENCH_FLOOR=1 mounts the floor page) on loopback.
+#     a closed port so nothing is sent, SNS_BENCH=1 installs the bench app and mounts its
+#     floor page) on loopback.
 #  3. python -m bench.run pages: wrk on each page of bench/pages.py, then the CSV export.
 #  4. gunicorn stopped; python -m bench.run sweeps on a copy of the database.
 #  5. python -m bench.run report: prints the table, saves bench/results/<date>.md/.json
@@ -26,6 +28,15 @@ BENCH_PORT="${BENCH_PORT:-8765}"
 BENCH_DURATION="${BENCH_DURATION:-10}"
 BENCH_WARMUP="${BENCH_WARMUP:-2}"
 BENCH_CONNECTIONS="${BENCH_CONNECTIONS:-2}"
+
+# The loader refuses any other database (bench/data/guard.py): say so before creating one.
+case "$BENCH_DB" in
+sns_bench | sns_bench_*) ;;
+*)
+    printf 'bench: BENCH_DB=%s: the benchmark database is named sns_bench or sns_bench_<suffix>\n' "$BENCH_DB" >&2
+    exit 1
+    ;;
+esac
 
 PY=.venv/bin/python
 GUNICORN=.venv/bin/gunicorn
@@ -61,7 +72,7 @@ export EMAIL_PORT="$CLOSED_PORT"
 export EMAIL_TIMEOUT=1
 export ALLOWED_HOSTS=127.0.0.1
 export SECURE_COOKIES=0
-export BENCH_FLOOR=1
+export SNS_BENCH=1
 # ICT is told through its team mailbox, as a department would configure it.
 export SNS_ICT_MAILBOX="${SNS_ICT_MAILBOX:-ict-provisioning@bench.example.gov.uk}"
 export DB_CONN_MAX_AGE=600
@@ -88,7 +99,7 @@ EOF
 
 LOADED="$(DJANGO_SETTINGS_MODULE=portal.settings "$PY" -c 'import django
 django.setup()
-from portal.management.commands.load_bench_data import marker_read
+from bench.data.marker import marker_read
 m = marker_read()
 print(m["scale"] if m else "")')"
 if [ -z "$LOADED" ]; then

@@ -2,7 +2,7 @@
 
 A bare view that renders 25 grants taken by primary key, with no joins, through a minimal
 template, behind the same middleware as every page (session, sign-in, CSP). `make bench`
-compares every page with it. Mounted only when `BENCH_FLOOR=1` (settings.BENCH_FLOOR_ENABLED).
+compares every page with it.
 """
 
 from django.shortcuts import render
@@ -14,8 +14,8 @@ FLOOR_ROWS = 25
 
 
 @require_safe
-def bench_floor(request):
+def floor(request):
     grants = AccessGrant.objects.order_by("id").only(
         "id", "tier", "status", "start_date", "end_date"
     )[:FLOOR_ROWS]
-    return render(request, "portal/bench_floor.html", {"grants": grants})
+    return render(request, "bench/floor.html", {"grants": grants})

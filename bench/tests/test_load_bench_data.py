@@ -1,36 +1,24 @@
-"""The benchmark's data loader and floor page (timings stay in `make bench`, not here)."""
+"""The benchmark's data loader (its timings are `make bench`'s, not the tests')."""
 
 import datetime
-import importlib
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.db.models import Count, F
-from django.test import override_settings
-from django.urls import NoReverseMatch, clear_url_caches, reverse
+from django.urls import reverse
 
-import portal.urls
-from access_requests.models import AccessGrant, BusinessCase, SafeUseReminder, Site, SiteIdentity
+from access_requests.models import AccessGrant, BusinessCase, SafeUseReminder, SiteIdentity
 from approvals.models import ApprovalRequest
 from audit.models import AuditChainHead, AuditEvent
 from audit.services import audit_chain_verify
+from bench.data.accounts import BENCH_USERS
+from bench.data.counts import bench_counts
 from notifications.models import OutboundEmail
 from people.models import Directorate, Organisation, Role, User
 from people.tests.factories import UserFactory
-from portal.management.commands.load_bench_data import BENCH_USERS, bench_counts
 
 SCALE = 0.001
-
-
-@pytest.fixture
-def site_catalogue(db):
-    """The catalogue the migration seeds (a transactional test before this one empties it)."""
-    seeded = importlib.import_module("access_requests.migrations.0003_seed_site_catalogue")
-    for name, url, shared in seeded.SITES:
-        Site.objects.get_or_create(
-            name=name, defaults={"url": url, "allows_shared_display_names": shared}
-        )
 
 
 @pytest.fixture
@@ -142,38 +130,3 @@ def test_it_refuses_to_load_into_a_database_with_other_people(db):
     UserFactory()
     with pytest.raises(Exception, match="--reset"):
         call_command("load_bench_data", scale=SCALE, verbosity=0, stdout=StringIO())
-
-
-@pytest.fixture
-def urls_reloaded():
-    """Rebuild the root URLconf under the test's settings, and again afterwards."""
-
-    def reload():
-        clear_url_caches()
-        importlib.reload(portal.urls)
-
-    yield reload
-    reload()
-
-
-@pytest.mark.django_db
-def test_the_floor_page_is_absent_unless_enabled(client, urls_reloaded):
-    urls_reloaded()
-    with pytest.raises(NoReverseMatch):
-        reverse("bench-floor")
-    client.force_login(UserFactory())
-    assert client.get("/bench/floor/").status_code == 404
-
-
-@pytest.mark.django_db
-def test_the_floor_page_shows_25_grants_when_enabled(client, urls_reloaded, site_catalogue):
-    call_command("load_bench_data", scale=SCALE, verbosity=0, stdout=StringIO())
-    with override_settings(BENCH_FLOOR_ENABLED=True):
-        urls_reloaded()
-        client.force_login(User.objects.get(email=BENCH_USERS["staff"]))
-        response = client.get(reverse("bench-floor"))
-        assert response.status_code == 200
-        assert response.content.decode().count("<tr><td>") == 25
-    urls_reloaded()
-    with pytest.raises(NoReverseMatch):
-        reverse("bench-floor")
