@@ -142,10 +142,10 @@ class _Reminder:
 def _reference_to(model, pk: int):
     """An instance holding only its primary key, for the outbox and the audit trail, which
     read nothing else of it (its type and id). The sweep makes two per reminder, and
-    `Model(pk=…)` works out the default of every other field, which is a large share of
-    the sweep's time (docs/performance.md); so this sets the id and Django's instance state
-    only, the one place in the project that builds an instance through `ModelState`. Any
-    other field read from it is loaded from the database, as a deferred field would be."""
+    `Model(pk=…)` works out the default of every other field, a cost the sweep notices; so
+    this sets the id and Django's instance state only (`ModelState`, private API: the one
+    place in the project that builds an instance this way). Any other field read from it
+    is loaded from the database, as a deferred field would be."""
     instance = model.__new__(model)
     instance._state = ModelState()
     instance._state.adding = False

@@ -9,7 +9,6 @@ from approvals import tasks
 from approvals.models import ApprovalReminder, ApprovalRequest
 from approvals.services import approval_decide, approval_remind_due, case_lapse_due
 from approvals.tests.factories import (
-    DelegationFactory,
     at,
     link_for,
     requester_and_director,
@@ -191,66 +190,6 @@ def test_a_batch_that_fails_is_retried_one_by_one_so_one_bad_request_blocks_nobo
     assert AuditEvent.objects.filter(action="approval.reminded").count() == 5
 
 
-def _case_summary_of(email: OutboundEmail) -> tuple[str, str]:
-    """The case summary of an approver's email (text and HTML): what the request and its
-    reminders both show, between the greeting and the link."""
-    content = email.content()
-    text = content.body_text.split("Reference:", 1)[1].split("To read the whole case", 1)[0]
-    html = content.body_html.split(">Reference</th>", 1)[1].split("<p><a href=", 1)[0]
-    return text, html
-
-
-@pytest.mark.django_db
-def test_a_reminder_shows_the_case_as_the_request_email_does(django_capture_on_commit_callbacks):
-    """The request and its reminders show the same case (the requester and their unit, the
-    sites and identities, who pays, the dates and the business need), to the director and
-    to a deputy, for a case with and without a paying unit."""
-    from access_requests.tests.factories import SiteFactory
-
-    with time_machine.travel(at("2026-12-04", 10), tick=False) as traveller:
-        requester, director = requester_and_director(
-            profile__name="Sam Staff", profile__job_title="Press Officer"
-        )
-        deputy = UserFactory(profile__name="Dee Deputy")
-        DelegationFactory(director=director, deputy=deputy, ends_on=datetime.date(2026, 12, 31))
-        active_case = submitted_case(
-            requester=requester,
-            active=True,
-            sites=[SiteFactory(name="X"), SiteFactory(name="Facebook")],
-        )
-        plain_case = submitted_case(requester=requester)
-        approvals = list(
-            ApprovalRequest.objects.filter(business_case__in=[active_case, plain_case])
-        )
-        assert len(approvals) == 4  # the director's and the deputy's, for each case
-        traveller.move_to(at("2026-12-09", 10, 5))
-        with django_capture_on_commit_callbacks(execute=False):
-            assert approval_remind_due() == 4
-
-    for approval in approvals:
-        [request] = OutboundEmail.objects.filter(
-            template="approval_request", object_id=str(approval.pk)
-        )
-        [reminder] = OutboundEmail.objects.filter(
-            template="approval_reminder", object_id=str(approval.pk)
-        )
-        assert _case_summary_of(reminder) == _case_summary_of(request)
-        text = reminder.content().body_text
-        assert f"Reference: {approval.business_case.reference}" in text
-        assert "Requester: Sam Staff, Press Officer" in text
-        if approval.on_behalf_of is not None:
-            assert "(you are deputy for Dana Director)" in text
-    active_text = _case_summary_of(
-        OutboundEmail.objects.filter(template="approval_reminder", to=director.email)
-        .filter(
-            object_id__in=[str(a.pk) for a in approvals if a.business_case_id == active_case.pk]
-        )
-        .get()
-    )[0]
-    assert active_text.index("* Facebook as") < active_text.index("* X as")  # sites A to Z
-    assert "Paid for by:" in active_text
-
-
 @pytest.mark.django_db(transaction=True)
 def test_the_reminder_sweep_on_two_connections_reminds_each_approver_once(
     settings, outbox_sends_later, monkeypatch
@@ -277,20 +216,3 @@ def test_the_reminder_sweep_on_two_connections_reminds_each_approver_once(
         )
     assert AuditEvent.objects.filter(action="approval.reminded").count() == 9
     assert audit_chain_verify()[1] is None
-
-
-@pytest.mark.django_db
-def test_one_lapse_run_handles_a_backlog_larger_than_its_batch(monkeypatch):
-    monkeypatch.setattr("approvals.services.lapse.LAPSE_BATCH_SIZE", 2)
-    with time_machine.travel(at("2026-12-04"), tick=False) as traveller:
-        requester, _ = requester_and_director()
-        cases = [submitted_case(requester=requester) for _ in range(5)]  # all sent at once
-        traveller.move_to(at("2027-01-04", 12))  # 31 days later
-
-        assert case_lapse_due() == 5  # three batches of ids in one run
-
-        assert case_lapse_due() == 0
-    statuses = BusinessCase.objects.filter(pk__in=[case.pk for case in cases])
-    assert set(statuses.values_list("status", flat=True)) == {BusinessCase.Status.LAPSED}
-    told = OutboundEmail.objects.filter(template="case_lapsed", to=requester.email)
-    assert told.count() == 5  # the requester hears once about each
