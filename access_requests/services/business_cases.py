@@ -8,7 +8,8 @@ The status is assigned here and nowhere else (`access_requests/tests/
 test_business_case_status_owner.py` checks): `business_case_submit`, `business_case_withdraw`,
 `business_case_decide` and `business_case_lapse` each take the case locked by their caller,
 the approvals app (`approvals.services`), which routes, decides and closes its approval
-requests in the same transaction. This app never imports approvals.
+requests in the same transaction. These services never import approvals; the pages that
+send and withdraw a case call up into `approvals.services`.
 """
 
 import calendar
