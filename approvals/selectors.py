@@ -5,10 +5,13 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, QuerySet
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.db.models import Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from access_requests.models import BusinessCase, Site, SiteIdentity
+from core.sweeping import after_keyset
 from people.models import display_name_of
 
 from .models import ApprovalRequest, Delegation
@@ -46,12 +49,11 @@ def approval_requests_open_ids(*, user) -> QuerySet:
     lines with `cases_to_decide_lines`).
 
     A case withdrawn by its requester is left out even if its approval request is still
-    open (withdrawing closes them, but not those of cases withdrawn before it did; the
-    reminder sweep closes those).
+    open (the reminder sweep closes such a request).
 
-    Ids first, because as one query PostgreSQL joined the case's requester and profile for
-    every open request before keeping the page's, and planned a five-table join each time;
-    the ids alone are read from approval_to_decide_idx in order, stopping at the page.
+    Ids first: as one query, PostgreSQL joins the case's requester and profile for every
+    open request before keeping the page's; the ids alone are read from
+    approval_to_decide_idx in order, stopping at the page.
     """
     return (
         ApprovalRequest.objects.filter(
@@ -175,3 +177,44 @@ def delegations_active(*, director, on: datetime.date) -> QuerySet[Delegation]:
     return Delegation.objects.filter(
         director=director, starts_on__lte=on, ends_on__gte=on, cancelled_at__isnull=True
     ).select_related("deputy__profile")
+
+
+def provisioning_people() -> QuerySet:
+    """Active people who may provision grants (ICT), through a group or directly."""
+    permission = Permission.objects.get(
+        content_type__app_label="access_requests", codename="provision_accessgrant"
+    )
+    return (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(Q(groups__permissions=permission) | Q(user_permissions=permission))
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def approvals_reminder_due(*, now, after: tuple | None, limit: int) -> list[tuple]:
+    """(next_reminder_at, id, case id) of open requests whose reminder is due, in that
+    order, after the keyset `after` = (next_reminder_at, id): one row comparison, so that
+    PostgreSQL starts its scan of `approval_reminder_due_idx` there."""
+    query = ApprovalRequest.objects.filter(
+        status=ApprovalRequest.Status.OPEN, next_reminder_at__lte=now
+    )
+    if after is not None:
+        query = query.filter(after_keyset(("next_reminder_at", "id"), after))
+    return list(
+        query.order_by("next_reminder_at", "id").values_list(
+            "next_reminder_at", "pk", "business_case_id"
+        )[:limit]
+    )
+
+
+def cases_lapse_due(*, cutoff, after: tuple | None, limit: int) -> list[tuple]:
+    """(submitted_at, id) of cases still waiting for a decision that were sent by `cutoff`,
+    in that order, after the keyset `after`."""
+    query = BusinessCase.objects.filter(
+        status=BusinessCase.Status.SUBMITTED, submitted_at__lte=cutoff
+    )
+    if after is not None:
+        query = query.filter(after_keyset(("submitted_at", "id"), after))
+    return list(query.order_by("submitted_at", "id").values_list("submitted_at", "pk")[:limit])

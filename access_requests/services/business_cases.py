@@ -1,9 +1,15 @@
-"""Business rules for the business case: drafting, submitting, withdrawing.
+"""Business rules for the business case: drafting, and every change of its status.
 
 Each answer page saves the draft at once (closing the browser loses nothing), through
 `business_case_save_answers`, `business_case_set_sites` and `business_case_save_identity`.
-Only a draft's answers change; sending it is `approvals.services.case_submit`, which calls
-`business_case_submit` here inside its own transaction.
+Only a draft's answers change.
+
+The status is assigned here and nowhere else (`access_requests/tests/
+test_business_case_status_owner.py` checks): `business_case_submit`, `business_case_withdraw`,
+`business_case_decide` and `business_case_lapse` each take the case locked by their caller,
+the approvals app (`approvals.services`), which routes, decides and closes its approval
+requests in the same transaction. These services never import approvals; the pages that
+send and withdraw a case call up into `approvals.services`.
 """
 
 import calendar
@@ -19,7 +25,6 @@ from access_requests.errors import (
     transition_check,
 )
 from access_requests.models import AccessTier, BusinessCase, ReferenceCounter, Site, SiteIdentity
-from access_requests.signals import business_case_withdrawn
 from audit.services import record
 from core.client import Client
 
@@ -333,24 +338,23 @@ def _next_reference(year: int) -> str:
 def business_case_submit(
     *, case: BusinessCase, actor, client: Client | None = None
 ) -> BusinessCase:
-    """Draft → submitted: give the case its reference. Call inside the caller's transaction
-    (`approvals.services.case_submit` routes it in the same one).
+    """Draft → submitted: give the case its reference. `case` is locked by the caller, in
+    its transaction (`approvals.services.case_submit` routes it in the same one).
 
     Raises TransitionNotAllowed if it was already sent (a double click, a second tab),
     BusinessCaseIncomplete if a question is unanswered.
     """
     with transaction.atomic():
-        locked = BusinessCase.objects.select_for_update().get(pk=case.pk)
-        transition_check(locked, BusinessCase.Status.SUBMITTED)
-        missing = business_case_missing_answers(case=locked)
+        transition_check(case, BusinessCase.Status.SUBMITTED)
+        missing = business_case_missing_answers(case=case)
         if missing:
             raise BusinessCaseIncomplete(missing)
         now = timezone.now()
-        locked.reference = _next_reference(timezone.localdate(now).year)
-        locked.status = BusinessCase.Status.SUBMITTED
-        locked.submitted_at = now
-        locked.declarations_made_at = locked.declarations_made_at or now
-        locked.save(
+        case.reference = _next_reference(timezone.localdate(now).year)
+        case.status = BusinessCase.Status.SUBMITTED
+        case.submitted_at = now
+        case.declarations_made_at = case.declarations_made_at or now
+        case.save(
             update_fields=[
                 "reference",
                 "status",
@@ -362,37 +366,82 @@ def business_case_submit(
         record(
             actor=actor,
             action="case.submitted",
-            obj=locked,
-            changes={"status": ["draft", "submitted"], "reference": locked.reference},
+            obj=case,
+            changes={"status": ["draft", "submitted"], "reference": case.reference},
             client=client,
         )
-    return locked
+    return case
 
 
 def business_case_withdraw(
     *, case: BusinessCase, actor, reason: str = "", client: Client | None = None
 ) -> BusinessCase:
-    """Submitted → withdrawn, by the requester before a decision. The approvals app stops
-    honouring its links for a case that is no longer submitted; told through the
-    `business_case_withdrawn` signal, in this transaction, it also closes the case's open
-    approval requests and tells their approvers.
+    """Submitted → withdrawn, by the requester before a decision. `case` is locked by the
+    caller, in its transaction: `approvals.services.case_withdraw`, which closes the case's
+    open approval requests in the same one.
 
     Raises TransitionNotAllowed once the case is decided, lapsed or already withdrawn.
     """
     with transaction.atomic():
-        locked = BusinessCase.objects.select_for_update().get(pk=case.pk)
-        transition_check(locked, BusinessCase.Status.WITHDRAWN)
-        old_status = locked.status
-        locked.status = BusinessCase.Status.WITHDRAWN
-        locked.withdrawn_at = timezone.now()
-        locked.withdrawal_reason = reason
-        locked.save(update_fields=["status", "withdrawn_at", "withdrawal_reason", "updated_at"])
+        transition_check(case, BusinessCase.Status.WITHDRAWN)
+        old_status = case.status
+        case.status = BusinessCase.Status.WITHDRAWN
+        case.withdrawn_at = timezone.now()
+        case.withdrawal_reason = reason
+        case.save(update_fields=["status", "withdrawn_at", "withdrawal_reason", "updated_at"])
         _audit(
             actor=actor,
             action="case.withdrawn",
-            case=locked,
-            changes={"status": [old_status, locked.status], "reason": reason},
+            case=case,
+            changes={"status": [old_status, case.status], "reason": reason},
             client=client,
         )
-        business_case_withdrawn.send(sender=BusinessCase, case=locked, actor=actor, client=client)
-    return locked
+    return case
+
+
+def business_case_decide(
+    *, case: BusinessCase, approved: bool, reason: str, decided_at: datetime.datetime
+) -> BusinessCase:
+    """Submitted → approved or rejected. `case` is locked by the caller, in its transaction:
+    `approvals.services.approval_decide`, whose `approval.decided` event records this change
+    together with who decided and how (so this writes no event of its own).
+
+    Raises TransitionNotAllowed unless the case is waiting for a decision.
+    """
+    to_status = BusinessCase.Status.APPROVED if approved else BusinessCase.Status.REJECTED
+    transition_check(case, to_status)
+    case.status = to_status
+    case.decided_at = decided_at
+    case.decision_reason = reason
+    case.save(update_fields=["status", "decided_at", "decision_reason", "updated_at"])
+    return case
+
+
+def business_case_lapse(
+    *,
+    case: BusinessCase,
+    actor,
+    lapsed_at: datetime.datetime,
+    approval_requests_expired: list[int],
+) -> BusinessCase:
+    """Submitted → lapsed: nobody decided in time. `case` is locked by the caller, in its
+    transaction (`approvals.services.case_lapse_one`, which expires the case's open
+    approval requests and names them here for the audit trail).
+
+    Raises TransitionNotAllowed unless the case is waiting for a decision.
+    """
+    transition_check(case, BusinessCase.Status.LAPSED)
+    old_status = case.status
+    case.status = BusinessCase.Status.LAPSED
+    case.lapsed_at = lapsed_at
+    case.save(update_fields=["status", "lapsed_at", "updated_at"])
+    record(
+        actor=actor,
+        action="case.lapsed",
+        obj=case,
+        changes={
+            "status": [old_status, case.status],
+            "approval_requests_expired": approval_requests_expired,
+        },
+    )
+    return case

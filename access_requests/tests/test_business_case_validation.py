@@ -13,6 +13,7 @@ from django.utils.html import escape
 from access_requests.models import BusinessCase
 from access_requests.services import business_cases as services
 from access_requests.tests.factories import BusinessCaseFactory, SiteFactory
+from people.models import Role, User
 from people.tests.factories import UserFactory
 
 TODAY = datetime.date(2026, 3, 10)
@@ -335,22 +336,22 @@ def test_sending_an_incomplete_case_lists_what_is_missing(signed_in, draft):
     assert draft.status == BusinessCase.Status.DRAFT
 
 
-def test_when_nobody_can_decide_the_case_stays_a_draft_with_a_message(
-    signed_in, person, monkeypatch
-):
-    from access_requests.views import business_cases as views
-
-    def nobody(**kwargs):
-        raise views.NoApproverAvailable()
-
-    monkeypatch.setattr(views.approval_services, "case_submit", nobody)
+def test_when_nobody_can_decide_the_case_stays_a_draft_with_a_message(signed_in, person):
+    # Nobody can: the person's directorate has no director, their organisation no fallback
+    # approver, and the service no administrator.
+    assert person.profile.business_unit.directorate.director is None
+    assert person.profile.business_unit.directorate.organisation.fallback_approver is None
+    assert not User.objects.filter(groups__name=Role.ADMIN).exists()
     case = BusinessCaseFactory(requester=person)
     seen = signed_in.get(url("case-check", case)).context["form"]["answers_seen"].value()
     response = signed_in.post(url("case-check", case), {"answers_seen": seen})
     assert response.status_code == 200
-    assert "govuk-error-summary" in response.content.decode()
+    html = response.content.decode()
+    assert "govuk-error-summary" in html
+    assert "There is nobody to send your case to" in html
     case.refresh_from_db()
     assert case.status == BusinessCase.Status.DRAFT
+    assert not case.reference
 
 
 @pytest.mark.parametrize(

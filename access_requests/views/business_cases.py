@@ -36,7 +36,8 @@ from access_requests.models import AccessTier, BusinessCase
 from access_requests.selectors import business_cases as selectors
 from access_requests.services import business_cases as services
 
-# "Accept and send" is the one page of this app that calls up into approvals (ARCHITECTURE.md).
+# Sending and withdrawing a case call up into approvals, which changes the case's status
+# (through this app's services) together with its approval requests.
 from approvals import services as approval_services
 from approvals.errors import NoApproverAvailable
 from core.client import client_of
@@ -483,7 +484,7 @@ def case_withdraw(request, pk):
     form = WithdrawForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.business_case_withdraw(
+            approval_services.case_withdraw(
                 case=case,
                 actor=request.user,
                 reason=form.cleaned_data["reason"],

@@ -8,10 +8,14 @@ import time_machine
 from django.urls import reverse
 
 from access_requests.models import BusinessCase
-from access_requests.services.business_cases import business_case_withdraw
 from access_requests.tests.factories import BusinessCaseFactory
 from approvals.models import ApprovalRequest
-from approvals.services import approval_remind_due, case_lapse_due, delegation_cancel
+from approvals.services import (
+    approval_remind_due,
+    case_lapse_due,
+    case_withdraw,
+    delegation_cancel,
+)
 from approvals.tests.factories import DelegationFactory, at, requester_and_director, submitted_case
 from audit.models import AuditEvent
 from people.models import Role
@@ -71,8 +75,7 @@ def test_a_deputy_and_an_escalated_to_approver_are_told_and_never_reminded(
     mailoutbox, django_capture_on_commit_callbacks
 ):
     """Every request still open is closed at once, also the fallback approver's, which has no
-    reminders (the reminder sweep, which closed a withdrawn case's requests before, never
-    reached it)."""
+    reminders (so the reminder sweep would never reach it)."""
     fallback = UserFactory(role=Role.ADMIN, profile__name="Ada Admin")
     requester, director = requester_and_director(profile__name="Sam Staff")
     deputy = UserFactory(profile__name="Dev Deputy")
@@ -85,7 +88,7 @@ def test_a_deputy_and_an_escalated_to_approver_are_told_and_never_reminded(
         escalated = case.approval_requests.get(routed_because=ApprovalRequest.Reason.ESCALATION)
         assert escalated.approver == fallback
         with django_capture_on_commit_callbacks(execute=True):
-            business_case_withdraw(case=case, actor=requester)
+            case_withdraw(case=case, actor=requester)
         traveller.move_to(at("2026-12-22", 11))
         with django_capture_on_commit_callbacks(execute=True):
             approval_remind_due()
@@ -111,7 +114,7 @@ def test_an_approver_whose_request_was_superseded_is_not_told(
     assert case.approval_requests.get(approver=deputy).status == "superseded"
 
     with django_capture_on_commit_callbacks(execute=True):
-        business_case_withdraw(case=case, actor=requester)
+        case_withdraw(case=case, actor=requester)
 
     assert len(notices_to(mailoutbox, director)) == 1
     assert notices_to(mailoutbox, deputy) == []
@@ -122,7 +125,7 @@ def test_nothing_is_sent_when_no_approval_request_was_open(
 ):
     case = BusinessCaseFactory(submitted=True)  # never routed: no approval request
     with django_capture_on_commit_callbacks(execute=True):
-        business_case_withdraw(case=case, actor=case.requester)
+        case_withdraw(case=case, actor=case.requester)
     case.refresh_from_db()
     assert case.status == BusinessCase.Status.WITHDRAWN
     assert mailoutbox == []

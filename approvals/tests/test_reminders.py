@@ -1,5 +1,4 @@
 import datetime
-import json
 
 import pytest
 import time_machine
@@ -9,7 +8,12 @@ from access_requests.models import BusinessCase
 from approvals import tasks
 from approvals.models import ApprovalReminder, ApprovalRequest
 from approvals.services import approval_decide, approval_remind_due, case_lapse_due
-from approvals.tests.factories import at, link_for, requester_and_director, submitted_case
+from approvals.tests.factories import (
+    at,
+    link_for,
+    requester_and_director,
+    submitted_case,
+)
 from audit.models import AuditEvent
 from audit.services import audit_chain_verify
 from core.sweeping import sweep_connections
@@ -186,50 +190,6 @@ def test_a_batch_that_fails_is_retried_one_by_one_so_one_bad_request_blocks_nobo
     assert AuditEvent.objects.filter(action="approval.reminded").count() == 5
 
 
-@pytest.mark.django_db
-def test_a_reminder_shows_what_the_request_email_shows(django_capture_on_commit_callbacks):
-    """The sweep reads a reminder's case, requester and approvers as plain values (no model
-    instances); its context must be the one `_approval_email_context` builds from the models
-    (which the request email uses), with and without a deputy, a paying unit and sites."""
-    from access_requests.tests.factories import BusinessCaseFactory, SiteFactory
-    from approvals.services import _approval_email_context
-    from approvals.tests.factories import ApprovalRequestFactory
-
-    with time_machine.travel(at("2026-12-09", 10), tick=False):
-        requester, director = requester_and_director(director_name="Dana Director")
-        deputy = UserFactory(profile__name="Dee Deputy")
-        active_case = BusinessCaseFactory(
-            requester=requester,
-            submitted=True,
-            active=True,
-            sites=[SiteFactory(name="X"), SiteFactory(name="Facebook")],
-        )
-        plain_case = BusinessCaseFactory(requester=requester, submitted=True, sites=[])
-        approvals = [
-            ApprovalRequestFactory(business_case=active_case, approver=director),
-            ApprovalRequestFactory(
-                business_case=active_case,
-                approver=deputy,
-                on_behalf_of=director,
-                routed_because=ApprovalRequest.Reason.DEPUTY,
-            ),
-            ApprovalRequestFactory(business_case=plain_case, approver=director),
-        ]
-        ApprovalRequest.objects.update(
-            next_reminder_at=at("2026-12-09", 9), created_at=at("2026-12-04")
-        )
-        with django_capture_on_commit_callbacks(execute=False):
-            assert approval_remind_due() == 3
-        for approval in approvals:
-            approval.refresh_from_db()
-            (email,) = OutboundEmail.objects.filter(
-                template="approval_reminder", object_id=str(approval.pk)
-            )
-            token = email.context["link"].rstrip("/").rsplit("/", 1)[1]
-            expected = _approval_email_context(approval=approval, token=token, number=1)
-            assert email.context == json.loads(json.dumps(expected))
-
-
 @pytest.mark.django_db(transaction=True)
 def test_the_reminder_sweep_on_two_connections_reminds_each_approver_once(
     settings, outbox_sends_later, monkeypatch
@@ -238,7 +198,7 @@ def test_the_reminder_sweep_on_two_connections_reminds_each_approver_once(
     on its own connection; one run walks every batch due."""
     settings.SNS_SWEEP_CONNECTIONS = 2
     assert sweep_connections() == 2
-    monkeypatch.setattr("approvals.services.REMIND_BATCH_SIZE", 2)
+    monkeypatch.setattr("approvals.services.reminders.REMIND_BATCH_SIZE", 2)
     with time_machine.travel(at("2026-12-04"), tick=False) as traveller:
         cases = [submitted_case() for _ in range(9)]  # 5 batches
         traveller.move_to(at("2026-12-09", 10, 5))
@@ -256,20 +216,3 @@ def test_the_reminder_sweep_on_two_connections_reminds_each_approver_once(
         )
     assert AuditEvent.objects.filter(action="approval.reminded").count() == 9
     assert audit_chain_verify()[1] is None
-
-
-@pytest.mark.django_db
-def test_one_lapse_run_handles_a_backlog_larger_than_its_batch(monkeypatch):
-    monkeypatch.setattr("approvals.services.LAPSE_BATCH_SIZE", 2)
-    with time_machine.travel(at("2026-12-04"), tick=False) as traveller:
-        requester, _ = requester_and_director()
-        cases = [submitted_case(requester=requester) for _ in range(5)]  # all sent at once
-        traveller.move_to(at("2027-01-04", 12))  # 31 days later
-
-        assert case_lapse_due() == 5  # three batches of ids in one run
-
-        assert case_lapse_due() == 0
-    statuses = BusinessCase.objects.filter(pk__in=[case.pk for case in cases])
-    assert set(statuses.values_list("status", flat=True)) == {BusinessCase.Status.LAPSED}
-    told = OutboundEmail.objects.filter(template="case_lapsed", to=requester.email)
-    assert told.count() == 5  # the requester hears once about each

@@ -205,15 +205,21 @@ def run_business_case_withdraw(run):
             CLIENT.address,
             {**_status("submitted", "withdrawn"), "reason": "No longer needed"},
         ),
-        # The approvals app closes the open approval request (business_case_withdrawn).
-        Expected(
-            "approval.superseded",
-            case,
-            case.requester.email,
-            CLIENT.address,
-            {"approval_status": ["open", "superseded"]},
-        ),
     ]
+
+
+def run_business_case_lapse(run):
+    case = submitted_case()
+    run.service_starts()
+    case_services.business_case_lapse(
+        case=case,
+        actor=SystemActor("case_lapse_due"),
+        lapsed_at=timezone.now(),
+        approval_requests_expired=[],
+    )
+    return Expected(
+        "case.lapsed", case, "system:case_lapse_due", changes=_status("submitted", "lapsed")
+    )
 
 
 # --- access_requests.services.grants ---------------------------------------------------------
@@ -449,6 +455,31 @@ def run_case_submit(run):
             "case.submitted", case, requester.email, CLIENT.address, _status("draft", "submitted")
         ),
         Expected("approval.sent", case, requester.email, CLIENT.address),
+    ]
+
+
+def run_case_withdraw(run):
+    case = submitted_case()
+    run.service_starts()
+    approval_services.case_withdraw(
+        case=case, actor=case.requester, reason="No longer needed", client=CLIENT
+    )
+    return [
+        Expected(
+            "case.withdrawn",
+            case,
+            case.requester.email,
+            CLIENT.address,
+            {**_status("submitted", "withdrawn"), "reason": "No longer needed"},
+        ),
+        # The case's open approval request closes in the same transaction.
+        Expected(
+            "approval.superseded",
+            case,
+            case.requester.email,
+            CLIENT.address,
+            {"approval_status": ["open", "superseded"]},
+        ),
     ]
 
 
@@ -898,6 +929,7 @@ SERVICES = {
     f"{CASES}.business_case_delete_draft": run_business_case_delete_draft,
     f"{CASES}.business_case_submit": run_business_case_submit,
     f"{CASES}.business_case_withdraw": run_business_case_withdraw,
+    f"{CASES}.business_case_lapse": run_business_case_lapse,
     f"{GRANTS}.grant_create_from_case": run_grant_create_from_case,
     f"{GRANTS}.grant_provision": run_grant_provision,
     f"{GRANTS}.grant_provision (active tier)": run_grant_provision_active_tier,
@@ -915,6 +947,7 @@ SERVICES = {
     f"{GRANTS}.safe_use_confirm": run_safe_use_confirm,
     f"{GRANTS}.grant_renewal_start": run_grant_renewal_start,
     f"{APPROVALS}.case_submit": run_case_submit,
+    f"{APPROVALS}.case_withdraw": run_case_withdraw,
     f"{APPROVALS}.approval_request_send": run_approval_request_send,
     f"{APPROVALS}.approval_opened": run_approval_opened,
     f"{APPROVALS}.approval_decide (approve)": run_approval_decide_approve,
@@ -993,6 +1026,8 @@ AUDITED_BY_CALLER = {
     # sending is recorded as `email.sent` / `email.send_failed` by `outbound_email_send`.
     f"{NOTIFICATIONS}.email_queue",
     f"{NOTIFICATIONS}.email_queue_many",
+    # The case's decided status: `approval_decide` records it in its `approval.decided` event.
+    f"{CASES}.business_case_decide",
 }
 
 
@@ -1001,7 +1036,8 @@ def _public_functions() -> set[str]:
         f"{module.__name__}.{name}"
         for module in SERVICE_MODULES
         for name, function in inspect.getmembers(module, inspect.isfunction)
-        if function.__module__ == module.__name__ and not name.startswith("_")
+        # A package's (approvals.services) public functions are those its modules define.
+        if f"{function.__module__}.".startswith(f"{module.__name__}.") and not name.startswith("_")
     }
 
 

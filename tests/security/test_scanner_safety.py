@@ -51,7 +51,7 @@ def drive_flows_that_send_email(world, capture):
         # A person submits cases (each routed to their director, who is emailed a link).
         cases = [case_submit(case=case, actor=staff) for case in cases]
     decide = service("approvals.services", "approval_decide")
-    withdraw = service("access_requests.services.business_cases", "business_case_withdraw")
+    withdraw = service("approvals.services", "case_withdraw")
     provision = service("access_requests.services.grants", "grant_provision")
     revoke = service("access_requests.services.grants", "grant_revoke")
     with capture(execute=True):

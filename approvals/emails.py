@@ -1,0 +1,214 @@
+"""What the approvals emails show, as plain values (the outbox row stores its context).
+
+The approver's emails (the request and its reminders) and the decision emails are built by
+one set of builders from value rows (`approval_rows`, `case_rows`, `identity_rows`): the
+reminder sweep writes thousands of these, and a model instance for each joined row would
+cost it most of its time.
+"""
+
+from access_requests.models import TIER_LABELS, AccessTier, BusinessCase, SiteIdentity
+from notifications.rendering import email_date
+from people.models import display_name_of
+
+from .models import ApprovalRequest
+
+# A person's columns, under a prefix (`approver__`, `requester__`…).
+_PERSON = ("email", "first_name", "last_name", "profile__commonly_used_name")
+APPROVAL_VALUES = (
+    "pk",
+    "business_case_id",
+    "routed_because",
+    "decide_by",
+    "token_expires_at",
+    "decision",
+    "decision_reason",
+    "decided_at",
+    "approved_end_date",
+    "on_behalf_of_id",
+    *(f"approver__{name}" for name in _PERSON),
+    *(f"on_behalf_of__{name}" for name in _PERSON),
+)
+CASE_VALUES = (
+    "pk",
+    "reference",
+    "submitted_at",
+    "routing_note",
+    "tier",
+    "paying_business_unit_id",
+    "paying_business_unit__name",
+    "paying_business_unit__cost_centre",
+    "budget_holder_name",
+    "pc_choice",
+    "pc_asset_tag",
+    "start_date",
+    "end_date",
+    "purpose",
+    "audience",
+    "integration",
+    *(f"requester__{name}" for name in _PERSON),
+    "requester__profile__id",
+    "requester__profile__job_title",
+    "requester__profile__business_unit__name",
+    "requester__profile__business_unit__directorate__name",
+)
+IDENTITY_VALUES = (
+    "business_case_id",
+    "site__name",
+    "display_name",
+    "uses_pseudonym",
+    "pseudonym_reason",
+    "identifies_as_official",
+    "not_official_reason",
+)
+_PC_CHOICE_LABELS = {
+    str(value): str(label) for value, label in BusinessCase._meta.get_field("pc_choice").flatchoices
+}
+
+
+def approval_rows(ids) -> dict[int, dict]:
+    """These approval requests as the emails read them, by id."""
+    return {
+        row["pk"]: row
+        for row in ApprovalRequest.objects.filter(pk__in=ids).values(*APPROVAL_VALUES)
+    }
+
+
+def case_rows(ids) -> dict[int, dict]:
+    """These business cases as the emails read them, by id."""
+    return {row["pk"]: row for row in BusinessCase.objects.filter(pk__in=ids).values(*CASE_VALUES)}
+
+
+def identity_rows(case_ids) -> dict[int, list[dict]]:
+    """The site identities of these cases (sites A to Z) as the emails read them, by case id."""
+    identities: dict[int, list[dict]] = {}
+    for identity in (
+        SiteIdentity.objects.filter(business_case_id__in=case_ids)
+        .order_by("site__name")
+        .values(*IDENTITY_VALUES)
+    ):
+        identities.setdefault(identity["business_case_id"], []).append(identity)
+    return identities
+
+
+def person(user) -> dict | None:
+    """A person as the emails name them, from a user (None for nobody)."""
+    if user is None:
+        return None
+    return {"display_name": user.display_name, "email": user.email}
+
+
+def person_of(row: dict, prefix: str) -> dict | None:
+    """`person` from a row's joined columns under `prefix` (None when nobody is joined)."""
+    email = row[f"{prefix}email"]
+    if email is None:
+        return None
+    name = display_name_of(
+        row[f"{prefix}profile__commonly_used_name"],
+        row[f"{prefix}first_name"],
+        row[f"{prefix}last_name"],
+        email,
+    )
+    return {"display_name": name, "email": email}
+
+
+def approval_summary(approval: dict, *, token_expires_text: str | None = None) -> dict:
+    """An approval request as the emails show it. `token_expires_text` is given when the
+    link was renewed after the row was read (a reminder)."""
+    return {
+        "approver": person_of(approval, "approver__"),
+        "on_behalf_of": person_of(approval, "on_behalf_of__")
+        if approval["on_behalf_of_id"] is not None
+        else None,
+        "routed_because": approval["routed_because"],
+        "decide_by": email_date(approval["decide_by"]),
+        "token_expires_at": token_expires_text
+        if token_expires_text is not None
+        else email_date(approval["token_expires_at"]),
+        "decision": approval["decision"],
+        "decision_reason": approval["decision_reason"],
+        "decided_at": email_date(approval["decided_at"]),
+        "approved_end_date": email_date(approval["approved_end_date"]),
+    }
+
+
+def case_summary(case: dict) -> dict:
+    """A business case as the approval and decision emails show it."""
+    return {
+        "reference": case["reference"],
+        "requester": person_of(case, "requester__"),
+        "submitted_at": email_date(case["submitted_at"]),
+        "routing_note": case["routing_note"],
+        "tier_display": TIER_LABELS.get(case["tier"], case["tier"]),
+        "is_active_tier": case["tier"] == AccessTier.ACTIVE,
+        "paying_business_unit": {
+            "name": case["paying_business_unit__name"],
+            "cost_centre": case["paying_business_unit__cost_centre"],
+        }
+        if case["paying_business_unit_id"] is not None
+        else None,
+        "budget_holder_name": case["budget_holder_name"],
+        "pc_choice_display": _PC_CHOICE_LABELS.get(case["pc_choice"], case["pc_choice"]),
+        "pc_asset_tag": case["pc_asset_tag"],
+        "start_date": email_date(case["start_date"]),
+        "end_date": email_date(case["end_date"]),
+        "purpose": case["purpose"],
+        "audience": case["audience"],
+        "integration": case["integration"],
+    }
+
+
+def _profile_summary(case: dict) -> dict | None:
+    if case["requester__profile__id"] is None:
+        return None
+    return {
+        "job_title": case["requester__profile__job_title"],
+        "business_unit": {
+            "name": case["requester__profile__business_unit__name"],
+            "directorate": {"name": case["requester__profile__business_unit__directorate__name"]},
+        },
+    }
+
+
+def _identity_summary(identity: dict) -> dict:
+    return {
+        "site": {"name": identity["site__name"]},
+        "display_name": identity["display_name"],
+        "uses_pseudonym": identity["uses_pseudonym"],
+        "pseudonym_reason": identity["pseudonym_reason"],
+        "identifies_as_official": identity["identifies_as_official"],
+        "not_official_reason": identity["not_official_reason"],
+    }
+
+
+def approval_email_context(
+    *,
+    approval: dict,
+    case: dict,
+    identities: list[dict],
+    link: str,
+    cases_to_decide_url: str,
+    token_expires_text: str | None = None,
+    **extra,
+) -> dict:
+    """What the approver's emails (the request and its reminders) show: the request, the
+    whole case with its sites, and the link to decide it. `extra` adds what one kind of
+    email shows besides (a reminder's number, whom an escalation comes from)."""
+    return {
+        "approval": approval_summary(approval, token_expires_text=token_expires_text),
+        "case": case_summary(case),
+        "requester": person_of(case, "requester__"),
+        "profile": _profile_summary(case),
+        "identities": [_identity_summary(identity) for identity in identities],
+        "link": link,
+        "cases_to_decide_url": cases_to_decide_url,
+        **extra,
+    }
+
+
+def case_closed_summary(case: BusinessCase) -> dict:
+    """The few facts of a case that the lapse and closed-request emails name."""
+    return {
+        "reference": case.reference,
+        "requester": person(case.requester),
+        "submitted_at": email_date(case.submitted_at),
+    }

@@ -1,0 +1,134 @@
+"""A case closed before its approver decided: withdrawn by the requester, or lapsed. Its
+open approval requests close and each approver is told their link no longer works."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from access_requests.errors import TransitionNotAllowed, transition_check
+from access_requests.models import BusinessCase
+from access_requests.services.business_cases import business_case_withdraw
+from audit.services import NewEvent, record_many
+from core.client import Client
+from notifications.rendering import email_date
+from notifications.services import Outgoing, email_queue_many
+
+from .. import emails
+from ..models import ApprovalRequest
+
+CLOSED_WITHDRAWN = "withdrawn"
+CLOSED_LAPSED = "lapsed"
+
+
+def approvals_closed_emails(
+    *, case: BusinessCase, approvals: list[ApprovalRequest], because: str, closed_at
+) -> None:
+    """Each approver whose request was open still holds an emailed link: tell them the case
+    (withdrawn by the requester, or lapsed undecided) no longer needs their decision and
+    that the link no longer works. One email per request and reason (its dedupe key), all
+    written in one INSERT; nothing when no request was open."""
+    summary = emails.case_closed_summary(case)
+    email_queue_many(
+        [
+            Outgoing(
+                template="approval_closed",
+                context={
+                    "approval": {
+                        "approver": emails.person(approval.approver),
+                        "on_behalf_of": emails.person(approval.on_behalf_of),
+                    },
+                    "case": summary,
+                    "because": because,
+                    "closed_on": email_date(closed_at),
+                },
+                to=[(approval.approver.email, f"approval-closed:{approval.pk}:{because}")],
+                related=approval,
+            )
+            for approval in approvals
+        ]
+    )
+
+
+def approvals_supersede_for_withdrawal(
+    *, case: BusinessCase, approvals: list[ApprovalRequest], actor, client: Client | None
+) -> None:
+    """Close these open requests of a withdrawn case (both locked by the caller), record
+    each and tell each approver."""
+    if not approvals:
+        return
+    for approval in approvals:
+        transition_check(approval, ApprovalRequest.Status.SUPERSEDED)
+    ApprovalRequest.objects.filter(pk__in=[approval.pk for approval in approvals]).update(
+        status=ApprovalRequest.Status.SUPERSEDED, next_reminder_at=None, updated_at=timezone.now()
+    )
+    for approval in approvals:
+        approval.status = ApprovalRequest.Status.SUPERSEDED
+        approval.next_reminder_at = None
+    approvals_closed_emails(
+        case=case, approvals=approvals, because=CLOSED_WITHDRAWN, closed_at=case.withdrawn_at
+    )
+    # Recorded last: the audit chain's head stays locked from here until commit.
+    record_many(
+        actor=actor,
+        events=[
+            NewEvent(
+                action="approval.superseded",
+                obj=case,
+                changes={
+                    "approval_request": approval.pk,
+                    "approver": approval.approver.email,
+                    "approval_status": [
+                        ApprovalRequest.Status.OPEN,
+                        ApprovalRequest.Status.SUPERSEDED,
+                    ],
+                    "because": f"the case is {case.status}",
+                },
+                client=client,
+            )
+            for approval in approvals
+        ],
+    )
+
+
+def approval_requests_withdraw(
+    *, case: BusinessCase, actor, client: Client | None = None
+) -> list[ApprovalRequest]:
+    """A withdrawn case's open approval requests close at once and their approvers are told
+    it no longer needs a decision. Runs inside `case_withdraw`'s transaction; a second call
+    finds nothing open and does nothing. Returns the requests it closed.
+
+    Raises TransitionNotAllowed if the case is not withdrawn.
+    """
+    with transaction.atomic():
+        locked = (
+            BusinessCase.objects.select_for_update(of=("self",))
+            .select_related("requester__profile")
+            .get(pk=case.pk)
+        )
+        if locked.status != BusinessCase.Status.WITHDRAWN:
+            raise TransitionNotAllowed(locked, BusinessCase.Status.WITHDRAWN)
+        approvals = list(
+            ApprovalRequest.objects.select_for_update(of=("self",))
+            .select_related("approver__profile", "on_behalf_of__profile")
+            .filter(business_case=locked, status=ApprovalRequest.Status.OPEN)
+            .order_by("pk")
+        )
+        approvals_supersede_for_withdrawal(
+            case=locked, approvals=approvals, actor=actor, client=client
+        )
+    return approvals
+
+
+def case_withdraw(
+    *, case: BusinessCase, actor, reason: str = "", client: Client | None = None
+) -> BusinessCase:
+    """The requester withdraws their case before a decision: in one transaction the case
+    becomes withdrawn (`business_case_withdraw`) and its open approval requests close
+    (`approval_requests_withdraw`).
+
+    Raises TransitionNotAllowed once the case is decided, lapsed or already withdrawn.
+    """
+    with transaction.atomic():
+        locked = BusinessCase.objects.select_for_update().get(pk=case.pk)
+        withdrawn = business_case_withdraw(case=locked, actor=actor, reason=reason, client=client)
+        approval_requests_withdraw(case=withdrawn, actor=actor, client=client)
+    return withdrawn

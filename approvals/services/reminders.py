@@ -1,0 +1,359 @@
+"""Reminders to approvers who have not decided, and escalation after the last one (Celery
+beat runs `approval_remind_due`).
+
+The sweep takes cases, then their requests, with `skip_locked`, so it never waits behind a
+decision (or another sweep).
+"""
+
+import datetime
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models.base import ModelState
+from django.utils import timezone
+
+from access_requests.models import BusinessCase
+from audit.services import NewEvent, SystemActor, record, record_many
+from core.sweeping import batches_handle
+from core.working_days import add_working_days, add_working_days_at
+from notifications.rendering import email_date
+from notifications.services import Outgoing, email_queue_many, email_sends_batched
+
+from .. import emails, selectors
+from ..models import ApprovalReminder, ApprovalRequest
+from .closing import approvals_supersede_for_withdrawal
+from .links import EmailLinks, token_issue
+from .routing import Route, approval_request_create, fallback_approvers
+
+logger = logging.getLogger(__name__)
+
+# Reminders are written this many at a time, one transaction each (see `approval_remind_due`).
+REMIND_BATCH_SIZE = 250
+
+REMINDER_SWEEP = SystemActor("approval_remind_due")
+
+
+def approval_remind_due() -> int:
+    """Send the reminders (and escalations) that are due. Returns how many were handled.
+
+    Due rows are walked through the partial index on open requests' (`next_reminder_at`,
+    id), oldest first, by keyset, `REMIND_BATCH_SIZE` at a time, each batch in one
+    transaction (`_approvals_remind`; two batches at a time on PostgreSQL, see
+    `batches_handle`): its cases and requests are taken with `skip_locked`, so two sweeps
+    running together never remind twice (and the unique ApprovalReminder rows and the
+    emails' dedupe keys make sure of it even after a crash and retry). What a batch leaves
+    to do one at a time (a withdrawn case's request to close, an escalation after the last
+    reminder) is done by `approval_remind_one`, each in its own transaction, and so is
+    every item of a batch that failed, so that one bad item holds back nobody else. One run
+    handles everything due when it started, a backlog too.
+    """
+    now = timezone.now()
+
+    def batches():
+        after = None
+        while due := selectors.approvals_reminder_due(
+            now=now, after=after, limit=REMIND_BATCH_SIZE
+        ):
+            after = due[-1][:2]
+            yield [(approval_id, case_id) for _, approval_id, case_id in due]
+
+    return sum(batches_handle(batches(), _remind_batch, each_thread_within=email_sends_batched))
+
+
+def _remind_batch(batch: list[tuple[int, int]]) -> int:
+    """Remind one batch of (approval request id, case id) pairs; returns how many were
+    handled. A batch that fails is retried one pair at a time."""
+    try:
+        handled, one_at_a_time = _approvals_remind(items=batch)
+    except Exception:
+        logger.exception("Reminding a batch of %s failed; one at a time", len(batch))
+        handled, one_at_a_time = 0, batch
+    for approval_id, case_id in one_at_a_time:
+        try:
+            handled += approval_remind_one(approval_id=approval_id, case_id=case_id)
+        except Exception:
+            logger.exception("Reminder for approval request %s failed", approval_id)
+    return handled
+
+
+def _approvals_remind(*, items: list[tuple[int, int]]) -> tuple[int, list[tuple[int, int]]]:
+    """Send the next reminder of each of these (approval request id, case id) pairs that is
+    still due, in one transaction: the cases, then their requests, are locked with
+    `skip_locked` (what another sweep or a decision holds is left alone), each request's
+    state is checked, one ApprovalReminder row per reminder is inserted (ON CONFLICT DO
+    NOTHING: one that exists went out already), the requests get their fresh links in one
+    UPDATE, the emails go to the outbox in one INSERT and the events to the audit trail in
+    one append, recorded last.
+
+    Returns how many were reminded, and the pairs that need more than a reminder (a case no
+    longer waiting, a request that had its last reminder) for `approval_remind_one`."""
+    now = timezone.now()
+    with transaction.atomic():
+        # The locks take the rows by primary key only and the state is checked here, on the
+        # locked rows: with the due condition in SQL, stale statistics can make PostgreSQL
+        # read every due request for each batch.
+        case_status = dict(
+            BusinessCase.objects.select_for_update(skip_locked=True)
+            .filter(pk__in={case_id for _, case_id in items})
+            .order_by("pk")
+            .values_list("pk", "status")
+        )
+        locked = (
+            ApprovalRequest.objects.select_for_update(skip_locked=True)
+            .filter(
+                pk__in=[approval_id for approval_id, case_id in items if case_id in case_status]
+            )
+            .order_by("pk")
+            .values_list("pk", "business_case_id", "status", "next_reminder_at", "reminders_sent")
+        )
+        to_remind, one_at_a_time = [], []
+        for approval_id, case_id, status, next_reminder_at, reminders_sent in locked:
+            if (
+                case_id not in case_status
+                or status != ApprovalRequest.Status.OPEN
+                or next_reminder_at is None
+                or next_reminder_at > now
+            ):
+                continue  # decided, closed or reminded meanwhile
+            if (
+                case_status[case_id] == BusinessCase.Status.SUBMITTED
+                and reminders_sent < settings.SNS_MAX_REMINDERS
+            ):
+                to_remind.append(_Reminder(approval_id, case_id, reminders_sent + 1))
+            else:
+                one_at_a_time.append((approval_id, case_id))
+        to_remind = _reminder_rows_insert(to_remind)
+        if to_remind:
+            _reminders_write(reminders=to_remind, now=now)
+    return len(to_remind), one_at_a_time
+
+
+@dataclass(frozen=True)
+class _Reminder:
+    """One reminder to send: the request, its case and the reminder's number."""
+
+    approval_id: int
+    case_id: int
+    number: int
+
+
+def _reference_to(model, pk: int):
+    """An instance holding only its primary key, for the outbox and the audit trail, which
+    read nothing else of it (its type and id). The sweep makes two per reminder, and
+    `Model(pk=…)` works out the default of every other field, a cost the sweep notices; so
+    this sets the id and Django's instance state only (`ModelState`, private API: the one
+    place in the project that builds an instance this way). Any other field read from it
+    is loaded from the database, as a deferred field would be."""
+    instance = model.__new__(model)
+    instance._state = ModelState()
+    instance._state.adding = False
+    setattr(instance, model._meta.pk.attname, pk)
+    return instance
+
+
+def _reminder_rows_insert(reminders: list[_Reminder]) -> list[_Reminder]:
+    """One ApprovalReminder row per reminder, in one INSERT … ON CONFLICT DO NOTHING: the
+    reminders whose row was written (a row that exists means that reminder went out
+    already). No savepoint per row."""
+    if not reminders:
+        return []
+    table = ApprovalReminder._meta.db_table
+    rows = ", ".join(["(%s, %s, %s)"] * len(reminders))
+    sent_at = timezone.now()
+    params = [value for r in reminders for value in (r.approval_id, r.number, sent_at)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (approval_request_id, number, sent_at) VALUES {rows} "  # noqa: S608  # nosec B608 - the table name is the model's, values are parameters
+            "ON CONFLICT DO NOTHING RETURNING approval_request_id",
+            params,
+        )
+        written = {row[0] for row in cursor.fetchall()}
+    return [r for r in reminders if r.approval_id in written]
+
+
+def _fresh_links_update(
+    links: list[tuple[int, int, str]], *, expires, next_reminder_at, now
+) -> None:
+    """One UPDATE … FROM (VALUES …) for the whole batch: each request's (id, reminder count,
+    new token hash), and the expiry and next reminder they share. (Django's `bulk_update`
+    builds a CASE per field per row, which is slow for a batch this size.)"""
+    table = ApprovalRequest._meta.db_table
+    if connection.vendor != "postgresql":  # `make run`'s SQLite: no column list on VALUES
+        for approval_id, reminders_sent, token_hash in links:
+            ApprovalRequest.objects.filter(pk=approval_id).update(
+                reminders_sent=reminders_sent,
+                token_hash=token_hash,
+                token_expires_at=expires,
+                next_reminder_at=next_reminder_at,
+                updated_at=now,
+            )
+        return
+    rows = ", ".join(["(%s, %s, %s)"] * len(links))
+    params = [expires, next_reminder_at, now]
+    params += [value for link in links for value in link]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS a SET reminders_sent = v.reminders_sent, "  # noqa: S608  # nosec B608 - the table name is the model's, values are parameters
+            "token_hash = v.token_hash, token_expires_at = %s, next_reminder_at = %s, "
+            f"updated_at = %s FROM (VALUES {rows}) AS v (id, reminders_sent, token_hash) "
+            "WHERE a.id = v.id",
+            params,
+        )
+
+
+def _reminders_write(*, reminders: list[_Reminder], now) -> None:
+    """Each request gets a fresh link (only its hash is stored, so the earlier link stops
+    working: the pages say to use the newest email), a fresh expiry and its next reminder
+    date; its approver gets the reminder with the link. What the emails show is read as
+    values (`approvals.emails`); the case and request objects the outbox and the audit
+    trail refer to are built from their ids."""
+    case_ids = {r.case_id for r in reminders}
+    approvals = emails.approval_rows([r.approval_id for r in reminders])
+    cases = emails.case_rows(case_ids)
+    identities = emails.identity_rows(case_ids)
+    next_reminder_at = add_working_days_at(now, settings.SNS_REMINDER_WORKING_DAYS)
+    links = EmailLinks.resolve()
+    outgoing, events, fresh = [], [], []
+    expiry_texts: dict = {}  # every link of a batch expires at the same time
+    for reminder in reminders:
+        approval, case = approvals[reminder.approval_id], cases[reminder.case_id]
+        token, digest, expires = token_issue(now)
+        if expires not in expiry_texts:
+            expiry_texts[expires] = email_date(expires)
+        fresh.append((reminder.approval_id, reminder.number, digest))
+        approver_email = approval["approver__email"]
+        outgoing.append(
+            Outgoing(
+                template="approval_reminder",
+                context=emails.approval_email_context(
+                    approval=approval,
+                    case=case,
+                    identities=identities.get(reminder.case_id, []),
+                    link=links.decide(token),
+                    cases_to_decide_url=links.cases_to_decide,
+                    token_expires_text=expiry_texts[expires],
+                    number=reminder.number,
+                ),
+                to=[
+                    (approver_email, f"approval-reminder:{reminder.approval_id}:{reminder.number}")
+                ],
+                related=_reference_to(ApprovalRequest, reminder.approval_id),
+            )
+        )
+        events.append(
+            NewEvent(
+                action="approval.reminded",
+                obj=_reference_to(BusinessCase, reminder.case_id),
+                object_repr=case["reference"] or f"Draft {reminder.case_id}",  # str(case)
+                changes={
+                    "approval_request": reminder.approval_id,
+                    "approver": approver_email,
+                    "reminder": reminder.number,
+                    "link_expires_at": expires,
+                },
+            )
+        )
+    _fresh_links_update(fresh, expires=expires, next_reminder_at=next_reminder_at, now=now)
+    email_queue_many(outgoing)
+    # Recorded last: the audit chain's head stays locked from here until commit.
+    record_many(actor=REMINDER_SWEEP, events=events)
+
+
+def approval_remind_one(*, approval_id: int, case_id: int) -> bool:
+    """The next step for one due request, in its own transaction: its reminder, or after
+    the last one an escalation; a withdrawn case's request closes instead."""
+    with transaction.atomic():
+        case = (
+            BusinessCase.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related(
+                "requester__profile__business_unit__directorate__organisation",
+                "paying_business_unit",
+            )
+            .filter(pk=case_id)
+            .first()
+        )
+        if case is None:
+            return False  # being decided, or another sweep has it
+        now = timezone.now()
+        approval = (
+            ApprovalRequest.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("approver__profile", "on_behalf_of__profile")
+            .filter(pk=approval_id, status=ApprovalRequest.Status.OPEN, next_reminder_at__lte=now)
+            .first()
+        )
+        if approval is None:
+            return False  # handled already
+        if case.status != BusinessCase.Status.SUBMITTED:
+            # A withdrawn case whose request is still open (`case_withdraw` closes them, but
+            # a case withdrawn some other way may have one left): close it the same way.
+            approvals_supersede_for_withdrawal(
+                case=case, approvals=[approval], actor=REMINDER_SWEEP, client=None
+            )
+            return False
+        if approval.reminders_sent < settings.SNS_MAX_REMINDERS:
+            return _approval_remind(case=case, approval=approval, now=now)
+        approval.next_reminder_at = None
+        approval.save(update_fields=["next_reminder_at", "updated_at"])
+        if _case_escalate(case=case, stalled=approval):
+            return True
+        # No escalation (the case was escalated already, or nobody is left to ask): the
+        # reminders stop all the same, and the trail says so.
+        record(
+            actor=REMINDER_SWEEP,
+            action="approval.reminders_stopped",
+            obj=case,
+            changes={
+                "approval_request": approval.pk,
+                "approver": approval.approver.email,
+                "reminders_sent": approval.reminders_sent,
+            },
+        )
+        return False
+
+
+def _approval_remind(*, case: BusinessCase, approval: ApprovalRequest, now) -> bool:
+    """The next reminder of one request (case and request locked by the caller), the same
+    way as a batch of them."""
+    written = _reminder_rows_insert([_Reminder(approval.pk, case.pk, approval.reminders_sent + 1)])
+    if not written:
+        return False  # this reminder went out already
+    _reminders_write(reminders=written, now=now)
+    return True
+
+
+def _case_escalate(*, case: BusinessCase, stalled: ApprovalRequest) -> bool:
+    """After the last reminder, the fallback approver is asked too (once per case)."""
+    if stalled.routed_because == ApprovalRequest.Reason.ESCALATION:
+        return False
+    if case.approval_requests.filter(routed_because=ApprovalRequest.Reason.ESCALATION).exists():
+        return False
+    profile = getattr(case.requester, "profile", None)
+    organisation = profile.business_unit.directorate.organisation if profile else None
+    already = set(
+        case.approval_requests.filter(status=ApprovalRequest.Status.OPEN).values_list(
+            "approver_id", flat=True
+        )
+    )
+    approvers, _ = fallback_approvers(
+        organisation=organisation, exclude_ids=already | {case.requester_id}
+    )
+    lapses_on = timezone.localdate(
+        case.submitted_at + datetime.timedelta(days=settings.SNS_LAPSE_AFTER_DAYS)
+    )
+    decide_by = min(
+        add_working_days(timezone.localdate(), settings.SNS_REMINDER_WORKING_DAYS), lapses_on
+    )
+    for approver in approvers:
+        approval_request_create(
+            case=case,
+            route=Route(approver, ApprovalRequest.Reason.ESCALATION),
+            decide_by=decide_by,
+            remind=False,
+            actor=REMINDER_SWEEP,
+            client=None,
+            action="approval.escalated",
+            escalated_from=stalled,
+        )
+    return bool(approvers)
