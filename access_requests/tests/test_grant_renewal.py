@@ -6,11 +6,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils import timezone
 
 from access_requests.models import AccessGrant, BusinessCase, SiteIdentity
-from access_requests.services import grants as services
+from access_requests.selectors.grants import grant_is_usable
+from access_requests.services.grant_expiry import grant_expiry_notice_sweep, grant_expiry_sweep
+from access_requests.services.grant_renewal import grant_renewal_start
+from access_requests.services.grants import grant_create_from_case
 from access_requests.tests.factories import (
     AccessGrantFactory,
     SiteFactory,
@@ -60,7 +64,7 @@ def _approve(case, *, start=None, end=None):
     )
     case.refresh_from_db()
     director = director_of(case.requester.profile.business_unit.directorate)
-    return services.grant_create_from_case(case=case, approved_by=director, approved_at=now)
+    return grant_create_from_case(case=case, approved_by=director, approved_at=now)
 
 
 @pytest.mark.django_db
@@ -105,8 +109,8 @@ def test_a_renewal_cannot_start_long_before_the_end_nor_by_someone_else(client):
             client.post(reverse("access_requests:grant-renew", args=[grant.pk])).status_code == 404
         )
         director = director_of(grant.holder.profile.business_unit.directorate)
-        with pytest.raises(services.PermissionDenied):
-            services.grant_renewal_start(grant=grant, actor=director)
+        with pytest.raises(PermissionDenied):
+            grant_renewal_start(grant=grant, actor=director)
     assert not BusinessCase.objects.filter(renewal_of=grant).exists()
 
 
@@ -119,7 +123,7 @@ def test_the_home_page_offers_renewal_for_expiring_and_expired_grants(client):
         assert "This access ends in 19 days. Renew it, or let it lapse." in html
         assert reverse("access_requests:grant-renew", args=[expiring.pk]) in html
     with time_machine.travel(_noon(OLD_END + datetime.timedelta(days=3)), tick=False):
-        services.grant_expiry_sweep()
+        grant_expiry_sweep()
         client.force_login(expiring.holder)
         html = client.get(reverse("home")).content.decode()
         assert "This access has ended. You can renew it." in html
@@ -170,7 +174,7 @@ def test_an_approved_renewal_with_the_same_tier_and_pc_continues_without_a_gap(
     ict = UserFactory(role=Role.ICT)
     with time_machine.travel(_noon(TODAY), tick=False) as traveller:
         old = _old_active_tier_grant()
-        case = services.grant_renewal_start(grant=old, actor=old.holder)
+        case = grant_renewal_start(grant=old, actor=old.holder)
         new = _approve(case)
         assert new.renewed_from == old
         assert new.status == AccessGrant.Status.ACTIVE  # no re-provisioning
@@ -181,17 +185,17 @@ def test_an_approved_renewal_with_the_same_tier_and_pc_continues_without_a_gap(
 
         traveller.move_to(_noon(OLD_END - datetime.timedelta(days=1)))
         with django_capture_on_commit_callbacks(execute=True):
-            services.grant_expiry_notice_sweep()
+            grant_expiry_notice_sweep()
         assert mailoutbox == []  # renewed: no "your access ends" notices for the old grant
 
         traveller.move_to(_noon(OLD_END + datetime.timedelta(days=1)))
         with django_capture_on_commit_callbacks(execute=True):
-            services.grant_expiry_sweep()
+            grant_expiry_sweep()
         old.refresh_from_db()
         new.refresh_from_db()
         assert old.status == AccessGrant.Status.EXPIRED
         assert new.status == AccessGrant.Status.ACTIVE
-        assert services.grant_is_usable(new)
+        assert grant_is_usable(new)
     holder_email = next(m for m in mailoutbox if m.to == [old.holder.email])
     assert "Your renewal continues the same access" in holder_email.body
     assert ict.email not in [m.to[0] for m in mailoutbox]  # nothing to withdraw
@@ -201,7 +205,7 @@ def test_an_approved_renewal_with_the_same_tier_and_pc_continues_without_a_gap(
 def test_a_renewal_on_a_new_pc_or_starting_later_waits_for_ict():
     with time_machine.travel(_noon(TODAY), tick=False):
         old = _old_active_tier_grant()
-        case = services.grant_renewal_start(grant=old, actor=old.holder)
+        case = grant_renewal_start(grant=old, actor=old.holder)
         BusinessCase.objects.filter(pk=case.pk).update(pc_choice=BusinessCase.PcChoice.NEW)
         case.refresh_from_db()
         later = OLD_END + datetime.timedelta(days=20)
@@ -219,7 +223,7 @@ def test_a_passive_renewal_with_the_same_sites_continues_without_a_gap():
             business_case__start_date=datetime.date(2026, 1, 1),
             business_case__end_date=OLD_END,
         )
-        case = services.grant_renewal_start(grant=old, actor=old.holder)
+        case = grant_renewal_start(grant=old, actor=old.holder)
         new = _approve(case)
     assert new.status == AccessGrant.Status.ACTIVE
     assert new.start_date == OLD_END + datetime.timedelta(days=1)

@@ -9,7 +9,7 @@ import time_machine
 from django.urls import reverse
 
 from access_requests.models import SafeUseReminder
-from access_requests.services import grants as services
+from access_requests.services.grant_safe_use import grant_safe_use_sweep, safe_use_confirm
 from access_requests.tests.factories import (
     AccessGrantFactory,
 )
@@ -51,7 +51,7 @@ def test_active_tier_holders_get_one_reminder_per_90_days_linking_to_the_guidanc
         for offset in (89, 90, 91, 120, 179, 180):
             traveller.move_to(_noon(PROVISIONED + datetime.timedelta(days=offset)))
             with django_capture_on_commit_callbacks(execute=True):
-                services.grant_safe_use_sweep()
+                grant_safe_use_sweep()
     assert [m.to[0] for m in mailoutbox] == [grant.holder.email, grant.holder.email]
     assert list(grant.safe_use_reminders.values_list("period", flat=True)) == [1, 2]
     assert not passive.safe_use_reminders.exists()
@@ -71,7 +71,7 @@ def test_the_holder_confirms_on_the_portal_and_it_is_recorded(client):
     with time_machine.travel(_noon(PROVISIONED), tick=False) as traveller:
         grant = _active_tier_grant()
         traveller.move_to(_noon(PROVISIONED + datetime.timedelta(days=90)))
-        services.grant_safe_use_sweep()
+        grant_safe_use_sweep()
         url = reverse("access_requests:grant-safe-use", args=[grant.pk])
 
         client.force_login(UserFactory())
@@ -107,7 +107,7 @@ def test_a_holder_who_has_not_confirmed_in_14_days_is_listed_for_their_director_
         )
         grant = _active_tier_grant(business_case__requester=holder)
         traveller.move_to(_noon(PROVISIONED + datetime.timedelta(days=90)))
-        services.grant_safe_use_sweep()
+        grant_safe_use_sweep()
 
         traveller.move_to(_noon(PROVISIONED + datetime.timedelta(days=104)))
         client.force_login(director)
@@ -124,6 +124,6 @@ def test_a_holder_who_has_not_confirmed_in_14_days_is_listed_for_their_director_
         client.force_login(holder)
         assert "Safe use not confirmed" not in client.get(reverse("home")).content.decode()
 
-        services.safe_use_confirm(grant=grant, actor=holder)
+        safe_use_confirm(grant=grant, actor=holder)
         client.force_login(director)
         assert "Pat Quinn" not in client.get(reverse("home")).content.decode()
