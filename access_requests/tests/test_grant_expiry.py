@@ -2,7 +2,6 @@
 who is told, a batch at a time, each grant once whatever runs twice or fails."""
 
 import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -13,7 +12,7 @@ from django.utils import timezone
 
 from access_requests.models import AccessGrant
 from access_requests.services.grant_expiry import grant_expiry_sweep
-from access_requests.tests.factories import AccessGrantFactory
+from access_requests.tests.factories import AccessGrantFactory, grant_ending, noon_in_london
 from audit.models import AuditEvent
 from audit.services import audit_chain_verify
 from core.sweeping import sweep_connections
@@ -23,35 +22,14 @@ from people.models import Role
 from people.tests.factories import UserFactory, director_of
 from tests.at_once import returned, run_at_once
 
-LONDON = ZoneInfo("Europe/London")
-
-
-def _at_noon(day: datetime.date) -> datetime.datetime:
-    return datetime.datetime.combine(day, datetime.time(12, 0), tzinfo=LONDON)
-
-
-def _active_grant(end: datetime.date, start: datetime.date | None = None, **kwargs):
-    start = start or end - datetime.timedelta(days=120)
-    return AccessGrantFactory(
-        provisioned=True, business_case__start_date=start, business_case__end_date=end, **kwargs
-    )
-
-
-def _awaiting_grant(end: datetime.date, start: datetime.date | None = None, **kwargs):
-    """A grant ICT has not provisioned yet."""
-    start = start or end - datetime.timedelta(days=120)
-    return AccessGrantFactory(
-        business_case__start_date=start, business_case__end_date=end, **kwargs
-    )
-
 
 @pytest.mark.django_db
 def test_a_grant_expires_the_day_after_its_end_date_and_holder_director_and_ict_are_told(
     mailoutbox, django_capture_on_commit_callbacks
 ):
     end = datetime.date(2026, 7, 20)
-    with time_machine.travel(_at_noon(end), tick=False) as traveller:
-        grant = _active_grant(end)
+    with time_machine.travel(noon_in_london(end), tick=False) as traveller:
+        grant = grant_ending(end)
         director = director_of(grant.holder.profile.business_unit.directorate)
         ict = UserFactory(role=Role.ICT)
         with django_capture_on_commit_callbacks(execute=True):
@@ -59,7 +37,7 @@ def test_a_grant_expires_the_day_after_its_end_date_and_holder_director_and_ict_
         grant.refresh_from_db()
         assert grant.status == AccessGrant.Status.ACTIVE  # the end date is its last day
 
-        traveller.move_to(_at_noon(end + datetime.timedelta(days=1)))
+        traveller.move_to(noon_in_london(end + datetime.timedelta(days=1)))
         with django_capture_on_commit_callbacks(execute=True):
             result = grant_expiry_sweep()
             grant_expiry_sweep()
@@ -89,8 +67,8 @@ def test_a_grant_never_provisioned_expires_after_its_end_date_and_ict_is_told_to
     their director learn it ended before it was set up, and ICT is told the job is no
     longer needed (not asked to close access that was never opened)."""
     end = datetime.date(2026, 7, 20)
-    with time_machine.travel(_at_noon(end), tick=False) as traveller:
-        grant = _awaiting_grant(end)
+    with time_machine.travel(noon_in_london(end), tick=False) as traveller:
+        grant = grant_ending(end, provisioned=False)
         reference = grant.business_case.reference
         director = director_of(grant.holder.profile.business_unit.directorate)
         ict = UserFactory(role=Role.ICT)
@@ -99,7 +77,7 @@ def test_a_grant_never_provisioned_expires_after_its_end_date_and_ict_is_told_to
         client.force_login(ict)
         assert reference in client.get(reverse("access_requests:provisioning-queue")).text
 
-        traveller.move_to(_at_noon(end + datetime.timedelta(days=1)))
+        traveller.move_to(noon_in_london(end + datetime.timedelta(days=1)))
         with django_capture_on_commit_callbacks(execute=True):
             result = grant_expiry_sweep()
             grant_expiry_sweep()
@@ -136,9 +114,9 @@ def test_a_grant_awaiting_provisioning_whose_end_date_has_not_passed_is_left_alo
     mailoutbox, django_capture_on_commit_callbacks
 ):
     today = datetime.date(2026, 7, 20)
-    with time_machine.travel(_at_noon(today), tick=False):
-        ends_today = _awaiting_grant(today)
-        ends_later = _awaiting_grant(today + datetime.timedelta(days=30))
+    with time_machine.travel(noon_in_london(today), tick=False):
+        ends_today = grant_ending(today, provisioned=False)
+        ends_later = grant_ending(today + datetime.timedelta(days=30), provisioned=False)
         UserFactory(role=Role.ICT)
         with django_capture_on_commit_callbacks(execute=True):
             result = grant_expiry_sweep()
@@ -157,8 +135,8 @@ def test_with_an_ict_mailbox_ict_gets_one_email_per_expired_grant_not_one_per_pe
 ):
     settings.SNS_ICT_MAILBOX = "ict-servicedesk@example.gov.uk"
     end = datetime.date(2026, 7, 20)
-    with time_machine.travel(_at_noon(end + datetime.timedelta(days=1)), tick=False):
-        grants = [_active_grant(end) for _ in range(3)]
+    with time_machine.travel(noon_in_london(end + datetime.timedelta(days=1)), tick=False):
+        grants = [grant_ending(end) for _ in range(3)]
         people = [UserFactory(role=Role.ICT) for _ in range(4)]
         with django_capture_on_commit_callbacks(execute=True):
             result = grant_expiry_sweep()
@@ -181,16 +159,16 @@ def test_the_expiry_sweep_costs_the_same_queries_per_grant_however_many_ict_peop
 
     def queries_to_expire(grants: int, never_provisioned: int = 0) -> int:
         for _ in range(grants):
-            _active_grant(end)
+            grant_ending(end)
         for _ in range(never_provisioned):
-            _awaiting_grant(end)
+            grant_ending(end, provisioned=False)
         with CaptureQueriesContext(connection) as queries:
             with django_capture_on_commit_callbacks(execute=False):
                 result = grant_expiry_sweep(batch_size=100)
         assert result.done == grants + never_provisioned
         return len(queries)
 
-    with time_machine.travel(_at_noon(end + datetime.timedelta(days=1)), tick=False):
+    with time_machine.travel(noon_in_london(end + datetime.timedelta(days=1)), tick=False):
         UserFactory(role=Role.ICT)
         queries_to_expire(1)  # the audit chain's head row is created on the first event
         one_person_3_grants = queries_to_expire(3)
@@ -219,9 +197,9 @@ def test_the_sweep_queues_its_emails_for_sending_in_one_task_per_chunk(
     mailoutbox, no_worker_running
 ):
     end = datetime.date(2026, 7, 20)
-    with time_machine.travel(_at_noon(end + datetime.timedelta(days=1)), tick=False):
+    with time_machine.travel(noon_in_london(end + datetime.timedelta(days=1)), tick=False):
         for _ in range(3):
-            _active_grant(end)
+            grant_ending(end)
         UserFactory(role=Role.ICT)
         grant_expiry_sweep()  # the batch commits once
         emails = set(OutboundEmail.objects.values_list("id", flat=True))
@@ -245,8 +223,8 @@ def test_a_batch_that_fails_is_retried_grant_by_grant_so_one_bad_grant_blocks_no
     the whole batch's transaction; each grant is then expired on its own, so the others
     expire and are told once, and only the bad one waits for a rerun."""
     end = datetime.date(2026, 7, 20)
-    with time_machine.travel(_at_noon(end + datetime.timedelta(days=1)), tick=False):
-        grants = [_active_grant(end) for _ in range(5)]
+    with time_machine.travel(noon_in_london(end + datetime.timedelta(days=1)), tick=False):
+        grants = [grant_ending(end) for _ in range(5)]
         broken = grants[2]
         refuse_updates(AccessGrant, broken.pk)
         with django_capture_on_commit_callbacks(execute=True):
@@ -280,9 +258,9 @@ def test_grants_never_provisioned_are_expired_one_by_one_when_their_batch_fails(
     provisioning as the batch would, with their event and their own emails; the bad one
     (itself never provisioned) is closed by the rerun."""
     end = datetime.date(2026, 7, 20)
-    with time_machine.travel(_at_noon(end + datetime.timedelta(days=1)), tick=False):
-        active = [_active_grant(end) for _ in range(2)]
-        awaiting = [_awaiting_grant(end) for _ in range(3)]
+    with time_machine.travel(noon_in_london(end + datetime.timedelta(days=1)), tick=False):
+        active = [grant_ending(end) for _ in range(2)]
+        awaiting = [grant_ending(end, provisioned=False) for _ in range(3)]
         broken = awaiting[1]
         ict = UserFactory(role=Role.ICT)
         refuse_updates(AccessGrant, broken.pk)
@@ -331,8 +309,8 @@ def test_two_expiry_sweeps_at_once_close_each_grant_once_provisioned_or_not(
 ):
     today = timezone.localdate()
     end, start = today - datetime.timedelta(days=1), today - datetime.timedelta(days=30)
-    grants = [_active_grant(end, start=start) for _ in range(6)]
-    grants += [_awaiting_grant(end, start=start) for _ in range(6)]
+    grants = [grant_ending(end, start=start) for _ in range(6)]
+    grants += [grant_ending(end, start=start, provisioned=False) for _ in range(6)]
     UserFactory(role=Role.ICT)
     # Writing a batch's emails takes longer, widening the window in which the two sweeps
     # overlap; the threads only write the outbox (no worker sends).
@@ -361,16 +339,16 @@ def test_the_expiry_emails_greet_the_holder_by_the_name_the_portal_shows(
     it must be `User.display_name`, whether that is the commonly used name, the full name
     or, with neither, the email address."""
     end = datetime.date(2026, 7, 20)
-    with time_machine.travel(_at_noon(end + datetime.timedelta(days=1)), tick=False):
-        known = _active_grant(end)
+    with time_machine.travel(noon_in_london(end + datetime.timedelta(days=1)), tick=False):
+        known = grant_ending(end)
         known.holder.profile.commonly_used_name = "Sam Known"
         known.holder.profile.save()
-        full_name_only = _active_grant(end)
+        full_name_only = grant_ending(end)
         full_name_only.holder.profile.commonly_used_name = ""
         full_name_only.holder.profile.save()
         full_name_only.holder.first_name, full_name_only.holder.last_name = "Alex", "Fuller"
         full_name_only.holder.save()
-        nameless = _active_grant(end)
+        nameless = grant_ending(end)
         nameless.holder.profile.commonly_used_name = ""
         nameless.holder.profile.save()
         nameless.holder.first_name = nameless.holder.last_name = ""

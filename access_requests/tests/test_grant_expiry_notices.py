@@ -2,7 +2,6 @@
 sent once whatever runs twice or crashes, and "let it lapse"."""
 
 import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -11,25 +10,12 @@ from django.utils import timezone
 
 from access_requests.models import AccessGrant, ExpiryNotice
 from access_requests.services.grant_expiry import grant_expiry_notice_sweep
-from access_requests.tests.factories import AccessGrantFactory
+from access_requests.tests.factories import AccessGrantFactory, grant_ending, noon_in_london
 from audit.models import AuditEvent
 from notifications.models import OutboundEmail
 from notifications.services import outbox_sweep
 from people.tests.factories import UserFactory
 from tests.at_once import returned, run_at_once
-
-LONDON = ZoneInfo("Europe/London")
-
-
-def _at_noon(day: datetime.date) -> datetime.datetime:
-    return datetime.datetime.combine(day, datetime.time(12, 0), tzinfo=LONDON)
-
-
-def _active_grant(end: datetime.date, start: datetime.date | None = None, **kwargs):
-    start = start or end - datetime.timedelta(days=120)
-    return AccessGrantFactory(
-        provisioned=True, business_case__start_date=start, business_case__end_date=end, **kwargs
-    )
 
 
 def _notices(mailoutbox):
@@ -45,13 +31,13 @@ def test_notices_go_out_30_7_and_1_days_before_and_a_weekend_one_on_the_friday_b
     ends_monday = datetime.date(2026, 7, 20)
     ends_wednesday = datetime.date(2026, 7, 15)
     assert ends_monday.weekday() == 0 and ends_wednesday.weekday() == 2
-    with time_machine.travel(_at_noon(datetime.date(2026, 6, 1)), tick=False) as traveller:
-        monday = _active_grant(ends_monday)
-        wednesday = _active_grant(ends_wednesday)
+    with time_machine.travel(noon_in_london(datetime.date(2026, 6, 1)), tick=False) as traveller:
+        monday = grant_ending(ends_monday)
+        wednesday = grant_ending(ends_wednesday)
         sent = {}  # (grant holder, day) -> subject
         day = datetime.date(2026, 6, 1)
         while day <= datetime.date(2026, 7, 21):
-            traveller.move_to(_at_noon(day))
+            traveller.move_to(noon_in_london(day))
             before = len(mailoutbox)
             with django_capture_on_commit_callbacks(execute=True):
                 grant_expiry_notice_sweep()
@@ -92,8 +78,8 @@ def test_notices_go_out_30_7_and_1_days_before_and_a_weekend_one_on_the_friday_b
 def test_a_grant_that_ends_soon_gets_only_the_nearest_notice_not_the_missed_ones(
     mailoutbox, django_capture_on_commit_callbacks
 ):
-    with time_machine.travel(_at_noon(datetime.date(2026, 7, 6)), tick=False):  # a Monday
-        grant = _active_grant(datetime.date(2026, 7, 10))  # Friday, 4 days away
+    with time_machine.travel(noon_in_london(datetime.date(2026, 7, 6)), tick=False):  # a Monday
+        grant = grant_ending(datetime.date(2026, 7, 10))  # Friday, 4 days away
         with django_capture_on_commit_callbacks(execute=True):
             grant_expiry_notice_sweep()
             grant_expiry_notice_sweep()
@@ -106,10 +92,10 @@ def test_a_grant_that_ends_soon_gets_only_the_nearest_notice_not_the_missed_ones
 def test_grants_not_yet_provisioned_or_already_ended_get_no_notice(
     mailoutbox, django_capture_on_commit_callbacks
 ):
-    with time_machine.travel(_at_noon(datetime.date(2026, 7, 6)), tick=False):
+    with time_machine.travel(noon_in_london(datetime.date(2026, 7, 6)), tick=False):
         end = datetime.date(2026, 7, 7)
         AccessGrantFactory(business_case__end_date=end)  # awaiting provisioning
-        revoked = _active_grant(end)
+        revoked = grant_ending(end)
         AccessGrant.objects.filter(pk=revoked.pk).update(
             status="revoked",
             revoked_by=UserFactory(),
@@ -124,8 +110,8 @@ def test_grants_not_yet_provisioned_or_already_ended_get_no_notice(
 
 @pytest.mark.django_db
 def test_let_it_lapse_stops_the_notices(client, mailoutbox, django_capture_on_commit_callbacks):
-    with time_machine.travel(_at_noon(datetime.date(2026, 7, 6)), tick=False) as traveller:
-        grant = _active_grant(datetime.date(2026, 7, 31))
+    with time_machine.travel(noon_in_london(datetime.date(2026, 7, 6)), tick=False) as traveller:
+        grant = grant_ending(datetime.date(2026, 7, 31))
         with django_capture_on_commit_callbacks(execute=True):
             grant_expiry_notice_sweep()
         assert len(_notices(mailoutbox)) == 1  # the 30-day notice
@@ -145,7 +131,7 @@ def test_let_it_lapse_stops_the_notices(client, mailoutbox, django_capture_on_co
         assert AuditEvent.objects.filter(action="grant.lapse_chosen").count() == 1
 
         for day in (datetime.date(2026, 7, 24), datetime.date(2026, 7, 30)):
-            traveller.move_to(_at_noon(day))
+            traveller.move_to(noon_in_london(day))
             with django_capture_on_commit_callbacks(execute=True):
                 grant_expiry_notice_sweep()
         assert len(_notices(mailoutbox)) == 1
@@ -160,7 +146,7 @@ def test_two_sweeps_running_at_once_send_each_notice_exactly_once(
 ):
     today = timezone.localdate()
     grants = [
-        _active_grant(today + datetime.timedelta(days=1), start=today - datetime.timedelta(days=9))
+        grant_ending(today + datetime.timedelta(days=1), start=today - datetime.timedelta(days=9))
         for _ in range(12)
     ]
     # Writing each email takes longer, widening the window in which the two sweeps overlap.
@@ -182,8 +168,8 @@ def test_two_sweeps_running_at_once_send_each_notice_exactly_once(
 def test_a_crash_before_the_notice_is_recorded_sends_nothing_and_the_rerun_sends_it_once(
     mailoutbox, django_capture_on_commit_callbacks, refuse_inserts
 ):
-    with time_machine.travel(_at_noon(datetime.date(2026, 7, 6)), tick=False):
-        grant = _active_grant(datetime.date(2026, 7, 7))
+    with time_machine.travel(noon_in_london(datetime.date(2026, 7, 6)), tick=False):
+        grant = grant_ending(datetime.date(2026, 7, 7))
         # The audit event is the notice's last write: the database refusing it stands in for
         # a worker killed between writing the email and recording it.
         refuse_inserts(AuditEvent)
@@ -206,8 +192,8 @@ def test_a_crash_before_the_notice_is_recorded_sends_nothing_and_the_rerun_sends
 def test_a_crash_after_commit_before_sending_is_sent_once_by_the_outbox(
     mailoutbox, django_capture_on_commit_callbacks, no_worker_running
 ):
-    with time_machine.travel(_at_noon(datetime.date(2026, 7, 6)), tick=False):
-        _active_grant(datetime.date(2026, 7, 7))
+    with time_machine.travel(noon_in_london(datetime.date(2026, 7, 6)), tick=False):
+        grant_ending(datetime.date(2026, 7, 7))
         with django_capture_on_commit_callbacks(execute=True):
             grant_expiry_notice_sweep()
         assert mailoutbox == []
@@ -224,8 +210,8 @@ def test_a_crash_after_commit_before_sending_is_sent_once_by_the_outbox(
 def test_a_failure_on_one_grant_does_not_stop_the_sweep_and_the_rerun_picks_it_up(
     mailoutbox, django_capture_on_commit_callbacks, caplog, refuse_inserts
 ):
-    with time_machine.travel(_at_noon(datetime.date(2026, 7, 6)), tick=False):
-        grants = [_active_grant(datetime.date(2026, 7, 7)) for _ in range(5)]
+    with time_machine.travel(noon_in_london(datetime.date(2026, 7, 6)), tick=False):
+        grants = [grant_ending(datetime.date(2026, 7, 7)) for _ in range(5)]
         broken = grants[2]
         refuse_inserts(ExpiryNotice, where=f"NEW.grant_id = {broken.pk}")
         with django_capture_on_commit_callbacks(execute=True):

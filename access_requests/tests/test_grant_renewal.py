@@ -2,7 +2,6 @@
 continues the same access without a gap (no re-provisioning when tier and PC are unchanged)."""
 
 import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -18,18 +17,14 @@ from access_requests.services.grants import grant_create_from_case
 from access_requests.tests.factories import (
     AccessGrantFactory,
     SiteFactory,
+    noon_in_london,
 )
 from audit.models import AuditEvent
 from people.models import Role
 from people.tests.factories import UserFactory, director_of
 
-LONDON = ZoneInfo("Europe/London")
 TODAY = datetime.date(2026, 7, 1)
 OLD_END = datetime.date(2026, 7, 20)
-
-
-def _noon(day):
-    return datetime.datetime.combine(day, datetime.time(12), tzinfo=LONDON)
 
 
 def _old_active_tier_grant(**kwargs):
@@ -69,7 +64,7 @@ def _approve(case, *, start=None, end=None):
 
 @pytest.mark.django_db
 def test_the_holder_starts_a_renewal_prefilled_from_the_old_case(client):
-    with time_machine.travel(_noon(TODAY), tick=False):
+    with time_machine.travel(noon_in_london(TODAY), tick=False):
         grant = _old_active_tier_grant()
         client.force_login(grant.holder)
         page = client.get(reverse("access_requests:grant-renew", args=[grant.pk]))
@@ -99,7 +94,7 @@ def test_the_holder_starts_a_renewal_prefilled_from_the_old_case(client):
 
 @pytest.mark.django_db
 def test_a_renewal_cannot_start_long_before_the_end_nor_by_someone_else(client):
-    with time_machine.travel(_noon(OLD_END - datetime.timedelta(days=60)), tick=False):
+    with time_machine.travel(noon_in_london(OLD_END - datetime.timedelta(days=60)), tick=False):
         grant = _old_active_tier_grant()
         client.force_login(grant.holder)
         response = client.post(reverse("access_requests:grant-renew", args=[grant.pk]), follow=True)
@@ -116,13 +111,13 @@ def test_a_renewal_cannot_start_long_before_the_end_nor_by_someone_else(client):
 
 @pytest.mark.django_db
 def test_the_home_page_offers_renewal_for_expiring_and_expired_grants(client):
-    with time_machine.travel(_noon(TODAY), tick=False):
+    with time_machine.travel(noon_in_london(TODAY), tick=False):
         expiring = _old_active_tier_grant()
         client.force_login(expiring.holder)
         html = client.get(reverse("home")).content.decode()
         assert "This access ends in 19 days. Renew it, or let it lapse." in html
         assert reverse("access_requests:grant-renew", args=[expiring.pk]) in html
-    with time_machine.travel(_noon(OLD_END + datetime.timedelta(days=3)), tick=False):
+    with time_machine.travel(noon_in_london(OLD_END + datetime.timedelta(days=3)), tick=False):
         grant_expiry_sweep()
         client.force_login(expiring.holder)
         html = client.get(reverse("home")).content.decode()
@@ -135,7 +130,7 @@ def test_the_home_page_offers_renewal_for_expiring_and_expired_grants(client):
 
 @pytest.mark.django_db
 def test_home_and_grant_page_say_a_renewal_is_under_way_until_its_case_is_turned_down(client):
-    with time_machine.travel(_noon(TODAY), tick=False):
+    with time_machine.travel(noon_in_london(TODAY), tick=False):
         grant = _old_active_tier_grant()
         renew_url = reverse("access_requests:grant-renew", args=[grant.pk])
         client.force_login(grant.holder)
@@ -172,7 +167,7 @@ def test_an_approved_renewal_with_the_same_tier_and_pc_continues_without_a_gap(
     mailoutbox, django_capture_on_commit_callbacks
 ):
     ict = UserFactory(role=Role.ICT)
-    with time_machine.travel(_noon(TODAY), tick=False) as traveller:
+    with time_machine.travel(noon_in_london(TODAY), tick=False) as traveller:
         old = _old_active_tier_grant()
         case = grant_renewal_start(grant=old, actor=old.holder)
         new = _approve(case)
@@ -183,12 +178,12 @@ def test_an_approved_renewal_with_the_same_tier_and_pc_continues_without_a_gap(
         assert new.pc_asset_tag == "HO-555"
         assert set(new.sites.values_list("name", flat=True)) == {"X (Twitter)", "Facebook"}
 
-        traveller.move_to(_noon(OLD_END - datetime.timedelta(days=1)))
+        traveller.move_to(noon_in_london(OLD_END - datetime.timedelta(days=1)))
         with django_capture_on_commit_callbacks(execute=True):
             grant_expiry_notice_sweep()
         assert mailoutbox == []  # renewed: no "your access ends" notices for the old grant
 
-        traveller.move_to(_noon(OLD_END + datetime.timedelta(days=1)))
+        traveller.move_to(noon_in_london(OLD_END + datetime.timedelta(days=1)))
         with django_capture_on_commit_callbacks(execute=True):
             grant_expiry_sweep()
         old.refresh_from_db()
@@ -203,7 +198,7 @@ def test_an_approved_renewal_with_the_same_tier_and_pc_continues_without_a_gap(
 
 @pytest.mark.django_db
 def test_a_renewal_on_a_new_pc_or_starting_later_waits_for_ict():
-    with time_machine.travel(_noon(TODAY), tick=False):
+    with time_machine.travel(noon_in_london(TODAY), tick=False):
         old = _old_active_tier_grant()
         case = grant_renewal_start(grant=old, actor=old.holder)
         BusinessCase.objects.filter(pk=case.pk).update(pc_choice=BusinessCase.PcChoice.NEW)
@@ -217,7 +212,7 @@ def test_a_renewal_on_a_new_pc_or_starting_later_waits_for_ict():
 
 @pytest.mark.django_db
 def test_a_passive_renewal_with_the_same_sites_continues_without_a_gap():
-    with time_machine.travel(_noon(TODAY), tick=False):
+    with time_machine.travel(noon_in_london(TODAY), tick=False):
         old = AccessGrantFactory(
             provisioned=True,
             business_case__start_date=datetime.date(2026, 1, 1),

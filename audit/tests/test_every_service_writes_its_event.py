@@ -337,34 +337,25 @@ def _past_end_grant():
     return grant_in_status(AccessGrant.Status.ACTIVE, start_date=_days(-30), end_date=_days(-1))
 
 
+def _expired(grant) -> Expected:
+    return Expected(
+        "grant.expired", grant, "system:grant_expiry_sweep", changes=_status("active", "expired")
+    )
+
+
 def run_grant_expire(run):
     grant = _past_end_grant()
     run.service_starts()
     assert grant_services.grant_expire(grant_id=grant.pk) is not None
-    return Expected(
-        "grant.expired",
-        grant,
-        "system:grant_expiry_sweep",
-        changes=_status("active", "expired"),
-    )
+    return _expired(grant)
 
 
 def run_grants_expire(run):
     due = [_past_end_grant(), _past_end_grant()]
     run.service_starts()
-    expired = grant_services.grants_expire(
-        grant_ids=[grant.pk for grant in due], today=timezone.localdate(), ict=None
-    )
-    assert len(expired) == 2
-    return [
-        Expected(
-            "grant.expired",
-            grant,
-            "system:grant_expiry_sweep",
-            changes=_status("active", "expired"),
-        )
-        for grant in due
-    ]
+    ids = [grant.pk for grant in due]
+    assert len(grant_services.grants_expire(grant_ids=ids, today=_days(0), ict=None)) == 2
+    return [_expired(grant) for grant in due]
 
 
 def run_grant_expiry_sweep(run):
@@ -372,18 +363,7 @@ def run_grant_expiry_sweep(run):
     not_due = grant_in_status(AccessGrant.Status.ACTIVE)
     run.service_starts()
     assert grant_expiry.grant_expiry_sweep().done == 2
-    return [
-        *(
-            Expected(
-                "grant.expired",
-                grant,
-                "system:grant_expiry_sweep",
-                changes=_status("active", "expired"),
-            )
-            for grant in due
-        ),
-        NoEvent(not_due),
-    ]
+    return [*(_expired(grant) for grant in due), NoEvent(not_due)]
 
 
 def run_expiry_notice_send(run):
