@@ -31,3 +31,21 @@ class BusinessCaseNotEditable(Exception):
     def __init__(self, case):
         self.case = case
         super().__init__(f"{case} has been sent and can no longer be changed")
+
+
+class GrantError(Exception):
+    """A change to a grant that cannot be made; the message is shown to the person."""
+
+
+class AssetTagRequired(GrantError):
+    def __init__(self):
+        super().__init__("Enter the asset tag of the standalone PC")
+
+
+class ReasonRequired(GrantError):
+    def __init__(self):
+        super().__init__("Enter a reason")
+
+
+class NotRenewable(GrantError):
+    """The grant cannot be renewed (yet, or any more); the message says why."""

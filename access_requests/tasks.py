@@ -3,22 +3,22 @@
 
 from celery import shared_task
 
-from access_requests.services import grants as grant_services
+from access_requests.services import grant_expiry, grant_safe_use
 
 
 @shared_task(name="access_requests.grant_expiry_notice_sweep")
 def grant_expiry_notice_sweep() -> dict:
-    result = grant_services.grant_expiry_notice_sweep()
+    result = grant_expiry.grant_expiry_notice_sweep()
     return {"sent": result.done, "failed": result.failed}
 
 
 @shared_task(name="access_requests.grant_expiry_sweep")
 def grant_expiry_sweep() -> dict:
-    result = grant_services.grant_expiry_sweep()
+    result = grant_expiry.grant_expiry_sweep()
     return {"expired": result.done, "failed": result.failed}
 
 
 @shared_task(name="access_requests.grant_safe_use_sweep")
 def grant_safe_use_sweep() -> dict:
-    result = grant_services.grant_safe_use_sweep()
+    result = grant_safe_use.grant_safe_use_sweep()
     return {"sent": result.done, "failed": result.failed}

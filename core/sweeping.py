@@ -1,11 +1,14 @@
-"""Running a sweep's batches, several at a time on PostgreSQL, and walking them by keyset.
+"""Sweeps: walking due rows by keyset, and running their batches, several at a time on
+PostgreSQL.
 
-A batch of a sweep (expiry, reminders) spends about half its time in Python (building the
-emails and audit events) and half waiting for PostgreSQL (its UPDATE and INSERTs). On
-PostgreSQL, outside a transaction, `batches_handle` therefore works on
-`SNS_SWEEP_CONNECTIONS` batches at once (2 by default: the server's two cores), each on a
-thread with its own database connection, so that one batch's Python work runs while
-another's statements run in PostgreSQL. Nothing about a batch changes: it is one
+A sweep reads the ids of due rows in keyset order (`keyset_batches`, `after_keyset`), then
+handles them a batch at a time (`keyset_sweep`, `batches_handle`).
+
+A batch of a sweep (expiry, reminders) does its work partly in Python (building the emails
+and audit events) and partly in PostgreSQL (its UPDATE and INSERTs). On PostgreSQL, outside a
+transaction, `batches_handle` therefore works on `SNS_SWEEP_CONNECTIONS` batches at once,
+each on a thread with its own database connection, so that one batch's Python work runs
+while another's statements run in PostgreSQL. Nothing about a batch changes: it is one
 transaction that takes its rows with `skip_locked` (which keeps two workers, or two
 threads, off the same item), and the audit trail's chain head, locked by the batch's last
 statement until its commit, lets one batch append at a time.
@@ -17,9 +20,11 @@ connection.
 """
 
 import contextlib
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import TypeVar
 
 from django.conf import settings
@@ -33,8 +38,14 @@ from django.db.models.fields.tuple_lookups import TupleGreaterThan
 
 Batch = TypeVar("Batch")
 Result = TypeVar("Result")
+Shared = TypeVar("Shared")
+
+logger = logging.getLogger(__name__)
 
 _END = object()
+
+# How many due rows a sweep reads, and handles in one transaction, at a time.
+SWEEP_BATCH_SIZE = 500
 
 
 def after_keyset(fields: tuple[str, ...], after: tuple) -> TupleGreaterThan:
@@ -63,7 +74,8 @@ def batches_handle(
     each thread taking the next batch when it has finished one; `batches` is advanced by
     one thread at a time (its queries run on that thread's connection). Each thread runs
     inside `each_thread_within()` (the sweeps pass `email_sends_batched`, so the emails a
-    batch commits are queued a chunk at a time) and closes its connection when done. An exception from `handle` stops the threads taking more batches
+    batch commits are queued a chunk at a time) and closes its connection when done. An
+    exception from `handle` stops the threads taking more batches
     and is raised here once they have stopped; `handle` catches what one batch may fail on.
     """
     count = sweep_connections()
@@ -97,3 +109,73 @@ def batches_handle(
     if errors:
         raise errors[0]
     return results
+
+
+def keyset_batches(
+    fetch: Callable[[tuple | None], list[tuple]], *, key_length: int | None = None
+) -> Iterator[list[tuple]]:
+    """The rows `fetch(after)` returns, a batch at a time, until it returns none. Each batch
+    is read after the keyset of the last row of the one before: its first `key_length`
+    values (all of them by default), the columns of the sweep's ORDER BY (`after_keyset`).
+    Rows are read as they are handled, so a row handled (no longer due) is not read again
+    and one run walks everything that was due when it started."""
+    after = None
+    while batch := fetch(after):
+        after = tuple(batch[-1][:key_length])
+        yield batch
+
+
+@dataclass
+class SweepResult:
+    done: int = 0
+    failed: int = 0
+
+
+def keyset_sweep(
+    *,
+    name: str,
+    noun: str,
+    fetch: Callable[[tuple | None], list[tuple]],
+    handle: Callable[[int, Shared | None], object],
+    handle_batch: Callable[[list[int], Shared | None], list] | None = None,
+    per_batch: Callable[[], Shared] | None = None,
+    each_thread_within: Callable[[], AbstractContextManager] = contextlib.nullcontext,
+    log: logging.Logger = logger,
+) -> SweepResult:
+    """Walk the due rows `fetch` returns by keyset (`keyset_batches`; a row's last value is
+    the id of its item) and handle each batch, logging failures (as `name`, an item being
+    a `noun`, on the caller's `log`) so that a rerun picks up whatever is still due.
+
+    `per_batch` is called before each batch and its value passed to the handlers (what
+    every item needs, read once per batch). With `handle_batch`, a batch is handled in one
+    transaction (it returns what it changed); if that fails, each item of the batch is
+    tried on its own with `handle`, so one bad item holds back nobody else. Without it,
+    each item is handled by `handle`, which returns None when the item needed nothing. The
+    batches go through `batches_handle` (two at a time on PostgreSQL), each thread inside
+    `each_thread_within()`."""
+
+    def batch_handle(rows: list[tuple]) -> tuple[int, int]:
+        ids = [row[-1] for row in rows]
+        shared = per_batch() if per_batch is not None else None
+        if handle_batch is not None:
+            try:
+                return len(handle_batch(ids, shared)), 0
+            except Exception:
+                log.exception("%s: a batch of %s failed; trying each on its own", name, len(ids))
+        done = failed = 0
+        for item_id in ids:
+            try:
+                if handle(item_id, shared) is not None:
+                    done += 1
+            except Exception:
+                failed += 1
+                log.exception("%s: %s %s failed; the next run tries again", name, noun, item_id)
+        return done, failed
+
+    result = SweepResult()
+    for done, failed in batches_handle(
+        keyset_batches(fetch), batch_handle, each_thread_within=each_thread_within
+    ):
+        result.done += done
+        result.failed += failed
+    return result

@@ -1,20 +1,39 @@
-"""Read queries for access grants. Which grants a person may see is decided here."""
+"""Read queries for access grants: which grants a person may see and what they may do with
+them, the pages' lists, and which grants the sweeps find due (expiry notices, expiry,
+safe-use reminders)."""
 
 import datetime
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, prefetch_related_objects
+from django.db.models import (
+    DateField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    prefetch_related_objects,
+)
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from access_requests.models import (
     AccessGrant,
     AccessTier,
     BusinessCase,
+    ExpiryNotice,
     SafeUseReminder,
     Site,
 )
-from people.models import Role, StaffProfile, display_name_of
+from core.sweeping import after_keyset
+from core.working_days import working_day_on_or_before
+from people.models import Role, StaffProfile, User, display_name_of
 
 
 def _with_sites(query: QuerySet[AccessGrant]) -> QuerySet[AccessGrant]:
@@ -47,7 +66,7 @@ def grants_for_home(
     `reminders_newest_first` (safe-use reminders, only ever sent on the active tier, so
     only read for active-tier grants). The reference and the renewal are annotations
     rather than a `select_related` and a prefetch: compiling a query per prefetch and
-    building the whole case row cost the home page more than the database did.
+    building the whole case row cost the home page more than the database does.
     """
     today = today or timezone.localdate()
     recent = today - datetime.timedelta(days=30)
@@ -120,7 +139,7 @@ def safe_use_unconfirmed_ids(*, user, today: datetime.date | None = None) -> Que
     soonest due first: all of them for admins, their directorate's holders for a director,
     none for anyone else.
 
-    Ids only: joined to the case, holder and profile for the names, PostgreSQL took far
+    Ids only: joined to the case, holder and profile for the names, PostgreSQL takes far
     longer to plan the eight-table join than to run it; `safe_use_unconfirmed_list` reads
     the names of a page's ids in a second query.
     """
@@ -161,8 +180,8 @@ def safe_use_unconfirmed_list(
     """The first `limit` of `safe_use_unconfirmed_ids`, as the home page lists them.
 
     In two steps: the reminders' ids, then the four values shown, by id. As one query
-    PostgreSQL spent ~8 ms (far more under load) planning the eight-table join for 0.2 ms
-    of work; each step alone plans in a fraction of that.
+    PostgreSQL spends far longer planning the eight-table join than running it; each step
+    alone plans quickly.
     """
     ids = list(safe_use_unconfirmed_ids(user=user, today=today)[:limit])
     if not ids:
@@ -263,3 +282,236 @@ def site_names_by_grant(grant_ids: list[int]) -> dict[int, list[str]]:
     for grant_id, name in links:
         names.setdefault(grant_id, []).append(name)
     return names
+
+
+def grant_for_update(grant: AccessGrant | int) -> AccessGrant:
+    """The grant's row, locked until the caller's transaction ends: a service takes it
+    before checking the grant's status, so that two changes never both pass the check."""
+    pk = grant if isinstance(grant, int) else grant.pk
+    return AccessGrant.objects.select_for_update(of=("self",)).get(pk=pk)
+
+
+# --- what a person may do with a grant ------------------------------------------------------
+
+
+def grant_is_usable(grant: AccessGrant, today: datetime.date | None = None) -> bool:
+    """Usable means provisioned (active) and within its dates."""
+    today = today or timezone.localdate()
+    return grant.status == AccessGrant.Status.ACTIVE and grant.start_date <= today <= grant.end_date
+
+
+def _director_of(user: User) -> User | None:
+    profile = getattr(user, "profile", None)
+    if profile is None:
+        return None
+    return profile.business_unit.directorate.director
+
+
+def grant_may_revoke(*, user, grant: AccessGrant) -> bool:
+    """An admin, or the director of the holder's directorate."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.has_perm("access_requests.revoke_accessgrant"):
+        return True
+    director = _director_of(grant.holder)
+    return director is not None and director.pk == user.pk
+
+
+def grant_may_surrender(*, user, grant: AccessGrant) -> bool:
+    """The holder may give up a grant the transitions table lets go to surrendered."""
+    return grant.holder_id == getattr(user, "pk", None) and (
+        AccessGrant.Status.SURRENDERED in AccessGrant.TRANSITIONS.get(grant.status, set())
+    )
+
+
+def grant_is_renewable(*, grant: AccessGrant, today: datetime.date | None = None) -> bool:
+    """Expired, or active and within the notice window (or already sent a notice)."""
+    today = today or timezone.localdate()
+    if grant.status == AccessGrant.Status.EXPIRED:
+        return True
+    if grant.status != AccessGrant.Status.ACTIVE:
+        return False
+    window = max(expiry_notice_days(), default=30)
+    return (grant.end_date - today).days <= window or grant.expiry_notices.exists()
+
+
+def renewal_continues_access(*, case: BusinessCase, previous: AccessGrant) -> bool:
+    """A renewal keeps the same access when nothing ICT set up has to change: the same tier;
+    for the active tier the same standalone PC; for the passive tier no new site to open."""
+    if previous.status not in (AccessGrant.Status.ACTIVE, AccessGrant.Status.EXPIRED):
+        return False  # revoked or given up: ICT withdrew it
+    if previous.provisioned_at is None or case.tier != previous.tier:
+        return False
+    if case.tier == AccessTier.ACTIVE:
+        return (
+            case.pc_choice == BusinessCase.PcChoice.EXISTING
+            and case.pc_asset_tag.strip().lower() == previous.pc_asset_tag.strip().lower()
+            and bool(previous.pc_asset_tag)
+        )
+    previous_sites = set(previous.sites.values_list("pk", flat=True))
+    return set(case.sites.values_list("pk", flat=True)) <= previous_sites
+
+
+# --- expiry notices ---------------------------------------------------------------------------
+
+
+def expiry_notice_days() -> list[int]:
+    """How many days before the end date the notices go out, nearest first."""
+    return sorted({int(d) for d in settings.SNS_EXPIRY_NOTICE_DAYS if int(d) > 0})
+
+
+def expiry_notice_date(*, end_date: datetime.date, days_before: int) -> datetime.date:
+    """The day a notice goes out: `days_before` the end date, or the working day before that
+    if it falls on a weekend (or a bank holiday)."""
+    return working_day_on_or_before(end_date - datetime.timedelta(days=days_before))
+
+
+def _latest_end_date_due(*, today: datetime.date, days_before: int) -> datetime.date:
+    """The latest end date whose `days_before` notice is due by `today`."""
+    end = today + datetime.timedelta(days=days_before)
+    while (
+        expiry_notice_date(end_date=end + datetime.timedelta(days=1), days_before=days_before)
+        <= today
+    ):
+        end += datetime.timedelta(days=1)
+    return end
+
+
+def expiry_notice_due(*, grant: AccessGrant, today: datetime.date) -> int | None:
+    """Which notice (days before) is due for this grant today, if any: the nearest one whose
+    day has come. Missed earlier notices are not sent late: only the most urgent one."""
+    if grant.end_date < today:
+        return None
+    for days in expiry_notice_days():
+        if expiry_notice_date(end_date=grant.end_date, days_before=days) <= today:
+            return days
+    return None
+
+
+def grants_noticeable() -> Q:
+    """Grants that still get expiry notices: active, the holder has not chosen to let them
+    lapse, and not renewed."""
+    return Q(status=AccessGrant.Status.ACTIVE, lapse_chosen_at__isnull=True) & ~Q(
+        Exists(AccessGrant.objects.filter(renewed_from=OuterRef("pk")))
+    )
+
+
+def expiry_notices_due_ids(
+    *, today: datetime.date, days_before: int, after: tuple | None = None, limit: int
+) -> list[tuple[datetime.date, int]]:
+    """(end_date, id) of grants whose `days_before` notice is due and not yet sent, in end-date
+    order, from the keyset `after`. A notice is due for end dates up to the latest one due for
+    it, and above the latest one due for any nearer notice (that one is sent instead)."""
+    upper = _latest_end_date_due(today=today, days_before=days_before)
+    nearer = [d for d in expiry_notice_days() if d < days_before]
+    lower = max(
+        [_latest_end_date_due(today=today, days_before=d) for d in nearer],
+        default=today - datetime.timedelta(days=1),
+    )
+    query = (
+        AccessGrant.objects.filter(grants_noticeable(), end_date__gt=lower, end_date__lte=upper)
+        .filter(end_date__gte=today)
+        .exclude(Exists(ExpiryNotice.objects.filter(grant=OuterRef("pk"), days_before=days_before)))
+    )
+    if after is not None:
+        query = query.filter(after_keyset(("end_date", "id"), after))
+    return list(query.order_by("end_date", "id").values_list("end_date", "id")[:limit])
+
+
+# --- expiry -------------------------------------------------------------------------------------
+
+
+def grants_due_to_expire(today: datetime.date) -> Q:
+    """Current grants (active, or still awaiting provisioning) whose end date has passed. As
+    `status IN ('awaiting', 'active')`, the predicate of the partial index
+    `grant_current_end_idx` (end_date, id), which the due-id query reads in order."""
+    return Q(status__in=AccessGrant.Status.current(), end_date__lt=today)
+
+
+def grants_due_to_expire_ids(
+    *, today: datetime.date, after: tuple | None = None, limit: int
+) -> list[tuple[datetime.date, int]]:
+    query = AccessGrant.objects.filter(grants_due_to_expire(today))
+    if after is not None:
+        query = query.filter(after_keyset(("end_date", "id"), after))
+    return list(query.order_by("end_date", "id").values_list("end_date", "id")[:limit])
+
+
+# --- safe-use reminders ----------------------------------------------------------------------
+
+
+def safe_use_period(*, grant: AccessGrant, today: datetime.date) -> int:
+    """0 before the first reminder is due, then 1, 2, … every SNS_SAFE_USE_REMINDER_DAYS days
+    counted from provisioning."""
+    if grant.provisioned_at is None:
+        return 0
+    provisioned_on = timezone.localdate(grant.provisioned_at)
+    return max(0, (today - provisioned_on).days // settings.SNS_SAFE_USE_REMINDER_DAYS)
+
+
+def safe_use_candidates(today: datetime.date) -> QuerySet[AccessGrant]:
+    """Grants that get safe-use reminders: provisioned active-tier grants not yet ended."""
+    return AccessGrant.objects.filter(
+        status=AccessGrant.Status.ACTIVE,
+        tier=AccessTier.ACTIVE,
+        end_date__gte=today,
+        provisioned_at__isnull=False,
+    )
+
+
+class _DaysSince(Func):
+    """Whole days from a datetime column's local date (`TruncDate`, in the current time zone)
+    to `day`; the period number is this divided by SNS_SAFE_USE_REMINDER_DAYS (an integer
+    division on both databases). PostgreSQL subtracts the dates; SQLite (`make run`'s demo
+    database, which has no date arithmetic) takes the difference of their Julian days."""
+
+    output_field = IntegerField()
+
+    def __init__(self, day: datetime.date, column: str):
+        super().__init__(Value(day, output_field=DateField()), TruncDate(column))
+
+    def as_sql(self, compiler, connection, **extra_context):
+        (day, day_params), (date, date_params) = (
+            compiler.compile(e) for e in self.get_source_expressions()
+        )
+        return f"({day}::date - {date})", [*day_params, *date_params]
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        (day, day_params), (date, date_params) = (
+            compiler.compile(e) for e in self.get_source_expressions()
+        )
+        return (
+            f"CAST(julianday({day}) - julianday({date}) AS INTEGER)",
+            [*day_params, *date_params],
+        )
+
+
+def safe_use_reminders_due_ids(
+    *, today: datetime.date, after: tuple | None = None, limit: int
+) -> list[tuple[datetime.date, int]]:
+    """Active-tier grants whose current period has no reminder yet."""
+    period = ExpressionWrapper(
+        _DaysSince(today, "provisioned_at") / settings.SNS_SAFE_USE_REMINDER_DAYS,
+        output_field=IntegerField(),
+    )
+    earliest = timezone.make_aware(
+        datetime.datetime.combine(
+            today - datetime.timedelta(days=settings.SNS_SAFE_USE_REMINDER_DAYS - 1),
+            datetime.time.min,
+        )
+    )
+    query = (
+        safe_use_candidates(today)
+        .filter(provisioned_at__lt=earliest)
+        .annotate(current_period=period)
+        .exclude(
+            Exists(
+                SafeUseReminder.objects.filter(
+                    grant=OuterRef("pk"), period=OuterRef("current_period")
+                )
+            )
+        )
+    )
+    if after is not None:
+        query = query.filter(after_keyset(("end_date", "id"), after))
+    return list(query.order_by("end_date", "id").values_list("end_date", "id")[:limit])

@@ -1,4 +1,5 @@
 import datetime
+from zoneinfo import ZoneInfo
 
 import factory
 from django.utils import timezone
@@ -142,3 +143,25 @@ def requester_with_director(**kwargs):
     person = UserFactory(**kwargs)
     director_of(person.profile.business_unit.directorate)
     return person
+
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def noon_in_london(day: datetime.date) -> datetime.datetime:
+    """Midday on `day` where the portal runs: a time to travel to that is that day whatever
+    the time zone offset."""
+    return datetime.datetime.combine(day, datetime.time(12), tzinfo=LONDON)
+
+
+def grant_ending(
+    end: datetime.date, start: datetime.date | None = None, *, provisioned: bool = True, **kwargs
+) -> AccessGrant:
+    """A grant ending on `end` (from 120 days before, unless `start`): active, or with
+    `provisioned=False` still waiting for ICT."""
+    start = start or end - datetime.timedelta(days=120)
+    if provisioned:
+        kwargs["provisioned"] = True
+    return AccessGrantFactory(
+        business_case__start_date=start, business_case__end_date=end, **kwargs
+    )

@@ -2,30 +2,29 @@
 continues the same access without a gap (no re-provisioning when tier and PC are unchanged)."""
 
 import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils import timezone
 
 from access_requests.models import AccessGrant, BusinessCase, SiteIdentity
-from access_requests.services import grants as services
+from access_requests.selectors.grants import grant_is_usable
+from access_requests.services.grant_expiry import grant_expiry_notice_sweep, grant_expiry_sweep
+from access_requests.services.grant_renewal import grant_renewal_start
+from access_requests.services.grants import grant_create_from_case
 from access_requests.tests.factories import (
     AccessGrantFactory,
     SiteFactory,
+    noon_in_london,
 )
 from audit.models import AuditEvent
 from people.models import Role
 from people.tests.factories import UserFactory, director_of
 
-LONDON = ZoneInfo("Europe/London")
 TODAY = datetime.date(2026, 7, 1)
 OLD_END = datetime.date(2026, 7, 20)
-
-
-def _noon(day):
-    return datetime.datetime.combine(day, datetime.time(12), tzinfo=LONDON)
 
 
 def _old_active_tier_grant(**kwargs):
@@ -60,12 +59,12 @@ def _approve(case, *, start=None, end=None):
     )
     case.refresh_from_db()
     director = director_of(case.requester.profile.business_unit.directorate)
-    return services.grant_create_from_case(case=case, approved_by=director, approved_at=now)
+    return grant_create_from_case(case=case, approved_by=director, approved_at=now)
 
 
 @pytest.mark.django_db
 def test_the_holder_starts_a_renewal_prefilled_from_the_old_case(client):
-    with time_machine.travel(_noon(TODAY), tick=False):
+    with time_machine.travel(noon_in_london(TODAY), tick=False):
         grant = _old_active_tier_grant()
         client.force_login(grant.holder)
         page = client.get(reverse("access_requests:grant-renew", args=[grant.pk]))
@@ -95,7 +94,7 @@ def test_the_holder_starts_a_renewal_prefilled_from_the_old_case(client):
 
 @pytest.mark.django_db
 def test_a_renewal_cannot_start_long_before_the_end_nor_by_someone_else(client):
-    with time_machine.travel(_noon(OLD_END - datetime.timedelta(days=60)), tick=False):
+    with time_machine.travel(noon_in_london(OLD_END - datetime.timedelta(days=60)), tick=False):
         grant = _old_active_tier_grant()
         client.force_login(grant.holder)
         response = client.post(reverse("access_requests:grant-renew", args=[grant.pk]), follow=True)
@@ -105,21 +104,21 @@ def test_a_renewal_cannot_start_long_before_the_end_nor_by_someone_else(client):
             client.post(reverse("access_requests:grant-renew", args=[grant.pk])).status_code == 404
         )
         director = director_of(grant.holder.profile.business_unit.directorate)
-        with pytest.raises(services.PermissionDenied):
-            services.grant_renewal_start(grant=grant, actor=director)
+        with pytest.raises(PermissionDenied):
+            grant_renewal_start(grant=grant, actor=director)
     assert not BusinessCase.objects.filter(renewal_of=grant).exists()
 
 
 @pytest.mark.django_db
 def test_the_home_page_offers_renewal_for_expiring_and_expired_grants(client):
-    with time_machine.travel(_noon(TODAY), tick=False):
+    with time_machine.travel(noon_in_london(TODAY), tick=False):
         expiring = _old_active_tier_grant()
         client.force_login(expiring.holder)
         html = client.get(reverse("home")).content.decode()
         assert "This access ends in 19 days. Renew it, or let it lapse." in html
         assert reverse("access_requests:grant-renew", args=[expiring.pk]) in html
-    with time_machine.travel(_noon(OLD_END + datetime.timedelta(days=3)), tick=False):
-        services.grant_expiry_sweep()
+    with time_machine.travel(noon_in_london(OLD_END + datetime.timedelta(days=3)), tick=False):
+        grant_expiry_sweep()
         client.force_login(expiring.holder)
         html = client.get(reverse("home")).content.decode()
         assert "This access has ended. You can renew it." in html
@@ -131,7 +130,7 @@ def test_the_home_page_offers_renewal_for_expiring_and_expired_grants(client):
 
 @pytest.mark.django_db
 def test_home_and_grant_page_say_a_renewal_is_under_way_until_its_case_is_turned_down(client):
-    with time_machine.travel(_noon(TODAY), tick=False):
+    with time_machine.travel(noon_in_london(TODAY), tick=False):
         grant = _old_active_tier_grant()
         renew_url = reverse("access_requests:grant-renew", args=[grant.pk])
         client.force_login(grant.holder)
@@ -168,9 +167,9 @@ def test_an_approved_renewal_with_the_same_tier_and_pc_continues_without_a_gap(
     mailoutbox, django_capture_on_commit_callbacks
 ):
     ict = UserFactory(role=Role.ICT)
-    with time_machine.travel(_noon(TODAY), tick=False) as traveller:
+    with time_machine.travel(noon_in_london(TODAY), tick=False) as traveller:
         old = _old_active_tier_grant()
-        case = services.grant_renewal_start(grant=old, actor=old.holder)
+        case = grant_renewal_start(grant=old, actor=old.holder)
         new = _approve(case)
         assert new.renewed_from == old
         assert new.status == AccessGrant.Status.ACTIVE  # no re-provisioning
@@ -179,19 +178,19 @@ def test_an_approved_renewal_with_the_same_tier_and_pc_continues_without_a_gap(
         assert new.pc_asset_tag == "HO-555"
         assert set(new.sites.values_list("name", flat=True)) == {"X (Twitter)", "Facebook"}
 
-        traveller.move_to(_noon(OLD_END - datetime.timedelta(days=1)))
+        traveller.move_to(noon_in_london(OLD_END - datetime.timedelta(days=1)))
         with django_capture_on_commit_callbacks(execute=True):
-            services.grant_expiry_notice_sweep()
+            grant_expiry_notice_sweep()
         assert mailoutbox == []  # renewed: no "your access ends" notices for the old grant
 
-        traveller.move_to(_noon(OLD_END + datetime.timedelta(days=1)))
+        traveller.move_to(noon_in_london(OLD_END + datetime.timedelta(days=1)))
         with django_capture_on_commit_callbacks(execute=True):
-            services.grant_expiry_sweep()
+            grant_expiry_sweep()
         old.refresh_from_db()
         new.refresh_from_db()
         assert old.status == AccessGrant.Status.EXPIRED
         assert new.status == AccessGrant.Status.ACTIVE
-        assert services.grant_is_usable(new)
+        assert grant_is_usable(new)
     holder_email = next(m for m in mailoutbox if m.to == [old.holder.email])
     assert "Your renewal continues the same access" in holder_email.body
     assert ict.email not in [m.to[0] for m in mailoutbox]  # nothing to withdraw
@@ -199,9 +198,9 @@ def test_an_approved_renewal_with_the_same_tier_and_pc_continues_without_a_gap(
 
 @pytest.mark.django_db
 def test_a_renewal_on_a_new_pc_or_starting_later_waits_for_ict():
-    with time_machine.travel(_noon(TODAY), tick=False):
+    with time_machine.travel(noon_in_london(TODAY), tick=False):
         old = _old_active_tier_grant()
-        case = services.grant_renewal_start(grant=old, actor=old.holder)
+        case = grant_renewal_start(grant=old, actor=old.holder)
         BusinessCase.objects.filter(pk=case.pk).update(pc_choice=BusinessCase.PcChoice.NEW)
         case.refresh_from_db()
         later = OLD_END + datetime.timedelta(days=20)
@@ -213,13 +212,13 @@ def test_a_renewal_on_a_new_pc_or_starting_later_waits_for_ict():
 
 @pytest.mark.django_db
 def test_a_passive_renewal_with_the_same_sites_continues_without_a_gap():
-    with time_machine.travel(_noon(TODAY), tick=False):
+    with time_machine.travel(noon_in_london(TODAY), tick=False):
         old = AccessGrantFactory(
             provisioned=True,
             business_case__start_date=datetime.date(2026, 1, 1),
             business_case__end_date=OLD_END,
         )
-        case = services.grant_renewal_start(grant=old, actor=old.holder)
+        case = grant_renewal_start(grant=old, actor=old.holder)
         new = _approve(case)
     assert new.status == AccessGrant.Status.ACTIVE
     assert new.start_date == OLD_END + datetime.timedelta(days=1)

@@ -2,6 +2,7 @@
 anyone else. ICT is told to withdraw the access; nothing is deleted."""
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from access_requests.models import AccessGrant
@@ -93,7 +94,7 @@ def test_anyone_else_is_refused(client, grant, who, status):
         client.get(reverse("access_requests:grant-revoke", args=[grant.pk])).status_code == status
     )
     assert _revoke(client, grant).status_code == status
-    with pytest.raises(services.PermissionDenied):
+    with pytest.raises(PermissionDenied):
         services.grant_revoke(grant=grant, actor=actor, reason="Because")
     grant.refresh_from_db()
     assert grant.status == AccessGrant.Status.ACTIVE

@@ -2,27 +2,22 @@
 list of holders who did not confirm in time."""
 
 import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from django.urls import reverse
 
 from access_requests.models import SafeUseReminder
-from access_requests.services import grants as services
+from access_requests.services.grant_safe_use import grant_safe_use_sweep, safe_use_confirm
 from access_requests.tests.factories import (
     AccessGrantFactory,
+    noon_in_london,
 )
 from audit.models import AuditEvent
 from people.models import Role
 from people.tests.factories import DirectorateFactory, UserFactory, director_of
 
-LONDON = ZoneInfo("Europe/London")
 PROVISIONED = datetime.date(2026, 3, 2)
-
-
-def _noon(day):
-    return datetime.datetime.combine(day, datetime.time(12), tzinfo=LONDON)
 
 
 def _active_tier_grant(**kwargs):
@@ -41,7 +36,7 @@ def test_active_tier_holders_get_one_reminder_per_90_days_linking_to_the_guidanc
     mailoutbox, django_capture_on_commit_callbacks, settings
 ):
     settings.SNS_SAFE_USE_REMINDER_DAYS = 90
-    with time_machine.travel(_noon(PROVISIONED), tick=False) as traveller:
+    with time_machine.travel(noon_in_london(PROVISIONED), tick=False) as traveller:
         grant = _active_tier_grant()
         passive = AccessGrantFactory(
             provisioned=True,
@@ -49,9 +44,9 @@ def test_active_tier_holders_get_one_reminder_per_90_days_linking_to_the_guidanc
             business_case__end_date=PROVISIONED + datetime.timedelta(days=180),
         )
         for offset in (89, 90, 91, 120, 179, 180):
-            traveller.move_to(_noon(PROVISIONED + datetime.timedelta(days=offset)))
+            traveller.move_to(noon_in_london(PROVISIONED + datetime.timedelta(days=offset)))
             with django_capture_on_commit_callbacks(execute=True):
-                services.grant_safe_use_sweep()
+                grant_safe_use_sweep()
     assert [m.to[0] for m in mailoutbox] == [grant.holder.email, grant.holder.email]
     assert list(grant.safe_use_reminders.values_list("period", flat=True)) == [1, 2]
     assert not passive.safe_use_reminders.exists()
@@ -68,10 +63,10 @@ def test_active_tier_holders_get_one_reminder_per_90_days_linking_to_the_guidanc
 
 @pytest.mark.django_db
 def test_the_holder_confirms_on_the_portal_and_it_is_recorded(client):
-    with time_machine.travel(_noon(PROVISIONED), tick=False) as traveller:
+    with time_machine.travel(noon_in_london(PROVISIONED), tick=False) as traveller:
         grant = _active_tier_grant()
-        traveller.move_to(_noon(PROVISIONED + datetime.timedelta(days=90)))
-        services.grant_safe_use_sweep()
+        traveller.move_to(noon_in_london(PROVISIONED + datetime.timedelta(days=90)))
+        grant_safe_use_sweep()
         url = reverse("access_requests:grant-safe-use", args=[grant.pk])
 
         client.force_login(UserFactory())
@@ -100,20 +95,20 @@ def test_a_holder_who_has_not_confirmed_in_14_days_is_listed_for_their_director_
     director = director_of(directorate)
     other_director = director_of(DirectorateFactory())
     admin = UserFactory(role=Role.ADMIN)
-    with time_machine.travel(_noon(PROVISIONED), tick=False) as traveller:
+    with time_machine.travel(noon_in_london(PROVISIONED), tick=False) as traveller:
         holder = UserFactory(
             profile__name="Pat Quinn",
             profile__business_unit=director.profile.business_unit,
         )
         grant = _active_tier_grant(business_case__requester=holder)
-        traveller.move_to(_noon(PROVISIONED + datetime.timedelta(days=90)))
-        services.grant_safe_use_sweep()
+        traveller.move_to(noon_in_london(PROVISIONED + datetime.timedelta(days=90)))
+        grant_safe_use_sweep()
 
-        traveller.move_to(_noon(PROVISIONED + datetime.timedelta(days=104)))
+        traveller.move_to(noon_in_london(PROVISIONED + datetime.timedelta(days=104)))
         client.force_login(director)
         assert "Pat Quinn" not in client.get(reverse("home")).content.decode()  # still in time
 
-        traveller.move_to(_noon(PROVISIONED + datetime.timedelta(days=105)))
+        traveller.move_to(noon_in_london(PROVISIONED + datetime.timedelta(days=105)))
         for person in (director, admin):
             client.force_login(person)
             html = client.get(reverse("home")).content.decode()
@@ -124,6 +119,6 @@ def test_a_holder_who_has_not_confirmed_in_14_days_is_listed_for_their_director_
         client.force_login(holder)
         assert "Safe use not confirmed" not in client.get(reverse("home")).content.decode()
 
-        services.safe_use_confirm(grant=grant, actor=holder)
+        safe_use_confirm(grant=grant, actor=holder)
         client.force_login(director)
         assert "Pat Quinn" not in client.get(reverse("home")).content.decode()

@@ -5,7 +5,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from access_requests.errors import TransitionNotAllowed
+from access_requests.errors import AssetTagRequired, ReasonRequired, TransitionNotAllowed
 from access_requests.models import AccessGrant, AccessTier
 from access_requests.services import grants as services
 from access_requests.tests.factories import (
@@ -102,7 +102,7 @@ def test_a_second_provisioning_after_the_first_is_refused():
 def test_the_active_tier_needs_an_asset_tag_to_be_provisioned():
     grant = grant_in_status(S.AWAITING_PROVISIONING, business_case__active=True)
     assert grant.tier == AccessTier.ACTIVE
-    with pytest.raises(services.AssetTagRequired):
+    with pytest.raises(AssetTagRequired):
         services.grant_provision(grant=grant, actor=UserFactory(role=Role.ICT), asset_tag=" ")
     grant.refresh_from_db()
     assert grant.status == S.AWAITING_PROVISIONING
@@ -111,9 +111,9 @@ def test_the_active_tier_needs_an_asset_tag_to_be_provisioned():
 @pytest.mark.django_db
 def test_revoking_and_returning_need_a_reason():
     grant = grant_in_status(S.AWAITING_PROVISIONING)
-    with pytest.raises(services.ReasonRequired):
+    with pytest.raises(ReasonRequired):
         services.grant_revoke(grant=grant, actor=UserFactory(role=Role.ADMIN), reason="  ")
-    with pytest.raises(services.ReasonRequired):
+    with pytest.raises(ReasonRequired):
         services.grant_return(grant=grant, actor=UserFactory(role=Role.ICT), reason="")
     grant.refresh_from_db()
     assert grant.status == S.AWAITING_PROVISIONING

@@ -13,11 +13,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from access_requests.errors import TransitionNotAllowed
+from access_requests.errors import AssetTagRequired, NotRenewable, TransitionNotAllowed
 from access_requests.forms.grants import ProvisionForm, ReasonForm
 from access_requests.models import AccessGrant, AccessTier
 from access_requests.selectors import grants as selectors
-from access_requests.services import grants as services
+from access_requests.services import grants as lifecycle
+from access_requests.services.grant_renewal import grant_renewal_start
+from access_requests.services.grant_safe_use import safe_use_confirm
 from core.client import client_of
 
 PROVISION_PERMISSION = "access_requests.provision_accessgrant"
@@ -82,13 +84,13 @@ def provisioning_grant(request, pk: int):
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.grant_provision(
+            lifecycle.grant_provision(
                 grant=grant,
                 actor=request.user,
                 asset_tag=form.cleaned_data.get("asset_tag", ""),
                 client=client_of(request),
             )
-        except services.AssetTagRequired as error:
+        except AssetTagRequired as error:
             form.add_error("asset_tag", str(error))
         except TransitionNotAllowed:
             messages.info(request, f"{grant.business_case.reference} was already dealt with.")
@@ -122,7 +124,7 @@ def provisioning_send_back(request, pk: int):
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.grant_return(
+            lifecycle.grant_return(
                 grant=grant,
                 actor=request.user,
                 reason=form.cleaned_data["reason"],
@@ -155,17 +157,17 @@ def grant_detail(request, pk: int):
             "grant": grant,
             "is_holder": is_holder,
             "next_step": selectors.grant_next_step(grant, today) if is_holder else None,
-            "usable": services.grant_is_usable(grant, today),
+            "usable": selectors.grant_is_usable(grant, today),
             "may_revoke": grant.status in AccessGrant.Status.current()
-            and services.grant_may_revoke(user=request.user, grant=grant),
-            "may_surrender": services.grant_may_surrender(user=request.user, grant=grant),
+            and selectors.grant_may_revoke(user=request.user, grant=grant),
+            "may_surrender": selectors.grant_may_surrender(user=request.user, grant=grant),
             "may_renew": is_holder
-            and services.grant_is_renewable(grant=grant, today=today)
+            and selectors.grant_is_renewable(grant=grant, today=today)
             and not selectors.grant_has_renewal(grant),
             "may_lapse": is_holder
             and grant.status == AccessGrant.Status.ACTIVE
             and grant.lapse_chosen_at is None
-            and services.grant_is_renewable(grant=grant, today=today),
+            and selectors.grant_is_renewable(grant=grant, today=today),
             "notices": list(grant.expiry_notices.order_by("sent_at")),
             "reminders": list(grant.safe_use_reminders.order_by("-period")[:5]),
             "renewal_cases": list(grant.renewal_cases.order_by("-created_at")),
@@ -179,10 +181,8 @@ def grant_renew(request, pk: int):
     grant = _holder_grant(request, pk)
     if request.method == "POST":
         try:
-            case = services.grant_renewal_start(
-                grant=grant, actor=request.user, client=client_of(request)
-            )
-        except services.NotRenewable as error:
+            case = grant_renewal_start(grant=grant, actor=request.user, client=client_of(request))
+        except NotRenewable as error:
             return _not_now(request, grant, str(error))
         messages.success(
             request,
@@ -191,7 +191,7 @@ def grant_renew(request, pk: int):
         )
         # The renewal is a draft pre-filled from the grant: continue at its first open question.
         return redirect("access_requests:case-continue", pk=case.pk)
-    if not services.grant_is_renewable(grant=grant):
+    if not selectors.grant_is_renewable(grant=grant):
         return _not_now(request, grant, "You can renew access from 30 days before it ends.")
     return render(request, "access_requests/grant/renew.html", {"grant": grant})
 
@@ -200,7 +200,7 @@ def grant_renew(request, pk: int):
 def grant_let_lapse(request, pk: int):
     grant = _holder_grant(request, pk)
     try:
-        services.grant_choose_lapse(grant=grant, actor=request.user, client=client_of(request))
+        lifecycle.grant_choose_lapse(grant=grant, actor=request.user, client=client_of(request))
     except TransitionNotAllowed:
         return _not_now(request, grant, "This access has already ended.")
     messages.success(
@@ -217,7 +217,7 @@ def grant_surrender(request, pk: int):
         return _not_now(request, grant, "Only access you hold now can be given up.")
     if request.method == "POST":
         try:
-            services.grant_surrender(grant=grant, actor=request.user, client=client_of(request))
+            lifecycle.grant_surrender(grant=grant, actor=request.user, client=client_of(request))
         except TransitionNotAllowed:
             return _not_now(request, grant, "Only access you hold now can be given up.")
         messages.success(request, "You have given up this access. ICT will withdraw it.")
@@ -228,7 +228,7 @@ def grant_surrender(request, pk: int):
 @require_http_methods(["GET", "HEAD", "POST"])
 def grant_revoke(request, pk: int):
     grant = get_object_or_404(selectors.grant_visible_to(user=request.user), pk=pk)
-    if not services.grant_may_revoke(user=request.user, grant=grant):
+    if not selectors.grant_may_revoke(user=request.user, grant=grant):
         raise PermissionDenied
     if grant.status not in AccessGrant.Status.current():
         return _not_now(request, grant, "This access has already ended.")
@@ -241,7 +241,7 @@ def grant_revoke(request, pk: int):
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.grant_revoke(
+            lifecycle.grant_revoke(
                 grant=grant,
                 actor=request.user,
                 reason=form.cleaned_data["reason"],
@@ -265,9 +265,7 @@ def grant_safe_use(request, pk: int):
     if reminder is None:
         raise Http404("No safe-use reminder for this grant")
     if request.method == "POST":
-        confirmed = services.safe_use_confirm(
-            grant=grant, actor=request.user, client=client_of(request)
-        )
+        confirmed = safe_use_confirm(grant=grant, actor=request.user, client=client_of(request))
         if confirmed is not None:
             messages.success(
                 request, "Thank you. We have recorded that you reviewed your settings."

@@ -17,7 +17,6 @@ from approvals.tests.factories import (
 from audit.models import AuditEvent
 from audit.services import audit_chain_verify
 from core.sweeping import sweep_connections
-from core.working_days import add_working_days
 from notifications.models import OutboundEmail
 from people.models import Role
 from people.tests.factories import UserFactory
@@ -31,12 +30,6 @@ def _rules(reminder_rules):
 
 def reminders_to(email):
     return list(OutboundEmail.objects.filter(template="approval_reminder", to=email).order_by("id"))
-
-
-def test_working_days_skip_weekends_and_bank_holidays():
-    assert add_working_days(datetime.date(2026, 12, 4), 3) == datetime.date(2026, 12, 9)
-    assert add_working_days(datetime.date(2026, 12, 23), 3) == datetime.date(2026, 12, 30)
-    assert add_working_days(datetime.date(2026, 12, 31), 1) == datetime.date(2027, 1, 4)
 
 
 @pytest.mark.django_db

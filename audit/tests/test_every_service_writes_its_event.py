@@ -25,7 +25,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from access_requests.models import AccessGrant, BusinessCase, SafeUseReminder
-from access_requests.services import business_cases as case_services, grants as grant_services
+from access_requests.selectors.grants import expiry_notice_due
+from access_requests.services import (
+    business_cases as case_services,
+    grant_emails,
+    grant_expiry,
+    grant_renewal,
+    grant_safe_use,
+    grants as grant_services,
+)
 from access_requests.tests.factories import (
     BusinessCaseFactory,
     SiteFactory,
@@ -56,6 +64,10 @@ CLIENT = Client(address="203.0.113.9", user_agent="Service test")
 SERVICE_MODULES = [
     case_services,
     grant_services,
+    grant_expiry,
+    grant_safe_use,
+    grant_renewal,
+    grant_emails,
     approval_services,
     notification_services,
     people_services,
@@ -225,6 +237,10 @@ def run_business_case_lapse(run):
 # --- access_requests.services.grants ---------------------------------------------------------
 
 GRANTS = "access_requests.services.grants"
+GRANT_EXPIRY = "access_requests.services.grant_expiry"
+GRANT_SAFE_USE = "access_requests.services.grant_safe_use"
+GRANT_RENEWAL = "access_requests.services.grant_renewal"
+GRANT_EMAILS = "access_requests.services.grant_emails"
 
 
 def run_grant_create_from_case(run):
@@ -327,42 +343,40 @@ def _past_end_grant():
     return grant_in_status(AccessGrant.Status.ACTIVE, start_date=_days(-30), end_date=_days(-1))
 
 
+def _expired(grant) -> Expected:
+    return Expected(
+        "grant.expired", grant, "system:grant_expiry_sweep", changes=_status("active", "expired")
+    )
+
+
 def run_grant_expire(run):
     grant = _past_end_grant()
     run.service_starts()
     assert grant_services.grant_expire(grant_id=grant.pk) is not None
-    return Expected(
-        "grant.expired",
-        grant,
-        "system:grant_expiry_sweep",
-        changes=_status("active", "expired"),
-    )
+    return _expired(grant)
+
+
+def run_grants_expire(run):
+    due = [_past_end_grant(), _past_end_grant()]
+    run.service_starts()
+    ids = [grant.pk for grant in due]
+    assert len(grant_services.grants_expire(grant_ids=ids, today=_days(0), ict=None)) == 2
+    return [_expired(grant) for grant in due]
 
 
 def run_grant_expiry_sweep(run):
     due = [_past_end_grant(), _past_end_grant()]
     not_due = grant_in_status(AccessGrant.Status.ACTIVE)
     run.service_starts()
-    assert grant_services.grant_expiry_sweep().done == 2
-    return [
-        *(
-            Expected(
-                "grant.expired",
-                grant,
-                "system:grant_expiry_sweep",
-                changes=_status("active", "expired"),
-            )
-            for grant in due
-        ),
-        NoEvent(not_due),
-    ]
+    assert grant_expiry.grant_expiry_sweep().done == 2
+    return [*(_expired(grant) for grant in due), NoEvent(not_due)]
 
 
 def run_expiry_notice_send(run):
     grant = grant_in_status(AccessGrant.Status.ACTIVE, end_date=_days(1))
-    days_before = grant_services.expiry_notice_due(grant=grant, today=timezone.localdate())
+    days_before = expiry_notice_due(grant=grant, today=timezone.localdate())
     run.service_starts()
-    assert grant_services.expiry_notice_send(grant_id=grant.pk, days_before=days_before)
+    assert grant_expiry.expiry_notice_send(grant_id=grant.pk, days_before=days_before)
     return Expected(
         "grant.expiry_notice_sent",
         grant,
@@ -378,7 +392,7 @@ def run_grant_expiry_notice_sweep(run):
     ]
     not_due = grant_in_status(AccessGrant.Status.ACTIVE, end_date=_days(80))
     run.service_starts()
-    assert grant_services.grant_expiry_notice_sweep().done == 2
+    assert grant_expiry.grant_expiry_notice_sweep().done == 2
     return [
         *(
             Expected("grant.expiry_notice_sent", grant, "system:grant_expiry_notice_sweep")
@@ -400,7 +414,7 @@ def _safe_use_due_grant():
 def run_safe_use_reminder_send(run):
     grant = _safe_use_due_grant()
     run.service_starts()
-    assert grant_services.safe_use_reminder_send(grant_id=grant.pk) is not None
+    assert grant_safe_use.safe_use_reminder_send(grant_id=grant.pk) is not None
     return Expected(
         "grant.safe_use_reminded", grant, "system:grant_safe_use_sweep", changes={"period": 1}
     )
@@ -410,7 +424,7 @@ def run_grant_safe_use_sweep(run):
     due = [_safe_use_due_grant(), _safe_use_due_grant()]
     not_due = grant_in_status(AccessGrant.Status.ACTIVE, business_case__active=True)
     run.service_starts()
-    assert grant_services.grant_safe_use_sweep().done == 2
+    assert grant_safe_use.grant_safe_use_sweep().done == 2
     return [
         *(
             Expected("grant.safe_use_reminded", grant, "system:grant_safe_use_sweep")
@@ -424,7 +438,7 @@ def run_safe_use_confirm(run):
     grant = _safe_use_due_grant()
     SafeUseReminder.objects.create(grant=grant, period=1, confirm_by=_days(14))
     run.service_starts()
-    assert grant_services.safe_use_confirm(grant=grant, actor=grant.holder, client=CLIENT)
+    assert grant_safe_use.safe_use_confirm(grant=grant, actor=grant.holder, client=CLIENT)
     return Expected(
         "grant.safe_use_confirmed", grant, grant.holder.email, CLIENT.address, {"period": 1}
     )
@@ -433,7 +447,7 @@ def run_safe_use_confirm(run):
 def run_grant_renewal_start(run):
     grant = grant_in_status(AccessGrant.Status.ACTIVE, end_date=_days(10))
     run.service_starts()
-    renewal = grant_services.grant_renewal_start(grant=grant, actor=grant.holder, client=CLIENT)
+    renewal = grant_renewal.grant_renewal_start(grant=grant, actor=grant.holder, client=CLIENT)
     assert renewal.renewal_of_id == grant.pk
     return Expected(
         "case.renewal_started", renewal, grant.holder.email, CLIENT.address, _status(None, "draft")
@@ -939,13 +953,14 @@ SERVICES = {
     f"{GRANTS}.grant_surrender": run_grant_surrender,
     f"{GRANTS}.grant_choose_lapse": run_grant_choose_lapse,
     f"{GRANTS}.grant_expire": run_grant_expire,
-    f"{GRANTS}.grant_expiry_sweep": run_grant_expiry_sweep,
-    f"{GRANTS}.expiry_notice_send": run_expiry_notice_send,
-    f"{GRANTS}.grant_expiry_notice_sweep": run_grant_expiry_notice_sweep,
-    f"{GRANTS}.safe_use_reminder_send": run_safe_use_reminder_send,
-    f"{GRANTS}.grant_safe_use_sweep": run_grant_safe_use_sweep,
-    f"{GRANTS}.safe_use_confirm": run_safe_use_confirm,
-    f"{GRANTS}.grant_renewal_start": run_grant_renewal_start,
+    f"{GRANTS}.grants_expire": run_grants_expire,
+    f"{GRANT_EXPIRY}.grant_expiry_sweep": run_grant_expiry_sweep,
+    f"{GRANT_EXPIRY}.expiry_notice_send": run_expiry_notice_send,
+    f"{GRANT_EXPIRY}.grant_expiry_notice_sweep": run_grant_expiry_notice_sweep,
+    f"{GRANT_SAFE_USE}.safe_use_reminder_send": run_safe_use_reminder_send,
+    f"{GRANT_SAFE_USE}.grant_safe_use_sweep": run_grant_safe_use_sweep,
+    f"{GRANT_SAFE_USE}.safe_use_confirm": run_safe_use_confirm,
+    f"{GRANT_RENEWAL}.grant_renewal_start": run_grant_renewal_start,
     f"{APPROVALS}.case_submit": run_case_submit,
     f"{APPROVALS}.case_withdraw": run_case_withdraw,
     f"{APPROVALS}.approval_request_send": run_approval_request_send,
@@ -995,18 +1010,13 @@ NOT_STATE_CHANGING = {
     f"{CASES}.identity_is_complete",
     f"{CASES}.business_case_dates_are_valid",
     f"{CASES}.business_case_may_withdraw",
-    # grants: predicates, working-day and notice-date arithmetic, the sweeps' due-id reads
-    f"{GRANTS}.grant_is_usable",
-    f"{GRANTS}.ict_recipients",  # who ICT is (the mailbox or the ICT people): a read
-    f"{GRANTS}.grant_may_revoke",
-    f"{GRANTS}.grant_may_surrender",
-    f"{GRANTS}.grant_is_renewable",
-    f"{GRANTS}.expiry_notice_date",
-    f"{GRANTS}.expiry_notice_due",
-    f"{GRANTS}.expiry_notices_due_ids",
-    f"{GRANTS}.grants_due_to_expire_ids",
-    f"{GRANTS}.safe_use_period",
-    f"{GRANTS}.safe_use_reminders_due_ids",
+    # grant emails: who ICT is (the mailbox or the ICT people), and what the emails say
+    f"{GRANT_EMAILS}.ict_recipients",
+    f"{GRANT_EMAILS}.grant_page_url",
+    f"{GRANT_EMAILS}.grant_page_urls",
+    f"{GRANT_EMAILS}.grant_email_context",
+    f"{GRANT_EMAILS}.ict_email",
+    f"{GRANT_EMAILS}.grant_expiry_emails",
     # approvals: who would decide a case (a read), and the absolute link for a token
     f"{APPROVALS}.case_routing",
     f"{APPROVALS}.approval_link",
@@ -1028,6 +1038,8 @@ AUDITED_BY_CALLER = {
     f"{NOTIFICATIONS}.email_queue_many",
     # The case's decided status: `approval_decide` records it in its `approval.decided` event.
     f"{CASES}.business_case_decide",
+    # Writes the email asking ICT to withdraw access, for the revoking or surrendering service.
+    f"{GRANT_EMAILS}.ict_email_queue",
 }
 
 

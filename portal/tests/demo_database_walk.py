@@ -30,11 +30,9 @@ from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from access_requests.models import AccessGrant, Site  # noqa: E402
-from access_requests.services.grants import (  # noqa: E402
-    grant_expiry_sweep,
-    grant_provision,
-    grant_safe_use_sweep,
-)
+from access_requests.services.grant_expiry import grant_expiry_sweep  # noqa: E402
+from access_requests.services.grant_safe_use import grant_safe_use_sweep  # noqa: E402
+from access_requests.services.grants import grant_provision  # noqa: E402
 from access_requests.tests.factories import BusinessCaseFactory  # noqa: E402
 from approvals.models import ApprovalRequest  # noqa: E402
 from approvals.services import approval_decide, approval_remind_due, case_submit  # noqa: E402

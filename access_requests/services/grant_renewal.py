@@ -1,0 +1,75 @@
+"""Renewal: the holder starts a new case for a grant that is ending or has ended, pre-filled
+from the old one. When it is approved, `grant_create_from_case` continues the old grant."""
+
+import datetime
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from access_requests.errors import NotRenewable
+from access_requests.models import AccessGrant, AccessTier, BusinessCase, SiteIdentity
+from access_requests.selectors.grants import grant_for_update, grant_is_renewable
+from audit.services import record
+from core.client import Client
+
+
+def grant_renewal_start(*, grant: AccessGrant, actor, client: Client | None = None) -> BusinessCase:
+    """Start a renewal: a new draft case pre-filled from the old one, linked by `renewal_of`.
+    Starting twice returns the renewal already under way."""
+    with transaction.atomic():
+        locked = grant_for_update(grant)
+        if locked.holder_id != getattr(actor, "pk", None):
+            raise PermissionDenied("Only the holder can renew a grant")
+        under_way = (
+            BusinessCase.objects.filter(
+                renewal_of=locked,
+                status__in=[BusinessCase.Status.DRAFT, BusinessCase.Status.SUBMITTED],
+            )
+            .order_by("-created_at")
+            .first()
+        )
+        if under_way is not None:
+            return under_way
+        if AccessGrant.objects.filter(renewed_from=locked).exists():
+            raise NotRenewable("This access has already been renewed")
+        if not grant_is_renewable(grant=locked):
+            raise NotRenewable("You can renew access from 30 days before it ends")
+        old = locked.business_case
+        today = timezone.localdate()
+        case = BusinessCase.objects.create(
+            requester=locked.holder,
+            tier=locked.tier,
+            paying_business_unit=locked.paying_business_unit or old.paying_business_unit,
+            budget_holder_name=old.budget_holder_name,
+            pc_choice=BusinessCase.PcChoice.EXISTING
+            if locked.tier == AccessTier.ACTIVE and locked.pc_asset_tag
+            else old.pc_choice,
+            pc_asset_tag=locked.pc_asset_tag if locked.tier == AccessTier.ACTIVE else "",
+            purpose=old.purpose,
+            audience=old.audience,
+            integration=old.integration,
+            start_date=max(locked.end_date + datetime.timedelta(days=1), today),
+            renewal_of=locked,
+        )
+        granted_sites = set(locked.sites.values_list("pk", flat=True))
+        for identity in old.site_identities.select_related("site").order_by("site__name"):
+            if identity.site_id not in granted_sites or not identity.site.is_active:
+                continue
+            SiteIdentity.objects.create(
+                business_case=case,
+                site=identity.site,
+                display_name=identity.display_name,
+                uses_pseudonym=identity.uses_pseudonym,
+                pseudonym_reason=identity.pseudonym_reason,
+                identifies_as_official=identity.identifies_as_official,
+                not_official_reason=identity.not_official_reason,
+            )
+        record(
+            actor=actor,
+            action="case.renewal_started",
+            obj=case,
+            changes={"status": [None, "draft"], "renewal_of": old.reference, "grant": locked.pk},
+            client=client,
+        )
+    return case
