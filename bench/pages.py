@@ -102,31 +102,16 @@ EXPORTS = [
 ]
 
 # Sweeps timed over `items` due rows on one worker, then run by two workers at once.
-# `services` are tried in order; the first that imports is timed.
+# `services` name the sweep's service by its dotted path (bench/tests check each imports).
 SWEEPS = [
     Sweep(
         "Grant expiry sweep",
         prepare="expiry",
-        services=[
-            "access_requests.services.grants.grant_expiry_sweep",
-            "access_requests.services.grants.grants_expire_sweep",
-            "access_requests.services.grants.grants_expiry_sweep",
-            "access_requests.services.grants.grants_expire_due",
-            "access_requests.tasks.grant_expiry_sweep",
-            "access_requests.tasks.expiry_sweep",
-        ],
+        services=["access_requests.services.grant_expiry.grant_expiry_sweep"],
     ),
     Sweep(
         "Approval reminder sweep",
         prepare="reminders",
-        services=[
-            "approvals.services.approval_remind_due",
-            "approvals.services.approval_reminder_sweep",
-            "approvals.services.approvals_remind_sweep",
-            "approvals.services.reminder_sweep",
-            "approvals.services.approval_reminders_send",
-            "approvals.tasks.reminder_sweep",
-            "approvals.tasks.approval_reminder_sweep",
-        ],
+        services=["approvals.services.reminders.approval_remind_due"],
     ),
 ]
