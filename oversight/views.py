@@ -19,7 +19,7 @@ from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
-from . import charts, csv_export
+from . import charts, csv_export, register_export
 from .forms import STATUS_CHOICES, AuditFilterForm, RegisterFilterForm
 from .pagination import BadCursor, SortKey, keyset_page
 from .selectors import (
@@ -169,7 +169,7 @@ def register_csv(request):
     stamp = timezone.localtime().strftime("%Y-%m-%d-%H%M")
     return csv_export.csv_response(
         filename=f"register-{stamp}.csv",
-        content=csv_export.register_csv(grants),
+        content=register_export.register_csv(grants),
     )
 
 
