@@ -59,7 +59,7 @@ def _register_form(request) -> RegisterFilterForm:
 
 
 # The filter forms' lists (business units, directorates, approvers, sites; the trail's
-# actions and object types) change rarely, and drawing a form through crispy-forms cost more
+# actions and object types) change rarely, and drawing a form through crispy-forms costs more
 # than the rest of the page: the drawn form is kept for a minute per page and combination of
 # filters (each process's local-memory cache), never when it shows errors.
 FILTER_FORM_CACHE_SECONDS = 60

@@ -343,6 +343,7 @@ def _count_queries(client, params) -> tuple[str, int]:
 def test_more_than_the_cap_is_counted_once_a_minute_and_an_exact_count_every_time(
     client, auditor, monkeypatch
 ):
+    # A cap of 3 (a constant, not a function): a handful of grants passes it.
     monkeypatch.setattr(register_selectors, "COUNT_CAP", 3)
     for _ in range(5):
         grant_held(tier=AccessTier.PASSIVE)
