@@ -10,12 +10,12 @@ from access_requests.models import AccessGrant, AccessTier, Site
 from core.forms import RealDateInputField
 from people.models import BusinessUnit, Directorate, Organisation
 
-from . import selectors
+from .selectors import audit_trail as audit_selectors, register as register_selectors
 from .widgets import QuickSelect
 
 STATUS_CHOICES = [
-    (selectors.CURRENT, "Current (awaiting provisioning or active)"),
-    (selectors.ALL, "All statuses"),
+    (register_selectors.CURRENT, "Current (awaiting provisioning or active)"),
+    (register_selectors.ALL, "All statuses"),
     *AccessGrant.Status.choices,
 ]
 SORT_CHOICES = [
@@ -118,7 +118,10 @@ class RegisterFilterForm(_FilterForm):
         empty_label="Any",
     )
     approver = _PersonChoice(
-        label="Approver", queryset=selectors.approvers(), required=False, empty_label="Anyone"
+        label="Approver",
+        queryset=register_selectors.approvers(),
+        required=False,
+        empty_label="Anyone",
     )
     expiring_within_days = forms.IntegerField(
         label="Ending within this many days",
@@ -140,7 +143,7 @@ class RegisterFilterForm(_FilterForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["approver"].queryset = selectors.approvers()
+        self.fields["approver"].queryset = register_selectors.approvers()
 
     @cached_property
     def helper(self) -> FormHelper:
@@ -177,10 +180,10 @@ class RegisterFilterForm(_FilterForm):
         )
         return helper
 
-    def to_filters(self) -> selectors.RegisterFilters:
+    def to_filters(self) -> register_selectors.RegisterFilters:
         data = self.cleaned_data
-        return selectors.RegisterFilters(
-            status=data.get("status") or selectors.CURRENT,
+        return register_selectors.RegisterFilters(
+            status=data.get("status") or register_selectors.CURRENT,
             tier=data.get("tier") or "",
             site=data.get("site"),
             organisation=data.get("organisation"),
@@ -214,9 +217,11 @@ class AuditFilterForm(_FilterForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["action"].choices = [("", "Any")] + [(a, a) for a in selectors.audit_actions()]
+        self.fields["action"].choices = [("", "Any")] + [
+            (a, a) for a in audit_selectors.audit_actions()
+        ]
         self.fields["object_type"].choices = [("", "Any")] + [
-            (t, t) for t in selectors.audit_object_types()
+            (t, t) for t in audit_selectors.audit_object_types()
         ]
 
     @cached_property
@@ -240,9 +245,9 @@ class AuditFilterForm(_FilterForm):
         )
         return helper
 
-    def to_filters(self) -> selectors.AuditFilters:
+    def to_filters(self) -> audit_selectors.AuditFilters:
         data = self.cleaned_data
-        return selectors.AuditFilters(
+        return audit_selectors.AuditFilters(
             actor=data.get("actor") or "",
             action=data.get("action") or "",
             object_type=data.get("object_type") or "",

@@ -19,28 +19,21 @@ from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
-from . import charts, csv_export, reports, selectors
+from . import charts, csv_export, register_export
 from .forms import STATUS_CHOICES, AuditFilterForm, RegisterFilterForm
-from .pagination import BadCursor, SortKey, keyset_page, parse_date
+from .pagination import BadCursor, SortKey, keyset_page
+from .selectors import (
+    audit_trail as audit_selectors,
+    case_file as case_selectors,
+    register as register_selectors,
+    reports,
+)
 
 VIEW_REGISTER = "access_requests.view_accessgrant"
 VIEW_TRAIL = "audit.view_auditevent"
 PAGE_SIZE = 50
 
-REGISTER_KEYS = {
-    "end_date": ([SortKey("end_date", parse_date), SortKey("id", int)], False),
-    "-end_date": ([SortKey("end_date", parse_date), SortKey("id", int)], True),
-    "holder": ([SortKey("holder_sort", str), SortKey("id", int)], False),
-    "-holder": ([SortKey("holder_sort", str), SortKey("id", int)], True),
-}
-SORT_BY_HOLDER = {"holder", "-holder"}
 AUDIT_KEYS = [SortKey("id", int)]
-
-
-def _sorted(queryset, sort: str):
-    keys, descending = REGISTER_KEYS.get(sort, REGISTER_KEYS["end_date"])
-    sign = "-" if descending else ""
-    return queryset.order_by(*[f"{sign}{key.name}" for key in keys])
 
 
 def _link(url_name: str, query: dict, **extra) -> str:
@@ -66,7 +59,7 @@ def _register_form(request) -> RegisterFilterForm:
 
 
 # The filter forms' lists (business units, directorates, approvers, sites; the trail's
-# actions and object types) change rarely, and drawing a form through crispy-forms cost more
+# actions and object types) change rarely, and drawing a form through crispy-forms costs more
 # than the rest of the page: the drawn form is kept for a minute per page and combination of
 # filters (each process's local-memory cache), never when it shows errors.
 FILTER_FORM_CACHE_SECONDS = 60
@@ -99,9 +92,9 @@ def _register_count(filtered, query: dict) -> int:
     filters = {key: value for key, value in query.items() if key not in {"sort", "apply"}}
     key = _cache_key("register-large-count", filters)
     if cache.get(key):
-        return selectors.COUNT_CAP + 1
-    count = selectors.count_capped(filtered, selectors.COUNT_CAP)
-    if count > selectors.COUNT_CAP:
+        return register_selectors.COUNT_CAP + 1
+    count = register_selectors.count_capped(filtered, register_selectors.COUNT_CAP)
+    if count > register_selectors.COUNT_CAP:
         cache.set(key, True, LARGE_COUNT_CACHE_SECONDS)
     return count
 
@@ -114,10 +107,10 @@ def register(request):
     context = {"form": form, "query": query}
     if form.is_valid():
         filters = form.to_filters()
-        filtered = selectors.register_filtered(filters)
-        keys, descending = REGISTER_KEYS.get(filters.sort, REGISTER_KEYS["end_date"])
-        by_holder = filters.sort in SORT_BY_HOLDER
-        grants = selectors.register_page_values(filtered, by_holder=by_holder)
+        filtered = register_selectors.register_filtered(filters)
+        keys, descending = register_selectors.register_keys(filters.sort)
+        by_holder = filters.sort in register_selectors.SORT_BY_HOLDER
+        grants = register_selectors.register_page_values(filtered, by_holder=by_holder)
         page = _page_or_404(
             grants,
             request,
@@ -126,12 +119,12 @@ def register(request):
             # By end date, a page's keys come from grant_current_end_idx alone.
             keys_from=None if by_holder else filtered,
         )
-        page = dataclasses.replace(page, rows=selectors.register_rows(page.rows))
+        page = dataclasses.replace(page, rows=register_selectors.register_rows(page.rows))
         context.update(
             filters=filters,
             page=page,
             count=_register_count(filtered, query),
-            count_cap=selectors.COUNT_CAP,
+            count_cap=register_selectors.COUNT_CAP,
             next_url=page.next_cursor
             and _link("oversight:register", query, after=page.next_cursor),
             previous_url=page.previous_cursor
@@ -172,18 +165,18 @@ def register_csv(request):
     if not form.is_valid():
         return HttpResponseRedirect(_link("oversight:register", form.filters_as_query()))
     filters = form.to_filters()
-    grants = _sorted(selectors.register_grants(filters), filters.sort)
+    grants = register_selectors.register_sorted(filters)
     stamp = timezone.localtime().strftime("%Y-%m-%d-%H%M")
     return csv_export.csv_response(
         filename=f"register-{stamp}.csv",
-        content=csv_export.register_csv(grants),
+        content=register_export.register_csv(grants),
     )
 
 
 @require_safe
 @permission_required(VIEW_REGISTER, raise_exception=True)
 def case_detail(request, pk: int):
-    case_file = selectors.case_file(pk=pk)
+    case_file = case_selectors.case_file(pk=pk)
     if case_file is None:
         raise Http404("No such case")
     return render(
@@ -200,9 +193,9 @@ def audit_trail(request):
     query = form.filters_as_query()
     context = {"form": form, "query": query}
     if form.is_valid():
-        events = selectors.audit_page_values(selectors.audit_events(form.to_filters()))
+        events = audit_selectors.audit_page_values(audit_selectors.audit_events(form.to_filters()))
         page = _page_or_404(events, request, keys=AUDIT_KEYS, descending=True)
-        page = dataclasses.replace(page, rows=selectors.audit_rows(page.rows))
+        page = dataclasses.replace(page, rows=audit_selectors.audit_rows(page.rows))
         context.update(
             page=page,
             next_url=page.next_cursor
@@ -222,7 +215,7 @@ def audit_trail_csv(request):
     form = AuditFilterForm(request.GET)
     if not form.is_valid():
         return HttpResponseRedirect(_link("oversight:audit-trail", form.filters_as_query()))
-    events = selectors.audit_events(form.to_filters()).order_by("-id")
+    events = audit_selectors.audit_events(form.to_filters()).order_by("-id")
     stamp = timezone.localtime().strftime("%Y-%m-%d-%H%M")
     return csv_export.csv_response(
         filename=f"audit-trail-{stamp}.csv",

@@ -7,7 +7,7 @@ class QuickSelect(forms.Select):
     """A <select> whose options are written in Python rather than one template each.
 
     The register's filter lists (business units, directorates, approvers) hold hundreds of
-    options; through the template engine they were most of the page's time.
+    options; through the template engine they would be most of the page's time.
     """
 
     def render(self, name, value, attrs=None, renderer=None):

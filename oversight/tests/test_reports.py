@@ -8,7 +8,8 @@ from django.utils import timezone
 
 from access_requests.models import AccessGrant, AccessTier, BusinessCase
 from access_requests.tests.factories import BusinessCaseFactory, SiteFactory
-from oversight import charts, reports
+from oversight import charts
+from oversight.selectors import reports
 from people.models import Role
 from people.tests.factories import BusinessUnitFactory, DirectorateFactory, UserFactory
 
@@ -141,5 +142,5 @@ def test_count_axes_mark_whole_numbers():
 
 def test_the_python_percentiles_match_postgresqls_percentile_cont():
     waits = sorted(datetime.timedelta(days=d) for d in (1, 2, 3, 4, 10))
-    assert reports._percentile(waits, 0.5) == datetime.timedelta(days=3)
-    assert reports._percentile(waits, 0.9) == datetime.timedelta(days=7.6)
+    assert reports.interpolated_percentile(waits, 0.5) == datetime.timedelta(days=3)
+    assert reports.interpolated_percentile(waits, 0.9) == datetime.timedelta(days=7.6)

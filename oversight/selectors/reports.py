@@ -1,4 +1,4 @@
-"""The figures on the reports page (aggregate queries; one query per report)."""
+"""The reports page's figures (aggregate queries; one query per report)."""
 
 import datetime
 from dataclasses import dataclass
@@ -128,7 +128,7 @@ def time_to_decision_by_directorate(*, months: int = MONTHS) -> list[DecisionTim
     ]
 
 
-def _percentile(sorted_values: list, fraction: float):
+def interpolated_percentile(sorted_values: list, fraction: float):
     """percentile_cont: linear interpolation between the two nearest ranks."""
     position = fraction * (len(sorted_values) - 1)
     lower = int(position)
@@ -148,8 +148,8 @@ def _percentiles_in_python(values) -> list[dict]:
                 "directorate": directorate,
                 "organisation": organisation,
                 "decisions": len(waits),
-                "median": _percentile(waits, 0.5),
-                "p90": _percentile(waits, 0.9),
+                "median": interpolated_percentile(waits, 0.5),
+                "p90": interpolated_percentile(waits, 0.9),
             }
         )
     return rows
