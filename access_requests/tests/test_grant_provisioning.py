@@ -94,6 +94,17 @@ def test_the_queue_takes_the_same_number_of_queries_for_more_grants(
 
 
 @pytest.mark.django_db
+def test_a_queue_of_several_pages_keeps_its_page_links_out_of_the_title(client):
+    AccessGrantFactory.create_batch(51)
+    client.force_login(UserFactory(role=Role.ICT))
+    html = client.get(reverse(QUEUE)).content.decode()
+    title = html.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert title.startswith("Provisioning – ")
+    assert "<" not in title and "Next" not in title
+    assert html.count('class="govuk-pagination"') == 1
+
+
+@pytest.mark.django_db
 def test_ict_marks_a_passive_grant_provisioned_and_the_holder_is_told(
     client, mailoutbox, django_capture_on_commit_callbacks
 ):

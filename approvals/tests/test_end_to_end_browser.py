@@ -1,4 +1,4 @@
-"""One request end to end in Chromium, as the people involved would do it (ARCHITECTURE.md):
+"""One request end to end in Chromium, as the people involved would do it (docs/architecture.md):
 staff asks, the director decides from the emailed link, ICT provisions, the holder sees it."""
 
 import re
