@@ -81,11 +81,11 @@ def browser_type_launch_args(browser_type_launch_args):
 
 
 @pytest.fixture
-def outbox_sends_later(monkeypatch):
+def outbox_sends_later(settings):
     """Committed emails are not queued for sending (the outbox sweep would send them): for
     tests that run services in several threads, where eager Celery races on its
     process-global "join will block" flag, and that check the outbox rows themselves."""
-    monkeypatch.setattr("notifications.services._enqueue_send", lambda email_id: None)
+    settings.SNS_SEND_EMAIL_ON_COMMIT = False
 
 
 @pytest.fixture
@@ -136,7 +136,9 @@ def browser_sign_in(page, live_server, user, password="pass-word-123"):
     page.get_by_role("button", name="Sign in").click()
 
 
-def _worker_env(tmp_path: Path) -> dict:
+def worker_env(tmp_path: Path) -> dict:
+    """The environment of a worker a test starts: the test database, the test's broker, and
+    the demo outbox folder in `tmp_path`."""
     db = settings.DATABASES["default"]
     url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     if db.get("PASSWORD"):
@@ -181,7 +183,7 @@ def celery_worker_process(transactional_db, tmp_path):
             f"--pidfile={pidfile}",
         ],
         cwd=ROOT,
-        env=_worker_env(tmp_path),
+        env=worker_env(tmp_path),
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.db import models, transaction
 
 from core.client import client_of
+from core.models import column_fields
 
 from .models import AuditEvent
 from .services import record
@@ -75,7 +76,7 @@ def _snapshot(obj) -> dict:
     """An object's own field values, kept in the trail when it is deleted."""
     return {
         field.attname: _shown(getattr(obj, field.attname))
-        for field in obj._meta.concrete_fields
+        for field in column_fields(type(obj))
         if not any(marker in field.name for marker in SECRET_MARKERS)
     }
 

@@ -10,6 +10,7 @@ from django.db import connections, models, router, transaction
 from django.utils import timezone
 
 from core.client import Client
+from core.models import column_fields, primary_key_field
 
 from .models import AuditChainHead, AuditEvent
 
@@ -87,10 +88,13 @@ def record(
         client=client,
     )
     ((pk, row),) = _append(actor=actor, events=[new])
-    event = AuditEvent(id=pk, **row)
-    event._state.adding = False
-    event._state.db = router.db_for_write(AuditEvent)
-    return event
+    # The row as the database holds it, built as a query would load it (`Model.from_db`):
+    # an instance that is saved, not one waiting to be inserted.
+    fields = column_fields(AuditEvent)
+    values = [pk if field.primary_key else row[field.attname] for field in fields]
+    return AuditEvent.from_db(
+        router.db_for_write(AuditEvent), [field.attname for field in fields], values
+    )
 
 
 @dataclass(frozen=True)
@@ -176,7 +180,7 @@ def _insert_events(rows: list[tuple[dict, str]]) -> list[int]:
     """One INSERT … RETURNING id for the rows (each one's values, and its changes as the
     JSON text they were read from, sent as it is), in their order (no model instance each)."""
     meta = AuditEvent._meta
-    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    fields = [field for field in column_fields(AuditEvent) if not field.primary_key]
     connection = connections[router.db_for_write(AuditEvent)]
     quote = connection.ops.quote_name
     params = []
@@ -187,7 +191,7 @@ def _insert_events(rows: list[tuple[dict, str]]) -> list[int]:
     columns = ", ".join(quote(field.column) for field in fields)
     sql = (
         f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608  # nosec B608 - names from the model, values are parameters
-        f"VALUES {', '.join([placeholder] * len(rows))} RETURNING {quote(meta.pk.column)}"
+        f"VALUES {', '.join([placeholder] * len(rows))} RETURNING {quote(primary_key_field(AuditEvent).column)}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from core.models import column_fields
+
 from .models import OutboundEmail
 
 
@@ -9,7 +11,7 @@ class OutboundEmailAdmin(admin.ModelAdmin):
     list_filter = ["status", "template"]
     search_fields = ["to", "subject"]
     show_full_result_count = False
-    readonly_fields = [f.name for f in OutboundEmail._meta.fields]
+    readonly_fields = [f.name for f in column_fields(OutboundEmail)]
 
     def has_add_permission(self, request):
         return False

@@ -19,6 +19,7 @@ from django.db import connections, models, router, transaction
 from django.utils import timezone
 
 from audit.services import SystemActor, record
+from core.models import column_fields, primary_key_field
 
 from .models import OutboundEmail
 
@@ -48,7 +49,8 @@ def email_queue_many(messages: list[Outgoing]) -> list[int]:
     dedupe key), in the caller's transaction. Returns the ids of the rows written (not of
     the skipped duplicates). Nothing is rendered here (the sender renders each email when
     it sends it, see `outbound_email_send`); sending is queued for after the surrounding
-    transaction commits."""
+    transaction commits (unless `SNS_SEND_EMAIL_ON_COMMIT` is off: then the outbox sweep
+    sends them)."""
     rows, contexts = [], []
     for message in messages:
         related = message.related
@@ -59,7 +61,7 @@ def email_queue_many(messages: list[Outgoing]) -> list[int]:
         for address, dedupe_key in message.to:
             rows.append((address, message.template, context, dedupe_key, object_type, object_id))
     ids = _insert_skipping_duplicates(rows, contexts=contexts, now=timezone.now())
-    if ids:
+    if ids and settings.SNS_SEND_EMAIL_ON_COMMIT:
         transaction.on_commit(lambda: _after_commit(ids))
     return ids
 
@@ -74,13 +76,13 @@ def _insert_skipping_duplicates(rows: list[tuple], *, contexts: list[str], now) 
     email whose dedupe key exists already is left out (it went out, or will, once).
 
     Each row holds the `_PER_EMAIL` values, its context as its place (0-based) in
-    `contexts` (JSON texts, sent as one JSON array parsed once): a message to several people (ICT's 11 members on every
-    expired grant) sends and parses its context once, not once per recipient (the SQL
-    text of an expiry batch was 4 MB, most of it the same contexts again). The columns
+    `contexts` (JSON texts, sent as one JSON array parsed once): a message to several
+    people (every ICT member, on every expired grant) sends and parses its context once,
+    not once per recipient, so the SQL text does not repeat the same contexts. The columns
     every pending email shares are given once, not once per row, and no model instance is
-    built: a sweep writes thousands of rows, and adapting and parsing 17 values a row cost
-    more than the INSERT itself. A field added to the model must be added here (the
-    `shared` dict below raises KeyError for it)."""
+    built: a sweep writes thousands of rows, and adapting and parsing every value of every
+    row would cost more than the INSERT itself. A field added to the model must be added
+    here (the `shared` dict below raises KeyError for it)."""
     if not rows:
         return []
     shared = {
@@ -99,7 +101,8 @@ def _insert_skipping_duplicates(rows: list[tuple], *, contexts: list[str], now) 
     meta = OutboundEmail._meta
     connection = connections[router.db_for_write(OutboundEmail)]
     quote = connection.ops.quote_name
-    others = [f for f in meta.concrete_fields if not f.primary_key and f.attname not in _PER_EMAIL]
+    fields = column_fields(OutboundEmail)
+    others = [f for f in fields if not f.primary_key and f.attname not in _PER_EMAIL]
     columns = [meta.get_field(name).column for name in _PER_EMAIL] + [f.column for f in others]
     if connection.vendor != "postgresql":
         return _insert_rows_plainly(connection, rows, contexts, shared, columns, others)
@@ -114,7 +117,7 @@ def _insert_skipping_duplicates(rows: list[tuple], *, contexts: list[str], now) 
         f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(c) for c in columns)}) "  # noqa: S608  # nosec B608 - names from the model, values are parameters
         f"SELECT {', '.join(selected)} FROM (VALUES {', '.join([placeholder] * len(rows))}) "
         f"AS v ({', '.join(quote(name) for name in _PER_EMAIL)}) ON CONFLICT DO NOTHING "
-        f"RETURNING {quote(meta.pk.column)}"
+        f"RETURNING {quote(primary_key_field(OutboundEmail).column)}"
     )
     params = ["[" + ",".join(contexts) + "]", *(shared[f.attname] for f in others)]
     params += [value for row in rows for value in row]
@@ -137,7 +140,7 @@ def _insert_rows_plainly(connection, rows, contexts, shared, columns, others) ->
     sql = (
         f"INSERT INTO {quote(OutboundEmail._meta.db_table)} "  # noqa: S608  # nosec B608 - names from the model, values are parameters
         f"({', '.join(quote(c) for c in columns)}) VALUES {', '.join([placeholder] * len(rows))} "
-        f"ON CONFLICT DO NOTHING RETURNING {quote(OutboundEmail._meta.pk.column)}"
+        f"ON CONFLICT DO NOTHING RETURNING {quote(primary_key_field(OutboundEmail).column)}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

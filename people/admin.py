@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from audit.admin import AuditedModelAdmin
+from core.models import primary_key_field
 
 from .models import BusinessUnit, Directorate, Organisation, StaffProfile, User
 
@@ -13,12 +14,12 @@ class RefusedChoiceAutocompleteSelect(AutocompleteSelect):
     """Django's autocomplete widget, showing a refused form again without a server error.
 
     To draw the chosen option, Django looks the posted value up as a primary key: a value
-    that is not one (" ", "abc") raised ValueError, a 500, instead of the form's "Select a
-    valid choice". Values that cannot be a key are left out of that lookup.
+    that is not one (" ", "abc") raises ValueError, a 500, where the form should say
+    "Select a valid choice". Values that cannot be a key are left out of that lookup.
     """
 
     def optgroups(self, name, value, attr=None):
-        key = self.field.remote_field.model._meta.pk
+        key = primary_key_field(self.field.remote_field.model)
         return super().optgroups(name, [v for v in value if _is_key(key, v)], attr)
 
 

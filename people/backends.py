@@ -14,6 +14,8 @@ class PortalBackend(ModelBackend):
     def get_all_permissions(self, user_obj, obj=None):
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
             return set()
+        # Cached on the user under the name `ModelBackend` caches it under, so whatever drops
+        # Django's permission cache (`del user._perm_cache`, a common idiom) drops this one.
         if not hasattr(user_obj, "_perm_cache"):
             if user_obj.is_superuser:
                 permissions = Permission.objects.all()

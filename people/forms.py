@@ -128,9 +128,9 @@ class AdminSignInForm(AdminAuthenticationForm):
     """The Django admin's sign-in, with its email address limited in length.
 
     Django's AuthenticationForm sets the username field's max_length after the field is
-    built, so the limit is never checked: an address of a few hundred characters reached
-    django-axes, whose record of the failed sign-in (255 characters) broke with a 500
-    instead of the form saying the email address was too long.
+    built, so the limit is never checked: an address of a few hundred characters would reach
+    django-axes, whose record of the failed sign-in (255 characters) breaks with a 500,
+    where the form should say the email address is too long.
     """
 
     username = UsernameField(max_length=254, widget=forms.TextInput(attrs={"autofocus": True}))

@@ -280,7 +280,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.outbox_sweep",
         "schedule": min(60.0, SNS_SWEEP_INTERVAL_SECONDS),
     },
-    # Access grants (issue 5): expiry notices, expiry on the end date, safe-use reminders.
+    # Access grants: expiry notices, expiry on the end date, safe-use reminders.
     "grant-expiry-notice-sweep": {
         "task": "access_requests.grant_expiry_notice_sweep",
         "schedule": SNS_SWEEP_INTERVAL_SECONDS,
@@ -293,7 +293,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "access_requests.grant_safe_use_sweep",
         "schedule": SNS_SWEEP_INTERVAL_SECONDS,
     },
-    # Director decisions (issue 4): reminders, escalation and lapse.
+    # Director decisions: reminders, escalation and lapse.
     "approvals-remind-due": {
         "task": "approvals.remind_due",
         "schedule": SNS_SWEEP_INTERVAL_SECONDS,
@@ -336,6 +336,10 @@ SNS_OUTBOX_MAX_ATTEMPTS = env_int("SNS_OUTBOX_MAX_ATTEMPTS", 8)
 SNS_ICT_MAILBOX = os.environ.get("SNS_ICT_MAILBOX", "").strip()
 # How long a sender holds an email it is sending; a crashed sender's claim runs out then.
 SNS_OUTBOX_CLAIM_SECONDS = env_int("SNS_OUTBOX_CLAIM_SECONDS", 120)
+# Each email written to the outbox is queued for sending as its transaction commits. Off,
+# the emails wait in the outbox for the outbox sweep (tests that run services in several
+# threads turn it off: eager Celery's "join will block" flag is process-wide and races).
+SNS_SEND_EMAIL_ON_COMMIT = True
 
 LOGGING = {
     "version": 1,

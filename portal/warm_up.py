@@ -2,12 +2,11 @@
 what it loaded.
 
 Python's full (generation 2) garbage collection walks every tracked object: once Django,
-the URL patterns and the compiled templates are loaded, that is about 100,000 objects and
-35–50 ms, and it lands on whichever request happens to allocate at that moment. Measured
-on the register page (`make bench` data): p50 14.5 ms, p99.5 74.5 ms, max 98 ms; with the
-templates compiled up front and everything frozen (`gc.freeze()`, as the Python docs
-suggest for a forking server), p99.5 22.8 ms and max 24.7 ms. Freezing only what the
-imports created left 29,000 objects (mostly compiled templates) to walk.
+the URL patterns and the compiled templates are loaded, that is a large heap, and the walk
+lands on whichever request happens to allocate at that moment (the slowest requests of a
+list page, see docs/performance.md). So everything alive is frozen (`gc.freeze()`, as
+the Python docs suggest for a forking server), and the templates are compiled before the
+freeze: compiled on first use instead, they would be most of what is left to walk.
 
 Called from `portal/wsgi.py`, so every server that loads `WSGI_APPLICATION` gets it:
 gunicorn in production and in `make bench`, and `manage.py runserver` under `make run`. The
@@ -21,7 +20,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.template import TemplateSyntaxError, engines
-from django.urls import get_resolver
+from django.urls import get_resolver, reverse
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +65,7 @@ def warm_up_and_freeze() -> int:
     """Load the URL patterns and compile the templates, then move everything alive into
     the collector's permanent generation. Returns how many templates were compiled."""
     get_resolver().url_patterns  # noqa: B018 - imports every view module
-    get_resolver()._populate()  # the reverse() lookup tables
+    reverse("home")  # the first reverse() builds the lookup tables it reads
     compiled = templates_compile()
     gc.collect()
     gc.freeze()

@@ -30,7 +30,10 @@ class Broker:
     def _point_at(self, url):
         self.app.conf.broker_url = url
         self.app.conf.broker_write_url = url
-        self.app._pool = None  # connections are pooled: drop them
+        # Connections are pooled, each pool made for the broker URL of its day: drop them.
+        # Celery has no public call that re-points a running app's pools (`app.close()`
+        # also unregisters the app), so its two pool attributes are reset here, in one place.
+        self.app._pool = None
         self.app.amqp._producer_pool = None
 
     def stop(self):

@@ -21,6 +21,7 @@ from access_requests.models import AccessGrant, BusinessCase
 from access_requests.tests.factories import AccessGrantFactory, BusinessCaseFactory, SiteFactory
 from approvals.models import ApprovalRequest
 from approvals.tests.factories import ApprovalRequestFactory, DelegationFactory
+from core.models import column_fields, primary_key_field
 from notifications.models import OutboundEmail
 from people.models import Role
 from people.tests.factories import (
@@ -335,8 +336,10 @@ def _admin_object_id(route: Route) -> str:
     from django.contrib import admin
 
     leaf = route.name.removeprefix("admin:")
-    for model in admin.site._registry:
-        if leaf.startswith(f"{model._meta.app_label}_{model._meta.model_name}_"):
+    for model in apps.get_models():
+        if admin.site.is_registered(model) and leaf.startswith(
+            f"{model._meta.app_label}_{model._meta.model_name}_"
+        ):
             first = model._default_manager.order_by("pk").values_list("pk", flat=True).first()
             return str(first) if first is not None else "1"
     return "1"
@@ -379,7 +382,7 @@ def state_snapshot() -> dict:
             continue
         label = model._meta.label_lower
         skip = MAY_CHANGE_ON_GET.get(label, set())
-        names = [f.attname for f in model._meta.concrete_fields if f.attname not in skip]
+        names = [f.attname for f in column_fields(model) if f.attname not in skip]
         rows = model._default_manager.order_by("pk").values_list(*names)
         snapshot[label] = [tuple(_plain(v) for v in row) for row in rows]
     return snapshot
@@ -398,11 +401,11 @@ def state_fingerprint() -> dict:
         if meta.app_label not in STATE_APPS or meta.proxy or not meta.managed:
             continue
         skip = MAY_CHANGE_ON_GET.get(meta.label_lower, set())
-        columns = ", ".join(quote(f.column) for f in meta.concrete_fields if f.attname not in skip)
+        columns = ", ".join(quote(f.column) for f in column_fields(model) if f.attname not in skip)
         # Only the models' own table and column names are put into the text.
         selects.append(
             f"SELECT %s, count(*), md5(coalesce(string_agg(row({columns})::text, '|' "  # noqa: S608
-            f"ORDER BY {quote(meta.pk.column)}), '')) FROM {quote(meta.db_table)}"
+            f"ORDER BY {quote(primary_key_field(model).column)}), '')) FROM {quote(meta.db_table)}"
         )
         labels.append(meta.label_lower)
     with connection.cursor() as cursor:

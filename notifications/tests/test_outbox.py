@@ -24,7 +24,7 @@ class RefusingBackend(BaseEmailBackend):
 
 
 @pytest.fixture(autouse=True)
-def test_templates(settings):
+def _templates_include_the_test_message(settings):
     settings.TEMPLATES = [
         {**settings.TEMPLATES[0], "DIRS": [*settings.TEMPLATES[0]["DIRS"], TEST_TEMPLATES]}
     ]
@@ -73,6 +73,21 @@ def test_the_same_dedupe_key_queues_one_email(mailoutbox, django_capture_on_comm
         second = queue(dedupe_key="expiry-notice:1:30")
     assert first is not None and second is None
     assert OutboundEmail.objects.count() == 1
+    assert len(mailoutbox) == 1
+
+
+@pytest.mark.django_db
+def test_with_sending_on_commit_off_a_committed_email_waits_for_the_sweep(
+    settings, mailoutbox, django_capture_on_commit_callbacks
+):
+    settings.SNS_SEND_EMAIL_ON_COMMIT = False
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        email = queue()
+    assert callbacks == []
+    assert mailoutbox == []
+    email.refresh_from_db()
+    assert email.status == OutboundEmail.Status.PENDING
+    assert outbox_sweep() == 1
     assert len(mailoutbox) == 1
 
 

@@ -27,6 +27,8 @@ def test_health_check_fails_when_the_database_is_down(client, monkeypatch):
     def refuse(*args, **kwargs):
         raise connection.Database.OperationalError("connection refused")
 
+    # Django's connection is made to refuse (a third-party object, not the portal's code):
+    # the test's database must stay up for the test itself, and the check uses it.
     monkeypatch.setattr(connection, "cursor", refuse)
     response = client.get(reverse("healthz"))
     assert response.status_code == 503

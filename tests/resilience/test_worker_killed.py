@@ -9,7 +9,7 @@ import time
 import pytest
 from django.utils import timezone
 
-from conftest import ROOT, _worker_env
+from conftest import ROOT, worker_env
 from notifications.models import OutboundEmail
 from notifications.services import outbox_sweep
 from tests.resilience.smtp_sink import SmtpSink
@@ -23,7 +23,7 @@ def start_worker(tmp_path, sink_port):
     from portal.celery import app
 
     app.control.purge()
-    env = _worker_env(tmp_path)
+    env = worker_env(tmp_path)
     env.update(
         {
             "EMAIL_HOST": "127.0.0.1",
@@ -68,7 +68,7 @@ def test_a_worker_killed_mid_sweep_loses_and_duplicates_no_email(tmp_path, setti
         )
         for n in range(EMAILS)
     )
-    with SmtpSink(delay=0.4) as sink:  # slow: the sweep takes about 5 seconds
+    with SmtpSink(delay=0.4) as sink:  # slow, so the worker is killed mid-sweep
         process, log = start_worker(tmp_path, sink.port)
         try:
             # Kill it while it waits for the server to take the next email: mid-sweep, with

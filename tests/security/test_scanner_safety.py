@@ -10,7 +10,6 @@ change to this file.
 
 import datetime
 import re
-from importlib import import_module
 
 import pytest
 import time_machine
@@ -36,49 +35,37 @@ def run_beat_tasks():
         current_app.tasks[entry["task"]].apply()
 
 
-def service(module: str, name: str):
-    """A service function if its app has it yet (pages and services arrive by branch)."""
-    return getattr(import_module(module), name, None)
-
-
 def drive_flows_that_send_email(world, capture):
     """Everything that sends email, through the portal's own services."""
-    from approvals.services import case_submit
+    from access_requests.services.grants import grant_provision, grant_revoke
+    from approvals.services import approval_decide, case_submit, case_withdraw
+    from people.services import password_reset_request
 
     staff = world.own.staff
     cases = [BusinessCaseFactory(requester=staff, sites=[world.own.site]) for _ in range(3)]
     with capture(execute=True):
         # A person submits cases (each routed to their director, who is emailed a link).
         cases = [case_submit(case=case, actor=staff) for case in cases]
-    decide = service("approvals.services", "approval_decide")
-    withdraw = service("approvals.services", "case_withdraw")
-    provision = service("access_requests.services.grants", "grant_provision")
-    revoke = service("access_requests.services.grants", "grant_revoke")
     with capture(execute=True):
-        if decide is not None:
-            for case, decision in zip(cases, ["approve", "reject"], strict=False):
-                approval = case.approval_requests.filter(status="open").first()
-                decide(
-                    approval_request=approval,
-                    decision=decision,
-                    reason="Not this time",
-                    actor=approval.approver,
-                )
-        if withdraw is not None:
-            withdraw(case=cases[2], actor=staff, reason="No longer needed")
+        for case, decision in zip(cases, ["approve", "reject"], strict=False):
+            approval = case.approval_requests.filter(status="open").first()
+            approval_decide(
+                approval_request=approval,
+                decision=decision,
+                reason="Not this time",
+                actor=approval.approver,
+            )
+        case_withdraw(case=cases[2], actor=staff, reason="No longer needed")
     with capture(execute=True):
         for grant in AccessGrant.objects.filter(status=AccessGrant.Status.AWAITING_PROVISIONING):
-            if provision is not None and grant.holder == staff:
-                provision(grant=grant, actor=world.ict, asset_tag="PC-1")
-        if revoke is not None:
-            revoke(grant=world.own.grant, actor=world.admin, reason="Left the team")
+            if grant.holder == staff:
+                grant_provision(grant=grant, actor=world.ict, asset_tag="PC-1")
+        grant_revoke(grant=world.own.grant, actor=world.admin, reason="Left the team")
     # Someone asks for a password link: a person with no password yet (from import_staff).
-    ask_for_password_link = service("people.services", "password_reset_request")
-    if ask_for_password_link is not None:
-        world.own.director.set_unusable_password()
-        world.own.director.save(update_fields=["password"])
-        with capture(execute=True):
-            ask_for_password_link(email=world.own.director.email)
+    world.own.director.set_unusable_password()
+    world.own.director.save(update_fields=["password"])
+    with capture(execute=True):
+        password_reset_request(email=world.own.director.email)
     # Every sweep at the times reminders, escalations, lapses and expiry notices fall due.
     today = timezone.localdate()
     grant_end = world.own.awaiting_grant.end_date
