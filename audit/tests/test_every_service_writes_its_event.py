@@ -16,7 +16,6 @@ import datetime
 import inspect
 from dataclasses import dataclass, field
 from io import StringIO
-from unittest import mock
 
 import pytest
 from django.contrib.auth import authenticate
@@ -746,26 +745,27 @@ def run_outbound_email_send(run):
     return Expected("email.sent", email, "system:outbox", changes=_status("pending", "sent"))
 
 
-def _mail_server_down():
-    return mock.patch(
-        "notifications.services.EmailMultiAlternatives.send", side_effect=OSError("down")
-    )
+def _mail_server_down(settings):
+    """Mail goes over SMTP to a port nothing listens on, so the connection is refused."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 1, 5
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
 
 
 def run_outbound_email_send_failing(run):
     email = _email()
-    with _mail_server_down():
-        run.service_starts()
-        notification_services.outbound_email_send(email_id=email.pk)
+    _mail_server_down(run.settings)
+    run.service_starts()
+    notification_services.outbound_email_send(email_id=email.pk)
     return Expected("email.send_failed", email, "system:outbox", changes={"attempts": [0, 1]})
 
 
 def run_outbound_email_send_giving_up(run):
     run.settings.SNS_OUTBOX_MAX_ATTEMPTS = 1
     email = _email()
-    with _mail_server_down():
-        run.service_starts()
-        notification_services.outbound_email_send(email_id=email.pk)
+    _mail_server_down(run.settings)
+    run.service_starts()
+    notification_services.outbound_email_send(email_id=email.pk)
     return Expected("email.failed", email, "system:outbox", changes=_status("pending", "failed"))
 
 
