@@ -1,12 +1,15 @@
 """Domain errors of approvals; the views turn them into pages and form errors."""
 
+from django.conf import settings
+
 
 class NoApproverAvailable(Exception):
     """Nobody but the requester could decide the case: no director, fallback or admin."""
 
     def __init__(self):
         super().__init__(
-            "There is nobody to send your case to. Contact the service's administrators."
+            "There is nobody to send your case to. Email the service's administrators at "
+            f"{settings.SNS_CONTACT_EMAIL}."
         )
 
 

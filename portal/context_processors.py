@@ -70,6 +70,9 @@ def portal(request):
         "service_name": settings.SERVICE_NAME,
         "department_name": settings.DEPARTMENT_NAME,
         "demo_outbox": settings.DEMO_OUTBOX,
+        "contact_email": settings.SNS_CONTACT_EMAIL,
+        "contact_url": settings.SNS_CONTACT_URL,
+        "feedback_url": settings.SNS_FEEDBACK_URL,
         "navigation": navigation_for(request.user, request.path)
         if hasattr(request, "user")
         else [],

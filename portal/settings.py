@@ -8,6 +8,7 @@ defaults; see ``refuse_demo_defaults`` at the bottom.
 import os
 import sys
 from datetime import date
+from email.utils import parseaddr
 from pathlib import Path
 
 import dj_database_url
@@ -87,7 +88,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
+    "portal.error_pages.MethodNotAllowedPage",
 ]
+CSRF_FAILURE_VIEW = "portal.error_pages.csrf_failure"
 
 ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "portal.wsgi.application"
@@ -368,5 +371,11 @@ if not DEBUG and not RUNNING_TESTS:
 
 SERVICE_NAME = os.environ.get("SERVICE_NAME", "Request social media access")
 DEPARTMENT_NAME = os.environ.get("DEPARTMENT_NAME", "Home Office")
+# Where people reach the service's administrators: shown in the footer, on the help page and
+# wherever a page tells someone to get in touch. SNS_CONTACT_URL (a contact form) is optional.
+SNS_CONTACT_EMAIL = os.environ.get("SNS_CONTACT_EMAIL") or parseaddr(DEFAULT_FROM_EMAIL)[1]
+SNS_CONTACT_URL = os.environ.get("SNS_CONTACT_URL", "")
+# The phase banner's feedback link; without it, feedback goes to the contact email.
+SNS_FEEDBACK_URL = os.environ.get("SNS_FEEDBACK_URL", "")
 # Behind a proxy that sets X-Forwarded-For, record the client's address from it.
 TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)

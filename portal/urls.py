@@ -16,6 +16,9 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("guidance/", views.guidance, name="guidance"),
+    path("help/", views.help_and_contact, name="help"),
+    path("cookies/", views.cookies, name="cookies"),
+    path("accessibility/", views.accessibility, name="accessibility"),
     path("demo/sent-emails/", views.sent_emails, name="sent-emails"),
     path(
         "sign-in/",
@@ -35,6 +38,11 @@ urlpatterns = [
     path("oversight/", include("oversight.urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler400 = "portal.error_pages.bad_request"
+handler403 = "portal.error_pages.permission_denied"
+handler404 = "portal.error_pages.page_not_found"
+handler500 = "portal.error_pages.server_error"
 
 if settings.BENCH_ENABLED:
     # The benchmark's pages (make bench sets SNS_BENCH=1); absent otherwise.

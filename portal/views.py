@@ -39,3 +39,29 @@ def sent_emails(request):
 @require_safe
 def guidance(request):
     return render(request, "portal/guidance.html")
+
+
+@login_not_required
+@require_safe
+def help_and_contact(request):
+    return render(request, "service/help.html")
+
+
+@login_not_required
+@require_safe
+def cookies(request):
+    return render(
+        request,
+        "service/cookies.html",
+        {
+            "session_cookie": settings.SESSION_COOKIE_NAME,
+            "session_hours": settings.SESSION_COOKIE_AGE // 3600,
+            "csrf_cookie": settings.CSRF_COOKIE_NAME,
+        },
+    )
+
+
+@login_not_required
+@require_safe
+def accessibility(request):
+    return render(request, "service/accessibility.html")

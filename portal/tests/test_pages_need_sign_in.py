@@ -16,6 +16,11 @@ PUBLIC_URL_NAMES = {
     "people:password-reset-complete",
     # The demo's Sent emails page (404 outside the demo), where a new person reads that link.
     "sent-emails",
+    # The footer's help, accessibility and cookies pages, which a person who cannot sign in
+    # needs most.
+    "help",
+    "accessibility",
+    "cookies",
 }
 # The emailed links carry their own credential: a token for one case, or for one person's
 # password.

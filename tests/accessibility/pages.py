@@ -53,6 +53,7 @@ def pages_in_every_state(world: World) -> list[Page]:
         html = signed_in_client(world, role).get(url).content.decode()
         pages.append(Page(name, role, url, "empty", html))
     pages += password_link_pages(world)
+    pages += error_pages(world)
     for form in find_forms(world, objects_from_matrix()):
         if form.method != "post":
             continue
@@ -92,6 +93,41 @@ def password_link_pages(world: World) -> list[Page]:
         Page(name, "anonymous", form_url, "errors", client.post(form_url, {}).content.decode()),
         Page(name, "anonymous", link, "link expired", expired.content.decode()),
     ]
+
+
+ERROR_URLS = {
+    # (role, what is asked) → the status the service's error page answers with
+    ("anonymous", "/no-such-page/"): 404,
+    ("staff", "/no-such-page/"): 404,
+    ("staff", "/requests/provisioning/"): 403,
+}
+
+
+def error_pages(world: World) -> list[Page]:
+    """The service's error pages: page not found, not allowed, a method the page does not
+    take, a form without its CSRF token, and the page for a failure of the service."""
+    from django.test import Client, RequestFactory
+    from django.urls import reverse
+
+    from portal.error_pages import server_error
+
+    pages = []
+    for (role, url), status in ERROR_URLS.items():
+        response = signed_in_client(world, role).get(url)
+        assert response.status_code == status, url
+        pages.append(Page(f"error {status}", role, url, "error", response.content.decode()))
+    guidance = reverse("guidance")
+    response = signed_in_client(world, "staff").post(guidance)
+    assert response.status_code == 405
+    pages.append(Page("error 405", "staff", guidance, "error", response.content.decode()))
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(world.user("staff"))
+    response = strict.post(reverse("sign-out"))
+    assert response.status_code == 403
+    pages.append(Page("error csrf", "staff", "sign-out", "error", response.content.decode()))
+    response = server_error(RequestFactory().get("/"))
+    pages.append(Page("error 500", "anonymous", "/", "error", response.content.decode()))
+    return pages
 
 
 # --- the Django admin ------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from tests.accessibility.browser import (
     new_context,
 )
 from tests.accessibility.django_admin import KNOWN_AXE, Finding, Known, sort_findings
-from tests.accessibility.pages import admin_pages, page_urls
+from tests.accessibility.pages import ERROR_URLS, admin_pages, page_urls
 from tests.portal_map import ROLES, build_world
 
 FILLABLE = "input:not([type=hidden]):not([type=submit]), textarea, select"
@@ -58,6 +58,21 @@ def test_every_page_for_every_role_in_every_state_has_no_axe_violations(browser,
         context.close()
     assert checked["sign-in as anonymous"] == ["empty", "errors", "filled"]
     assert {"home as staff", "home as director", "guidance as auditor"} <= set(checked)
+    assert not found, "\n".join(found)
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_service_error_pages_have_no_axe_violations(browser, live_server):
+    world = build_world()
+    found = []
+    for (role, url), status in ERROR_URLS.items():
+        context = new_context(browser, live_server, world.user(role))
+        page = context.new_page()
+        response = page.goto(url)
+        assert response.status == status
+        found += [f"error {status} as {role}: {v}" for v in axe_violations(page, live_server)]
+        context.close()
     assert not found, "\n".join(found)
 
 

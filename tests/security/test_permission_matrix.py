@@ -25,6 +25,10 @@ EXPECTED = {
     "home": SIGNED_IN,
     "guidance": SIGNED_IN,
     "healthz": {"*": 200},
+    # The footer's pages: for everyone, signed in or not.
+    "help": {"*": 200},
+    "cookies": {"*": 200},
+    "accessibility": {"*": 200},
     "sign-in": {"anonymous": 200, "*": 302},  # a signed-in person is sent home
     "sign-out": {"anonymous": 302, "*": 405},  # POST only
     # The demo-only page of every sent email: the matrix runs as production, where it is 404.
