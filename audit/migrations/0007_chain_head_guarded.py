@@ -19,8 +19,6 @@ empties tables between transactional tests with TRUNCATE.
 
 from django.db import migrations, models
 
-GENESIS_HASH = "0" * 64
-
 POSTGRESQL_FORWARDS = [
     """
 CREATE OR REPLACE FUNCTION audit_refuse_truncate() RETURNS trigger AS $$
@@ -36,11 +34,11 @@ $$ LANGUAGE plpgsql
     "DROP TRIGGER IF EXISTS audit_chain_head_no_truncate ON audit_auditchainhead",
     """CREATE TRIGGER audit_chain_head_no_truncate BEFORE TRUNCATE ON audit_auditchainhead
        FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_truncate()""",
-    f"""
+    """
 CREATE OR REPLACE FUNCTION audit_chain_head_guard() RETURNS trigger AS $$
 DECLARE
     old_last_id bigint := 0;
-    old_last_hash varchar := '{GENESIS_HASH}';
+    old_last_hash varchar := repeat('0', 64);  -- the genesis hash (audit.services)
     newest_hash varchar;
     first_previous varchar;
 BEGIN
