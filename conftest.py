@@ -28,6 +28,30 @@ def _tests_run_on_postgresql():
         )
 
 
+# The audit trail's TRUNCATE triggers (audit migration 0007) stay off in the test database:
+# pytest-django empties the tables between transactional tests with TRUNCATE. The tests of
+# the trail switch them on again inside their own transaction (audit/tests).
+AUDIT_TRUNCATE_TRIGGERS = (
+    ("audit_auditevent", "audit_event_no_truncate"),
+    ("audit_auditchainhead", "audit_chain_head_no_truncate"),
+)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        for table, trigger in AUDIT_TRUNCATE_TRIGGERS:
+            cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}")
+
+
+@pytest.fixture(autouse=True)
+def _audit_checkpoints_in_tmp_path(settings, tmp_path):
+    # Each test's checkpoints are its own, never the demo's in var/.
+    settings.AUDIT_CHECKPOINT_DIR = tmp_path / "audit-checkpoints"
+
+
 @pytest.fixture(autouse=True)
 def _empty_cache():
     # Pages cache drawn fragments briefly (the register's filter form); no test sees another's.

@@ -1,8 +1,11 @@
 """The append-only, hash-chained audit trail.
 
-Each event stores a SHA-256 over its own content and the previous event's hash, so an
-edited, deleted or reordered row breaks the chain (`manage.py verify_audit`). Events are
-written only by `audit.services.record`, inside the transaction of the change they record.
+Each event stores an HMAC-SHA-256, keyed with `AUDIT_CHAIN_KEY` (kept outside the
+database), over its own content and the previous event's hash, so an edited, deleted or
+reordered row breaks the chain (`manage.py verify_audit`) and someone holding only the
+database login cannot compute a chain that verifies. Events are written only by
+`audit.services.record`, inside the transaction of the change they record. What the trail
+proves, against whom: docs/threat-model.md.
 """
 
 from django.conf import settings
@@ -46,7 +49,7 @@ class AuditEvent(models.Model):
     previous_hash = models.CharField(max_length=64)
     # Not unique, and not indexed: nothing looks an event up by its hash (the chain is
     # checked by walking it in id order, `audit_chain_verify`), and a unique index on random
-    # SHA-256 keys costs every event written a random leaf page of a large index.
+    # keys costs every event written a random leaf page of a large index.
     hash = models.CharField(max_length=64)
 
     objects = AuditEventQuerySet.as_manager()
@@ -75,9 +78,14 @@ class AuditEvent(models.Model):
 
 
 class AuditChainHead(models.Model):
-    """One row holding the newest hash; locking it serialises appends to the chain."""
+    """One row holding the newest event's id and hash; locking it serialises appends to the
+    chain. A database trigger refuses its deletion and any move that is not forward to the
+    newest event along the chain (migration 0007)."""
 
     last_hash = models.CharField(max_length=64)
+    # The id of the newest event (0 for an empty trail): the head names the event it vouches
+    # for, so the trigger can check each move and verification can spot a missing tail.
+    last_id = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self):

@@ -1,10 +1,12 @@
 """Writing and verifying the audit trail."""
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, models, router, transaction
 from django.utils import timezone
@@ -38,9 +40,30 @@ def _actor_fields(actor) -> tuple[Any, str]:
     return None, "anonymous"
 
 
-def event_hash(*, previous_hash: str, content: dict) -> str:
+def chain_key() -> bytes:
+    """The chain's key (`AUDIT_CHAIN_KEY`), held outside the database: without it nobody can
+    compute hashes that verify, whatever they can write to the tables."""
+    return settings.AUDIT_CHAIN_KEY.encode("utf-8")
+
+
+def _chained_text(previous_hash: str, content: dict) -> bytes:
     canonical = json.dumps(content, sort_keys=True, cls=DjangoJSONEncoder, separators=(",", ":"))
-    return hashlib.sha256((previous_hash + canonical).encode("utf-8")).hexdigest()
+    return (previous_hash + canonical).encode("utf-8")
+
+
+def event_hash(*, previous_hash: str, content: dict, key: bytes | None = None) -> str:
+    """HMAC-SHA-256 over the previous hash and the event's canonical content."""
+    return hmac.new(
+        key if key is not None else chain_key(),
+        _chained_text(previous_hash, content),
+        hashlib.sha256,
+    ).hexdigest()
+
+
+def event_hash_unkeyed(*, previous_hash: str, content: dict) -> str:
+    """Plain SHA-256 of the same text: what anyone can compute without the key. Verification
+    uses it only to say why a link fails (a trail hashed without the key)."""
+    return hashlib.sha256(_chained_text(previous_hash, content)).hexdigest()
 
 
 def event_content(event: AuditEvent) -> dict:
@@ -138,6 +161,7 @@ def _append(*, actor, events: list[NewEvent]) -> list[tuple[int, dict]]:
     # No savepoint: an event that cannot be written fails the caller's whole transaction.
     # Callers record last, after their other writes, so the chain head (locked until
     # commit, one appender at a time) is held as briefly as possible.
+    key = chain_key()
     with transaction.atomic(savepoint=False):
         head = _head_lock()
         previous_hash = head.last_hash
@@ -166,13 +190,15 @@ def _append(*, actor, events: list[NewEvent]) -> list[tuple[int, dict]]:
             row = {
                 **content,
                 "previous_hash": previous_hash,
-                "hash": event_hash(previous_hash=previous_hash, content=hashed),
+                "hash": event_hash(previous_hash=previous_hash, content=hashed, key=key),
             }
             previous_hash = row["hash"]
             rows.append((row, changes_json))
         ids = _insert_events(rows)
+        # The head's trigger lets it move only to the newest event, along the chain.
         head.last_hash = previous_hash
-        head.save(update_fields=["last_hash", "updated_at"])
+        head.last_id = max(ids)
+        head.save(update_fields=["last_hash", "last_id", "updated_at"])
     return [(pk, row) for pk, (row, _) in zip(ids, rows, strict=True)]
 
 
@@ -204,23 +230,71 @@ class ChainBreak:
     reason: str
 
 
-def audit_chain_verify(*, chunk_size: int = 5000) -> tuple[int, ChainBreak | None]:
-    """Walk the chain oldest first; return (events checked, first break or None)."""
+def _link_break(event: AuditEvent, previous_hash: str, key: bytes) -> ChainBreak | None:
+    if event.previous_hash != previous_hash:
+        return ChainBreak(
+            event.id,
+            "its previous hash does not match the event before it "
+            "(an event was removed or reordered)",
+        )
+    content = event_content(event)
+    if hmac.compare_digest(
+        event.hash, event_hash(previous_hash=previous_hash, content=content, key=key)
+    ):
+        return None
+    if event.hash == event_hash_unkeyed(previous_hash=previous_hash, content=content):
+        return ChainBreak(
+            event.id,
+            "its hash is plain SHA-256, made without the audit key (recomputed by someone "
+            "without the key, or a trail from before the keyed chain: docs/threat-model.md)",
+        )
+    return ChainBreak(event.id, "its content does not match its hash (altered)")
+
+
+def audit_chain_verify(
+    *, checkpoints: list | None = None, chunk_size: int = 5000
+) -> tuple[int, ChainBreak | None]:
+    """Walk the chain oldest first; return (events checked, first break or None).
+
+    Each link must carry the keyed hash; the head must name the newest event; and each of
+    `checkpoints` (`audit.checkpoints.Checkpoint`, signed and kept outside the database)
+    must find its event, with its hash, after exactly its count of events: a trail shorter
+    than a checkpoint, or different up to it, is a break even when its own links hold."""
+    key = chain_key()
+    pending = sorted(checkpoints or [], key=lambda checkpoint: checkpoint.last_id)
+    pending = [checkpoint for checkpoint in pending if checkpoint.last_id > 0]
     previous_hash = GENESIS_HASH
+    last_id = 0
     checked = 0
     for event in AuditEvent.objects.order_by("id").iterator(chunk_size=chunk_size):
-        if event.previous_hash != previous_hash:
+        if pending and pending[0].last_id < event.id:
             return checked, ChainBreak(
-                event.id,
-                "its previous hash does not match the event before it "
-                "(an event was removed or reordered)",
+                event.id, f"the event {pending[0].describe()} names is missing (removed)"
             )
-        expected = event_hash(previous_hash=previous_hash, content=event_content(event))
-        if event.hash != expected:
-            return checked, ChainBreak(event.id, "its content does not match its hash (altered)")
+        chain_break = _link_break(event, previous_hash, key)
+        if chain_break is not None:
+            return checked, chain_break
         previous_hash = event.hash
+        last_id = event.id
         checked += 1
+        while pending and pending[0].last_id == event.id:
+            checkpoint = pending.pop(0)
+            if checkpoint.head_hash != event.hash or checkpoint.events != checked:
+                return checked, ChainBreak(
+                    event.id,
+                    f"the trail up to it differs from {checkpoint.describe()} "
+                    f"({checked} events here, hash {event.hash[:12]}…)",
+                )
+    if pending:
+        return checked, ChainBreak(
+            None,
+            f"the trail is shorter than {pending[-1].describe()} "
+            f"(it ends at event {last_id or 'none'}, {checked} events)",
+        )
     head = AuditChainHead.objects.filter(pk=1).first()
-    if head is not None and head.last_hash != previous_hash:
+    if head is None:
+        if checked:
+            return checked, ChainBreak(None, "the chain head is missing")
+    elif head.last_hash != previous_hash or head.last_id != last_id:
         return checked, ChainBreak(None, "the newest event(s) were removed from the end")
     return checked, None

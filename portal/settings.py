@@ -19,6 +19,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("PORTAL_VAR_DIR", BASE_DIR / "var"))
 
 DEMO_SECRET_KEY = "demo-only-insecure-key-do-not-use-in-production"  # noqa: S105
+DEMO_AUDIT_CHAIN_KEY = "demo-only-audit-chain-key-do-not-use-in-production"  # noqa: S105
 
 
 def env_bool(name: str, default: bool = False) -> bool:
@@ -307,6 +308,23 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# The audit trail (audit/, docs/threat-model.md). Each event's hash is an HMAC-SHA-256 keyed
+# with AUDIT_CHAIN_KEY, a secret kept outside the database, so whoever holds only the
+# database login cannot recompute the chain after editing it. The demo and the tests use a
+# fixed key; production refuses to start without a key of its own (refuse_demo_defaults).
+AUDIT_CHAIN_KEY = os.environ.get("AUDIT_CHAIN_KEY") or DEMO_AUDIT_CHAIN_KEY
+# Signed checkpoints of the chain (count, last id, head hash) are appended to a file in this
+# folder, out of the database login's reach; in production a folder the portal may only
+# append to (`chattr +a`, or a mount the database host cannot write).
+AUDIT_CHECKPOINT_DIR = Path(os.environ.get("AUDIT_CHECKPOINT_DIR", VAR_DIR / "audit-checkpoints"))
+AUDIT_CHECKPOINT_INTERVAL_SECONDS = float(
+    os.environ.get("AUDIT_CHECKPOINT_INTERVAL_SECONDS", "900")
+)
+CELERY_BEAT_SCHEDULE["audit-checkpoint"] = {
+    "task": "audit.checkpoint_write",
+    "schedule": AUDIT_CHECKPOINT_INTERVAL_SECONDS,
+}
+
 # Business rules that the department may tune.
 SNS_MAX_MONTHS_PASSIVE = env_int("SNS_MAX_MONTHS_PASSIVE", 12)
 SNS_MAX_MONTHS_ACTIVE = env_int("SNS_MAX_MONTHS_ACTIVE", 6)
@@ -358,6 +376,11 @@ def refuse_demo_defaults() -> None:
     problems = []
     if SECRET_KEY == DEMO_SECRET_KEY or len(SECRET_KEY) < 32:
         problems.append("set SECRET_KEY to a random value of at least 32 characters")
+    if AUDIT_CHAIN_KEY == DEMO_AUDIT_CHAIN_KEY or len(AUDIT_CHAIN_KEY) < 32:
+        problems.append(
+            "set AUDIT_CHAIN_KEY to a random value of at least 32 characters, kept outside "
+            "the database"
+        )
     if DEMO_OUTBOX:
         problems.append("set EMAIL_HOST (the demo outbox folder is for DEBUG only)")
     if problems:

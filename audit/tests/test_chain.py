@@ -1,9 +1,10 @@
 """The audit trail is append-only and tamper-evident.
 
-The database refuses UPDATE and DELETE on the table (a trigger). To show that
-`verify_audit` catches tampering anyway, these tests play an intruder with the table
-superuser's rights: they switch triggers off inside the test's transaction
-(`session_replication_role = replica`, rolled back afterwards) and edit, delete or reorder rows with raw SQL.
+The database refuses UPDATE, DELETE and TRUNCATE on the table and guards the chain head
+(triggers). To show that `verify_audit` catches tampering anyway, these tests play an
+intruder with the table superuser's rights but not the portal's key: they switch triggers
+off inside the test's transaction (`session_replication_role = replica`, rolled back
+afterwards) and edit, delete, reorder or recompute rows with raw SQL.
 """
 
 from contextlib import contextmanager
@@ -12,8 +13,19 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
-from audit.models import AppendOnlyError, AuditEvent
-from audit.services import NewEvent, SystemActor, audit_chain_verify, record, record_many
+from audit.models import AppendOnlyError, AuditChainHead, AuditEvent
+from audit.services import (
+    GENESIS_HASH,
+    NewEvent,
+    SystemActor,
+    audit_chain_verify,
+    event_content,
+    event_hash,
+    event_hash_unkeyed,
+    record,
+    record_many,
+)
+from conftest import AUDIT_TRUNCATE_TRIGGERS
 from core.client import Client
 from people.tests.factories import UserFactory
 
@@ -191,3 +203,154 @@ def test_a_batch_appended_at_once_chains_like_events_recorded_one_by_one():
     assert batch[0].previous_hash == before.hash
     assert after.previous_hash == batch[-1].hash
     call_command("verify_audit")  # and the command agrees
+
+
+# --- an intruder with the database but not the key -------------------------------------------
+
+
+def rechain(hasher) -> None:
+    """Recompute every event's hash forward from the first, and move the head, the way an
+    intruder who can rewrite the tables would after editing an event."""
+    previous = GENESIS_HASH
+    for event in AuditEvent.objects.order_by("id"):
+        digest = hasher(previous_hash=previous, content=event_content(event))
+        _sql(
+            "UPDATE audit_auditevent SET previous_hash = %s, hash = %s WHERE id = %s",
+            [previous, digest, event.id],
+        )
+        previous = digest
+    _sql("UPDATE audit_auditchainhead SET last_hash = %s WHERE id = 1", [previous])
+
+
+def test_a_chain_recomputed_without_the_key_is_reported():
+    """Plain SHA-256 needs no secret: an intruder edits an event and recomputes every hash
+    after it. The keyed chain catches it at the first event, because they lack the key."""
+    events = _events()
+    _sql(
+        "UPDATE audit_auditevent SET changes = %s WHERE id = %s",
+        ['{"status": ["s2", "approved"]}', events[2].id],
+    )
+    rechain(event_hash_unkeyed)
+
+    checked, chain_break = audit_chain_verify()
+
+    assert chain_break.event_id == events[0].id
+    assert "without the audit key" in chain_break.reason
+    assert checked == 0
+    with pytest.raises(
+        CommandError, match=f"broken at event {events[0].id}.*without the audit key"
+    ):
+        _verify_command()
+
+
+def test_a_chain_recomputed_with_another_key_is_reported():
+    events = _events()
+    rechain(lambda **link: event_hash(**link, key=b"a guess at the key"))
+    _, chain_break = audit_chain_verify()
+    assert chain_break.event_id == events[0].id
+    assert "altered" in chain_break.reason
+
+
+def test_the_chain_is_keyed_with_the_audit_chain_key(settings):
+    events = _events(2)
+    assert events[0].hash == event_hash(
+        previous_hash=GENESIS_HASH,
+        content=event_content(events[0]),
+        key=settings.AUDIT_CHAIN_KEY.encode(),
+    )
+    assert events[0].hash != event_hash_unkeyed(
+        previous_hash=GENESIS_HASH, content=event_content(events[0])
+    )
+    # Verified with another key (a portal started with the wrong one), nothing holds.
+    settings.AUDIT_CHAIN_KEY = "another-key-" + "x" * 32
+    _, chain_break = audit_chain_verify()
+    assert chain_break.event_id == events[0].id
+
+
+@contextmanager
+def truncate_triggers_on():
+    """The TRUNCATE triggers as production has them (the test database keeps them off for
+    pytest-django's flushes: the root conftest); back off when the test's transaction ends."""
+    with connection.cursor() as cursor:
+        # ALTER TABLE waits for no deferred foreign-key check of the rows just written.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        for table, trigger in AUDIT_TRUNCATE_TRIGGERS:
+            cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}")
+    yield
+
+
+@pytest.mark.parametrize("table", ["audit_auditevent", "audit_auditchainhead"])
+def test_the_database_refuses_to_truncate_the_trail(table):
+    _events(2)
+    with truncate_triggers_on():
+        with pytest.raises(DatabaseError, match="TRUNCATE refused"):
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(f"TRUNCATE {table} CASCADE")
+    assert AuditEvent.objects.count() == 2
+    assert audit_chain_verify() == (2, None)
+
+
+def test_the_database_refuses_to_delete_the_chain_head():
+    _events(2)
+    for statement in (
+        "DELETE FROM audit_auditchainhead",
+        "DELETE FROM audit_auditchainhead WHERE id = 1",
+    ):
+        with pytest.raises(DatabaseError, match="head cannot be deleted"):
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(statement)
+    with pytest.raises(DatabaseError, match="head cannot be deleted"):  # the ORM's too
+        with transaction.atomic():
+            AuditChainHead.objects.all().delete()
+    assert AuditChainHead.objects.get(pk=1).last_id == AuditEvent.objects.order_by("-id")[0].id
+
+
+@pytest.mark.parametrize(
+    ("assignment", "message"),
+    [
+        # Back to an older event (hiding the newest ones from verification).
+        ("last_id = %(first)s, last_hash = %(first_hash)s", "only forward"),
+        # Forward, but to a hash that is not the newest event's.
+        ("last_id = %(newest)s + 1, last_hash = %(first_hash)s", "newest event"),
+        # A second head.
+        ("id = 2", "one head"),
+    ],
+)
+def test_the_chain_head_moves_only_forward_along_the_chain(assignment, message):
+    events = _events(3)
+    values = {"first": events[0].id, "first_hash": events[0].hash, "newest": events[-1].id}
+    with pytest.raises(DatabaseError, match=message):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"UPDATE audit_auditchainhead SET {assignment} WHERE id = 1", values)  # noqa: S608 - the test's own assignments
+    head = AuditChainHead.objects.get(pk=1)
+    assert (head.last_id, head.last_hash) == (events[-1].id, events[-1].hash)
+
+
+def test_a_head_moved_onto_events_that_do_not_chain_onto_it_is_refused():
+    """An event inserted with a made-up previous hash cannot become the head."""
+    events = _events(2)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO audit_auditevent (occurred_at, actor_label, action, object_type, "
+            "object_id, object_repr, user_agent, changes, previous_hash, hash) VALUES "
+            "(now(), 'x', 'forged', '', '', '', '', '{}', %s, %s) RETURNING id",
+            ["f" * 64, "e" * 64],
+        )
+        (forged_id,) = cursor.fetchone()
+    with pytest.raises(DatabaseError, match="chain onto it"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE audit_auditchainhead SET last_id = %s, last_hash = %s WHERE id = 1",
+                [forged_id, "e" * 64],
+            )
+    # The forged event itself is reported by verification: it does not chain.
+    _, chain_break = audit_chain_verify()
+    assert chain_break.event_id == forged_id
+    assert events[1].hash == AuditChainHead.objects.get(pk=1).last_hash
+
+
+def test_a_missing_head_is_reported():
+    _events(2)
+    _sql("DELETE FROM audit_auditchainhead")
+    _, chain_break = audit_chain_verify()
+    assert chain_break.reason == "the chain head is missing"

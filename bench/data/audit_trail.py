@@ -1,9 +1,10 @@
 """The audit trail: every case's and grant's events plus sign-ins up to the scale's count,
-in time order, forming a valid hash chain from the current chain head."""
+in time order, forming a valid hash chain (keyed with AUDIT_CHAIN_KEY) from the current
+chain head."""
 
 from access_requests.models import AccessGrant, BusinessCase
 from audit.models import AuditChainHead, AuditEvent
-from audit.services import GENESIS_HASH, event_hash
+from audit.services import GENESIS_HASH, chain_key, event_hash
 from bench.data.pg_copy import NULL, CopyTable, copy_text, next_id
 from bench.data.state import (
     EV_APPROVAL_DECIDED,
@@ -53,6 +54,7 @@ def audit_trail_load(load: BenchLoad) -> None:
     grant_type = AccessGrant._meta.label_lower
     user_type = User._meta.label_lower
     mask = (1 << 32) - 1
+    key = chain_key()
     with load.bar(len(events), "audit events (hash chain)") as bar:
         for n, packed in enumerate(events):
             when = packed >> 40
@@ -155,7 +157,7 @@ def audit_trail_load(load: BenchLoad) -> None:
                 "user_agent": agent,
                 "changes": changes,
             }
-            digest = event_hash(previous_hash=previous, content=content)
+            digest = event_hash(previous_hash=previous, content=content, key=key)
             table.add_line(
                 f"{event_id + n}\t{content['occurred_at']}\t"
                 f"{actor if actor is not None else NULL}\t{label}\t{action}\t"
@@ -168,5 +170,9 @@ def audit_trail_load(load: BenchLoad) -> None:
                 bar.update(10_000)
         table.flush()
         bar.update(len(events) % 10_000)
-    AuditChainHead.objects.update_or_create(pk=1, defaults={"last_hash": previous})
+    if events:
+        # The head's trigger checks the move: to the newest event, along the chain.
+        AuditChainHead.objects.update_or_create(
+            pk=1, defaults={"last_hash": previous, "last_id": event_id + len(events) - 1}
+        )
     load.audit_count = len(events)

@@ -8,6 +8,8 @@ emails. Rows go in with PostgreSQL `COPY` from in-memory buffers, in one transac
 the secondary indexes dropped and built again afterwards; then `VACUUM ANALYZE`.
 """
 
+from contextlib import contextmanager
+
 from django.db import connection, transaction
 
 from access_requests.models import (
@@ -19,6 +21,7 @@ from access_requests.models import (
     SiteIdentity,
 )
 from approvals.models import ApprovalRequest
+from audit.checkpoints import audit_checkpoints_retire
 from audit.models import AuditChainHead, AuditEvent
 from bench.data.audit_trail import audit_trail_load
 from bench.data.cases import cases_load, cases_plan
@@ -98,6 +101,33 @@ def bench_tables() -> list[str]:
     return tables
 
 
+# The audit tables' TRUNCATE triggers (audit migration 0007).
+AUDIT_TRUNCATE_TRIGGERS = (
+    (AuditEvent._meta.db_table, "audit_event_no_truncate"),
+    (AuditChainHead._meta.db_table, "audit_chain_head_no_truncate"),
+)
+
+
+@contextmanager
+def audit_truncate_allowed(cursor):
+    """Switch the audit tables' TRUNCATE triggers off for the reset, as their owner, inside
+    the load's transaction, and back to how they were. Only this loader does it, and only on
+    a benchmark database (bench/data/guard.py)."""
+    switched = []
+    for table, trigger in AUDIT_TRUNCATE_TRIGGERS:
+        cursor.execute(
+            "SELECT tgenabled FROM pg_trigger WHERE tgrelid = %s::regclass AND tgname = %s",
+            [table, trigger],
+        )
+        row = cursor.fetchone()
+        if row is not None and row[0] != "D":
+            cursor.execute(f'ALTER TABLE "{table}" DISABLE TRIGGER {trigger}')
+            switched.append((table, trigger))
+    yield
+    for table, trigger in switched:
+        cursor.execute(f'ALTER TABLE "{table}" ENABLE TRIGGER {trigger}')
+
+
 def bench_data_load(
     *, scale: float, seed: int, reset: bool, keep_checks: bool, progress: bool
 ) -> dict[str, int]:
@@ -112,7 +142,11 @@ def bench_data_load(
                 # Django's foreign keys are deferred: check pending ones before TRUNCATE.
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 tables = ", ".join(f'"{t}"' for t in bench_tables())
-                cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+                with audit_truncate_allowed(cursor):
+                    cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+            if reset:
+                # The emptied trail starts again: its old checkpoints would report it cut short.
+                audit_checkpoints_retire()
         marker_clear()
         if not keep_checks:
             foreign_key_triggers_skip()

@@ -5,6 +5,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Count, F
 from django.urls import reverse
 
@@ -130,3 +131,29 @@ def test_it_refuses_to_load_into_a_database_with_other_people(db):
     UserFactory()
     with pytest.raises(Exception, match="--reset"):
         call_command("load_bench_data", scale=SCALE, verbosity=0, stdout=StringIO())
+
+
+def test_reset_empties_the_trail_despite_its_truncate_triggers(bench_data):
+    """Production's TRUNCATE triggers are on (the test database keeps them off for
+    pytest-django's flushes): the loader switches them off for its reset only, as the tables'
+    owner, and on again; its old checkpoints are moved aside with the trail they pinned."""
+    from audit.checkpoints import audit_checkpoint_write, audit_checkpoints_read
+    from conftest import AUDIT_TRUNCATE_TRIGGERS
+
+    audit_checkpoint_write()
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        for table, trigger in AUDIT_TRUNCATE_TRIGGERS:
+            cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}")
+
+    call_command("load_bench_data", scale=0.002, reset=True, verbosity=0, stdout=StringIO())
+
+    assert AuditEvent.objects.count() == bench_counts(0.002).audit_events
+    assert audit_checkpoints_read() == ([], [])
+    assert audit_chain_verify() == (bench_counts(0.002).audit_events, None)
+    with connection.cursor() as cursor:
+        # The load skipped ordinary triggers for its transaction (the test's): back to normal.
+        cursor.execute("SET LOCAL session_replication_role = origin")
+    with pytest.raises(DatabaseError, match="TRUNCATE refused"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("TRUNCATE audit_auditevent CASCADE")

@@ -12,7 +12,15 @@ def settings_in_subprocess(env_overrides: dict, expression: str) -> subprocess.C
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "CELERY_BROKER_URL", "EMAIL_HOST", "SECRET_KEY", "DEBUG"}
+        if key
+        not in {
+            "DATABASE_URL",
+            "CELERY_BROKER_URL",
+            "EMAIL_HOST",
+            "SECRET_KEY",
+            "AUDIT_CHAIN_KEY",
+            "DEBUG",
+        }
     }
     env.update(env_overrides)
     env["DJANGO_SETTINGS_MODULE"] = "portal.settings"
@@ -76,6 +84,7 @@ def test_production_refuses_to_start_on_demo_defaults(tmp_path):
     assert "refuse the demo defaults" in result.stderr
     assert "SECRET_KEY" in result.stderr
     assert "EMAIL_HOST" in result.stderr
+    assert "AUDIT_CHAIN_KEY" in result.stderr
 
 
 def test_production_starts_with_real_settings(tmp_path):
@@ -83,6 +92,7 @@ def test_production_starts_with_real_settings(tmp_path):
         {
             "PORTAL_VAR_DIR": str(tmp_path),
             "SECRET_KEY": "x" * 50,
+            "AUDIT_CHAIN_KEY": "k" * 50,
             "EMAIL_HOST": "smtp.internal",
         },
         "s.DEBUG, s.SESSION_COOKIE_SECURE",

@@ -25,12 +25,20 @@ def production_env(tmp_path, **overrides) -> dict:
         key: value
         for key, value in os.environ.items()
         if not key.startswith(("DATABASE_", "CELERY_", "EMAIL_", "SECURE_", "SESSION_"))
-        and key not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+        and key
+        not in {
+            "DEBUG",
+            "SECRET_KEY",
+            "AUDIT_CHAIN_KEY",
+            "ALLOWED_HOSTS",
+            "DJANGO_ALLOW_ASYNC_UNSAFE",
+        }
     }
     env.update(
         {
             "DEBUG": "0",
             "SECRET_KEY": secrets.token_urlsafe(50),
+            "AUDIT_CHAIN_KEY": secrets.token_urlsafe(50),
             "EMAIL_HOST": "smtp.dept.example",
             "SECURE_SSL_REDIRECT": "1",
             "ALLOWED_HOSTS": "sns.dept.gov.uk",
@@ -86,6 +94,19 @@ def test_production_refuses_to_start_without_a_real_secret_key(tmp_path):
     result = run(["manage.py", "check"], env)
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
+
+
+def test_production_refuses_to_start_without_an_audit_chain_key(tmp_path):
+    # The chain's key is what a holder of the database login lacks (docs/threat-model.md).
+    for key in (None, "too-short"):
+        env = production_env(tmp_path)
+        if key is None:
+            del env["AUDIT_CHAIN_KEY"]
+        else:
+            env["AUDIT_CHAIN_KEY"] = key
+        result = run(["manage.py", "check"], env)
+        assert result.returncode != 0
+        assert "AUDIT_CHAIN_KEY" in result.stderr
 
 
 # --- headers on every page -------------------------------------------------------------------

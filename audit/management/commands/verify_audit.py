@@ -1,13 +1,34 @@
+from pathlib import Path
+
 from django.core.management.base import BaseCommand, CommandError
 
+from audit.checkpoints import audit_checkpoints_read, checkpoint_path
 from audit.services import audit_chain_verify
 
 
 class Command(BaseCommand):
-    help = "Checks the audit trail's hash chain and reports the first broken link."
+    help = (
+        "Checks the audit trail's keyed hash chain (it needs AUDIT_CHAIN_KEY) against the "
+        "signed checkpoints kept outside the database, and reports the first broken link."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--checkpoints",
+            type=Path,
+            default=None,
+            help="the folder of checkpoint files (default: AUDIT_CHECKPOINT_DIR)",
+        )
 
     def handle(self, *args, **options):
-        checked, chain_break = audit_chain_verify()
+        folder = options["checkpoints"]
+        checkpoints, problems = audit_checkpoints_read(folder=folder)
+        if problems:
+            raise CommandError(
+                "Audit checkpoints tampered with: " + "; ".join(problems) + ". "
+                "Only the portal, with the audit key, writes them."
+            )
+        checked, chain_break = audit_chain_verify(checkpoints=checkpoints)
         if chain_break is not None:
             where = f"event {chain_break.event_id}" if chain_break.event_id else "the end"
             raise CommandError(
@@ -15,3 +36,10 @@ class Command(BaseCommand):
                 f"{checked} events before it verified."
             )
         self.stdout.write(self.style.SUCCESS(f"Audit trail intact: {checked} events verified."))
+        path = checkpoint_path(folder=folder)
+        if checkpoints:
+            self.stdout.write(f"It agrees with the {len(checkpoints)} checkpoints in {path}.")
+        else:
+            self.stdout.write(
+                self.style.WARNING(f"No checkpoints in {path} yet: beat writes them.")
+            )

@@ -1,0 +1,92 @@
+"""The runtime database login, granted as `manage.py grant_runtime_login` grants it
+(README, docs/threat-model.md), may read and append to the trail through the portal's path
+but not change, remove or empty it.
+
+The role is created inside the test's transaction (NOLOGIN: the test switches to it with
+`SET LOCAL ROLE`), so it is gone when the test's transaction rolls back.
+"""
+
+from contextlib import contextmanager
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import DatabaseError, connection, transaction
+
+from audit.models import AuditChainHead, AuditEvent
+from audit.services import SystemActor, audit_chain_verify, record
+from conftest import AUDIT_TRUNCATE_TRIGGERS
+from people.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+ROLE = "sns_runtime_test"
+
+
+@pytest.fixture
+def runtime_role():
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE ROLE {ROLE} NOLOGIN")
+    out = StringIO()
+    call_command("grant_runtime_login", ROLE, stdout=out)
+    assert "grants given" in out.getvalue()
+    return ROLE
+
+
+@contextmanager
+def as_runtime_login():
+    """Statements inside run as the runtime role; the role ends with the savepoint."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL ROLE {ROLE}")
+        yield cursor
+        cursor.execute("RESET ROLE")
+
+
+def test_the_runtime_login_appends_through_the_portals_path(runtime_role):
+    user = UserFactory()
+    record(actor=user, action="test.before", obj=user)
+    with as_runtime_login() as cursor:
+        event = record(actor=user, action="test.by_runtime", obj=user, changes={"a": 1})
+        cursor.execute("SELECT count(*) FROM audit_auditevent")
+        assert cursor.fetchone()[0] == 2
+    assert AuditChainHead.objects.get(pk=1).last_id == event.id
+    assert audit_chain_verify() == (2, None)
+
+
+@pytest.mark.parametrize(
+    ("statement", "message"),
+    [
+        ("UPDATE audit_auditevent SET action = 'x'", "permission denied"),
+        ("DELETE FROM audit_auditevent", "permission denied"),
+        ("TRUNCATE audit_auditevent CASCADE", "permission denied"),
+        ("DELETE FROM audit_auditchainhead", "permission denied"),
+        ("TRUNCATE audit_auditchainhead", "permission denied"),
+        ("ALTER TABLE audit_auditevent DISABLE TRIGGER audit_event_append_only", "owner"),
+        ("ALTER TABLE audit_auditchainhead DISABLE TRIGGER audit_chain_head_guard", "owner"),
+        ("UPDATE audit_auditchainhead SET last_id = 0", "only forward"),
+        ("UPDATE django_migrations SET app = 'x'", "permission denied"),
+    ],
+)
+def test_the_runtime_login_cannot_change_remove_or_empty_the_trail(
+    runtime_role, statement, message
+):
+    events = [record(actor=SystemActor("test"), action=f"test.{i}") for i in range(3)]
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        for table, trigger in AUDIT_TRUNCATE_TRIGGERS:  # as in production
+            cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}")
+    with pytest.raises(DatabaseError, match=message):
+        with as_runtime_login() as cursor:
+            cursor.execute(statement)
+    assert AuditEvent.objects.count() == 3
+    assert AuditChainHead.objects.get(pk=1).last_id == events[-1].id
+    assert audit_chain_verify() == (3, None)
+
+
+def test_the_grants_are_printed_for_the_operator():
+    out = StringIO()
+    call_command("grant_runtime_login", "portal_runtime", print=True, stdout=out)
+    text = out.getvalue()
+    assert 'GRANT SELECT, INSERT ON "audit_auditevent" TO "portal_runtime";' in text
+    assert 'GRANT UPDATE ("last_hash", "last_id", "updated_at") ON "audit_auditchainhead"' in text
+    assert "TRUNCATE" not in text
