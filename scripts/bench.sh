@@ -67,6 +67,8 @@ export DATABASE_URL="$BENCH_PG/$BENCH_DB"
 export CELERY_BROKER_URL="$BENCH_REDIS_URL"
 export DEBUG=0
 export SECRET_KEY="$("$PY" -c 'import secrets; print(secrets.token_urlsafe(50))')"
+# A fixed key of its own, so the trail loaded once still verifies on later runs.
+export AUDIT_CHAIN_KEY="${AUDIT_CHAIN_KEY:-bench-only-audit-chain-key-never-for-production}"
 export EMAIL_HOST=127.0.0.1
 export EMAIL_PORT="$CLOSED_PORT"
 export EMAIL_TIMEOUT=1
