@@ -1,16 +1,23 @@
-"""Filter forms for the register and the audit trail (GET forms: the filters live in the
+"""Filter forms for the register, the audit trail and the reports (GET forms: the filters live in the
 address, so a view can be bookmarked and shared)."""
+
+import datetime
 
 from crispy_forms_gds.helper import FormHelper
 from crispy_forms_gds.layout import Field, Fieldset, Fixed, Fluid, Layout, Size, Submit
 from django import forms
+from django.utils import timezone
 from django.utils.functional import cached_property
 
 from access_requests.models import AccessGrant, AccessTier, Site
 from core.forms import RealDateInputField
 from people.models import BusinessUnit, Directorate, Organisation
 
-from .selectors import audit_trail as audit_selectors, register as register_selectors
+from .selectors import (
+    audit_trail as audit_selectors,
+    register as register_selectors,
+    reports as report_selectors,
+)
 from .widgets import QuickSelect
 
 STATUS_CHOICES = [
@@ -255,3 +262,50 @@ class AuditFilterForm(_FilterForm):
             occurred_from=data.get("occurred_from"),
             occurred_to=data.get("occurred_to"),
         )
+
+
+class ReportPeriodForm(_FilterForm):
+    """The period the reports cover: by default the last 12 months."""
+
+    date_ranges = [("period_from", "period_to")]
+    LONGEST = datetime.timedelta(days=5 * 366)
+
+    period_from = _date_field("From")
+    period_to = _date_field("To")
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("period_from"), cleaned.get("period_to")
+        today = timezone.localdate()
+        if start and start > today:
+            self.add_error("period_from", "From must be today or in the past")
+        if start and end and end >= start and end - start > self.LONGEST:
+            self.add_error("period_to", "The period must be 5 years or shorter")
+        return cleaned
+
+    @cached_property
+    def helper(self) -> FormHelper:
+        helper = FormHelper()
+        helper.form_tag = False
+        helper.disable_csrf = True
+        helper.layout = Layout(
+            Fieldset(
+                Field("period_from"),
+                Field("period_to"),
+                legend="Period",
+                legend_size=Size.SMALL,
+            ),
+            Submit("apply", "Show figures for this period", data_prevent_double_click="true"),
+        )
+        return helper
+
+    def to_period(self) -> report_selectors.ReportPeriod:
+        """The chosen period, filled in from the default where a date is left out."""
+        default = report_selectors.ReportPeriod.default()
+        if not self.is_valid():
+            return default
+        end = self.cleaned_data.get("period_to") or default.end
+        start = (
+            self.cleaned_data.get("period_from") or report_selectors.ReportPeriod.default(end).start
+        )
+        return report_selectors.ReportPeriod(start=start, end=end)

@@ -11,4 +11,5 @@ urlpatterns = [
     path("audit-trail/", views.audit_trail, name="audit-trail"),
     path("audit-trail.csv", views.audit_trail_csv, name="audit-trail-csv"),
     path("reports/", views.reports_page, name="reports"),
+    path("reports.csv", views.report_csv, name="report-csv"),
 ]

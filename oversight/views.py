@@ -19,8 +19,8 @@ from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
-from . import charts, csv_export, register_export
-from .forms import STATUS_CHOICES, AuditFilterForm, RegisterFilterForm
+from . import charts, csv_export, register_export, report_exports
+from .forms import STATUS_CHOICES, AuditFilterForm, RegisterFilterForm, ReportPeriodForm
 from .pagination import BadCursor, SortKey, keyset_page
 from .selectors import (
     audit_trail as audit_selectors,
@@ -227,8 +227,12 @@ def audit_trail_csv(request):
 @require_safe
 @permission_required(VIEW_REGISTER, raise_exception=True)
 def reports_page(request):
-    per_month = reports.cases_per_month()
-    decision_times = reports.time_to_decision_by_directorate()
+    form = ReportPeriodForm(request.GET)
+    period = form.to_period()
+    query = form.filters_as_query() if form.is_valid() else {}
+    query.pop("apply", None)
+    per_month = reports.cases_per_month(period=period)
+    decision_times = reports.time_to_decision_by_directorate(period=period)
     by_tier = reports.active_grants_by_tier()
     by_site = reports.active_grants_by_site()
     pcs = reports.standalone_pcs_by_business_unit()
@@ -280,6 +284,31 @@ def reports_page(request):
             prefix="£",
         ),
         "pc_yearly_cost": settings.SNS_STANDALONE_PC_YEARLY_COST,
-        "months": reports.MONTHS,
+        "form": form,
+        "period": period,
+        "filter_form_html": _filter_form_html(form, query, "reports"),
+        "csv_urls": {
+            slug.replace("-", "_"): _link("oversight:report-csv", query, table=slug)
+            for slug in report_exports.TABLES
+        },
     }
     return render(request, "oversight/reports.html", context)
+
+
+@require_safe
+@permission_required(VIEW_REGISTER, raise_exception=True)
+def report_csv(request):
+    table = request.GET.get("table", "")
+    report = report_exports.TABLES.get(table)
+    if report is None:
+        raise Http404("No such report table")
+    form = ReportPeriodForm(request.GET)
+    if not form.is_valid():
+        query = {k: v for k, v in form.filters_as_query().items() if k != "table"}
+        return HttpResponseRedirect(_link("oversight:reports", query))
+    period = form.to_period()
+    return csv_export.csv_response(
+        filename=f"{table}-{period.start:%Y-%m-%d}-to-{period.end:%Y-%m-%d}.csv",
+        header=report.header,
+        rows=report.rows(period),
+    )

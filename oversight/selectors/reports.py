@@ -25,12 +25,48 @@ class PercentileCont(Aggregate):
         super().__init__(expression, fraction=float(fraction), **extra)
 
 
-def _month_starts(today: datetime.date, months: int) -> list[datetime.date]:
-    first = today.replace(day=1)
+@dataclass(frozen=True)
+class ReportPeriod:
+    """The days a report covers, both included, in local time."""
+
+    start: datetime.date
+    end: datetime.date
+
+    @classmethod
+    def default(cls, today: datetime.date | None = None) -> "ReportPeriod":
+        """The last `MONTHS` months: this month so far and the 11 whole months before it."""
+        today = today or timezone.localdate()
+        return cls(start=month_starts(today, today, back=MONTHS)[0], end=today)
+
+    @property
+    def since(self) -> datetime.datetime:
+        return timezone.make_aware(datetime.datetime.combine(self.start, datetime.time.min))
+
+    @property
+    def until(self) -> datetime.datetime:
+        """The first moment after the period."""
+        after = self.end + datetime.timedelta(days=1)
+        return timezone.make_aware(datetime.datetime.combine(after, datetime.time.min))
+
+    @property
+    def months(self) -> list[datetime.date]:
+        return month_starts(self.start, self.end)
+
+
+def month_starts(
+    start: datetime.date, end: datetime.date, *, back: int | None = None
+) -> list[datetime.date]:
+    """The first day of each month from `start`'s month to `end`'s; with `back`, the `back`
+    months up to `end`'s instead."""
+    year, month = end.year, end.month
     starts = []
-    year, month = first.year, first.month
-    for _ in range(months):
-        starts.append(datetime.date(year, month, 1))
+    while True:
+        first = datetime.date(year, month, 1)
+        if back is None and first < start.replace(day=1):
+            break
+        starts.append(first)
+        if back is not None and len(starts) == back:
+            break
         month -= 1
         if month == 0:
             year, month = year - 1, 12
@@ -45,13 +81,13 @@ class MonthRow:
     rejected: int
 
 
-def cases_per_month(*, months: int = MONTHS) -> list[MonthRow]:
-    """Cases submitted, approved and rejected in each of the last `months` months."""
-    starts = _month_starts(timezone.localdate(), months)
-    since = timezone.make_aware(datetime.datetime.combine(starts[0], datetime.time.min))
+def cases_per_month(*, period: ReportPeriod) -> list[MonthRow]:
+    """Cases submitted, approved and rejected in each month of the period."""
+    starts = period.months
+    since, until = period.since, period.until
     submitted = {
         row["month"].date(): row["n"]
-        for row in BusinessCase.objects.filter(submitted_at__gte=since)
+        for row in BusinessCase.objects.filter(submitted_at__gte=since, submitted_at__lt=until)
         .annotate(month=TruncMonth("submitted_at"))
         .values("month")
         .annotate(n=Count("id"))
@@ -60,7 +96,7 @@ def cases_per_month(*, months: int = MONTHS) -> list[MonthRow]:
     decided: dict[tuple[datetime.date, str], int] = {
         (row["month"].date(), row["status"]): row["n"]
         for row in BusinessCase.objects.filter(
-            status__in=BusinessCase.Status.decided(), decided_at__gte=since
+            status__in=BusinessCase.Status.decided(), decided_at__gte=since, decided_at__lt=until
         )
         .annotate(month=TruncMonth("decided_at"))
         .values("month", "status")
@@ -91,13 +127,13 @@ def _days(duration: datetime.timedelta | None) -> float:
     return round(duration.total_seconds() / 86400, 1) if duration is not None else 0.0
 
 
-def time_to_decision_by_directorate(*, months: int = MONTHS) -> list[DecisionTimeRow]:
+def time_to_decision_by_directorate(*, period: ReportPeriod) -> list[DecisionTimeRow]:
     """Median and 90th percentile from submission to decision, per requester's directorate,
-    for cases decided in the last `months` months."""
-    since = timezone.now() - datetime.timedelta(days=30 * months)
+    for cases decided in the period."""
     decided = BusinessCase.objects.filter(
         status__in=BusinessCase.Status.decided(),
-        decided_at__gte=since,
+        decided_at__gte=period.since,
+        decided_at__lt=period.until,
         submitted_at__isnull=False,
     ).values(
         directorate=F("requester__profile__business_unit__directorate__name"),

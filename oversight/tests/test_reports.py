@@ -50,7 +50,9 @@ def test_cases_per_month_counts_submissions_approvals_and_rejections():
         0,
         BusinessCase.Status.SUBMITTED,
     )
-    rows = {row.month: row for row in reports.cases_per_month()}
+    rows = {
+        row.month: row for row in reports.cases_per_month(period=reports.ReportPeriod.default())
+    }
     assert len(rows) == 12
     assert min(rows) == datetime.date(2025, 7, 1)
     april, may, june = (rows[datetime.date(2026, m, 1)] for m in (4, 5, 6))
@@ -67,7 +69,10 @@ def test_median_and_90th_percentile_time_to_decision_per_directorate():
     for days in (1, 2, 3, 4, 10):
         _case(borders, start, days)
     _case(comms, start, 7, status=BusinessCase.Status.REJECTED)
-    rows = {row.directorate: row for row in reports.time_to_decision_by_directorate()}
+    rows = {
+        row.directorate: row
+        for row in reports.time_to_decision_by_directorate(period=reports.ReportPeriod.default())
+    }
     assert rows["Borders"].decisions == 5
     assert rows["Borders"].median_days == 3.0
     assert rows["Borders"].p90_days == pytest.approx(7.6)  # 4 + 0.6 × (10 − 4)

@@ -37,3 +37,12 @@ def test_the_packs_own_field_crashes_on_it_which_is_why_the_portal_has_its_own()
     form = WithPackDate({"when_0": "1", "when_1": "1", "when_2": HUGE})
     with pytest.raises(OverflowError):
         form.is_valid()
+
+
+@pytest.mark.parametrize(
+    "day,month,year", [("31", "2", "2026"), ("0", "1", "2026"), ("x", "1", "2026")]
+)
+def test_a_date_that_does_not_exist_gets_a_gov_uk_message_not_pythons(day, month, year):
+    form = WithRealDate({"when_0": day, "when_1": month, "when_2": year})
+    assert not form.is_valid()
+    assert form.errors["when"] == ["Enter a real date"]
