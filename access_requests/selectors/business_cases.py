@@ -8,9 +8,10 @@ from people.models import BusinessUnit
 
 
 def business_cases_for_requester(*, user) -> QuerySet[BusinessCase]:
-    """The person's own cases, newest first, with their sites for list pages."""
+    """The person's own cases, newest first, with their sites and grant for list pages."""
     return (
         BusinessCase.objects.filter(requester=user)
+        .select_related("grant")
         .prefetch_related(Prefetch("sites", queryset=Site.objects.order_by("name")))
         .order_by("-created_at", "-id")
     )
@@ -21,7 +22,9 @@ def business_case_for_requester(*, user, pk: int) -> BusinessCase | None:
     or None: another person's case does not exist as far as this person knows."""
     return (
         BusinessCase.objects.filter(requester=user, pk=pk)
-        .select_related("requester__profile__business_unit", "paying_business_unit__directorate")
+        .select_related(
+            "requester__profile__business_unit", "paying_business_unit__directorate", "grant"
+        )
         .prefetch_related(
             Prefetch(
                 "site_identities",
