@@ -21,7 +21,7 @@ from django.views.decorators.http import require_safe
 
 from . import charts, csv_export, register_export
 from .forms import STATUS_CHOICES, AuditFilterForm, RegisterFilterForm
-from .pagination import BadCursor, SortKey, keyset_page
+from .pagination import BadCursor, SortKey, keyset_page, parse_id
 from .selectors import (
     audit_trail as audit_selectors,
     case_file as case_selectors,
@@ -33,7 +33,7 @@ VIEW_REGISTER = "access_requests.view_accessgrant"
 VIEW_TRAIL = "audit.view_auditevent"
 PAGE_SIZE = 50
 
-AUDIT_KEYS = [SortKey("id", int)]
+AUDIT_KEYS = [SortKey("id", parse_id)]
 
 
 def _link(url_name: str, query: dict, **extra) -> str:
