@@ -7,7 +7,7 @@ from django import forms
 from django.utils.functional import cached_property
 
 from access_requests.models import AccessGrant, AccessTier, Site
-from core.forms import RealDateInputField
+from core.forms import GovukForm, RealDateInputField
 from people.models import BusinessUnit, Directorate, Organisation
 
 from .selectors import audit_trail as audit_selectors, register as register_selectors
@@ -51,7 +51,7 @@ class _PersonChoice(forms.ModelChoiceField):
         return f"{obj.display_name} ({obj.email})"
 
 
-class _FilterForm(forms.Form):
+class _FilterForm(GovukForm):
     """Shared behaviour: every field optional, GOV.UK dates, date ranges checked."""
 
     date_ranges: list[tuple[str, str]] = []
