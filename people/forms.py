@@ -86,7 +86,7 @@ class PasswordLinkRequestForm(GovukMessages, PasswordResetForm):
         raise NotImplementedError("Use people.services.password_reset_request")
 
 
-class PasswordCreateForm(GovukMessages, SetPasswordForm):
+class PasswordCreateForm(SetPasswordForm):
     """ "Create a password": the new password twice, checked by AUTH_PASSWORD_VALIDATORS."""
 
     error_messages = {"password_mismatch": "Enter the same password in both boxes"}

@@ -14,14 +14,16 @@ def test_email_subjects_lose_direction_controls_and_line_breaks():
 def test_a_name_with_a_direction_override_is_isolated_on_cases_to_decide(client, db):
     from django.urls import reverse
 
+    from approvals.models import ApprovalRequest
     from approvals.tests.factories import requester_and_director, submitted_case
 
     requester, director = requester_and_director(profile__name="\u202eRenegade")
     case = submitted_case(requester)
+    approval = ApprovalRequest.objects.get(business_case=case, approver=director)
     client.force_login(director)
     for url in (
         reverse("approvals:case-list"),
-        reverse("approvals:decide-signed-in", args=[case.pk]),
+        reverse("approvals:decide-signed-in", args=[approval.pk]),
     ):
         html = client.get(url).content.decode()
         assert "<bdi>\u202eRenegade</bdi>" in html, url
