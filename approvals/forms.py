@@ -4,21 +4,24 @@ from django import forms
 from django.utils import timezone
 
 from access_requests.models import BusinessCase
-from core.forms import RealDateInputField
+from core.forms import GovukForm, RealDateInputField
 
 from .models import ApprovalRequest
 
 REASON_MAX = 2000
 
 
-class DecisionForm(forms.Form):
+class DecisionForm(GovukForm):
     """Approve or reject one case. Only the POST of this form decides anything."""
 
     decision = forms.ChoiceField(
         label="Your decision",
         choices=ApprovalRequest.Decision.choices,
         widget=forms.RadioSelect,
-        error_messages={"required": "Select approve or reject"},
+        error_messages={
+            "required": "Select approve or reject",
+            "invalid_choice": "Select approve or reject",
+        },
     )
     end_date = RealDateInputField(
         label="End access earlier (optional)",
@@ -76,7 +79,7 @@ class DecisionForm(forms.Form):
         return cleaned
 
 
-class DelegationForm(forms.Form):
+class DelegationForm(GovukForm):
     deputy_email = forms.EmailField(
         label="Deputy's email address",
         help_text="They must be in the staff directory.",
@@ -84,6 +87,7 @@ class DelegationForm(forms.Form):
         error_messages={
             "required": "Enter your deputy's email address",
             "invalid": "Enter an email address in the correct format, like name@example.gov.uk",
+            "max_length": "Your deputy's email address must be 254 characters or fewer",
         },
     )
     starts_on = RealDateInputField(label="Start date", require_all_fields=False)

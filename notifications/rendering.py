@@ -21,7 +21,19 @@ def email_render(template: str, context: dict) -> EmailContent:
     subject = render_to_string(f"notifications/email/{template}.subject.txt", context)
     body_text = render_to_string(f"notifications/email/{template}.txt", context)
     body_html = render_to_string(f"notifications/email/{template}.html", context)
-    return EmailContent(" ".join(subject.split())[:300], body_text, body_html)
+    return EmailContent(subject_clean(subject), body_text, body_html)
+
+
+# Marks and controls that change text direction: a name holding U+202E would reverse the
+# rest of a subject line, which no mail client isolates.
+BIDI_CONTROLS = dict.fromkeys(
+    map(ord, "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+)
+
+
+def subject_clean(subject: str) -> str:
+    """One line of at most 300 characters, without text-direction controls."""
+    return " ".join(subject.translate(BIDI_CONTROLS).split())[:300]
 
 
 def email_date(value: datetime.date | datetime.datetime | None) -> str:

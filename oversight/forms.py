@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 
 from access_requests.models import AccessGrant, AccessTier, Site
-from core.forms import RealDateInputField
+from core.forms import GovukForm, RealDateInputField
 from people.models import BusinessUnit, Directorate, Organisation
 
 from .selectors import (
@@ -58,7 +58,7 @@ class _PersonChoice(forms.ModelChoiceField):
         return f"{obj.display_name} ({obj.email})"
 
 
-class _FilterForm(forms.Form):
+class _FilterForm(GovukForm):
     """Shared behaviour: every field optional, GOV.UK dates, date ranges checked."""
 
     date_ranges: list[tuple[str, str]] = []

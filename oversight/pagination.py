@@ -22,11 +22,36 @@ class SortKey:
     cursor's value back."""
 
     name: str
-    parse: Callable[[Any], Any] = lambda value: value
+    parse: Callable[[Any], Any]
+
+
+# A cursor comes back in the address, so anyone can hand the page any value: each key's
+# parser accepts only what the page itself writes, and refuses anything else with ValueError
+# (a 404), before it can reach the database as an out-of-range number or a NUL byte.
+BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
+MAX_CURSOR_LENGTH = 2000
+MAX_TEXT_KEY_LENGTH = 500
+
+
+def parse_id(value) -> int:
+    """An id: a whole JSON number (not a boolean or a float) in PostgreSQL's bigint range."""
+    if type(value) is not int or not BIGINT_MIN <= value <= BIGINT_MAX:
+        raise ValueError("Not an id")
+    return value
 
 
 def parse_date(value) -> datetime.date:
+    if not isinstance(value, str):
+        raise ValueError("Not a date")
     return datetime.date.fromisoformat(value)
+
+
+def parse_text(value) -> str:
+    """A text key: a string PostgreSQL can hold (UTF-8, no NUL) of a length a page writes."""
+    if not isinstance(value, str) or "\x00" in value or len(value) > MAX_TEXT_KEY_LENGTH:
+        raise ValueError("Not a text key")
+    value.encode()  # a lone surrogate raises UnicodeEncodeError, a ValueError
+    return value
 
 
 @dataclass(frozen=True)
@@ -52,14 +77,20 @@ def _encode(values: list) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def _decode(cursor: str, keys: list[SortKey]) -> list:
+def cursor_decode(cursor: str, keys: list[SortKey]) -> list:
+    """The values of a cursor the page wrote, or BadCursor for anything else.
+
+    Deeply nested JSON raises RecursionError, and huge numbers OverflowError; both are
+    refused like any other malformed cursor."""
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        raise BadCursor(cursor[:MAX_CURSOR_LENGTH])
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         values = json.loads(raw)
         if not isinstance(values, list) or len(values) != len(keys):
             raise BadCursor(cursor)
         return [key.parse(value) for key, value in zip(keys, values, strict=True)]
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
+    except (binascii.Error, ValueError, TypeError, OverflowError, RecursionError) as exc:
         raise BadCursor(cursor) from exc
 
 
@@ -139,7 +170,7 @@ def keyset_page(
         return list(queryset.filter(pk__in=page_keys[: page_size + 1]).order_by(*ordering))
 
     if before:
-        values = _decode(before, keys)
+        values = cursor_decode(before, keys)
         rows = first_rows([_after(keys, values, descending=not descending)], backwards)
         more_before = len(rows) > page_size
         rows = list(reversed(rows[:page_size]))
@@ -148,7 +179,7 @@ def keyset_page(
             next_cursor=cursor_of(rows[-1]) if rows else None,
             previous_cursor=cursor_of(rows[0]) if rows and more_before else None,
         )
-    condition = [_after(keys, _decode(after, keys), descending=descending)] if after else []
+    condition = [_after(keys, cursor_decode(after, keys), descending=descending)] if after else []
     rows = first_rows(condition, forwards)
     more_after = len(rows) > page_size
     rows = rows[:page_size]

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_safe
 
 from . import charts, csv_export, register_export, report_exports
 from .forms import STATUS_CHOICES, AuditFilterForm, RegisterFilterForm, ReportPeriodForm
-from .pagination import BadCursor, SortKey, keyset_page
+from .pagination import BadCursor, SortKey, keyset_page, parse_id
 from .selectors import (
     audit_trail as audit_selectors,
     case_file as case_selectors,
@@ -33,12 +33,30 @@ VIEW_REGISTER = "access_requests.view_accessgrant"
 VIEW_TRAIL = "audit.view_auditevent"
 PAGE_SIZE = 50
 
-AUDIT_KEYS = [SortKey("id", int)]
+AUDIT_KEYS = [SortKey("id", parse_id)]
 
 
 def _link(url_name: str, query: dict, **extra) -> str:
     params = {**query, **extra}
     return reverse(url_name) + ("?" + urlencode(params) if params else "")
+
+
+# Longer addresses than this are refused by Django's redirect (DisallowedRedirect) and by
+# some browsers and proxies.
+MAX_REDIRECT_LENGTH = 2000
+
+
+def _back_to_filters(url_name: str, form, request, page_view):
+    """A CSV export with filters in error goes back to its page, which shows the errors.
+
+    Filters too long to put in an address (a search of thousands of characters) are shown
+    with their errors on a 400 page at the export's address instead."""
+    url = _link(url_name, form.filters_as_query())
+    if len(url) <= MAX_REDIRECT_LENGTH:
+        return HttpResponseRedirect(url)
+    response = page_view(request)
+    response.status_code = 400
+    return response
 
 
 def _page_or_404(queryset, request, **kwargs):
@@ -163,7 +181,7 @@ def _sort_links(query: dict, current: str) -> dict:
 def register_csv(request):
     form = _register_form(request)
     if not form.is_valid():
-        return HttpResponseRedirect(_link("oversight:register", form.filters_as_query()))
+        return _back_to_filters("oversight:register", form, request, register)
     filters = form.to_filters()
     grants = register_selectors.register_sorted(filters)
     stamp = timezone.localtime().strftime("%Y-%m-%d-%H%M")
@@ -214,7 +232,7 @@ def audit_trail(request):
 def audit_trail_csv(request):
     form = AuditFilterForm(request.GET)
     if not form.is_valid():
-        return HttpResponseRedirect(_link("oversight:audit-trail", form.filters_as_query()))
+        return _back_to_filters("oversight:audit-trail", form, request, audit_trail)
     events = audit_selectors.audit_events(form.to_filters()).order_by("-id")
     stamp = timezone.localtime().strftime("%Y-%m-%d-%H%M")
     return csv_export.csv_response(
@@ -304,8 +322,7 @@ def report_csv(request):
         raise Http404("No such report table")
     form = ReportPeriodForm(request.GET)
     if not form.is_valid():
-        query = {k: v for k, v in form.filters_as_query().items() if k != "table"}
-        return HttpResponseRedirect(_link("oversight:reports", query))
+        return _back_to_filters("oversight:reports", form, request, reports_page)
     period = form.to_period()
     return csv_export.csv_response(
         filename=f"{table}-{period.start:%Y-%m-%d}-to-{period.end:%Y-%m-%d}.csv",

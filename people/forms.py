@@ -9,6 +9,8 @@ from django.contrib.auth.forms import (
     UsernameField,
 )
 
+from core.forms import GovukMessages
+
 from . import selectors
 
 EMAIL_ERRORS = {
@@ -18,7 +20,7 @@ EMAIL_ERRORS = {
 }
 
 
-class SignInForm(AuthenticationForm):
+class SignInForm(GovukMessages, AuthenticationForm):
     username = forms.EmailField(
         label="Email address",
         max_length=254,
@@ -48,7 +50,7 @@ class SignInForm(AuthenticationForm):
         )
 
 
-class PasswordLinkRequestForm(PasswordResetForm):
+class PasswordLinkRequestForm(GovukMessages, PasswordResetForm):
     """ "Enter your work email address": the question page asking for a password link.
 
     Only the form is Django's: the view hands the address to

@@ -32,6 +32,7 @@ from django.utils import timezone
 from access_requests.models import AccessTier, BusinessCase
 from access_requests.selectors.business_cases import business_units_for_choice, sites_offered
 from access_requests.services.business_cases import business_case_dates_problems
+from core.forms import GovukForm
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
 
@@ -101,7 +102,7 @@ class GovukDateField(DateInputField):
         return None
 
 
-class SitesForm(forms.Form):
+class SitesForm(GovukForm):
     sites = forms.MultipleChoiceField(
         label="Which social networking sites do you need?",
         help_text="Select all that apply.",
@@ -125,7 +126,7 @@ class SitesForm(forms.Form):
         return [self.offered[pk] for pk in self.cleaned_data["sites"]]
 
 
-class TierForm(forms.Form):
+class TierForm(GovukForm):
     tier = forms.ChoiceField(
         label="What kind of access do you need?",
         help_text="Ask only for what your work needs: you can ask again later.",
@@ -163,7 +164,7 @@ class TierForm(forms.Form):
         self.helper = _helper(Field.radios("tier", legend_size=Size.LARGE, legend_tag="h1"))
 
 
-class StandalonePcForm(forms.Form):
+class StandalonePcForm(GovukForm):
     paying_business_unit = forms.ModelChoiceField(
         label="Which business unit will pay for the standalone PC?",
         help_text="The cost centre is in brackets. We have chosen your own business unit.",
@@ -232,7 +233,7 @@ class StandalonePcForm(forms.Form):
 NEED_LIMITS = {"purpose": 3000, "audience": 1500, "integration": 1500}
 
 
-class NeedForm(forms.Form):
+class NeedForm(GovukForm):
     purpose = forms.CharField(
         label="What will you do on the sites, and why does it serve the department's work?",
         widget=_counted_textarea(),
@@ -278,7 +279,7 @@ class NeedForm(forms.Form):
         )
 
 
-class DatesForm(forms.Form):
+class DatesForm(GovukForm):
     start_date = GovukDateField(
         words="start date", label="Start date", help_text="For example, 27 3 2026"
     )
@@ -312,7 +313,7 @@ class DatesForm(forms.Form):
         return cleaned
 
 
-class IdentityForm(forms.Form):
+class IdentityForm(GovukForm):
     display_name = forms.CharField(
         max_length=100,
         error_messages={"max_length": _too_long("The name", 100)},
@@ -450,7 +451,7 @@ DECLARATIONS = {
 }
 
 
-class DeclarationsForm(forms.Form):
+class DeclarationsForm(GovukForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for name, (label, required_message) in DECLARATIONS.items():
@@ -500,7 +501,7 @@ def answers_fingerprint(case: BusinessCase) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
-class SubmitCaseForm(forms.Form):
+class SubmitCaseForm(GovukForm):
     answers_seen = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
     def __init__(self, *args, case: BusinessCase, **kwargs):
@@ -519,7 +520,7 @@ class SubmitCaseForm(forms.Form):
         return cleaned
 
 
-class WithdrawForm(forms.Form):
+class WithdrawForm(GovukForm):
     reason = forms.CharField(
         label="Why are you withdrawing the request? (optional)",
         widget=_counted_textarea(),

@@ -5,6 +5,7 @@ from crispy_forms_gds.layout import Button, Field, Fluid, Layout, Size, Submit
 from django import forms
 
 from access_requests.models import AccessTier
+from core.forms import GovukForm
 
 
 def _helper(*fields, submit: str, warning: bool = False) -> FormHelper:
@@ -20,7 +21,7 @@ def _helper(*fields, submit: str, warning: bool = False) -> FormHelper:
     return helper
 
 
-class ProvisionForm(forms.Form):
+class ProvisionForm(GovukForm):
     """ICT marks a grant provisioned; the active tier records the standalone PC's asset tag."""
 
     asset_tag = forms.CharField(
@@ -28,6 +29,7 @@ class ProvisionForm(forms.Form):
         help_text="The tag on the PC you have set up for this person, for example HO-123456",
         max_length=50,
         required=False,
+        error_messages={"max_length": "The asset tag must be 50 characters or fewer"},
     )
 
     def __init__(self, *args, tier: str, **kwargs):
@@ -45,7 +47,7 @@ class ProvisionForm(forms.Form):
         self.helper = _helper(*fields, submit="Mark provisioned")
 
 
-class ReasonForm(forms.Form):
+class ReasonForm(GovukForm):
     """A reason for sending a grant back (ICT) or revoking it (admin or director)."""
 
     reason = forms.CharField(

@@ -54,7 +54,7 @@ def test_opening_the_link_shows_the_whole_case_and_records_who_opened_it(client,
 
     html = response.content.decode()
     assert response.status_code == 200
-    assert "Decide Sam Staff’s request" in html
+    assert "Decide <bdi>Sam Staff</bdi>’s request" in html
     for text in [case.reference, case.purpose, case.audience, case.integration, "LinkedIn"]:
         assert text in html
     assert re.search(
@@ -119,7 +119,7 @@ def test_approving_through_the_link_creates_the_grant_and_tells_everyone(client,
     assert page.status_code == 200
     assert "Case approved" in html
     today = timezone.localdate().strftime("%-d %B %Y")
-    assert f"Already decided by {approval.approver.display_name}" in html
+    assert f"Already decided by <bdi>{approval.approver.display_name}</bdi>" in html
     assert f"on {today}" in html
 
 
@@ -279,7 +279,7 @@ def test_signed_in_as_someone_else_the_link_is_refused(client, case_and_approval
 
     for response in (client.get(url), client.post(url, {"decision": "approve"})):
         assert response.status_code == 403
-        assert f"This link was sent to {approval.approver.display_name}" in (
+        assert f"This link was sent to <bdi>{approval.approver.display_name}</bdi>" in (
             response.content.decode()
         )
     assert state() == before
@@ -328,7 +328,10 @@ def test_a_deputys_decision_is_on_behalf_of_the_director_who_is_told(client):
     # The director's own link now says who decided.
     response = Client().get(decide_url(director_approval))
     assert response.status_code == 200
-    assert "Already decided by Dev Deputy (deputy for Dana Director)" in response.content.decode()
+    assert (
+        "Already decided by <bdi>Dev Deputy</bdi> (deputy for <bdi>Dana Director</bdi>)"
+        in response.content.decode()
+    )
     director_approval.refresh_from_db()
     assert director_approval.status == ApprovalRequest.Status.SUPERSEDED
 

@@ -14,7 +14,7 @@ from access_requests.models import TIER_LABELS, AccessGrant, Site
 from access_requests.selectors.grants import site_names_by_grant
 from people.models import BusinessUnit, Directorate, Organisation, User
 
-from ..pagination import SortKey, parse_date
+from ..pagination import SortKey, parse_date, parse_id, parse_text
 from .distinct import loose_index_scan_sql
 from .people import NOBODY, people_on_page
 from .search import search_condition
@@ -46,10 +46,10 @@ class RegisterFilters:
 # Each sort the register offers: the keys its pages are ordered by (the last one unique, so
 # that a keyset cursor names one place) and whether they run backwards.
 REGISTER_KEYS = {
-    "end_date": ([SortKey("end_date", parse_date), SortKey("id", int)], False),
-    "-end_date": ([SortKey("end_date", parse_date), SortKey("id", int)], True),
-    "holder": ([SortKey("holder_sort", str), SortKey("id", int)], False),
-    "-holder": ([SortKey("holder_sort", str), SortKey("id", int)], True),
+    "end_date": ([SortKey("end_date", parse_date), SortKey("id", parse_id)], False),
+    "-end_date": ([SortKey("end_date", parse_date), SortKey("id", parse_id)], True),
+    "holder": ([SortKey("holder_sort", parse_text), SortKey("id", parse_id)], False),
+    "-holder": ([SortKey("holder_sort", parse_text), SortKey("id", parse_id)], True),
 }
 DEFAULT_SORT = "end_date"
 SORT_BY_HOLDER = {"holder", "-holder"}

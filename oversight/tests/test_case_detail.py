@@ -101,11 +101,11 @@ def test_the_case_page_names_everyone_on_the_grant_in_a_fixed_number_of_queries(
         response = client.get(url)
 
     html = response.content.decode()
-    assert "Requested by Rae Revoked" in html
-    assert "by Ava Approver" in html
-    assert "Ava Approver on behalf of Dev Director" in html
-    assert " by Ida ICT" in html
-    assert "by Rae Revoked: Misuse" in html
+    assert "Requested by <bdi>Rae Revoked</bdi>" in html
+    assert "by <bdi>Ava Approver</bdi>" in html
+    assert "<bdi>Ava Approver</bdi> on behalf of <bdi>Dev Director</bdi>" in html
+    assert " by <bdi>Ida ICT</bdi>" in html
+    assert "by <bdi>Rae Revoked</bdi>: Misuse" in html
 
 
 def test_the_timeline_is_written_as_the_template_wrote_it_with_every_value_escaped(client):

@@ -1,3 +1,4 @@
+import io
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -20,11 +21,20 @@ class Command(BaseCommand):
     def handle(self, *args, csv_file: Path, **options):
         if not csv_file.is_file():
             raise CommandError(f"{csv_file} does not exist")
-        with csv_file.open(newline="", encoding="utf-8-sig") as handle:
-            total = max(sum(1 for _ in handle) - 1, 0)
+        data = csv_file.read_bytes()
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            # Latin-1, UTF-16 or a binary file: say where, as for any other bad row.
+            line = data.count(b"\n", 0, error.start) + 1
+            raise CommandError(
+                f"{csv_file}, line {line}: the file is not UTF-8 text (save it from the "
+                'spreadsheet as "CSV UTF-8"). Nothing was changed.'
+            ) from None
+        total = max(len(text.splitlines()) - 1, 0)
         show_progress = total >= 500 and options["verbosity"] > 0
         with (
-            csv_file.open(newline="", encoding="utf-8-sig") as handle,
+            io.StringIO(text, newline="") as handle,
             tqdm(total=total, unit="row", disable=not show_progress, file=self.stderr) as progress,
         ):
             try:
