@@ -32,7 +32,6 @@ def production_env(tmp_path, **overrides) -> dict:
             "DEBUG": "0",
             "SECRET_KEY": secrets.token_urlsafe(50),
             "EMAIL_HOST": "smtp.dept.example",
-            "SECURE_SSL_REDIRECT": "1",
             "ALLOWED_HOSTS": "sns.dept.gov.uk",
             "CSRF_TRUSTED_ORIGINS": "https://sns.dept.gov.uk",
             "PORTAL_VAR_DIR": str(tmp_path),

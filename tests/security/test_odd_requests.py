@@ -1,0 +1,53 @@
+"""Odd requests a scanner sends answer 400 or 404, never a server error."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+
+@pytest.fixture
+def visitor():
+    return Client(raise_request_exception=False)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("charset", ["latin-1", "iso-8859-1", "utf-16", "no-such-charset"])
+def test_a_form_posted_in_another_character_set_is_not_a_server_error(visitor, charset):
+    for url in (reverse("sign-in"), reverse("people:password-reset")):
+        for body in (
+            b"username=caf%E9%40example.gov.uk&password=caf%E9&email=caf%E9%40example.gov.uk",
+            b"username=caf\xe9@example.gov.uk&password=caf\xe9&email=caf\xe9@example.gov.uk",
+        ):
+            response = visitor.generic(
+                "POST",
+                url,
+                body,
+                content_type=f"application/x-www-form-urlencoded; charset={charset}",
+            )
+            assert response.status_code in (200, 400), (url, charset, body, response.status_code)
+
+
+@pytest.mark.django_db
+def test_five_thousand_query_parameters_answer_400(visitor):
+    query = "&".join(f"p{i}=1" for i in range(5000))
+    for url in (reverse("sign-in"), reverse("people:password-reset"), "/static/x.css"):
+        response = visitor.get(f"{url}?{query}")
+        assert response.status_code == 400, (url, response.status_code)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/../portal/settings.py",
+        "/static/..%2fportal%2fsettings.py",
+        "/static/%2e%2e/%2e%2e/etc/passwd",
+        "/static/govuk/../../../../etc/passwd",
+        "/static/..\\portal\\settings.py",
+        "/static/%00",
+    ],
+)
+def test_static_traversal_paths_answer_404_or_400(visitor, path):
+    response = visitor.get(path)
+    assert response.status_code in (400, 404), (path, response.status_code)
+    assert b"SECRET_KEY" not in response.content
