@@ -8,7 +8,7 @@
   from any address (`SNS_SIGNIN_*_FAILURE_LIMIT`). Reaching any of them locks the sign-in.
 - A correct sign-in forgets its own email-and-address failures only.
 - Failed sign-ins go into the audit trail as `auth.sign_in_failed`, counted, not one event
-  per try: see `failure_worth_recording`.
+  per try: see `people.throttle.worth_recording`.
 
 The counts are axes's `AccessAttempt` rows in the database, shared by every web worker.
 """
@@ -22,6 +22,8 @@ from django.db.models import Sum
 
 from audit.services import record
 from core.client import client_of
+
+from .throttle import worth_recording
 
 
 def email_key(value) -> str:
@@ -37,18 +39,6 @@ def username_of(request, credentials=None) -> str:
         return email_key(credentials.get(field))
     data = getattr(request, "POST", None) or {}
     return email_key(data.get(field))
-
-
-def failure_worth_recording(count: int, limit: int) -> bool:
-    """Whether the `count`th failure of one kind in the lock-out window goes into the trail.
-
-    Each failure up to the limit is recorded as it happens; after that, only the 2^n-th
-    (16, 32, 64, …), each carrying the count so far. A flood of n failures writes about
-    log2(n) events rather than n, and the trail still says roughly how many there were; the
-    exact count is in the lock-out's own table until the window ends. The trail is
-    append-only, so a count cannot be kept up to date in one event.
-    """
-    return count <= limit or count & (count - 1) == 0
 
 
 def failure_counts(request, credentials) -> dict[str, int]:
@@ -92,7 +82,7 @@ class PortalLockoutHandler(AxesDatabaseHandler):
             return
         counts = failure_counts(request, credentials)
         limits = failure_limits(request, credentials)
-        if all(failure_worth_recording(counts[kind], limits[kind]) for kind in counts):
+        if all(worth_recording(counts[kind], limits[kind]) for kind in counts):
             record(
                 actor=None,
                 action="auth.sign_in_failed",

@@ -5,8 +5,8 @@ import pytest
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from people.lockout import failure_worth_recording
 from people.tests.factories import TEST_PASSWORD, UserFactory
+from people.throttle import worth_recording
 
 pytestmark = pytest.mark.django_db
 
@@ -147,4 +147,4 @@ def test_a_spray_from_one_address_is_recorded_by_the_addresss_count(client, sett
     [(1, 5, True), (5, 5, True), (6, 5, False), (7, 5, False), (8, 5, True), (12, 5, False)],
 )
 def test_which_failures_are_worth_recording(count, limit, recorded):
-    assert failure_worth_recording(count, limit) is recorded
+    assert worth_recording(count, limit) is recorded

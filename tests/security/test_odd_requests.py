@@ -1,7 +1,10 @@
 """Odd requests a scanner sends answer 400 or 404, never a server error."""
 
+from urllib.parse import unquote
+
 import pytest
-from django.test import Client
+from django.core.management import get_commands, load_command_class
+from django.test import Client, RequestFactory
 from django.urls import reverse
 
 
@@ -51,3 +54,28 @@ def test_static_traversal_paths_answer_404_or_400(visitor, path):
     response = visitor.get(path)
     assert response.status_code in (400, 404), (path, response.status_code)
     assert b"SECRET_KEY" not in response.content
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/../portal/settings.py",
+        "/static/..%2fportal%2fsettings.py",
+        "/static/%2e%2e/%2e%2e/etc/passwd",
+        "/static/%2e%2e/",
+    ],
+)
+def test_the_demo_servers_static_files_answer_traversal_paths_with_404(settings, path):
+    """`make run` serves through `manage.py runserver` with DEBUG on: the handler it builds
+    (Django's static handler raises on these paths, a 500) must leave them to WhiteNoise."""
+    settings.DEBUG = True
+    command = load_command_class(get_commands()["runserver"], "runserver")
+    options = vars(command.create_parser("manage.py", "runserver").parse_args([]))
+    handler = command.get_handler(**options)
+    environ = RequestFactory().get("/").environ
+    environ["PATH_INFO"] = unquote(path)
+    statuses = []
+    body = b"".join(handler(environ, lambda status, headers, *rest: statuses.append(status)))
+    assert statuses[0].startswith("404"), (path, statuses)
+    assert b"SECRET_KEY" not in body
