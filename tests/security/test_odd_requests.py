@@ -10,7 +10,8 @@ from django.urls import reverse
 
 @pytest.fixture
 def visitor():
-    return Client(raise_request_exception=False)
+    # CSRF checked as in production: the check reads the form, which is where it breaks.
+    return Client(raise_request_exception=False, enforce_csrf_checks=True)
 
 
 @pytest.mark.django_db
