@@ -339,7 +339,7 @@ def password_reset_request(
     `PasswordLinkThrottled` and send nothing; those refusals are recorded as
     `people.password_reset_throttled`, counted (`throttle.worth_recording`).
     """
-    password_reset_throttle(email=email, actor=actor, client=client)
+    _password_reset_throttle(email=email, actor=actor, client=client)
     now = timezone.now()
     with transaction.atomic():
         # Locked: two requests at once for one person see each other's email.
@@ -387,7 +387,7 @@ def password_reset_request(
     return written
 
 
-def password_reset_throttle(*, email: str, actor=None, client: Client | None = None) -> None:
+def _password_reset_throttle(*, email: str, actor=None, client: Client | None = None) -> None:
     """Count a password-link request per client address and per email; raise
     `PasswordLinkThrottled` once either is over its limit in the window."""
     window = timedelta(hours=settings.AXES_COOLOFF_TIME)

@@ -28,7 +28,8 @@ def test_a_form_posted_in_another_character_set_is_not_a_server_error(visitor, c
                 body,
                 content_type=f"application/x-www-form-urlencoded; charset={charset}",
             )
-            assert response.status_code in (200, 400), (url, charset, body, response.status_code)
+            # 403: a form that can be read, refused for its missing CSRF token.
+            assert response.status_code in (200, 400, 403), (url, charset, response.status_code)
 
 
 @pytest.mark.django_db
