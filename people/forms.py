@@ -49,6 +49,10 @@ class SignInForm(GovukMessages, AuthenticationForm):
             Submit("sign_in", "Sign in", data_prevent_double_click="true"),
         )
 
+    def clean_username(self):
+        # Sign-in matches the address in any letter case; the lock-out counts it in one.
+        return self.cleaned_data["username"].lower()
+
 
 class PasswordLinkRequestForm(GovukMessages, PasswordResetForm):
     """ "Enter your work email address": the question page asking for a password link.
@@ -96,7 +100,7 @@ class PasswordCreateForm(SetPasswordForm):
         new, again = self.fields["new_password1"], self.fields["new_password2"]
         new.label = "New password"
         new.help_text = (
-            "At least 8 characters. Do not use only numbers, a common password or one like your "
+            "At least 12 characters. Do not use only numbers, a common password or one like your "
             "name or email address."
         )
         new.error_messages["required"] = "Enter a new password"

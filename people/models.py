@@ -198,3 +198,26 @@ class PersonSearchText(models.Model):
 
     def __str__(self):
         return self.text
+
+
+class RequestTally(models.Model):
+    """How many requests of one kind one key made in the current window (the password-link
+    page's limits per client address and per email).
+
+    Kept in the database, not Django's cache: the cache is per process (no CACHES is
+    configured), so each web worker would count alone and the limit would be multiplied by
+    the number of workers. The key is a keyed hash, so the table holds no address.
+    """
+
+    kind = models.CharField(max_length=40)
+    key = models.CharField(max_length=64)
+    window_start = models.DateTimeField(db_index=True)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "key"], name="request_tally_one_per_key")
+        ]
+
+    def __str__(self):
+        return f"{self.kind}: {self.count}"

@@ -1,6 +1,9 @@
-"""Sign-in events go into the audit trail (Django's auth views send these signals)."""
+"""Sign-in events go into the audit trail (Django's auth views send these signals).
 
-from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+Failed sign-ins are recorded by the lock-out (`people.lockout`), which counts them.
+"""
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 
@@ -30,18 +33,6 @@ def audit_signed_out(sender, request, user, **kwargs):
         action="auth.signed_out",
         obj=user,
         object_repr=user.email,
-        client=client,
-    )
-
-
-@receiver(user_login_failed, dispatch_uid="audit_sign_in_failed")
-def audit_sign_in_failed(sender, credentials, request=None, **kwargs):
-    client = client_of(request) if request is not None else None
-    record(
-        actor=None,
-        action="auth.sign_in_failed",
-        object_repr=str(credentials.get("username", ""))[:200],
-        changes={"email": str(credentials.get("username", ""))[:254]},
         client=client,
     )
 

@@ -25,8 +25,11 @@ from notifications.rendering import email_date
 from notifications.services import email_queue
 
 from . import selectors
+from .errors import PasswordLinkThrottled
+from .lockout import email_key
 from .models import BusinessUnit, Directorate, Organisation, Role, StaffProfile, User
 from .roles import ADMIN_SITE_ROLES
+from .throttle import request_count, worth_recording
 
 PASSWORD_LINK_TEMPLATE = "password_link"  # noqa: S105 - an email template's name
 
@@ -359,7 +362,13 @@ def password_reset_request(
     the last `SNS_PASSWORD_EMAIL_MINUTES` minutes (that link still works). An unknown or
     switched-off address gets nothing. Every request is in the audit trail with its client
     address and outcome (never the link or its token). Returns the email written, or None.
+
+    More than `SNS_PASSWORD_LINK_ADDRESS_LIMIT` requests from one client address, or
+    `SNS_PASSWORD_LINK_EMAIL_LIMIT` for one email, in the lock-out's window raise
+    `PasswordLinkThrottled` and send nothing; those refusals are recorded as
+    `people.password_reset_throttled`, counted (`throttle.worth_recording`).
     """
+    _password_reset_throttle(email=email, actor=actor, client=client)
     now = timezone.now()
     with transaction.atomic():
         # Locked: two requests at once for one person see each other's email.
@@ -405,6 +414,37 @@ def password_reset_request(
             client=client,
         )
     return written
+
+
+def _password_reset_throttle(*, email: str, actor=None, client: Client | None = None) -> None:
+    """Count a password-link request per client address and per email; raise
+    `PasswordLinkThrottled` once either is over its limit in the window."""
+    window = timedelta(hours=settings.AXES_COOLOFF_TIME)
+    address = client.address if client is not None else None
+    counts = {
+        "requests_from_address": request_count(
+            kind="password_link_address", key=address or "", window=window
+        ),
+        "requests_for_email": request_count(
+            kind="password_link_email", key=email_key(email), window=window
+        ),
+    }
+    limits = {
+        "requests_from_address": settings.SNS_PASSWORD_LINK_ADDRESS_LIMIT,
+        "requests_for_email": settings.SNS_PASSWORD_LINK_EMAIL_LIMIT,
+    }
+    if all(counts[kind] <= limits[kind] for kind in counts):
+        return
+    # One over the limit is recorded, then the 2^n-th: a flood writes a few counted events.
+    if all(worth_recording(counts[kind] - limits[kind], 1) for kind in counts):
+        record(
+            actor=actor,
+            action="people.password_reset_throttled",
+            object_repr=email_key(email)[:200],
+            changes={"email": email_key(email), **counts},
+            client=client,
+        )
+    raise PasswordLinkThrottled
 
 
 def password_reset_complete(

@@ -18,6 +18,7 @@ from django.urls import reverse_lazy
 from core.client import client_of
 
 from . import services
+from .errors import PasswordLinkThrottled
 from .forms import PasswordCreateForm, PasswordLinkRequestForm
 
 
@@ -35,11 +36,20 @@ class PasswordLinkRequestView(auth_views.PasswordResetView):
 
     def form_valid(self, form):
         user = self.request.user
-        services.password_reset_request(
-            email=form.cleaned_data["email"],
-            actor=user if user.is_authenticated else None,
-            client=client_of(self.request),
-        )
+        try:
+            services.password_reset_request(
+                email=form.cleaned_data["email"],
+                actor=user if user.is_authenticated else None,
+                client=client_of(self.request),
+            )
+        except PasswordLinkThrottled:
+            minutes = round(settings.AXES_COOLOFF_TIME * 60)
+            return render(
+                self.request,
+                "people/password_link_throttled.html",
+                {"minutes": minutes},
+                status=429,
+            )
         return HttpResponseRedirect(self.get_success_url())
 
 

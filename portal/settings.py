@@ -51,6 +51,9 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # manage.py runserver leaves static files to WhiteNoise, which answers a path that
+    # climbs out of the static folders with 404 (Django's own handler raises: a 500).
+    "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "crispy_forms",
@@ -88,6 +91,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # A query or form that cannot be read answers 400 before anything else reads it (the
+    # CSRF check would, and again while drawing Django's own 400 page: a 500).
+    "portal.middleware.UnreadableRequestMiddleware",
     "axes.middleware.AxesMiddleware",
     "portal.error_pages.MethodNotAllowedPage",
 ]
@@ -138,7 +144,11 @@ AUTHENTICATION_BACKENDS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    # At least 12 characters for a password kept here (ASVS level 2, 2.1.1).
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -163,8 +173,24 @@ SECURE_HSTS_SECONDS = 0 if DEBUG else env_int("SECURE_HSTS_SECONDS", 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 # gov.uk domains are on the browsers' HSTS preload list; a service says so too.
 SECURE_HSTS_PRELOAD = not DEBUG and env_bool("SECURE_HSTS_PRELOAD", True)
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Behind a reverse proxy: how many proxies in front of the portal add themselves to
+# X-Forwarded-For (core/client.py takes the client's address from the entry the outermost
+# trusted proxy added). 0: no proxy is trusted, the header is ignored, and the connection's
+# address is the client's. TRUST_X_FORWARDED_FOR=1, the older on/off setting, reads as one
+# proxy.
+SNS_TRUSTED_PROXIES = env_int("SNS_TRUSTED_PROXIES", 1 if env_bool("TRUST_X_FORWARDED_FOR") else 0)
+if SNS_TRUSTED_PROXIES < 0:
+    raise ImproperlyConfigured("SNS_TRUSTED_PROXIES must be 0 or more")
+# HTTP is redirected to HTTPS in production unless turned off (a proxy that redirects
+# itself may turn it off); the health check answers over HTTP for load balancers. Tests
+# ask for HTTPS where they mean to (secure=True).
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG and not RUNNING_TESTS)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# X-Forwarded-Proto says the request came over HTTPS only when a trusted proxy set it; with
+# no proxy, a client could send the header itself.
+if SNS_TRUSTED_PROXIES:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # Content-Security-Policy: no inline script except the one GOV.UK line, by nonce.
 CONTENT_SECURITY_POLICY = {
@@ -182,14 +208,32 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# Failed sign-ins: locked out after 5 failures for 15 minutes (django-axes).
+# Failed sign-ins (django-axes, with the portal's handler in people/lockout.py): an email
+# address tried from one client address is locked out after AXES_FAILURE_LIMIT failures for
+# 15 minutes; a client address after SNS_SIGNIN_ADDRESS_FAILURE_LIMIT failures whatever the
+# email (one address spraying many accounts); an email address after
+# SNS_SIGNIN_EMAIL_FAILURE_LIMIT failures from any addresses (ASVS 2.2.1: at most 100 failed
+# tries an hour on one account). The email is compared lower-cased, as sign-in matches it,
+# and the client address is the one the audit trail records.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+SNS_SIGNIN_ADDRESS_FAILURE_LIMIT = env_int("SNS_SIGNIN_ADDRESS_FAILURE_LIMIT", 20)
+SNS_SIGNIN_EMAIL_FAILURE_LIMIT = env_int("SNS_SIGNIN_EMAIL_FAILURE_LIMIT", 20)
 AXES_COOLOFF_TIME = 0.25  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address", "username"]
+AXES_HANDLER = "people.lockout.PortalLockoutHandler"
+AXES_USERNAME_CALLABLE = "people.lockout.username_of"
+AXES_CLIENT_IP_CALLABLE = "core.client.client_address"
 AXES_USERNAME_FORM_FIELD = "username"
-AXES_RESET_ON_SUCCESS = True
+# A correct sign-in forgets only its own email-and-address failures (the handler does it):
+# axes's own reset would also forget every failure from the address and for the email,
+# letting one's own account clear an address's count of guesses at others.
+AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+# The "create or reset your password" page: at most this many requests per client address
+# and per email address in 15 minutes; more answer "Too many requests" and send nothing.
+SNS_PASSWORD_LINK_ADDRESS_LIMIT = env_int("SNS_PASSWORD_LINK_ADDRESS_LIMIT", 10)
+SNS_PASSWORD_LINK_EMAIL_LIMIT = env_int("SNS_PASSWORD_LINK_EMAIL_LIMIT", 5)
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"
@@ -400,5 +444,3 @@ SNS_CONTACT_EMAIL = os.environ.get("SNS_CONTACT_EMAIL") or parseaddr(DEFAULT_FRO
 SNS_CONTACT_URL = os.environ.get("SNS_CONTACT_URL", "")
 # The phase banner's feedback link; without it, feedback goes to the contact email.
 SNS_FEEDBACK_URL = os.environ.get("SNS_FEEDBACK_URL", "")
-# Behind a proxy that sets X-Forwarded-For, record the client's address from it.
-TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)

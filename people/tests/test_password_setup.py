@@ -304,7 +304,7 @@ def test_bad_input_shows_the_error_summary(client, email, error):
     ("new", "again", "error"),
     [
         ("", "", "Enter a new password"),
-        ("short", "short", "This password is too short. It must contain at least 8 characters."),
+        ("short", "short", "This password is too short. It must contain at least 12 characters."),
         ("12345678901", "12345678901", "This password is entirely numeric."),
         ("password123", "password123", "This password is too common."),
         ("nia.new.example", "nia.new.example", "The password is too similar to the email address."),

@@ -24,7 +24,9 @@ def production_env(tmp_path, **overrides) -> dict:
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("DATABASE_", "CELERY_", "EMAIL_", "SECURE_", "SESSION_"))
+        if not key.startswith(
+            ("DATABASE_", "CELERY_", "EMAIL_", "SECURE_", "SESSION_", "SNS_", "TRUST_")
+        )
         and key
         not in {
             "DEBUG",
@@ -40,7 +42,6 @@ def production_env(tmp_path, **overrides) -> dict:
             "SECRET_KEY": secrets.token_urlsafe(50),
             "AUDIT_CHAIN_KEY": secrets.token_urlsafe(50),
             "EMAIL_HOST": "smtp.dept.example",
-            "SECURE_SSL_REDIRECT": "1",
             "ALLOWED_HOSTS": "sns.dept.gov.uk",
             "CSRF_TRUSTED_ORIGINS": "https://sns.dept.gov.uk",
             "PORTAL_VAR_DIR": str(tmp_path),
@@ -86,6 +87,17 @@ def test_production_cookies_are_secure_httponly_samesite_and_sessions_are_short(
     values = result.stdout.split()
     assert values[:8] == ["True", "True", "True", "True", "Lax", "Lax", "True", "28800"]
     assert int(values[8]) >= 31536000 and values[9] == "True" and values[10] == "False"
+
+
+def test_x_forwarded_proto_is_believed_only_behind_a_trusted_proxy(tmp_path):
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.SECURE_PROXY_SSL_HEADER, s.SECURE_SSL_REDIRECT)"
+    )
+    result = run(["-c", code], production_env(tmp_path))
+    assert result.stdout.split() == ["None", "True"], result.stderr
+    result = run(["-c", code], production_env(tmp_path, SNS_TRUSTED_PROXIES="1"))
+    assert "HTTP_X_FORWARDED_PROTO" in result.stdout, result.stderr
 
 
 def test_production_refuses_to_start_without_a_real_secret_key(tmp_path):
