@@ -216,6 +216,9 @@ CRISPY_CLASS_CONVERTERS = {"quickselect": "govuk-select"}
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
 DEMO_OUTBOX = not EMAIL_HOST
 EMAIL_FILE_PATH = VAR_DIR / "sent-emails"
+# The demo's Sent emails page (it shows everyone the password links): only when asked for
+# (`make run` sets SNS_DEMO_SENT_EMAILS=1), with DEBUG on and mail going to the folder.
+SNS_DEMO_SENT_EMAILS = DEBUG and DEMO_OUTBOX and env_bool("SNS_DEMO_SENT_EMAILS", False)
 if DEMO_OUTBOX:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
 else:
