@@ -305,7 +305,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "approvals.lapse_due",
         "schedule": SNS_SWEEP_INTERVAL_SECONDS,
     },
+    # Retention (docs/privacy.md): expired sessions, old email bodies, closed cases' reasons.
+    "retention-sweep": {"task": "portal.retention_sweep", "schedule": 3600.0},
 }
+
+# Retention (docs/privacy.md): how long personal data is kept before the retention sweep
+# removes it. Days after an email was sent (or given up) that its body is kept; days after a
+# case closed (rejected, withdrawn, lapsed, or its grant ended) that its free-text reasons
+# are kept: the department's retention period for case papers.
+SNS_RETENTION_EMAIL_BODY_DAYS = env_int("SNS_RETENTION_EMAIL_BODY_DAYS", 90)
+SNS_RETENTION_CASE_TEXT_DAYS = env_int("SNS_RETENTION_CASE_TEXT_DAYS", 2 * 365)
 
 # Business rules that the department may tune.
 SNS_MAX_MONTHS_PASSIVE = env_int("SNS_MAX_MONTHS_PASSIVE", 12)
