@@ -315,6 +315,8 @@ CELERY_BEAT_SCHEDULE = {
 # are kept: the department's retention period for case papers.
 SNS_RETENTION_EMAIL_BODY_DAYS = env_int("SNS_RETENTION_EMAIL_BODY_DAYS", 90)
 SNS_RETENTION_CASE_TEXT_DAYS = env_int("SNS_RETENTION_CASE_TEXT_DAYS", 2 * 365)
+# Days django-axes' record of each sign-in (client address and browser) is kept.
+SNS_RETENTION_SIGN_IN_DAYS = env_int("SNS_RETENTION_SIGN_IN_DAYS", 90)
 
 # Business rules that the department may tune.
 SNS_MAX_MONTHS_PASSIVE = env_int("SNS_MAX_MONTHS_PASSIVE", 12)

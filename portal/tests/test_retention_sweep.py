@@ -4,6 +4,7 @@ app's retention service (review finding 12)."""
 import datetime
 
 import pytest
+from axes.models import AccessLog
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.utils import timezone
@@ -11,6 +12,7 @@ from django.utils import timezone
 from access_requests.models import BusinessCase
 from access_requests.services.retention import REMOVED
 from access_requests.tests.factories import BusinessCaseFactory
+from audit.models import AuditEvent
 from notifications.models import OutboundEmail
 from portal.tasks import retention_sweep
 
@@ -39,6 +41,14 @@ def test_the_sweep_clears_expired_sessions_old_bodies_and_old_reasons():
         status="sent",
         sent_at=now - datetime.timedelta(days=365),
     )
+    for username, days in (("old@example.gov.uk", 91), ("recent@example.gov.uk", 89)):
+        entry = AccessLog.objects.create(
+            username=username, ip_address="203.0.113.9", user_agent="Firefox"
+        )
+        # attempt_time is set on create: moved back as time would have.
+        AccessLog.objects.filter(pk=entry.pk).update(
+            attempt_time=now - datetime.timedelta(days=days)
+        )
     case = BusinessCaseFactory(
         submitted=True,
         status=BusinessCase.Status.REJECTED,
@@ -46,11 +56,21 @@ def test_the_sweep_clears_expired_sessions_old_bodies_and_old_reasons():
         decision_reason="Personal reasons",
     )
 
-    assert retention_sweep.apply().get() == {"email_bodies_removed": 1, "case_texts_removed": 1}
+    assert retention_sweep.apply().get() == {
+        "sign_in_records_removed": 1,
+        "email_bodies_removed": 1,
+        "case_texts_removed": 1,
+    }
 
     assert list(Session.objects.values_list("session_key", flat=True)) == ["b" * 32]
     sent.refresh_from_db()
     assert sent.body_text == ""
     case.refresh_from_db()
     assert case.decision_reason == REMOVED
-    assert retention_sweep.apply().get() == {"email_bodies_removed": 0, "case_texts_removed": 0}
+    assert retention_sweep.apply().get() == {
+        "sign_in_records_removed": 0,
+        "email_bodies_removed": 0,
+        "case_texts_removed": 0,
+    }
+    assert list(AccessLog.objects.values_list("username", flat=True)) == ["recent@example.gov.uk"]
+    assert AuditEvent.objects.filter(action="sign_in_records.removed").count() == 1
