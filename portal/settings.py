@@ -305,18 +305,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "approvals.lapse_due",
         "schedule": SNS_SWEEP_INTERVAL_SECONDS,
     },
-    # Retention (docs/privacy.md): expired sessions, old email bodies, closed cases' reasons.
-    "retention-sweep": {"task": "portal.retention_sweep", "schedule": 3600.0},
 }
-
-# Retention (docs/privacy.md): how long personal data is kept before the retention sweep
-# removes it. Days after an email was sent (or given up) that its body is kept; days after a
-# case closed (rejected, withdrawn, lapsed, or its grant ended) that its free-text reasons
-# are kept: the department's retention period for case papers.
-SNS_RETENTION_EMAIL_BODY_DAYS = env_int("SNS_RETENTION_EMAIL_BODY_DAYS", 90)
-SNS_RETENTION_CASE_TEXT_DAYS = env_int("SNS_RETENTION_CASE_TEXT_DAYS", 2 * 365)
-# Days django-axes' record of each sign-in (client address and browser) is kept.
-SNS_RETENTION_SIGN_IN_DAYS = env_int("SNS_RETENTION_SIGN_IN_DAYS", 90)
 
 # Business rules that the department may tune.
 SNS_MAX_MONTHS_PASSIVE = env_int("SNS_MAX_MONTHS_PASSIVE", 12)
@@ -354,6 +343,17 @@ SNS_OUTBOX_CLAIM_SECONDS = env_int("SNS_OUTBOX_CLAIM_SECONDS", 120)
 # the emails wait in the outbox for the outbox sweep (tests that run services in several
 # threads turn it off: eager Celery's "join will block" flag is process-wide and races).
 SNS_SEND_EMAIL_ON_COMMIT = True
+
+# Retention (docs/privacy.md): how long personal data is kept before the retention sweep
+# removes it. Days after an email was sent (or given up) that its body is kept; days after a
+# case closed (rejected, withdrawn, lapsed, or its grant ended) that its free-text reasons
+# are kept: the department's retention period for case papers.
+SNS_RETENTION_EMAIL_BODY_DAYS = env_int("SNS_RETENTION_EMAIL_BODY_DAYS", 90)
+SNS_RETENTION_CASE_TEXT_DAYS = env_int("SNS_RETENTION_CASE_TEXT_DAYS", 2 * 365)
+# Days django-axes' record of each sign-in (client address and browser) is kept.
+SNS_RETENTION_SIGN_IN_DAYS = env_int("SNS_RETENTION_SIGN_IN_DAYS", 90)
+# Hourly: expired sessions, old sign-in records, old email bodies, closed cases' reasons.
+CELERY_BEAT_SCHEDULE["retention-sweep"] = {"task": "portal.retention_sweep", "schedule": 3600.0}
 
 LOGGING = {
     "version": 1,
