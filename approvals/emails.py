@@ -185,13 +185,13 @@ def approval_email_context(
     approval: dict,
     case: dict,
     identities: list[dict],
-    link: str,
     cases_to_decide_url: str,
     token_expires_text: str | None = None,
     **extra,
 ) -> dict:
     """What the approver's emails (the request and its reminders) show: the request, the
-    whole case with its sites, and the link to decide it. `extra` adds what one kind of
+    whole case with its sites. The link to decide it is not here: it is a live value the
+    outbox keeps sealed (`Outgoing.secrets`), never in a stored context. `extra` adds what one kind of
     email shows besides (a reminder's number, whom an escalation comes from)."""
     return {
         "approval": approval_summary(approval, token_expires_text=token_expires_text),
@@ -199,7 +199,6 @@ def approval_email_context(
         "requester": person_of(case, "requester__"),
         "profile": _profile_summary(case),
         "identities": [_identity_summary(identity) for identity in identities],
-        "link": link,
         "cases_to_decide_url": cases_to_decide_url,
         **extra,
     }

@@ -11,7 +11,9 @@ class OutboundEmailAdmin(admin.ModelAdmin):
     list_filter = ["status", "template"]
     search_fields = ["to", "subject"]
     show_full_result_count = False
-    readonly_fields = [f.name for f in column_fields(OutboundEmail)]
+    # The sealed live values are not shown (they are unreadable, and wiped once sent).
+    exclude = ["secret"]
+    readonly_fields = [f.name for f in column_fields(OutboundEmail) if f.name != "secret"]
 
     def has_add_permission(self, request):
         return False

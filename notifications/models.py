@@ -2,8 +2,10 @@
 
 A row is written with its template's name and a `context` of plain JSON values (names,
 dates already written out as text, links) and is rendered by the sender when it sends it:
-writing an email costs no template rendering, so a sweep can write thousands a second.
-Once sent, the row holds the subject and bodies that went out (and no context).
+writing an email costs no template rendering, so a sweep writes its emails cheaply.
+Once sent or given up, the row holds the subject and bodies that went out (and no context),
+with every live value (a decision or password link) masked: the live values travel sealed in
+`secret` until then (see `notifications.secrets`).
 """
 
 from typing import NamedTuple
@@ -26,6 +28,8 @@ class OutboundEmail(models.Model):
     template = models.CharField(max_length=100, help_text="Which email this is")
     # What the template is rendered with; None once the subject and bodies are stored.
     context = models.JSONField(null=True, blank=True, editable=False)
+    # The email's live values (links with tokens), sealed; wiped once it is sent or given up.
+    secret = models.TextField(null=True, blank=True, editable=False)  # noqa: DJ001 - NULL: none
     # A unique key per email that must go out at most once (a reminder, a notice).
     dedupe_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
     object_type = models.CharField(max_length=80, blank=True)
@@ -63,14 +67,23 @@ class OutboundEmail(models.Model):
     def __str__(self):
         return f"{self.template} to {self.to}"
 
-    def content(self) -> "EmailContent":
+    def content(self, *, live: bool = False) -> "EmailContent":
         """What this email says: rendered from its template and context if it has not been
-        sent yet, or as stored."""
+        sent yet, or as stored. Its live values (links with tokens) are masked, unless
+        `live` (the sender, which unseals them to send the email)."""
         if self.context is None:
             return EmailContent(self.subject, self.body_text, self.body_html)
-        from .rendering import email_render
+        from .rendering import email_render, email_render_sending
+        from .secrets import SealBroken
 
-        return email_render(self.template, self.context)
+        try:
+            sent, stored = email_render_sending(self)
+        except SealBroken:
+            if live:
+                raise
+            # Sealed under a key no longer held: shown without its live values.
+            return email_render(self.template, self.context)
+        return sent if live else stored
 
 
 class EmailContent(NamedTuple):

@@ -6,8 +6,10 @@ import functools
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.html import escape
 
 from .models import EmailContent
+from .secrets import secret_mask, secrets_open
 
 
 def email_render(template: str, context: dict) -> EmailContent:
@@ -34,6 +36,34 @@ BIDI_CONTROLS = dict.fromkeys(
 def subject_clean(subject: str) -> str:
     """One line of at most 300 characters, without text-direction controls."""
     return " ".join(subject.translate(BIDI_CONTROLS).split())[:300]
+
+
+def email_render_sending(email) -> tuple[EmailContent, EmailContent]:
+    """An outbox email as it is sent (with its live values unsealed) and as it is stored
+    (each live value masked, in the text and in the HTML as the template escaped it)."""
+    if email.context is None:  # written rendered, or sent: as stored
+        stored = EmailContent(email.subject, email.body_text, email.body_html)
+        return stored, stored
+    live_values = secrets_open(email.secret) if email.secret else {}
+    sent = email_render(email.template, {**email.context, **live_values})
+    if not live_values:
+        return sent, sent
+    masks = []
+    for value in live_values.values():
+        value, masked = str(value), secret_mask(str(value))
+        masks += [(value, masked), (escape(value), escape(masked))]
+    stored = EmailContent(*(_masked(part, masks) for part in sent))
+    if any(value in part for value, _ in masks for part in stored):
+        # A template that changed a value past recognition: store it rendered masked.
+        masked_values = {name: secret_mask(str(value)) for name, value in live_values.items()}
+        stored = email_render(email.template, {**email.context, **masked_values})
+    return sent, stored
+
+
+def _masked(text: str, masks: list[tuple[str, str]]) -> str:
+    for value, masked in masks:
+        text = text.replace(value, masked)
+    return text
 
 
 def email_date(value: datetime.date | datetime.datetime | None) -> str:

@@ -22,6 +22,8 @@ from audit.services import SystemActor, record
 from core.models import column_fields, primary_key_field
 
 from .models import OutboundEmail
+from .rendering import email_render_sending
+from .secrets import secrets_seal
 
 logger = logging.getLogger(__name__)
 
@@ -36,12 +38,15 @@ class Outgoing:
     them; dates written out as the email shows them): it is stored on the row, so a value
     JSON cannot hold fails here, in the caller's transaction, not later in the sender.
     `to` is a list of (address, dedupe_key) pairs; a pair whose dedupe key was used before
-    is skipped (that email exists already)."""
+    is skipped (that email exists already). `secrets` holds the live values the template
+    shows besides (a link with its token): they are stored sealed, used by the sender, and
+    only ever stored masked in the email that went out (see `notifications.secrets`)."""
 
     template: str
     context: dict
     to: list[tuple[str, str | None]]
     related: models.Model | None = None
+    secrets: dict[str, str] | None = None
 
 
 def email_queue_many(messages: list[Outgoing]) -> list[int]:
@@ -58,8 +63,11 @@ def email_queue_many(messages: list[Outgoing]) -> list[int]:
         contexts.append(json.dumps(message.context))  # one message, one encoding
         object_type = related._meta.label_lower if related is not None else ""
         object_id = str(related.pk) if related is not None else ""
+        sealed = secrets_seal(message.secrets) if message.secrets else None
         for address, dedupe_key in message.to:
-            rows.append((address, message.template, context, dedupe_key, object_type, object_id))
+            rows.append(
+                (address, message.template, context, sealed, dedupe_key, object_type, object_id)
+            )
     ids = _insert_skipping_duplicates(rows, contexts=contexts, now=timezone.now())
     if ids and settings.SNS_SEND_EMAIL_ON_COMMIT:
         transaction.on_commit(lambda: _after_commit(ids))
@@ -68,7 +76,7 @@ def email_queue_many(messages: list[Outgoing]) -> list[int]:
 
 # What `_insert_skipping_duplicates` writes for each email; every other column is the same
 # for every email of a call (a pending, unrendered email).
-_PER_EMAIL = ("to", "template", "context", "dedupe_key", "object_type", "object_id")
+_PER_EMAIL = ("to", "template", "context", "secret", "dedupe_key", "object_type", "object_id")
 
 
 def _insert_skipping_duplicates(rows: list[tuple], *, contexts: list[str], now) -> list[int]:
@@ -154,6 +162,7 @@ def email_queue(
     context: dict,
     related: models.Model | None = None,
     dedupe_key: str | None = None,
+    secrets: dict[str, str] | None = None,
 ) -> OutboundEmail | None:
     """Write the email `notifications/email/<template>.{subject.txt,txt,html}` with `context`
     (plain JSON values, see `Outgoing`) to the outbox.
@@ -162,7 +171,15 @@ def email_queue(
     Sending is queued for after the surrounding transaction commits.
     """
     written = email_queue_many(
-        [Outgoing(template=template, context=context, to=[(to, dedupe_key)], related=related)]
+        [
+            Outgoing(
+                template=template,
+                context=context,
+                to=[(to, dedupe_key)],
+                related=related,
+                secrets=secrets,
+            )
+        ]
     )
     return OutboundEmail.objects.get(pk=written[0]) if written else None
 
@@ -248,7 +265,7 @@ def outbound_email_send(*, email_id: int) -> OutboundEmail | None:
     if email is None:
         return None
     try:
-        content = email.content()
+        content, stored = email_render_sending(email)
     except Exception as exc:  # noqa: BLE001 - a template that cannot render: recorded, retried
         logger.exception("Email %s (%s) could not be rendered", email.pk, email.template)
         _record_failure(email, exc)
@@ -269,7 +286,8 @@ def outbound_email_send(*, email_id: int) -> OutboundEmail | None:
         return email
     with transaction.atomic():
         now = timezone.now()
-        # The row keeps what went out (and drops the context it was rendered from).
+        # The row keeps what went out with its live values masked, and drops the context
+        # and the sealed values it was rendered from.
         OutboundEmail.objects.filter(pk=email.pk).update(
             status=OutboundEmail.Status.SENT,
             sent_at=now,
@@ -277,10 +295,11 @@ def outbound_email_send(*, email_id: int) -> OutboundEmail | None:
             claimed_until=None,
             last_error="",
             updated_at=now,
-            subject=content.subject,
-            body_text=content.body_text,
-            body_html=content.body_html,
+            subject=stored.subject,
+            body_text=stored.body_text,
+            body_html=stored.body_html,
             context=None,
+            secret=None,
         )
         email.refresh_from_db()
         record(
@@ -297,8 +316,12 @@ def _record_failure(email: OutboundEmail, exc: Exception) -> None:
     attempts = email.attempts + 1
     gave_up = attempts >= settings.SNS_OUTBOX_MAX_ATTEMPTS
     now = timezone.now()
+    # Given up, the row keeps what it would have said (masked, if it renders at all) and
+    # neither its context nor its sealed live values.
+    given_up = {"context": None, "secret": None, **_stored_content(email)} if gave_up else {}
     with transaction.atomic():
         OutboundEmail.objects.filter(pk=email.pk).update(
+            **given_up,
             attempts=attempts,
             last_error=f"{type(exc).__name__}: {exc}"[:2000],
             claimed_until=None,
@@ -319,6 +342,14 @@ def _record_failure(email: OutboundEmail, exc: Exception) -> None:
             },
         )
     logger.warning("Sending email %s failed (attempt %s): %s", email.pk, attempts, exc)
+
+
+def _stored_content(email: OutboundEmail) -> dict:
+    try:
+        stored = email.content()
+    except Exception:  # noqa: BLE001 - the template is what failed: nothing to keep
+        return {}
+    return {"subject": stored.subject, "body_text": stored.body_text, "body_html": stored.body_html}
 
 
 def outbox_due_ids(*, limit: int = 500) -> list[int]:

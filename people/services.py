@@ -397,13 +397,13 @@ def password_reset_request(
                 template=PASSWORD_LINK_TEMPLATE,
                 context={
                     "name": person.display_name,
-                    "link": password_link(person),
                     "hours": settings.PASSWORD_RESET_TIMEOUT // 3600,
                     "expires_at": f"{timezone.localtime(expires):%H:%M} on {email_date(expires)}",
                     "first_password": not person.has_usable_password(),
                     "request_link": settings.PORTAL_BASE_URL + reverse("people:password-reset"),
                 },
                 related=person,
+                secrets={"link": password_link(person)},  # sealed, never stored readable
             )
         record(
             actor=actor,

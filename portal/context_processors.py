@@ -6,6 +6,8 @@ from django.urls import NoReverseMatch, reverse
 from people.models import Role
 from people.roles import load_roles
 
+from .sent_emails import demo_sent_emails_page_enabled
+
 
 @dataclass(frozen=True)
 class NavItem:
@@ -69,7 +71,8 @@ def portal(request):
     return {
         "service_name": settings.SERVICE_NAME,
         "department_name": settings.DEPARTMENT_NAME,
-        "demo_outbox": settings.DEMO_OUTBOX,
+        # The footer's and the password page's link to the demo's Sent emails page.
+        "demo_outbox": demo_sent_emails_page_enabled(),
         "contact_email": settings.SNS_CONTACT_EMAIL,
         "contact_url": settings.SNS_CONTACT_URL,
         "feedback_url": settings.SNS_FEEDBACK_URL,

@@ -264,6 +264,9 @@ CRISPY_CLASS_CONVERTERS = {"quickselect": "govuk-select"}
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
 DEMO_OUTBOX = not EMAIL_HOST
 EMAIL_FILE_PATH = VAR_DIR / "sent-emails"
+# The demo's Sent emails page (it shows everyone the password links): only when asked for
+# (`make run` sets SNS_DEMO_SENT_EMAILS=1), with DEBUG on and mail going to the folder.
+SNS_DEMO_SENT_EMAILS = DEBUG and DEMO_OUTBOX and env_bool("SNS_DEMO_SENT_EMAILS", False)
 if DEMO_OUTBOX:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
 else:
@@ -406,12 +409,45 @@ SNS_OUTBOX_CLAIM_SECONDS = env_int("SNS_OUTBOX_CLAIM_SECONDS", 120)
 # threads turn it off: eager Celery's "join will block" flag is process-wide and races).
 SNS_SEND_EMAIL_ON_COMMIT = True
 
+# Retention (docs/privacy.md): how long personal data is kept before the retention sweep
+# removes it. Days after an email was sent (or given up) that its body is kept; days after a
+# case closed (rejected, withdrawn, lapsed, or its grant ended) that its free-text reasons
+# are kept: the department's retention period for case papers.
+SNS_RETENTION_EMAIL_BODY_DAYS = env_int("SNS_RETENTION_EMAIL_BODY_DAYS", 90)
+SNS_RETENTION_CASE_TEXT_DAYS = env_int("SNS_RETENTION_CASE_TEXT_DAYS", 2 * 365)
+# Days django-axes' record of each sign-in (client address and browser) is kept.
+SNS_RETENTION_SIGN_IN_DAYS = env_int("SNS_RETENTION_SIGN_IN_DAYS", 90)
+# Hourly: expired sessions, old sign-in records, old email bodies, closed cases' reasons.
+CELERY_BEAT_SCHEDULE["retention-sweep"] = {"task": "portal.retention_sweep", "schedule": 3600.0}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # The request loggers log paths, and a decision or password link's path holds its token.
+    "filters": {"mask_token_paths": {"()": "portal.log_filters.MaskTokenPaths"}},
+    # The development server's request lines, as Django's defaults write them.
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        "django.request": {"filters": ["mask_token_paths"]},
+        "django.server": {
+            "handlers": ["django.server"],
+            "level": "INFO",
+            "propagate": False,
+            "filters": ["mask_token_paths"],
+        },
+    },
 }
 
 

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
@@ -6,7 +5,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from . import health, home_sections
-from .sent_emails import demo_sent_emails
+from .sent_emails import demo_sent_emails, demo_sent_emails_page_enabled
 
 
 @require_safe
@@ -31,7 +30,7 @@ def healthz(request):
 @login_not_required  # demo only: a person from import_staff reads their password link here
 @require_safe
 def sent_emails(request):
-    if not settings.DEMO_OUTBOX:
+    if not demo_sent_emails_page_enabled():
         raise Http404("The sent emails page exists only in the demo")
     return render(request, "portal/sent_emails.html", {"emails": demo_sent_emails()})
 

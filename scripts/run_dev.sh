@@ -6,7 +6,7 @@
 # Ctrl-C (or SIGTERM/SIGHUP, or any of the three exiting) stops all three and waits for them.
 #
 # STAFF_CSV, when set, names a staff directory CSV imported after the demo data.
-# Defaults, only when unset: DEBUG=1 (read by the settings), PORT=8000,
+# Defaults, only when unset: DEBUG=1 and SNS_DEMO_SENT_EMAILS=1 (read by the settings), PORT=8000,
 # PYTHONUNBUFFERED=1. DATABASE_URL and CELERY_BROKER_URL are left alone: without them the
 # settings use their embedded defaults.
 set -euo pipefail
@@ -14,6 +14,9 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 export DEBUG="${DEBUG:-1}"
+# The demo's Sent emails page, where mail written to var/sent-emails is read (it exists only
+# with DEBUG on and no EMAIL_HOST as well).
+export SNS_DEMO_SENT_EMAILS="${SNS_DEMO_SENT_EMAILS:-1}"
 
 export PORT="${PORT:-8000}"
 # Links in emails point at this server unless told otherwise.

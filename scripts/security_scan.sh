@@ -3,7 +3,8 @@
 #   bandit     the project's code (settings in .bandit); medium or high severity fails.
 #   pip-audit  the pinned requirements against PyPI's vulnerability data; a known
 #              vulnerability fails. Where PyPI's JSON API cannot be reached (a mirror that
-#              serves only package files), it says so plainly and does not fail.
+#              serves only package files, no internet), it prints a WARNING line saying the
+#              dependencies were NOT audited, and does not fail.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 VENV_BIN="${VENV_BIN:-.venv/bin}"
@@ -30,7 +31,10 @@ try:
     with open(path, encoding="utf-8") as handle:
         data = json.load(handle)
 except (OSError, ValueError):
-    print("security-scan: pip-audit did not run (no report); the dependencies were NOT audited.")
+    print(
+        "WARNING: security-scan: pip-audit did not run (no report, exit status "
+        f"{status}): the dependencies were NOT audited for known vulnerabilities."
+    )
     sys.exit(0)
 dependencies = data.get("dependencies", [])
 vulnerable = [d for d in dependencies if d.get("vulns")]
@@ -44,13 +48,14 @@ if vulnerable:
     sys.exit(1)
 if skipped and len(skipped) == len(dependencies):
     print(
-        "security-scan: pip-audit could NOT audit the dependencies here: PyPI's vulnerability "
+        "WARNING: security-scan: pip-audit could NOT audit the dependencies: PyPI's vulnerability "
         f"data (its JSON API) is not reachable from this machine ({skipped[0]['skip_reason']}). "
         "Not failing the build; run `.venv/bin/pip-audit -r requirements.txt` where pypi.org is reachable."
     )
 elif skipped:
     names = ", ".join(d["name"] for d in skipped)
-    print(f"security-scan: pip-audit: no known vulnerabilities; not audited: {names}")
+    print(f"security-scan: pip-audit: no known vulnerabilities in the packages it could audit")
+    print(f"WARNING: security-scan: pip-audit could NOT audit: {names}")
 else:
     print(f"security-scan: pip-audit: no known vulnerabilities in {len(dependencies)} packages")
 PY

@@ -231,7 +231,6 @@ def _reminders_write(*, reminders: list[_Reminder], now) -> None:
                     approval=approval,
                     case=case,
                     identities=identities.get(reminder.case_id, []),
-                    link=links.decide(token),
                     cases_to_decide_url=links.cases_to_decide,
                     token_expires_text=expiry_texts[expires],
                     number=reminder.number,
@@ -240,6 +239,7 @@ def _reminders_write(*, reminders: list[_Reminder], now) -> None:
                     (approver_email, f"approval-reminder:{reminder.approval_id}:{reminder.number}")
                 ],
                 related=_reference_to(ApprovalRequest, reminder.approval_id),
+                secrets={"link": links.decide(token)},
             )
         )
         events.append(

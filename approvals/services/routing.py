@@ -154,7 +154,6 @@ def approval_request_create(
             approval=emails.approval_rows([approval.pk])[approval.pk],
             case=emails.case_rows([case.pk])[case.pk],
             identities=emails.identity_rows([case.pk]).get(case.pk, []),
-            link=links.decide(token),
             cases_to_decide_url=links.cases_to_decide,
             escalated_from={
                 "approver": emails.person(escalated_from.approver),
@@ -165,6 +164,7 @@ def approval_request_create(
         ),
         related=approval,
         dedupe_key=f"approval-request:{approval.pk}",
+        secrets={"link": links.decide(token)},
     )
     return approval
 

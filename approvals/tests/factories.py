@@ -78,7 +78,7 @@ def link_for(approval: ApprovalRequest) -> str:
         .order_by("-id")
         .first()
     )
-    match = LINK_PATTERN.search(email.content().body_text)
+    match = LINK_PATTERN.search(email.content(live=True).body_text)
     return match.group(1)
 
 

@@ -412,6 +412,8 @@ def test_in_the_demo_the_link_is_read_on_the_sent_emails_page_without_signing_in
     # make run without a mail server writes mail to a folder; a newly imported person has no
     # account to sign in with yet, so the demo's Sent emails page is open to them.
     settings.DEMO_OUTBOX = True
+    settings.DEBUG = True
+    settings.SNS_DEMO_SENT_EMAILS = True  # make run sets it
     settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     settings.EMAIL_FILE_PATH = tmp_path / "sent-emails"
     sent_page = ask_for_link(imported.email, follow=True)

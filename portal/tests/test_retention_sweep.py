@@ -1,0 +1,76 @@
+"""The retention sweep: on the one beat schedule, clears expired sessions, and runs each
+app's retention service (review finding 12)."""
+
+import datetime
+
+import pytest
+from axes.models import AccessLog
+from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.utils import timezone
+
+from access_requests.models import BusinessCase
+from access_requests.services.retention import REMOVED
+from access_requests.tests.factories import BusinessCaseFactory
+from audit.models import AuditEvent
+from notifications.models import OutboundEmail
+from portal.tasks import retention_sweep
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_sweep_is_on_the_beat_schedule():
+    [entry] = [
+        e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "portal.retention_sweep"
+    ]
+    assert entry["schedule"] <= 24 * 3600
+
+
+def test_the_sweep_clears_expired_sessions_old_bodies_and_old_reasons():
+    now = timezone.now()
+    Session.objects.create(
+        session_key="a" * 32, session_data="x", expire_date=now - datetime.timedelta(minutes=1)
+    )
+    Session.objects.create(
+        session_key="b" * 32, session_data="x", expire_date=now + datetime.timedelta(hours=1)
+    )
+    sent = OutboundEmail.objects.create(
+        to="sam@example.gov.uk",
+        template="t",
+        body_text="Dear Sam",
+        status="sent",
+        sent_at=now - datetime.timedelta(days=365),
+    )
+    for username, days in (("old@example.gov.uk", 91), ("recent@example.gov.uk", 89)):
+        entry = AccessLog.objects.create(
+            username=username, ip_address="203.0.113.9", user_agent="Firefox"
+        )
+        # attempt_time is set on create: moved back as time would have.
+        AccessLog.objects.filter(pk=entry.pk).update(
+            attempt_time=now - datetime.timedelta(days=days)
+        )
+    case = BusinessCaseFactory(
+        submitted=True,
+        status=BusinessCase.Status.REJECTED,
+        decided_at=now - datetime.timedelta(days=5 * 365),
+        decision_reason="Personal reasons",
+    )
+
+    assert retention_sweep.apply().get() == {
+        "sign_in_records_removed": 1,
+        "email_bodies_removed": 1,
+        "case_texts_removed": 1,
+    }
+
+    assert list(Session.objects.values_list("session_key", flat=True)) == ["b" * 32]
+    sent.refresh_from_db()
+    assert sent.body_text == ""
+    case.refresh_from_db()
+    assert case.decision_reason == REMOVED
+    assert retention_sweep.apply().get() == {
+        "sign_in_records_removed": 0,
+        "email_bodies_removed": 0,
+        "case_texts_removed": 0,
+    }
+    assert list(AccessLog.objects.values_list("username", flat=True)) == ["recent@example.gov.uk"]
+    assert AuditEvent.objects.filter(action="sign_in_records.removed").count() == 1
