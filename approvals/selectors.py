@@ -159,6 +159,11 @@ def approval_closed_reason(*, approval: ApprovalRequest, case: BusinessCase) -> 
     return None
 
 
+def approval_link_expired(*, approval: ApprovalRequest, now: datetime.datetime) -> bool:
+    """Whether this request's emailed link is past its expiry, whatever its status."""
+    return approval.token_expires_at <= now
+
+
 def decided_approval_for_case(*, case: BusinessCase) -> ApprovalRequest | None:
     """The approval request whose decision settled the case."""
     return (
