@@ -269,7 +269,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 
 # The one beat schedule. django-celery-beat copies it into the database on start,
-# where admins can see and tune it.
+# where admins can see it (only a superuser may change it: people/roles.py says why).
 SNS_SWEEP_INTERVAL_SECONDS = float(os.environ.get("SNS_SWEEP_INTERVAL_SECONDS", "300"))
 # The expiry, reminder, expiry-notice and safe-use sweeps work on this many batches at once
 # on PostgreSQL, each on its own database connection (core/sweeping.py);
