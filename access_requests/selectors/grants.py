@@ -324,6 +324,20 @@ def grant_may_surrender(*, user, grant: AccessGrant) -> bool:
     )
 
 
+NOT_RENEWABLE_BECAUSE = {
+    "revoked": "This access was revoked, so it cannot be renewed. You can ask for access again.",
+    "surrendered": (
+        "You gave up this access, so it cannot be renewed. You can ask for access again."
+    ),
+    "returned": "ICT returned this request, so it cannot be renewed. You can ask again.",
+}
+
+
+def grant_not_renewable_reason(*, grant: AccessGrant) -> str:
+    """Why this grant can never be renewed (revoked, given up or returned by ICT), or ""."""
+    return NOT_RENEWABLE_BECAUSE.get(grant.status, "")
+
+
 def grant_is_renewable(*, grant: AccessGrant, today: datetime.date | None = None) -> bool:
     """Expired, or active and within the notice window (or already sent a notice)."""
     today = today or timezone.localdate()

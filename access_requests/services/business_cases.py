@@ -22,9 +22,11 @@ from django.utils import timezone
 from access_requests.errors import (
     BusinessCaseIncomplete,
     BusinessCaseNotEditable,
+    NotRenewable,
     transition_check,
 )
 from access_requests.models import AccessTier, BusinessCase, ReferenceCounter, Site, SiteIdentity
+from access_requests.selectors.grants import grant_not_renewable_reason
 from audit.services import record
 from core.client import Client
 
@@ -342,10 +344,16 @@ def business_case_submit(
     its transaction (`approvals.services.case_submit` routes it in the same one).
 
     Raises TransitionNotAllowed if it was already sent (a double click, a second tab),
-    BusinessCaseIncomplete if a question is unanswered.
+    NotRenewable if it renews a grant since revoked or given up, BusinessCaseIncomplete if
+    a question is unanswered.
     """
     with transaction.atomic():
         transition_check(case, BusinessCase.Status.SUBMITTED)
+        if case.renewal_of_id:
+            # A renewal drafted before its grant was revoked or given up is not sent.
+            not_renewable = grant_not_renewable_reason(grant=case.renewal_of)
+            if not_renewable:
+                raise NotRenewable(not_renewable)
         missing = business_case_missing_answers(case=case)
         if missing:
             raise BusinessCaseIncomplete(missing)

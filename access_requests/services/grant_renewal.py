@@ -9,7 +9,11 @@ from django.utils import timezone
 
 from access_requests.errors import NotRenewable
 from access_requests.models import AccessGrant, AccessTier, BusinessCase, SiteIdentity
-from access_requests.selectors.grants import grant_for_update, grant_is_renewable
+from access_requests.selectors.grants import (
+    grant_for_update,
+    grant_is_renewable,
+    grant_not_renewable_reason,
+)
 from audit.services import record
 from core.client import Client
 
@@ -21,6 +25,11 @@ def grant_renewal_start(*, grant: AccessGrant, actor, client: Client | None = No
         locked = grant_for_update(grant)
         if locked.holder_id != getattr(actor, "pk", None):
             raise PermissionDenied("Only the holder can renew a grant")
+        # Checked before returning a renewal under way: access that was taken away or
+        # given up is not continued, whatever was started before.
+        not_renewable = grant_not_renewable_reason(grant=locked)
+        if not_renewable:
+            raise NotRenewable(not_renewable)
         under_way = (
             BusinessCase.objects.filter(
                 renewal_of=locked,

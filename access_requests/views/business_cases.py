@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from access_requests.errors import (
     BusinessCaseIncomplete,
     BusinessCaseNotEditable,
+    NotRenewable,
     TransitionNotAllowed,
 )
 from access_requests.forms.business_cases import (
@@ -393,7 +394,7 @@ def case_check(request, pk):
             approval_services.case_submit(case=case, actor=request.user, client=client_of(request))
         except TransitionNotAllowed:
             return redirect("access_requests:case-detail", pk=case.pk)
-        except (BusinessCaseIncomplete, NoApproverAvailable) as error:
+        except (BusinessCaseIncomplete, NoApproverAvailable, NotRenewable) as error:
             # The draft stays as it was: nothing was sent.
             form.add_error(None, str(error))
         else:
