@@ -126,6 +126,7 @@ def case_for_decision(*, case_id: int) -> BusinessCase:
         BusinessCase.objects.select_related(
             "requester__profile__business_unit__directorate__organisation",
             "paying_business_unit",
+            "budget_holder__profile",
         )
         .prefetch_related(
             Prefetch(

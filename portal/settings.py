@@ -307,6 +307,11 @@ CELERY_BEAT_SCHEDULE = {
 # Business rules that the department may tune.
 SNS_MAX_MONTHS_PASSIVE = env_int("SNS_MAX_MONTHS_PASSIVE", 12)
 SNS_MAX_MONTHS_ACTIVE = env_int("SNS_MAX_MONTHS_ACTIVE", 6)
+# Which business units a requester may charge for a standalone PC: those of their own
+# directorate, or of their whole organisation.
+SNS_CHARGEABLE_UNITS = os.environ.get("SNS_CHARGEABLE_UNITS", "directorate").strip().lower()
+if SNS_CHARGEABLE_UNITS not in ("directorate", "organisation"):
+    raise ImproperlyConfigured("SNS_CHARGEABLE_UNITS must be 'directorate' or 'organisation'")
 SNS_APPROVAL_TOKEN_DAYS = env_int("SNS_APPROVAL_TOKEN_DAYS", 14)
 # The emailed "create or reset your password" link: Django's password-reset token works
 # until the password changes (so once) and for this long at most.

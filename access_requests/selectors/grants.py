@@ -127,7 +127,7 @@ def grants_awaiting_provisioning() -> QuerySet[AccessGrant]:
     """ICT's queue, soonest start first, with everything the queue page shows."""
     return _with_sites(
         AccessGrant.objects.filter(status=AccessGrant.Status.AWAITING_PROVISIONING).select_related(
-            "business_case",
+            "business_case__budget_holder__profile",
             "holder__profile__business_unit__directorate",
             "paying_business_unit",
         )
