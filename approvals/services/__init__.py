@@ -17,7 +17,6 @@ first, then its approval requests. The public services are re-exported here.
 from .closing import (
     approval_requests_withdraw,
     case_withdraw,
-    grant_renewals_close,
     grant_revoke_closing_renewals,
     grant_surrender_closing_renewals,
 )
@@ -45,7 +44,6 @@ __all__ = [
     "case_withdraw",
     "delegation_cancel",
     "delegation_create",
-    "grant_renewals_close",
     "grant_revoke_closing_renewals",
     "grant_surrender_closing_renewals",
 ]

@@ -163,7 +163,7 @@ def _renewals_under_way(grant: AccessGrant) -> list[BusinessCase]:
     )
 
 
-def grant_renewals_close(*, grant: AccessGrant, actor, client: Client | None = None) -> None:
+def _renewals_close(*, grant: AccessGrant, actor, client: Client | None = None) -> None:
     """The renewal cases under way of a grant that was revoked or given up: a draft is
     deleted, a sent one is withdrawn (`case_withdraw`, so its approvers are told). Runs in
     the caller's transaction, after the grant's status changed."""
@@ -185,7 +185,7 @@ def grant_revoke_closing_renewals(
         revoked = grant_lifecycle.grant_revoke(
             grant=grant, actor=actor, reason=reason, client=client
         )
-        grant_renewals_close(grant=revoked, actor=actor, client=client)
+        _renewals_close(grant=revoked, actor=actor, client=client)
     return revoked
 
 
@@ -197,5 +197,5 @@ def grant_surrender_closing_renewals(
     with transaction.atomic():
         _renewals_under_way(grant)
         surrendered = grant_lifecycle.grant_surrender(grant=grant, actor=actor, client=client)
-        grant_renewals_close(grant=surrendered, actor=actor, client=client)
+        _renewals_close(grant=surrendered, actor=actor, client=client)
     return surrendered
