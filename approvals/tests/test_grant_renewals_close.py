@@ -99,7 +99,7 @@ def test_ending_a_grant_deletes_its_draft_renewal(client, grant, near_the_end, e
 def test_a_revoked_or_given_up_grant_cannot_be_renewed(
     client, grant, near_the_end, status, message
 ):
-    draft = renewal(grant, send=False)  # a renewal left behind, as before this rule
+    draft = renewal(grant, send=False)  # a renewal left over from before the grant ended
     ended = {
         AccessGrant.Status.REVOKED: {
             "revoked_at": timezone.now(),
