@@ -33,6 +33,16 @@ class BusinessCaseNotEditable(Exception):
         super().__init__(f"{case} has been sent and can no longer be changed")
 
 
+class AnswerRefused(Exception):
+    """An answer the question page should not have offered (a forged post): `field` is the
+    form field to show `message` on."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
 class GrantError(Exception):
     """A change to a grant that cannot be made; the message is shown to the person."""
 

@@ -86,6 +86,16 @@ class BusinessCase(TimeStampedModel):
         on_delete=models.PROTECT,
         related_name="business_cases_paid_for",
     )
+    # The person in the paying unit who agrees to the cost, from the staff directory, told
+    # when the case is sent. `budget_holder_name` keeps their name as it was answered (and,
+    # on cases from before the directory was asked, the name that was typed).
+    budget_holder = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="business_cases_budget_held",
+    )
     budget_holder_name = models.CharField(max_length=200, blank=True)
     pc_choice = models.CharField(max_length=10, choices=PcChoice.choices, blank=True)
     pc_asset_tag = models.CharField("asset tag", max_length=50, blank=True)
@@ -161,6 +171,13 @@ class BusinessCase(TimeStampedModel):
     @property
     def is_active_tier(self) -> bool:
         return self.tier == AccessTier.ACTIVE
+
+    @property
+    def budget_holder_label(self) -> str:
+        """The budget holder's name: the person from the directory, or the typed name."""
+        if self.budget_holder_id:
+            return self.budget_holder.display_name
+        return self.budget_holder_name
 
 
 class SiteIdentity(TimeStampedModel):

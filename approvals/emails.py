@@ -38,6 +38,7 @@ CASE_VALUES = (
     "paying_business_unit__name",
     "paying_business_unit__cost_centre",
     "budget_holder_name",
+    *(f"budget_holder__{name}" for name in _PERSON),
     "pc_choice",
     "pc_asset_tag",
     "start_date",
@@ -146,7 +147,10 @@ def case_summary(case: dict) -> dict:
         }
         if case["paying_business_unit_id"] is not None
         else None,
-        "budget_holder_name": case["budget_holder_name"],
+        # The person from the directory; the typed name on cases from before.
+        "budget_holder_name": (person_of(case, "budget_holder__") or {}).get(
+            "display_name", case["budget_holder_name"]
+        ),
         "pc_choice_display": _PC_CHOICE_LABELS.get(case["pc_choice"], case["pc_choice"]),
         "pc_asset_tag": case["pc_asset_tag"],
         "start_date": email_date(case["start_date"]),

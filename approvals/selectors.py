@@ -126,6 +126,7 @@ def case_for_decision(*, case_id: int) -> BusinessCase:
         BusinessCase.objects.select_related(
             "requester__profile__business_unit__directorate__organisation",
             "paying_business_unit",
+            "budget_holder__profile",
         )
         .prefetch_related(
             Prefetch(
@@ -157,6 +158,11 @@ def approval_closed_reason(*, approval: ApprovalRequest, case: BusinessCase) -> 
     ):
         return "superseded"
     return None
+
+
+def approval_link_expired(*, approval: ApprovalRequest, now: datetime.datetime) -> bool:
+    """Whether this request's emailed link is past its expiry, whatever its status."""
+    return approval.token_expires_at <= now
 
 
 def decided_approval_for_case(*, case: BusinessCase) -> ApprovalRequest | None:

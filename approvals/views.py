@@ -59,11 +59,16 @@ def _closed_page(request, approval, case, why):
 
 def _decision_page(request, approval, *, via: str, actor):
     case = selectors.case_for_decision(case_id=approval.business_case_id)
+    # An expired link says only that it has expired, whatever became of the case: the
+    # "already decided" page shows the case, and a forwarded or leaked email must not keep
+    # it readable once the link's life is over.
+    if via == services.VIA_LINK and selectors.approval_link_expired(
+        approval=approval, now=timezone.now()
+    ):
+        return _closed_page(request, approval, case, "expired")
     why = selectors.approval_closed_reason(approval=approval, case=case)
     if why is not None:
         return _closed_page(request, approval, case, why)
-    if via == services.VIA_LINK and approval.token_expires_at <= timezone.now():
-        return _closed_page(request, approval, case, "expired")
 
     if request.method == "POST":
         form = DecisionForm(request.POST, case=case)

@@ -64,6 +64,19 @@ class UserAdmin(AuditedModelAdmin, DjangoUserAdmin):
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
     readonly_fields = ["last_login", "date_joined"]
 
+    def has_change_permission(self, request, obj=None):
+        # A superuser holds every permission: an admin who could set their password or
+        # email could become them. Only a superuser changes or deletes a superuser; Django
+        # answers 403 to a change, password or delete post without this permission.
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_delete_permission(request, obj)
+
     def user_change_password(self, request, id, form_url=""):
         # The password and its audit event are saved together.
         with transaction.atomic():

@@ -320,7 +320,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 
 # The one beat schedule. django-celery-beat copies it into the database on start,
-# where admins can see and tune it.
+# where admins can see it (only a superuser may change it: people/roles.py says why).
 SNS_SWEEP_INTERVAL_SECONDS = float(os.environ.get("SNS_SWEEP_INTERVAL_SECONDS", "300"))
 # The expiry, reminder, expiry-notice and safe-use sweeps work on this many batches at once
 # on PostgreSQL, each on its own database connection (core/sweeping.py);
@@ -375,6 +375,11 @@ CELERY_BEAT_SCHEDULE["audit-checkpoint"] = {
 # Business rules that the department may tune.
 SNS_MAX_MONTHS_PASSIVE = env_int("SNS_MAX_MONTHS_PASSIVE", 12)
 SNS_MAX_MONTHS_ACTIVE = env_int("SNS_MAX_MONTHS_ACTIVE", 6)
+# Which business units a requester may charge for a standalone PC: those of their own
+# directorate, or of their whole organisation.
+SNS_CHARGEABLE_UNITS = os.environ.get("SNS_CHARGEABLE_UNITS", "directorate").strip().lower()
+if SNS_CHARGEABLE_UNITS not in ("directorate", "organisation"):
+    raise ImproperlyConfigured("SNS_CHARGEABLE_UNITS must be 'directorate' or 'organisation'")
 SNS_APPROVAL_TOKEN_DAYS = env_int("SNS_APPROVAL_TOKEN_DAYS", 14)
 # The emailed "create or reset your password" link: Django's password-reset token works
 # until the password changes (so once) and for this long at most.

@@ -30,7 +30,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from access_requests.models import AccessTier, BusinessCase
-from access_requests.selectors.business_cases import business_units_for_choice, sites_offered
+from access_requests.selectors.business_cases import (
+    budget_holder_for_unit,
+    business_units_chargeable_by,
+    sites_offered,
+)
 from access_requests.services.business_cases import business_case_dates_problems
 from core.forms import GovukForm
 
@@ -167,7 +171,10 @@ class TierForm(GovukForm):
 class StandalonePcForm(GovukForm):
     paying_business_unit = forms.ModelChoiceField(
         label="Which business unit will pay for the standalone PC?",
-        help_text="The cost centre is in brackets. We have chosen your own business unit.",
+        help_text=(
+            "The cost centre is in brackets. You can choose a business unit of your own "
+            "directorate. We have chosen your own business unit."
+        ),
         queryset=None,
         empty_label=None,
         error_messages={
@@ -175,13 +182,17 @@ class StandalonePcForm(GovukForm):
             "invalid_choice": "Select a business unit from the list",
         },
     )
-    budget_holder_name = forms.CharField(
-        label="Budget holder's name",
-        help_text="The person who agrees to the cost for the business unit.",
-        max_length=200,
+    budget_holder_email = forms.CharField(
+        label="Budget holder's email address",
+        help_text=(
+            "The person in the paying business unit who agrees to the cost. We will email "
+            "them when you send your request."
+        ),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"spellcheck": "false", "autocomplete": "off"}),
         error_messages={
-            "required": "Enter the budget holder's name",
-            "max_length": _too_long("The budget holder's name", 200),
+            "required": "Enter the budget holder's email address",
+            "max_length": _too_long("The budget holder's email address", 254),
         },
     )
     pc_choice = forms.ChoiceField(
@@ -204,12 +215,19 @@ class StandalonePcForm(GovukForm):
         error_messages={"max_length": _too_long("The asset tag", 50)},
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, requester, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["paying_business_unit"].queryset = business_units_for_choice()
+        self.requester = requester
+        # Only units the requester may charge are offered, and a posted unit outside them
+        # is refused by the field ("Select a business unit from the list").
+        self.fields["paying_business_unit"].queryset = business_units_chargeable_by(user=requester)
+        if settings.SNS_CHARGEABLE_UNITS == "organisation":
+            self.fields["paying_business_unit"].help_text = self.fields[
+                "paying_business_unit"
+            ].help_text.replace("of your own directorate", "of your own organisation")
         self.helper = _helper(
             Field.select("paying_business_unit"),
-            Field.text("budget_holder_name", field_width=Fluid.TWO_THIRDS),
+            Field.text("budget_holder_email", field_width=Fluid.TWO_THIRDS),
             ConditionalRadios(
                 "pc_choice",
                 RevealQuestion(
@@ -227,6 +245,15 @@ class StandalonePcForm(GovukForm):
             self.add_error("pc_asset_tag", "Enter the asset tag of the standalone PC")
         if cleaned.get("pc_choice") == BusinessCase.PcChoice.NEW:
             cleaned["pc_asset_tag"] = ""
+        if cleaned.get("budget_holder_email"):
+            person, problem = budget_holder_for_unit(
+                email=cleaned["budget_holder_email"],
+                unit=cleaned.get("paying_business_unit"),
+                requester=self.requester,
+            )
+            if problem:
+                self.add_error("budget_holder_email", problem)
+            cleaned["budget_holder"] = person
         return cleaned
 
 

@@ -1,10 +1,11 @@
 """Read queries for business cases. Which cases a person may see is decided here."""
 
+from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
 
 from access_requests.models import AccessGrant, BusinessCase, Site, SiteIdentity
 from audit.models import AuditEvent
-from people.models import BusinessUnit
+from people.models import BusinessUnit, User
 
 
 def business_cases_for_requester(*, user) -> QuerySet[BusinessCase]:
@@ -23,7 +24,10 @@ def business_case_for_requester(*, user, pk: int) -> BusinessCase | None:
     return (
         BusinessCase.objects.filter(requester=user, pk=pk)
         .select_related(
-            "requester__profile__business_unit", "paying_business_unit__directorate", "grant"
+            "requester__profile__business_unit",
+            "paying_business_unit__directorate",
+            "budget_holder__profile",
+            "grant",
         )
         .prefetch_related(
             Prefetch(
@@ -40,8 +44,39 @@ def sites_offered() -> QuerySet[Site]:
     return Site.objects.filter(is_active=True).order_by("name")
 
 
-def business_units_for_choice() -> QuerySet[BusinessUnit]:
-    return BusinessUnit.objects.select_related("directorate").order_by("name", "cost_centre")
+def business_units_chargeable_by(*, user) -> QuerySet[BusinessUnit]:
+    """The business units this person may charge for a standalone PC: those of their own
+    directorate, or of their organisation (`SNS_CHARGEABLE_UNITS`). None for someone
+    outside the directory's units."""
+    profile = getattr(user, "profile", None)
+    unit = profile.business_unit if profile is not None else None
+    units = BusinessUnit.objects.select_related("directorate").order_by("name", "cost_centre")
+    if unit is None:
+        return units.none()
+    if settings.SNS_CHARGEABLE_UNITS == "organisation":
+        return units.filter(directorate__organisation_id=unit.directorate.organisation_id)
+    return units.filter(directorate_id=unit.directorate_id)
+
+
+def business_unit_is_chargeable_by(*, user, unit: BusinessUnit) -> bool:
+    return business_units_chargeable_by(user=user).filter(pk=unit.pk).exists()
+
+
+def budget_holder_for_unit(*, email: str, unit: BusinessUnit | None, requester) -> tuple:
+    """(the person, "") for the budget holder with this email address, or (None, why not):
+    they must be an active person in the directory, in the paying unit, not the requester."""
+    person = (
+        User.objects.select_related("profile__business_unit")
+        .filter(email__iexact=email.strip(), is_active=True, profile__isnull=False)
+        .first()
+    )
+    if person is None:
+        return None, "Enter the email address of someone in the staff directory"
+    if person.pk == requester.pk:
+        return None, "The budget holder must be someone other than you"
+    if unit is not None and person.profile.business_unit_id != unit.pk:
+        return None, f"The budget holder must work in {unit.name}, the unit that will pay"
+    return person, ""
 
 
 # What each audit action means to the person reading their case's timeline.

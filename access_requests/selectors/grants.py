@@ -127,7 +127,7 @@ def grants_awaiting_provisioning() -> QuerySet[AccessGrant]:
     """ICT's queue, soonest start first, with everything the queue page shows."""
     return _with_sites(
         AccessGrant.objects.filter(status=AccessGrant.Status.AWAITING_PROVISIONING).select_related(
-            "business_case",
+            "business_case__budget_holder__profile",
             "holder__profile__business_unit__directorate",
             "paying_business_unit",
         )
@@ -322,6 +322,20 @@ def grant_may_surrender(*, user, grant: AccessGrant) -> bool:
     return grant.holder_id == getattr(user, "pk", None) and (
         AccessGrant.Status.SURRENDERED in AccessGrant.TRANSITIONS.get(grant.status, set())
     )
+
+
+NOT_RENEWABLE_BECAUSE = {
+    "revoked": "This access was revoked, so it cannot be renewed. You can ask for access again.",
+    "surrendered": (
+        "You gave up this access, so it cannot be renewed. You can ask for access again."
+    ),
+    "returned": "ICT returned this request, so it cannot be renewed. You can ask again.",
+}
+
+
+def grant_not_renewable_reason(*, grant: AccessGrant) -> str:
+    """Why this grant can never be renewed (revoked, given up or returned by ICT), or ""."""
+    return NOT_RENEWABLE_BECAUSE.get(grant.status, "")
 
 
 def grant_is_renewable(*, grant: AccessGrant, today: datetime.date | None = None) -> bool:

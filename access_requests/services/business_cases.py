@@ -20,13 +20,19 @@ from django.db import transaction
 from django.utils import timezone
 
 from access_requests.errors import (
+    AnswerRefused,
     BusinessCaseIncomplete,
     BusinessCaseNotEditable,
+    NotRenewable,
     transition_check,
 )
 from access_requests.models import AccessTier, BusinessCase, ReferenceCounter, Site, SiteIdentity
+from access_requests.selectors.business_cases import business_unit_is_chargeable_by
+from access_requests.selectors.grants import grant_not_renewable_reason
 from audit.services import record
 from core.client import Client
+from notifications.rendering import email_date
+from notifications.services import email_queue
 
 REFERENCE_PREFIX = "SNS"
 
@@ -35,6 +41,7 @@ ANSWER_FIELDS = frozenset(
     {
         "tier",
         "paying_business_unit",
+        "budget_holder",
         "budget_holder_name",
         "pc_choice",
         "pc_asset_tag",
@@ -50,7 +57,13 @@ ANSWER_FIELDS = frozenset(
         "declared_separate_identities",
     }
 )
-ACTIVE_ONLY_FIELDS = ("paying_business_unit", "budget_holder_name", "pc_choice", "pc_asset_tag")
+ACTIVE_ONLY_FIELDS = (
+    "paying_business_unit",
+    "budget_holder",
+    "budget_holder_name",
+    "pc_choice",
+    "pc_asset_tag",
+)
 DECLARATION_FIELDS = (
     "declared_read_guidance",
     "declared_civil_service_code",
@@ -151,7 +164,7 @@ def business_case_missing_answers(
         missing.append("the access tier")
     if case.tier == AccessTier.ACTIVE and not (
         case.paying_business_unit_id
-        and case.budget_holder_name
+        and case.budget_holder_id
         and case.pc_choice
         and (case.pc_choice != BusinessCase.PcChoice.EXISTING or case.pc_asset_tag)
     ):
@@ -206,8 +219,13 @@ def business_case_save_answers(
         answers = dict(answers)
         if answers.get("tier") == AccessTier.PASSIVE:
             answers.update(
-                paying_business_unit=None, budget_holder_name="", pc_choice="", pc_asset_tag=""
+                paying_business_unit=None,
+                budget_holder=None,
+                budget_holder_name="",
+                pc_choice="",
+                pc_asset_tag="",
             )
+        _check_who_pays(case=locked, answers=answers)
         if answers.get("pc_choice") == BusinessCase.PcChoice.NEW:
             answers["pc_asset_tag"] = ""
         changes = {}
@@ -228,10 +246,34 @@ def business_case_save_answers(
     return locked
 
 
+def _check_who_pays(*, case: BusinessCase, answers: dict) -> None:
+    """The paying unit must be one the requester may charge, and the budget holder a person
+    of that unit other than the requester: checked here as well as by the form, so that no
+    caller can bill another cost centre."""
+    unit = answers.get("paying_business_unit", case.paying_business_unit)
+    if "paying_business_unit" in answers and unit is not None:
+        if not business_unit_is_chargeable_by(user=case.requester, unit=unit):
+            raise AnswerRefused("paying_business_unit", "Select a business unit from the list")
+    holder = answers.get("budget_holder")
+    if holder is not None:
+        if holder.pk == case.requester_id:
+            raise AnswerRefused(
+                "budget_holder_email", "The budget holder must be someone other than you"
+            )
+        holder_unit = getattr(getattr(holder, "profile", None), "business_unit_id", None)
+        if unit is None or holder_unit != unit.pk:
+            raise AnswerRefused(
+                "budget_holder_email", "The budget holder must work in the unit that will pay"
+            )
+
+
 def _plain(value):
-    """An audit-friendly form of an answer (a business unit by its cost centre)."""
+    """An audit-friendly form of an answer (a business unit by its cost centre, a person by
+    their email address)."""
     if hasattr(value, "cost_centre"):
         return value.cost_centre
+    if hasattr(value, "email"):
+        return value.email
     return value
 
 
@@ -342,10 +384,16 @@ def business_case_submit(
     its transaction (`approvals.services.case_submit` routes it in the same one).
 
     Raises TransitionNotAllowed if it was already sent (a double click, a second tab),
-    BusinessCaseIncomplete if a question is unanswered.
+    NotRenewable if it renews a grant since revoked or given up, BusinessCaseIncomplete if
+    a question is unanswered.
     """
     with transaction.atomic():
         transition_check(case, BusinessCase.Status.SUBMITTED)
+        if case.renewal_of_id:
+            # A renewal drafted before its grant was revoked or given up is not sent.
+            not_renewable = grant_not_renewable_reason(grant=case.renewal_of)
+            if not_renewable:
+                raise NotRenewable(not_renewable)
         missing = business_case_missing_answers(case=case)
         if missing:
             raise BusinessCaseIncomplete(missing)
@@ -370,7 +418,32 @@ def business_case_submit(
             changes={"status": ["draft", "submitted"], "reference": case.reference},
             client=client,
         )
+        if case.tier == AccessTier.ACTIVE and case.budget_holder_id:
+            _budget_holder_tell(case)
     return case
+
+
+def _budget_holder_tell(case: BusinessCase) -> None:
+    """The budget holder learns that a case charging their unit was sent (whether they
+    agree is asked for separately)."""
+    holder = case.budget_holder
+    unit = case.paying_business_unit
+    email_queue(
+        to=holder.email,
+        template="case_budget_holder",
+        context={
+            "budget_holder_name": holder.display_name,
+            "requester_name": case.requester.display_name,
+            "reference": case.reference,
+            "unit_name": unit.name,
+            "cost_centre": unit.cost_centre,
+            "start_date": email_date(case.start_date),
+            "end_date": email_date(case.end_date),
+            "yearly_cost": f"£{settings.SNS_STANDALONE_PC_YEARLY_COST:,}",
+        },
+        related=case,
+        dedupe_key=f"case-{case.pk}-budget-holder",
+    )
 
 
 def business_case_withdraw(

@@ -9,9 +9,31 @@ from django.utils import timezone
 
 from access_requests.errors import NotRenewable
 from access_requests.models import AccessGrant, AccessTier, BusinessCase, SiteIdentity
-from access_requests.selectors.grants import grant_for_update, grant_is_renewable
+from access_requests.selectors.business_cases import business_unit_is_chargeable_by
+from access_requests.selectors.grants import (
+    grant_for_update,
+    grant_is_renewable,
+    grant_not_renewable_reason,
+)
 from audit.services import record
 from core.client import Client
+
+
+def _who_pays_still(*, old: BusinessCase, grant: AccessGrant) -> tuple:
+    """The old case's paying unit and budget holder, as far as they still hold: a unit the
+    holder may no longer charge, or a budget holder who left it, is asked again."""
+    unit = grant.paying_business_unit or old.paying_business_unit
+    if unit is not None and not business_unit_is_chargeable_by(user=grant.holder, unit=unit):
+        return None, None
+    holder = old.budget_holder
+    if (
+        holder is None
+        or unit is None
+        or not holder.is_active
+        or getattr(getattr(holder, "profile", None), "business_unit_id", None) != unit.pk
+    ):
+        holder = None
+    return unit, holder
 
 
 def grant_renewal_start(*, grant: AccessGrant, actor, client: Client | None = None) -> BusinessCase:
@@ -21,6 +43,11 @@ def grant_renewal_start(*, grant: AccessGrant, actor, client: Client | None = No
         locked = grant_for_update(grant)
         if locked.holder_id != getattr(actor, "pk", None):
             raise PermissionDenied("Only the holder can renew a grant")
+        # Checked before returning a renewal under way: access that was taken away or
+        # given up is not continued, whatever was started before.
+        not_renewable = grant_not_renewable_reason(grant=locked)
+        if not_renewable:
+            raise NotRenewable(not_renewable)
         under_way = (
             BusinessCase.objects.filter(
                 renewal_of=locked,
@@ -37,10 +64,12 @@ def grant_renewal_start(*, grant: AccessGrant, actor, client: Client | None = No
             raise NotRenewable("You can renew access from 30 days before it ends")
         old = locked.business_case
         today = timezone.localdate()
+        unit, holder = _who_pays_still(old=old, grant=locked)
         case = BusinessCase.objects.create(
             requester=locked.holder,
             tier=locked.tier,
-            paying_business_unit=locked.paying_business_unit or old.paying_business_unit,
+            paying_business_unit=unit,
+            budget_holder=holder,
             budget_holder_name=old.budget_holder_name,
             pc_choice=BusinessCase.PcChoice.EXISTING
             if locked.tier == AccessTier.ACTIVE and locked.pc_asset_tag

@@ -59,6 +59,12 @@ class BusinessCaseFactory(factory.django.DjangoModelFactory):
             budget_holder_name="Jo Budget",
             pc_choice=BusinessCase.PcChoice.NEW,
             paying_business_unit=factory.LazyAttribute(lambda o: o.requester.profile.business_unit),
+            budget_holder=factory.LazyAttribute(
+                lambda o: UserFactory(
+                    profile__business_unit=o.requester.profile.business_unit,
+                    profile__name="Jo Budget",
+                )
+            ),
         )
 
     @factory.post_generation

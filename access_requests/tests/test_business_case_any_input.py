@@ -14,7 +14,7 @@ FIELDS = {
     "case-tier": ["tier"],
     "case-standalone-pc": [
         "paying_business_unit",
-        "budget_holder_name",
+        "budget_holder_email",
         "pc_choice",
         "pc_asset_tag",
     ],

@@ -94,40 +94,53 @@ def active_draft(signed_in, draft):
     return draft
 
 
+@pytest.fixture
+def budget_holder(person):
+    return UserFactory(
+        profile__business_unit=person.profile.business_unit,
+        profile__name="Jo Budget",
+        email="jo.budget@example.gov.uk",
+    )
+
+
 def test_active_tier_needs_a_paying_business_unit(signed_in, active_draft):
     html = assert_rejected(
         signed_in.post(
             url("case-standalone-pc", active_draft),
             {
                 "paying_business_unit": "999999",
-                "budget_holder_name": "Jo Budget",
+                "budget_holder_email": "jo.budget@example.gov.uk",
                 "pc_choice": "new",
             },
         ),
         "Select a business unit from the list",
     )
-    assert 'value="Jo Budget"' in html  # what was typed stays
+    assert 'value="jo.budget@example.gov.uk"' in html  # what was typed stays
 
 
 def test_active_tier_needs_a_cost_centre_and_budget_holder(signed_in, active_draft):
     response = signed_in.post(url("case-standalone-pc", active_draft), {"paying_business_unit": ""})
     assert_rejected(response, "Select the business unit that will pay for the standalone PC")
-    assert_rejected(response, "Enter the budget holder's name")
+    assert_rejected(response, "Enter the budget holder's email address")
     assert_rejected(response, "Select whether you will use an existing standalone PC")
 
 
-def test_an_existing_pc_needs_its_asset_tag(signed_in, active_draft, person):
+def test_an_existing_pc_needs_its_asset_tag(signed_in, active_draft, person, budget_holder):
     unit = person.profile.business_unit
     response = signed_in.post(
         url("case-standalone-pc", active_draft),
-        {"paying_business_unit": str(unit.pk), "budget_holder_name": "Jo", "pc_choice": "existing"},
+        {
+            "paying_business_unit": str(unit.pk),
+            "budget_holder_email": budget_holder.email,
+            "pc_choice": "existing",
+        },
     )
     assert_rejected(response, "Enter the asset tag of the standalone PC")
     response = signed_in.post(
         url("case-standalone-pc", active_draft),
         {
             "paying_business_unit": str(unit.pk),
-            "budget_holder_name": "Jo",
+            "budget_holder_email": budget_holder.email,
             "pc_choice": "existing",
             "pc_asset_tag": "HO-12345",
         },

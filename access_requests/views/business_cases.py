@@ -16,8 +16,10 @@ from django.views import View
 from django.views.decorators.http import require_http_methods, require_safe
 
 from access_requests.errors import (
+    AnswerRefused,
     BusinessCaseIncomplete,
     BusinessCaseNotEditable,
+    NotRenewable,
     TransitionNotAllowed,
 )
 from access_requests.forms.business_cases import (
@@ -78,7 +80,7 @@ def journey_steps(case: BusinessCase) -> list[Step]:
                 url("case-standalone-pc"),
                 bool(
                     case.paying_business_unit_id
-                    and case.budget_holder_name
+                    and case.budget_holder_id
                     and case.pc_choice
                     and (case.pc_choice != BusinessCase.PcChoice.EXISTING or case.pc_asset_tag)
                 ),
@@ -185,6 +187,9 @@ class QuestionView(View):
             self.save(form)
         except BusinessCaseNotEditable:
             return redirect("access_requests:case-detail", pk=self.case.pk)
+        except AnswerRefused as refused:
+            form.add_error(refused.field, refused.message)
+            return self.render_page(form)
         case = selectors.business_case_for_requester(user=request.user, pk=self.case.pk)
         return HttpResponseRedirect(next_url(case, request.path, self.changing))
 
@@ -241,12 +246,17 @@ class StandalonePcView(QuestionView):
             return redirect("access_requests:case-tier", pk=self.case.pk)
         return super().post(request, *args, **kwargs)
 
+    def get_form_kwargs(self):
+        return {"requester": self.request.user}
+
     def initial(self):
         profile = getattr(self.request.user, "profile", None)
         return {
             "paying_business_unit": self.case.paying_business_unit_id
             or (profile.business_unit_id if profile else None),
-            "budget_holder_name": self.case.budget_holder_name,
+            "budget_holder_email": self.case.budget_holder.email
+            if self.case.budget_holder_id
+            else "",
             "pc_choice": self.case.pc_choice or None,
             "pc_asset_tag": self.case.pc_asset_tag,
         }
@@ -256,7 +266,8 @@ class StandalonePcView(QuestionView):
         self.save_answers(
             {
                 "paying_business_unit": data["paying_business_unit"],
-                "budget_holder_name": data["budget_holder_name"],
+                "budget_holder": data["budget_holder"],
+                "budget_holder_name": data["budget_holder"].display_name,
                 "pc_choice": data["pc_choice"],
                 "pc_asset_tag": data["pc_asset_tag"],
             }
@@ -393,7 +404,7 @@ def case_check(request, pk):
             approval_services.case_submit(case=case, actor=request.user, client=client_of(request))
         except TransitionNotAllowed:
             return redirect("access_requests:case-detail", pk=case.pk)
-        except (BusinessCaseIncomplete, NoApproverAvailable) as error:
+        except (BusinessCaseIncomplete, NoApproverAvailable, NotRenewable) as error:
             # The draft stays as it was: nothing was sent.
             form.add_error(None, str(error))
         else:

@@ -20,6 +20,7 @@ from access_requests.selectors import grants as selectors
 from access_requests.services import grants as lifecycle
 from access_requests.services.grant_renewal import grant_renewal_start
 from access_requests.services.grant_safe_use import safe_use_confirm
+from approvals import services as approval_services
 from core.client import client_of
 
 PROVISION_PERMISSION = "access_requests.provision_accessgrant"
@@ -191,6 +192,9 @@ def grant_renew(request, pk: int):
         )
         # The renewal is a draft pre-filled from the grant: continue at its first open question.
         return redirect("access_requests:case-continue", pk=case.pk)
+    not_renewable = selectors.grant_not_renewable_reason(grant=grant)
+    if not_renewable:
+        return _not_now(request, grant, not_renewable)
     if not selectors.grant_is_renewable(grant=grant):
         return _not_now(request, grant, "You can renew access from 30 days before it ends.")
     return render(request, "access_requests/grant/renew.html", {"grant": grant})
@@ -217,7 +221,10 @@ def grant_surrender(request, pk: int):
         return _not_now(request, grant, "Only access you hold now can be given up.")
     if request.method == "POST":
         try:
-            lifecycle.grant_surrender(grant=grant, actor=request.user, client=client_of(request))
+            # Through approvals: a renewal under way is closed too, and its approvers told.
+            approval_services.grant_surrender_closing_renewals(
+                grant=grant, actor=request.user, client=client_of(request)
+            )
         except TransitionNotAllowed:
             return _not_now(request, grant, "Only access you hold now can be given up.")
         messages.success(request, "You have given up this access. ICT will withdraw it.")
@@ -241,7 +248,8 @@ def grant_revoke(request, pk: int):
     )
     if request.method == "POST" and form.is_valid():
         try:
-            lifecycle.grant_revoke(
+            # Through approvals: a renewal under way is closed too, and its approvers told.
+            approval_services.grant_revoke_closing_renewals(
                 grant=grant,
                 actor=request.user,
                 reason=form.cleaned_data["reason"],

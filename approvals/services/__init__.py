@@ -3,7 +3,8 @@
 - `links`: the emailed decision links and their tokens;
 - `routing`: who decides a submitted case, and sending it to them (`case_submit`);
 - `decisions`: opening a link, and the decision (`approval_decide`);
-- `closing`: a case withdrawn (`case_withdraw`) or lapsed closes its open requests;
+- `closing`: a case withdrawn (`case_withdraw`) or lapsed closes its open requests, and a
+  grant revoked or given up closes its renewal under way;
 - `reminders`: reminders to approvers and escalation after the last one;
 - `lapse`: cases nobody decided in time;
 - `delegations`: a director's deputies.
@@ -13,7 +14,12 @@ these services lock the case and call them. Lock order, everywhere: the business
 first, then its approval requests. The public services are re-exported here.
 """
 
-from .closing import approval_requests_withdraw, case_withdraw
+from .closing import (
+    approval_requests_withdraw,
+    case_withdraw,
+    grant_revoke_closing_renewals,
+    grant_surrender_closing_renewals,
+)
 from .decisions import VIA_LINK, VIA_SIGNED_IN, approval_decide, approval_opened
 from .delegations import delegation_cancel, delegation_create
 from .lapse import case_lapse_due, case_lapse_one
@@ -38,4 +44,6 @@ __all__ = [
     "case_withdraw",
     "delegation_cancel",
     "delegation_create",
+    "grant_revoke_closing_renewals",
+    "grant_surrender_closing_renewals",
 ]

@@ -1,12 +1,22 @@
-"""A case closed before its approver decided: withdrawn by the requester, or lapsed. Its
-open approval requests close and each approver is told their link no longer works."""
+"""A case closed before its approver decided: withdrawn by the requester, lapsed, or the
+renewal of a grant that was revoked or given up. Its open approval requests close and each
+approver is told their link no longer works.
+
+Revoking or giving up a grant is `access_requests`' service, but the renewal under way is a
+case with approvers to tell, which only this app can close; `access_requests` never imports
+`approvals`, so the grant pages call the functions here, which run both steps in one
+transaction (as `case_submit` and `case_withdraw` do for the case pages)."""
 
 from django.db import transaction
 from django.utils import timezone
 
 from access_requests.errors import TransitionNotAllowed, transition_check
-from access_requests.models import BusinessCase
-from access_requests.services.business_cases import business_case_withdraw
+from access_requests.models import AccessGrant, BusinessCase
+from access_requests.services import grants as grant_lifecycle
+from access_requests.services.business_cases import (
+    business_case_delete_draft,
+    business_case_withdraw,
+)
 from audit.services import NewEvent, record_many
 from core.client import Client
 from notifications.rendering import email_date
@@ -132,3 +142,60 @@ def case_withdraw(
         withdrawn = business_case_withdraw(case=locked, actor=actor, reason=reason, client=client)
         approval_requests_withdraw(case=withdrawn, actor=actor, client=client)
     return withdrawn
+
+
+RENEWAL_CLOSED_REASON = {
+    AccessGrant.Status.REVOKED: "The access this request would renew was revoked.",
+    AccessGrant.Status.SURRENDERED: "The access this request would renew was given up.",
+}
+
+
+def _renewals_under_way(grant: AccessGrant) -> list[BusinessCase]:
+    """The grant's renewal cases in draft or sent, locked. Taken before the grant itself:
+    a decision locks its case and then the grant it renews, so this keeps the same order."""
+    return list(
+        BusinessCase.objects.select_for_update()
+        .filter(
+            renewal_of=grant,
+            status__in=[BusinessCase.Status.DRAFT, BusinessCase.Status.SUBMITTED],
+        )
+        .order_by("pk")
+    )
+
+
+def _renewals_close(*, grant: AccessGrant, actor, client: Client | None = None) -> None:
+    """The renewal cases under way of a grant that was revoked or given up: a draft is
+    deleted, a sent one is withdrawn (`case_withdraw`, so its approvers are told). Runs in
+    the caller's transaction, after the grant's status changed."""
+    why = RENEWAL_CLOSED_REASON[grant.status]
+    with transaction.atomic():
+        for case in _renewals_under_way(grant):
+            if case.status == BusinessCase.Status.DRAFT:
+                business_case_delete_draft(case=case, actor=actor, client=client)
+            else:
+                case_withdraw(case=case, actor=actor, reason=why, client=client)
+
+
+def grant_revoke_closing_renewals(
+    *, grant: AccessGrant, actor, reason: str, client: Client | None = None
+) -> AccessGrant:
+    """Revoke a grant (`grant_revoke`) and close its renewal under way, in one transaction."""
+    with transaction.atomic():
+        _renewals_under_way(grant)
+        revoked = grant_lifecycle.grant_revoke(
+            grant=grant, actor=actor, reason=reason, client=client
+        )
+        _renewals_close(grant=revoked, actor=actor, client=client)
+    return revoked
+
+
+def grant_surrender_closing_renewals(
+    *, grant: AccessGrant, actor, client: Client | None = None
+) -> AccessGrant:
+    """Give up a grant (`grant_surrender`) and close its renewal under way, in one
+    transaction."""
+    with transaction.atomic():
+        _renewals_under_way(grant)
+        surrendered = grant_lifecycle.grant_surrender(grant=grant, actor=actor, client=client)
+        _renewals_close(grant=surrendered, actor=actor, client=client)
+    return surrendered

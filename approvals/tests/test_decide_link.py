@@ -229,6 +229,27 @@ def test_a_second_decision_after_the_first_shows_already_decided(client, case_an
     assert AuditEvent.objects.filter(action="approval.decided").count() == 1
 
 
+@pytest.mark.parametrize("decision", ["approve", "reject"])
+def test_a_decided_cases_link_shows_only_that_it_has_expired_after_its_expiry(
+    client, case_and_approval, decision
+):
+    case, approval = case_and_approval
+    url = decide_url(approval)
+    client.post(url, {"decision": decision, "reason": "Not needed"})
+    assert "Sam Staff" in Client().get(url).content.decode()  # within its life: decided page
+
+    with time_machine.travel(timezone.now() + datetime.timedelta(days=15)):
+        before = state()
+        for response in (Client().get(url), Client().post(url, {"decision": "approve"})):
+            page = response.content.decode()
+            assert response.status_code == 410
+            assert "This link has expired" in page
+            assert "Already decided" not in page
+            assert "Decided by you" not in page
+            assert "Sam Staff" not in page
+        assert state() == before
+
+
 def test_a_token_decides_only_its_own_case(client, case_and_approval):
     case_a, approval_a = case_and_approval
     case_b = submitted_case()

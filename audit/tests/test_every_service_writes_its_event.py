@@ -471,6 +471,58 @@ def run_case_submit(run):
     ]
 
 
+def run_grant_revoke_closing_renewals(run):
+    grant = grant_in_status(AccessGrant.Status.ACTIVE)
+    draft = BusinessCaseFactory(requester=grant.holder, renewal_of=grant)
+    admin = UserFactory(role=Role.ADMIN)
+    run.service_starts()
+    approval_services.grant_revoke_closing_renewals(
+        grant=grant, actor=admin, reason="Misuse", client=CLIENT
+    )
+    return [
+        Expected(
+            "grant.revoked",
+            grant,
+            admin.email,
+            CLIENT.address,
+            {**_status("active", "revoked"), "reason": "Misuse"},
+        ),
+        # Its renewal under way goes in the same transaction.
+        Expected("case.draft_deleted", draft, admin.email, CLIENT.address, _status("draft", None)),
+    ]
+
+
+def run_grant_surrender_closing_renewals(run):
+    requester, _ = requester_and_director()
+    grant = grant_in_status(AccessGrant.Status.ACTIVE, business_case__requester=requester)
+    renewal = submitted_case(requester=requester, renewal_of=grant)
+    run.service_starts()
+    approval_services.grant_surrender_closing_renewals(grant=grant, actor=requester, client=CLIENT)
+    return [
+        Expected(
+            "grant.surrendered",
+            grant,
+            requester.email,
+            CLIENT.address,
+            _status("active", "surrendered"),
+        ),
+        Expected(
+            "case.withdrawn",
+            renewal,
+            requester.email,
+            CLIENT.address,
+            _status("submitted", "withdrawn"),
+        ),
+        Expected(
+            "approval.superseded",
+            renewal,
+            requester.email,
+            CLIENT.address,
+            {"approval_status": ["open", "superseded"]},
+        ),
+    ]
+
+
 def run_case_withdraw(run):
     case = submitted_case()
     run.service_starts()
@@ -963,6 +1015,8 @@ SERVICES = {
     f"{GRANT_RENEWAL}.grant_renewal_start": run_grant_renewal_start,
     f"{APPROVALS}.case_submit": run_case_submit,
     f"{APPROVALS}.case_withdraw": run_case_withdraw,
+    f"{APPROVALS}.grant_revoke_closing_renewals": run_grant_revoke_closing_renewals,
+    f"{APPROVALS}.grant_surrender_closing_renewals": run_grant_surrender_closing_renewals,
     f"{APPROVALS}.approval_request_send": run_approval_request_send,
     f"{APPROVALS}.approval_opened": run_approval_opened,
     f"{APPROVALS}.approval_decide (approve)": run_approval_decide_approve,

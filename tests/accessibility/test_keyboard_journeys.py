@@ -22,7 +22,7 @@ from access_requests.forms.business_cases import DECLARATIONS
 from access_requests.models import AccessTier, BusinessCase
 from access_requests.tests.factories import BusinessCaseFactory, SiteFactory
 from approvals.tests.factories import LINK_PATTERN, requester_and_director
-from people.tests.factories import TEST_PASSWORD, BusinessUnitFactory
+from people.tests.factories import TEST_PASSWORD, BusinessUnitFactory, UserFactory
 from tests.accessibility.keyboard import Keyboard
 
 JAVASCRIPT = pytest.mark.parametrize("javascript", [True, False], ids=["with-js", "without-js"])
@@ -74,7 +74,7 @@ def ask_for_active_participation(keys, javascript):
     # Who pays for the standalone PC: a select, a text field, and a radio that reveals one.
     expect(page.get_by_text("Which business unit will pay")).to_be_visible()
     keys.choose_option("Which business unit will pay", "Press Office Unit")
-    keys.type_into("Budget holder's name", "Jo Budget")
+    keys.type_into("Budget holder's email address", "jo.budget@example.gov.uk")
     expect_reveal(keys, "Asset tag of the existing standalone PC", javascript, shown=False)
     keys.choose_radio("pc_choice", "Yes, an existing standalone PC")
     expect_reveal(keys, "Asset tag of the existing standalone PC", javascript, shown=True)
@@ -140,8 +140,13 @@ def people():
     requester, director = requester_and_director(
         profile__name="Priya Patel", profile__job_title="Press Officer"
     )
-    BusinessUnitFactory(
+    press_office = BusinessUnitFactory(
         directorate=requester.profile.business_unit.directorate, name="Press Office Unit"
+    )
+    UserFactory(
+        profile__business_unit=press_office,
+        profile__name="Jo Budget",
+        email="jo.budget@example.gov.uk",
     )
     return requester, director
 
