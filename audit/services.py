@@ -140,12 +140,30 @@ def record_many(*, actor, events: list[NewEvent]) -> int:
     return len(_append(actor=actor, events=events))
 
 
+# Serialises the creation of a missing head (pg_advisory_xact_lock's key; any fixed number).
+HEAD_CREATION_LOCK = 0x5A5A_A0D1
+
+
 def _head_lock() -> AuditChainHead:
     head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
     if head is None:
-        AuditChainHead.objects.get_or_create(pk=1, defaults={"last_hash": GENESIS_HASH})
+        _head_create_once()
         head = AuditChainHead.objects.select_for_update().get(pk=1)
     return head
+
+
+def _head_create_once() -> None:
+    """Creates the head of a trail that has none (a new or emptied database).
+
+    Two first appends at once would both try to create it, and the head's trigger refuses a
+    new head once events exist: the second, having waited on the first's uncommitted row,
+    would fail instead of finding it. On PostgreSQL a transaction-scoped advisory lock lets
+    one create it; the other, let in after that commit, reads it afresh and finds it."""
+    connection = connections[router.db_for_write(AuditChainHead)]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [HEAD_CREATION_LOCK])
+    AuditChainHead.objects.get_or_create(pk=1, defaults={"last_hash": GENESIS_HASH})
 
 
 def _append(*, actor, events: list[NewEvent]) -> list[tuple[int, dict]]:

@@ -24,6 +24,7 @@ from people.models import Role
 from .. import emails, selectors
 from ..errors import NoApproverAvailable
 from ..models import ApprovalRequest, Delegation
+from .acknowledgement import case_sent_acknowledgement_queue
 from .links import EmailLinks, token_issue
 
 User = get_user_model()
@@ -202,13 +203,15 @@ def approval_request_send(
 
 def case_submit(*, case: BusinessCase, actor, client: Client | None = None) -> BusinessCase:
     """ "Accept and send": in one transaction the case becomes submitted
-    (`business_case_submit`) and is routed (`approval_request_send`).
+    (`business_case_submit`), is routed (`approval_request_send`) and the requester is sent
+    an acknowledgement.
 
     Raises TransitionNotAllowed (already sent), BusinessCaseIncomplete, NoApproverAvailable.
     """
     with transaction.atomic():
         locked = BusinessCase.objects.select_for_update().get(pk=case.pk)
         submitted = business_case_submit(case=locked, actor=actor, client=client)
-        approval_request_send(case=submitted, actor=actor, client=client)
+        approvals = approval_request_send(case=submitted, actor=actor, client=client)
+        case_sent_acknowledgement_queue(case=submitted, approvals=approvals)
         submitted.refresh_from_db()
     return submitted
