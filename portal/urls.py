@@ -18,6 +18,7 @@ urlpatterns = [
     path("guidance/", views.guidance, name="guidance"),
     path("help/", views.help_and_contact, name="help"),
     path("cookies/", views.cookies, name="cookies"),
+    path("privacy/", views.privacy, name="privacy"),
     path("accessibility/", views.accessibility, name="accessibility"),
     path("demo/sent-emails/", views.sent_emails, name="sent-emails"),
     path(

@@ -63,5 +63,23 @@ def cookies(request):
 
 @login_not_required
 @require_safe
+def privacy(request):
+    return render(
+        request,
+        "service/privacy.html",
+        {
+            "session_hours": settings.SESSION_COOKIE_AGE // 3600,
+            "retention": {
+                "sign_in_days": settings.SNS_RETENTION_SIGN_IN_DAYS,
+                "case_text_days": settings.SNS_RETENTION_CASE_TEXT_DAYS,
+                "email_body_days": settings.SNS_RETENTION_EMAIL_BODY_DAYS,
+                "client_days": getattr(settings, "SNS_RETENTION_CLIENT_DAYS", None),
+            },
+        },
+    )
+
+
+@login_not_required
+@require_safe
 def accessibility(request):
     return render(request, "service/accessibility.html")

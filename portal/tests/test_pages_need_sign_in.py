@@ -21,6 +21,7 @@ PUBLIC_URL_NAMES = {
     "help",
     "accessibility",
     "cookies",
+    "privacy",
 }
 # The emailed links carry their own credential: a token for one case, or for one person's
 # password.

@@ -15,6 +15,7 @@ def test_the_footer_links_to_help_accessibility_and_cookies_for_everyone(client,
     for name, label in [
         ("help", "Help and contact"),
         ("accessibility", "Accessibility statement"),
+        ("privacy", "Privacy"),
         ("cookies", "Cookies"),
     ]:
         assert f'href="{reverse(name)}">{label}</a>' in html
@@ -68,3 +69,15 @@ def test_the_accessibility_statement_follows_the_model_and_says_what_the_tests_c
     ]:
         assert heading in html, heading
     assert "axe-core" in html and "Nu HTML Checker" in html and "keyboard alone" in html
+
+
+@pytest.mark.django_db
+def test_the_privacy_notice_states_the_periods_the_department_has_set(client, settings):
+    settings.SNS_RETENTION_EMAIL_BODY_DAYS = 45
+    settings.SNS_RETENTION_CASE_TEXT_DAYS = 1000
+    settings.SNS_RETENTION_SIGN_IN_DAYS = 30
+    html = client.get(reverse("privacy")).content.decode()
+    assert "deleted 45 days after it was sent" in html
+    assert "deleted 1000 days after the request closes" in html
+    assert "sign-in records are deleted after 30 days" in html
+    assert "network address and your browser" in html

@@ -28,6 +28,7 @@ EXPECTED = {
     # The footer's pages: for everyone, signed in or not.
     "help": {"*": 200},
     "cookies": {"*": 200},
+    "privacy": {"*": 200},
     "accessibility": {"*": 200},
     "sign-in": {"anonymous": 200, "*": 302},  # a signed-in person is sent home
     "sign-out": {"anonymous": 302, "*": 405},  # POST only
