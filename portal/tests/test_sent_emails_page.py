@@ -60,7 +60,7 @@ def test_addresses_typed_into_answers_are_text_and_only_the_portals_links_are_li
     page = Client().get(reverse("sent-emails")).content.decode()
     assert "https://evil.example/phish" in page
     assert 'href="https://evil.example' not in page
-    assert "mailto:" not in page
+    assert 'href="mailto:boss@evil.example' not in page
     assert '<a class="govuk-link" href="http://testserver/approvals/cases/7/">' in page
 
 

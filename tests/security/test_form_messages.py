@@ -136,10 +136,14 @@ def test_the_message_reader_finds_two_messages_on_one_field():
     assert error_messages(html) == {"id_tag": ["One", "Two"], "id_when": ["Ensure this value"]}
 
 
+@pytest.mark.django_db
 def test_a_too_long_asset_tag_gets_one_message():
     from access_requests.forms.business_cases import StandalonePcForm
+    from people.tests.factories import UserFactory
 
-    form = StandalonePcForm(data={"pc_choice": "existing", "pc_asset_tag": "T" * 52})
+    form = StandalonePcForm(
+        data={"pc_choice": "existing", "pc_asset_tag": "T" * 52}, requester=UserFactory()
+    )
     assert not form.is_valid()
     assert form.errors["pc_asset_tag"] == ["The asset tag must be 50 characters or fewer"]
 

@@ -125,6 +125,11 @@ MAY_CHANGE_OTHERS = {
 NO_OBJECT = {
     "home",
     "guidance",
+    "help",
+    "cookies",
+    "privacy",
+    "accessibility",
+    "oversight:report-csv",
     "healthz",
     "sign-in",
     "sign-out",
