@@ -1,4 +1,4 @@
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
@@ -62,8 +62,17 @@ def navigation_for(user, current_path: str = "") -> list[NavItem]:
             url = reverse(url_name)
         except NoReverseMatch:
             continue  # the page's app is not installed in this build
-        active = current_path == url if url == "/" else current_path.startswith(url)
-        items.append(NavItem(label, url, active))
+        items.append(NavItem(label, url, False))
+    # One item is current: the one whose address is the longest start of the page's (the
+    # provisioning queue lies under Your requests' /requests/, and only Provisioning is it).
+    matches = [
+        item
+        for item in items
+        if (current_path == item.url if item.url == "/" else current_path.startswith(item.url))
+    ]
+    if matches:
+        current = max(matches, key=lambda item: len(item.url))
+        items = [replace(item, active=item is current) for item in items]
     return items
 
 

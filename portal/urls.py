@@ -32,7 +32,7 @@ urlpatterns = [
         ),
         name="sign-in",
     ),
-    path("sign-out/", auth_views.LogoutView.as_view(), name="sign-out"),
+    path("sign-out/", views.SignOutView.as_view(), name="sign-out"),
     path("", include("people.urls")),
     path("requests/", include("access_requests.urls")),
     path("approvals/", include("approvals.urls")),

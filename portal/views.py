@@ -1,4 +1,6 @@
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
@@ -83,3 +85,12 @@ def privacy(request):
 @require_safe
 def accessibility(request):
     return render(request, "service/accessibility.html")
+
+
+class SignOutView(auth_views.LogoutView):
+    """Signs the person out and says so on the sign-in page it leads to."""
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        messages.success(request, "You have signed out")
+        return response

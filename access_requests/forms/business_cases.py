@@ -315,6 +315,11 @@ class DatesForm(GovukForm):
     def __init__(self, *args, tier: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.tier = tier
+        # The example is a date a request could start on: a fortnight from today.
+        example = timezone.localdate() + datetime.timedelta(days=14)
+        self.fields[
+            "start_date"
+        ].help_text = f"For example, {example.day} {example.month} {example.year}"
         months = (
             settings.SNS_MAX_MONTHS_ACTIVE
             if tier == AccessTier.ACTIVE
