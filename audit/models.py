@@ -58,7 +58,7 @@ class AuditEvent(models.Model):
     # HMAC of the address and browser with `AUDIT_CHAIN_KEY` (`audit.services.client_digest`):
     # "" when no client was recorded. NULL on events written before the digest existed,
     # whose hash covers the two fields themselves; they are never cleared.
-    client_digest = models.CharField(max_length=64, null=True, blank=True)
+    client_digest = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 - NULL and "" differ
     changes = models.JSONField(default=dict, blank=True)
     previous_hash = models.CharField(max_length=64)
     # Not unique, and not indexed: nothing looks an event up by its hash (the chain is

@@ -26,9 +26,7 @@ def _client_fields_due(before: datetime.datetime):
     )
 
 
-def audit_client_fields_purge(
-    *, now: datetime.datetime | None = None, batch: int = BATCH
-) -> int:
+def audit_client_fields_purge(*, now: datetime.datetime | None = None, batch: int = BATCH) -> int:
     """Clear the client address and browser of events older than `SNS_RETENTION_CLIENT_DAYS`,
     oldest first, `batch` events per transaction, each batch one audit event saying how many
     it cleared and the newest it cleared (`up_to_id`, which verification holds every
