@@ -18,6 +18,7 @@ from audit.services import audit_chain_verify, record
 from core.client import Client
 from notifications.models import OutboundEmail
 from portal.tasks import retention_sweep
+from portal.tests.test_settings_from_environment import settings_in_subprocess
 
 pytestmark = pytest.mark.django_db
 
@@ -86,3 +87,17 @@ def test_the_sweep_clears_expired_sessions_old_bodies_old_reasons_and_old_client
     old_event = AuditEvent.objects.get(pk=old_event.pk)
     assert (old_event.client_address, old_event.user_agent) == (None, "")
     assert audit_chain_verify()[1] is None
+
+
+def test_the_client_fields_period_is_never_below_the_databases_floor(tmp_path):
+    """The database refuses to clear an event's client fields sooner than 30 days (audit
+    migration 0008), so a shorter period would fail every sweep: settings refuse it."""
+    base = {"DEBUG": "1", "PORTAL_VAR_DIR": str(tmp_path)}
+    result = settings_in_subprocess(base, "s.SNS_RETENTION_CLIENT_DAYS")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "400"
+    result = settings_in_subprocess(
+        {**base, "SNS_RETENTION_CLIENT_DAYS": "29"}, "s.SNS_RETENTION_CLIENT_DAYS"
+    )
+    assert result.returncode != 0
+    assert "SNS_RETENTION_CLIENT_DAYS must be 30 or more" in result.stderr
