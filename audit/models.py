@@ -20,6 +20,12 @@ class AuditEventQuerySet(models.QuerySet):
     def update(self, **kwargs):
         raise AppendOnlyError("Audit events cannot be changed")
 
+    def client_fields_clear(self) -> int:
+        """Empty the client address and browser of these events: the one change the
+        database allows, on events old enough whose hash covers their digest instead
+        (migration 0008). Only `audit.retention` calls it. Returns the rows changed."""
+        return super().update(client_address=None, user_agent="")
+
     def delete(self):
         raise AppendOnlyError("Audit events cannot be deleted")
 
@@ -43,8 +49,16 @@ class AuditEvent(models.Model):
     object_type = models.CharField(max_length=80, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
     object_repr = models.CharField(max_length=200, blank=True)
+    # Where the request came from. The hash covers `client_digest`, not these two, so that
+    # the retention sweep (`audit.retention`) can clear them after
+    # `SNS_RETENTION_CLIENT_DAYS` and the chain still verifies; the database lets nothing else
+    # change (migration 0008).
     client_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=500, blank=True)
+    # HMAC of the address and browser with `AUDIT_CHAIN_KEY` (`audit.services.client_digest`):
+    # "" when no client was recorded. NULL on events written before the digest existed,
+    # whose hash covers the two fields themselves; they are never cleared.
+    client_digest = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 - NULL and "" differ
     changes = models.JSONField(default=dict, blank=True)
     previous_hash = models.CharField(max_length=64)
     # Not unique, and not indexed: nothing looks an event up by its hash (the chain is

@@ -4,7 +4,9 @@ Production runs two PostgreSQL logins: the migration login owns every table (it 
 `migrate`, and only an owner may alter a table or switch its triggers off), and the runtime
 login the web processes and workers use owns nothing. The runtime login may read and write
 the portal's tables, but on the audit trail only read and append: SELECT and INSERT on the
-events; on the chain head SELECT, INSERT (the first append creates it) and UPDATE of the
+events, and UPDATE of their client address and browser alone, for the retention sweep
+(the trigger of audit migration 0008 lets it only empty them, on old events whose hash
+covers their digest); on the chain head SELECT, INSERT (the first append creates it) and UPDATE of the
 columns the append path moves, which the head's trigger lets move only forward to the
 newest event. It has no TRUNCATE anywhere, and reads but does not write Django's record of
 applied migrations.
@@ -28,6 +30,9 @@ def runtime_grants(*, role: str) -> list[str]:
         quote(AuditChainHead._meta.get_field(name).column)
         for name in ("last_hash", "last_id", "updated_at")
     )
+    client_columns = ", ".join(
+        quote(AuditEvent._meta.get_field(name).column) for name in ("client_address", "user_agent")
+    )
     with connection.cursor() as cursor:
         tables = connection.introspection.table_names(cursor)
     statements = [f"GRANT USAGE ON SCHEMA public TO {who}"]
@@ -35,6 +40,7 @@ def runtime_grants(*, role: str) -> list[str]:
         statements.append(f"REVOKE ALL ON {quote(table)} FROM {who}")
         if table == events:
             statements.append(f"GRANT SELECT, INSERT ON {quote(table)} TO {who}")
+            statements.append(f"GRANT UPDATE ({client_columns}) ON {quote(table)} TO {who}")
         elif table == head:
             statements.append(f"GRANT SELECT, INSERT ON {quote(table)} TO {who}")
             statements.append(f"GRANT UPDATE ({head_columns}) ON {quote(table)} TO {who}")

@@ -11,12 +11,15 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, models, router, transaction
 from django.utils import timezone
 
-from core.client import Client
+from core.client import Client, ip_or_none
 from core.models import column_fields, primary_key_field
 
 from .models import AuditChainHead, AuditEvent
 
 GENESIS_HASH = "0" * 64
+# The retention sweep's event (`audit.retention`): its changes name the newest event it
+# cleared ("up_to_id"), and verification expects no cleared event after that.
+CLIENT_FIELDS_CLEARED = "audit.client_fields_cleared"
 
 
 @dataclass(frozen=True)
@@ -66,9 +69,27 @@ def event_hash_unkeyed(*, previous_hash: str, content: dict) -> str:
     return hashlib.sha256(_chained_text(previous_hash, content)).hexdigest()
 
 
+def client_digest(*, address: str | None, user_agent: str, key: bytes | None = None) -> str:
+    """HMAC, with the chain's key, of a client address and browser; "" when neither was
+    recorded. The hash of an event covers this instead of the two fields, so they can be
+    cleared after the retention period, and a rewritten address or browser no longer
+    matches it. The address is normalised first, as the database may write it otherwise;
+    it holds no NUL, so the text names one pair only."""
+    if address is None and not user_agent:
+        return ""
+    address = ip_or_none(address) or address or ""
+    return hmac.new(
+        key if key is not None else chain_key(),
+        f"client\0{address}\0{user_agent}".encode(),
+        hashlib.sha256,
+    ).hexdigest()
+
+
 def event_content(event: AuditEvent) -> dict:
-    """The fields the hash covers, in a canonical form."""
-    return {
+    """The fields the hash covers, in a canonical form. An event with a client digest is
+    hashed with the digest in place of its address and browser; one written before the
+    digest existed (NULL) is hashed with the two fields, as it was written."""
+    content = {
         "occurred_at": event.occurred_at.isoformat(),
         "actor_id": event.actor_id,
         "actor_label": event.actor_label,
@@ -76,10 +97,14 @@ def event_content(event: AuditEvent) -> dict:
         "object_type": event.object_type,
         "object_id": event.object_id,
         "object_repr": event.object_repr,
-        "client_address": event.client_address,
-        "user_agent": event.user_agent,
         "changes": event.changes,
     }
+    if event.client_digest is None:
+        content["client_address"] = event.client_address
+        content["user_agent"] = event.user_agent
+    else:
+        content["client_digest"] = event.client_digest
+    return content
 
 
 def _changes_json(changes: dict | None) -> str:
@@ -189,6 +214,8 @@ def _append(*, actor, events: list[NewEvent]) -> list[tuple[int, dict]]:
         for new in events:
             obj = new.obj
             changes_json = _changes_json(new.changes)
+            address = new.client.address if new.client else None
+            user_agent = (new.client.user_agent if new.client else "")[:500]
             content = {
                 "occurred_at": now,
                 "actor_id": actor_id,
@@ -199,14 +226,15 @@ def _append(*, actor, events: list[NewEvent]) -> list[tuple[int, dict]]:
                 "object_repr": (new.object_repr if new.object_repr is not None else str(obj or ""))[
                     :200
                 ],
-                "client_address": new.client.address if new.client else None,
-                "user_agent": (new.client.user_agent if new.client else "")[:500],
+                "client_digest": client_digest(address=address, user_agent=user_agent, key=key),
                 # Stored and hashed as read back from its JSON, so the two are identical.
                 "changes": json.loads(changes_json),
             }
             hashed = {**content, "occurred_at": occurred_at}
             row = {
                 **content,
+                "client_address": address,
+                "user_agent": user_agent,
                 "previous_hash": previous_hash,
                 "hash": event_hash(previous_hash=previous_hash, content=hashed, key=key),
             }
@@ -248,7 +276,32 @@ class ChainBreak:
     reason: str
 
 
-def _link_break(event: AuditEvent, previous_hash: str, key: bytes) -> ChainBreak | None:
+def _client_break(event: AuditEvent, key: bytes, cleared_up_to: int) -> ChainBreak | None:
+    """The address and browser of an event hashed over its digest must match the digest, or
+    be cleared by the retention sweep (an event no later than the newest it says it
+    cleared)."""
+    if event.client_digest is None:
+        return None  # hashed over the fields themselves
+    if event.client_address is None and not event.user_agent:
+        if event.client_digest and event.id > cleared_up_to:
+            return ChainBreak(
+                event.id,
+                "its client address and browser are gone, but no retention sweep says it "
+                "cleared them (removed)",
+            )
+        return None
+    recorded = client_digest(address=event.client_address, user_agent=event.user_agent, key=key)
+    if not hmac.compare_digest(event.client_digest, recorded):
+        return ChainBreak(
+            event.id,
+            "its client address or browser does not match the digest its hash covers (altered)",
+        )
+    return None
+
+
+def _link_break(
+    event: AuditEvent, previous_hash: str, key: bytes, cleared_up_to: int = 0
+) -> ChainBreak | None:
     if event.previous_hash != previous_hash:
         return ChainBreak(
             event.id,
@@ -259,7 +312,7 @@ def _link_break(event: AuditEvent, previous_hash: str, key: bytes) -> ChainBreak
     if hmac.compare_digest(
         event.hash, event_hash(previous_hash=previous_hash, content=content, key=key)
     ):
-        return None
+        return _client_break(event, key, cleared_up_to)
     if event.hash == event_hash_unkeyed(previous_hash=previous_hash, content=content):
         return ChainBreak(
             event.id,
@@ -269,16 +322,31 @@ def _link_break(event: AuditEvent, previous_hash: str, key: bytes) -> ChainBreak
     return ChainBreak(event.id, "its content does not match its hash (altered)")
 
 
+def _client_fields_cleared_up_to() -> int:
+    """The newest event the retention sweep says it cleared. Its events are links of the
+    chain like any other, so one forged to cover more is itself a break."""
+    up_to = 0
+    for changes in AuditEvent.objects.filter(action=CLIENT_FIELDS_CLEARED).values_list(
+        "changes", flat=True
+    ):
+        value = changes.get("up_to_id") if isinstance(changes, dict) else None
+        if isinstance(value, int):
+            up_to = max(up_to, value)
+    return up_to
+
+
 def audit_chain_verify(
     *, checkpoints: list | None = None, chunk_size: int = 5000
 ) -> tuple[int, ChainBreak | None]:
     """Walk the chain oldest first; return (events checked, first break or None).
 
-    Each link must carry the keyed hash; the head must name the newest event; and each of
+    Each link must carry the keyed hash, and its client address and browser must match the
+    digest the hash covers unless the retention sweep cleared them; the head must name the newest event; and each of
     `checkpoints` (`audit.checkpoints.Checkpoint`, signed and kept outside the database)
     must find its event, with its hash, after exactly its count of events: a trail shorter
     than a checkpoint, or different up to it, is a break even when its own links hold."""
     key = chain_key()
+    cleared_up_to = _client_fields_cleared_up_to()
     pending = sorted(checkpoints or [], key=lambda checkpoint: checkpoint.last_id)
     pending = [checkpoint for checkpoint in pending if checkpoint.last_id > 0]
     previous_hash = GENESIS_HASH
@@ -289,7 +357,7 @@ def audit_chain_verify(
             return checked, ChainBreak(
                 event.id, f"the event {pending[0].describe()} names is missing (removed)"
             )
-        chain_break = _link_break(event, previous_hash, key)
+        chain_break = _link_break(event, previous_hash, key, cleared_up_to)
         if chain_break is not None:
             return checked, chain_break
         previous_hash = event.hash

@@ -422,7 +422,13 @@ SNS_RETENTION_EMAIL_BODY_DAYS = env_int("SNS_RETENTION_EMAIL_BODY_DAYS", 90)
 SNS_RETENTION_CASE_TEXT_DAYS = env_int("SNS_RETENTION_CASE_TEXT_DAYS", 2 * 365)
 # Days django-axes' record of each sign-in (client address and browser) is kept.
 SNS_RETENTION_SIGN_IN_DAYS = env_int("SNS_RETENTION_SIGN_IN_DAYS", 90)
-# Hourly: expired sessions, old sign-in records, old email bodies, closed cases' reasons.
+# Days each audit event's client address and browser are kept (audit.retention). The
+# database refuses to clear them sooner than 30 days (audit migration 0008).
+SNS_RETENTION_CLIENT_DAYS = env_int("SNS_RETENTION_CLIENT_DAYS", 400)
+if SNS_RETENTION_CLIENT_DAYS < 30:
+    raise ImproperlyConfigured("SNS_RETENTION_CLIENT_DAYS must be 30 or more")
+# Hourly: expired sessions, old sign-in records, old email bodies, closed cases' reasons,
+# old audit events' client addresses and browsers.
 CELERY_BEAT_SCHEDULE["retention-sweep"] = {"task": "portal.retention_sweep", "schedule": 3600.0}
 
 LOGGING = {

@@ -1,8 +1,8 @@
 """The retention sweep (docs/privacy.md): one beat task that removes what is kept no longer.
 
-Emails and cases are their apps' services; the sign-in records (Django's sessions and
-django-axes' log of sign-ins) belong to no app of ours and are cleared here. Each part is
-safe to run again; beat runs the sweep hourly."""
+Emails, cases and the audit trail's client addresses are their apps' services; the sign-in
+records (Django's sessions and django-axes' log of sign-ins) belong to no app of ours and are
+cleared here. Each part is safe to run again; beat runs the sweep hourly."""
 
 import datetime
 from importlib import import_module
@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from access_requests.services.retention import case_texts_purge_due
+from audit.retention import audit_client_fields_purge
 from audit.services import SystemActor, record
 from notifications.retention import outbound_email_bodies_purge
 
@@ -45,4 +46,5 @@ def retention_sweep() -> dict:
         "sign_in_records_removed": sign_in_records_purge(),
         "email_bodies_removed": outbound_email_bodies_purge(),
         "case_texts_removed": case_texts_purge_due(),
+        "audit_client_fields_cleared": audit_client_fields_purge(),
     }

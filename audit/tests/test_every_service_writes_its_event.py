@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from io import StringIO
 
 import pytest
+import time_machine
+from axes.models import AccessLog
 from django.contrib.auth import authenticate
 from django.test import RequestFactory
 from django.urls import reverse
@@ -32,6 +34,7 @@ from access_requests.services import (
     grant_renewal,
     grant_safe_use,
     grants as grant_services,
+    retention as case_retention,
 )
 from access_requests.tests.factories import (
     BusinessCaseFactory,
@@ -46,14 +49,17 @@ from approvals.tests.factories import (
     requester_and_director,
     submitted_case,
 )
+from audit import retention as audit_retention
 from audit.models import AuditEvent
-from audit.services import SystemActor, audit_chain_verify
+from audit.services import CLIENT_FIELDS_CLEARED, SystemActor, audit_chain_verify, record
 from core.client import Client
-from notifications import services as notification_services
+from notifications import retention as email_retention, services as notification_services
 from notifications.models import OutboundEmail
 from people import services as people_services
+from people.errors import PasswordLinkThrottled
 from people.models import Role, User
 from people.tests.factories import TEST_PASSWORD, UserFactory
+from portal import tasks as portal_tasks
 
 pytestmark = pytest.mark.django_db
 
@@ -70,6 +76,10 @@ SERVICE_MODULES = [
     approval_services,
     notification_services,
     people_services,
+    email_retention,
+    case_retention,
+    portal_tasks,
+    audit_retention,
 ]
 
 
@@ -924,6 +934,26 @@ def run_password_reset_request_unknown(run):
     )
 
 
+def run_password_reset_request_throttled(run):
+    # The throttle is a step of `password_reset_request` (people.services'
+    # `_password_reset_throttle`): its refusal is recorded through the public service.
+    run.settings.SNS_PASSWORD_LINK_ADDRESS_LIMIT = 0
+    run.settings.SNS_PASSWORD_LINK_EMAIL_LIMIT = 0
+    person = UserFactory()
+    run.service_starts()
+    with pytest.raises(PasswordLinkThrottled):
+        people_services.password_reset_request(email=person.email, client=CLIENT)
+    assert not OutboundEmail.objects.filter(to=person.email).exists()
+    return Expected(
+        "people.password_reset_throttled",
+        None,
+        "anonymous",
+        CLIENT.address,
+        {"email": person.email, "requests_from_address": 1, "requests_for_email": 1},
+        object_repr=person.email,
+    )
+
+
 def run_password_reset_complete(run):
     from django.contrib.auth.tokens import default_token_generator
 
@@ -982,6 +1012,92 @@ def run_sign_out(run):
         reverse("sign-out"), REMOTE_ADDR=CLIENT.address, HTTP_USER_AGENT=CLIENT.user_agent
     )
     return Expected("auth.signed_out", user, user.email, CLIENT.address)
+
+
+# --- the retention sweep's services -----------------------------------------------------------
+
+EMAIL_RETENTION = "notifications.retention"
+CASE_RETENTION = "access_requests.services.retention"
+PORTAL_TASKS = "portal.tasks"
+AUDIT_RETENTION = "audit.retention"
+RETENTION_SWEEP = "system:retention sweep"
+
+
+def _days_ago(n: int) -> datetime.datetime:
+    return timezone.now() - datetime.timedelta(days=n)
+
+
+def run_outbound_email_bodies_purge(run):
+    run.settings.SNS_RETENTION_EMAIL_BODY_DAYS = 90
+    old = OutboundEmail.objects.create(
+        to="sam@example.gov.uk",
+        template="t",
+        body_text="Dear Sam",
+        status="sent",
+        sent_at=_days_ago(91),
+    )
+    run.service_starts()
+    assert email_retention.outbound_email_bodies_purge() == 1
+    return Expected(
+        "email.bodies_removed",
+        None,
+        RETENTION_SWEEP,
+        changes={"emails": [old.pk], "count": 1},
+        object_repr="1 email",
+    )
+
+
+def run_case_texts_purge_due(run):
+    run.settings.SNS_RETENTION_CASE_TEXT_DAYS = 730
+    case = BusinessCaseFactory(
+        submitted=True,
+        status=BusinessCase.Status.REJECTED,
+        decided_at=_days_ago(731),
+        decision_reason="Personal reasons",
+    )
+    run.service_starts()
+    assert case_retention.case_texts_purge_due() == 1
+    return Expected(
+        "case.texts_removed",
+        None,
+        RETENTION_SWEEP,
+        changes={"cases": [case.reference]},
+        object_repr="1 closed case",
+    )
+
+
+def run_sign_in_records_purge(run):
+    run.settings.SNS_RETENTION_SIGN_IN_DAYS = 90
+    entry = AccessLog.objects.create(
+        username="old@example.gov.uk", ip_address="203.0.113.9", user_agent="Firefox"
+    )
+    AccessLog.objects.filter(pk=entry.pk).update(attempt_time=_days_ago(91))
+    run.service_starts()
+    assert portal_tasks.sign_in_records_purge() == 1
+    return Expected(
+        "sign_in_records.removed",
+        None,
+        RETENTION_SWEEP,
+        changes={"count": 1, "retention_days": 90},
+        object_repr="1 sign-in record",
+    )
+
+
+def run_audit_client_fields_purge(run):
+    run.settings.SNS_RETENTION_CLIENT_DAYS = 400
+    with time_machine.travel(_days_ago(401), tick=False):
+        old = record(actor=None, action="test.signed_in", client=CLIENT)
+    run.service_starts()
+    assert audit_retention.audit_client_fields_purge() == 1
+    old = AuditEvent.objects.get(pk=old.pk)
+    assert (old.client_address, old.user_agent) == (None, "")
+    return Expected(
+        CLIENT_FIELDS_CLEARED,
+        None,
+        RETENTION_SWEEP,
+        changes={"count": 1, "up_to_id": old.pk, "retention_days": 400},
+        object_repr="1 audit event",
+    )
 
 
 # Keyed by the service function's dotted path (a variant adds " (what)"); entries that are
@@ -1044,7 +1160,12 @@ SERVICES = {
     f"{PEOPLE}.password_set": run_password_set,
     f"{PEOPLE}.password_reset_request": run_password_reset_request,
     f"{PEOPLE}.password_reset_request (unknown address)": run_password_reset_request_unknown,
+    f"{PEOPLE}.password_reset_request (throttled)": run_password_reset_request_throttled,
     f"{PEOPLE}.password_reset_complete": run_password_reset_complete,
+    f"{EMAIL_RETENTION}.outbound_email_bodies_purge": run_outbound_email_bodies_purge,
+    f"{CASE_RETENTION}.case_texts_purge_due": run_case_texts_purge_due,
+    f"{PORTAL_TASKS}.sign_in_records_purge": run_sign_in_records_purge,
+    f"{AUDIT_RETENTION}.audit_client_fields_purge": run_audit_client_fields_purge,
     "sign in": run_sign_in,
     "failed sign in": run_failed_sign_in,
     "sign out": run_sign_out,
@@ -1081,6 +1202,8 @@ NOT_STATE_CHANGING = {
     f"{PEOPLE}.staff_rows_read",
     # people: the absolute password link for a person (a token computed, nothing stored)
     f"{PEOPLE}.password_link",
+    # retention: the closed cases whose free text is due for removal (a read)
+    f"{CASE_RETENTION}.cases_with_texts_due",
 }
 
 # Public functions that write, but only as one step of the calling service, inside its

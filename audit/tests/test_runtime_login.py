@@ -6,16 +6,21 @@ The role is created inside the test's transaction (NOLOGIN: the test switches to
 `SET LOCAL ROLE`), so it is gone when the test's transaction rolls back.
 """
 
+import datetime
 from contextlib import contextmanager
 from io import StringIO
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
 
 from audit.models import AuditChainHead, AuditEvent
+from audit.retention import audit_client_fields_purge
 from audit.services import SystemActor, audit_chain_verify, record
 from conftest import AUDIT_TRUNCATE_TRIGGERS
+from core.client import Client
 from people.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -64,6 +69,8 @@ def test_the_runtime_login_appends_through_the_portals_path(runtime_role):
         ("ALTER TABLE audit_auditevent DISABLE TRIGGER audit_event_append_only", "owner"),
         ("ALTER TABLE audit_auditchainhead DISABLE TRIGGER audit_chain_head_guard", "owner"),
         ("UPDATE audit_auditchainhead SET last_id = 0", "only forward"),
+        ("UPDATE audit_auditevent SET client_address = NULL, user_agent = ''", "append-only"),
+        ("UPDATE audit_auditevent SET user_agent = 'curl'", "append-only"),
         ("UPDATE django_migrations SET app = 'x'", "permission denied"),
     ],
 )
@@ -83,10 +90,25 @@ def test_the_runtime_login_cannot_change_remove_or_empty_the_trail(
     assert audit_chain_verify() == (3, None)
 
 
+def test_the_runtime_login_clears_old_client_fields_through_the_retention_sweep(
+    runtime_role, settings
+):
+    settings.SNS_RETENTION_CLIENT_DAYS = 400
+    user = UserFactory()
+    with time_machine.travel(timezone.now() - datetime.timedelta(days=500), tick=False):
+        old = record(actor=user, action="test.old", obj=user, client=Client("192.0.2.1", "Firefox"))
+    with as_runtime_login():
+        assert audit_client_fields_purge() == 1
+    old = AuditEvent.objects.get(pk=old.pk)
+    assert (old.client_address, old.user_agent) == (None, "")
+    assert audit_chain_verify() == (2, None)
+
+
 def test_the_grants_are_printed_for_the_operator():
     out = StringIO()
     call_command("grant_runtime_login", "portal_runtime", print=True, stdout=out)
     text = out.getvalue()
     assert 'GRANT SELECT, INSERT ON "audit_auditevent" TO "portal_runtime";' in text
     assert 'GRANT UPDATE ("last_hash", "last_id", "updated_at") ON "audit_auditchainhead"' in text
+    assert 'GRANT UPDATE ("client_address", "user_agent") ON "audit_auditevent"' in text
     assert "TRUNCATE" not in text

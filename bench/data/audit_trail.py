@@ -1,10 +1,10 @@
 """The audit trail: every case's and grant's events plus sign-ins up to the scale's count,
 in time order, forming a valid hash chain (keyed with AUDIT_CHAIN_KEY) from the current
-chain head."""
+chain head, each event hashed over its client digest as `audit.services.record` writes it."""
 
 from access_requests.models import AccessGrant, BusinessCase
 from audit.models import AuditChainHead, AuditEvent
-from audit.services import GENESIS_HASH, chain_key, event_hash
+from audit.services import GENESIS_HASH, chain_key, client_digest, event_hash
 from bench.data.pg_copy import NULL, CopyTable, copy_text, next_id
 from bench.data.state import (
     EV_APPROVAL_DECIDED,
@@ -46,7 +46,7 @@ def audit_trail_load(load: BenchLoad) -> None:
     event_id = next_id(AuditEvent)
     table = CopyTable(
         AuditEvent,
-        "id occurred_at actor_id actor_label action object_type object_id object_repr client_address user_agent changes previous_hash hash".split(),
+        "id occurred_at actor_id actor_label action object_type object_id object_repr client_address user_agent client_digest changes previous_hash hash".split(),
         chunk_rows=50_000,
     )
     user_ids, emails = load.user_ids, load.user_email
@@ -153,8 +153,7 @@ def audit_trail_load(load: BenchLoad) -> None:
                 "object_type": obj_type,
                 "object_id": obj_id,
                 "object_repr": obj_repr,
-                "client_address": address,
-                "user_agent": agent,
+                "client_digest": client_digest(address=address, user_agent=agent, key=key),
                 "changes": changes,
             }
             digest = event_hash(previous_hash=previous, content=content, key=key)
@@ -162,7 +161,7 @@ def audit_trail_load(load: BenchLoad) -> None:
                 f"{event_id + n}\t{content['occurred_at']}\t"
                 f"{actor if actor is not None else NULL}\t{label}\t{action}\t"
                 f"{obj_type}\t{obj_id}\t{obj_repr}\t"
-                f"{address if address else NULL}\t{agent}\t"
+                f"{address if address else NULL}\t{agent}\t{content['client_digest']}\t"
                 f"{copy_text(changes)}\t{previous}\t{digest}"
             )
             previous = digest
