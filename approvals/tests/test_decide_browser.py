@@ -41,7 +41,8 @@ def test_the_director_approves_from_the_emailed_link_and_the_requester_sees_appr
     expect(page.get_by_role("heading", name="Case approved")).to_be_visible()
     expect(page.get_by_text("Already decided by Dana Director")).to_be_visible()
 
-    [outcome] = [message for message in mailoutbox if message.to == [requester.email]]
+    acknowledgement, outcome = [m for m in mailoutbox if m.to == [requester.email]]
+    assert "We have your request" in acknowledgement.subject
     assert "approved" in outcome.subject
 
     browser_sign_in(page, live_server, requester)

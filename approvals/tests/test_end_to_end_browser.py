@@ -52,7 +52,8 @@ def test_staff_asks_the_director_approves_from_the_email_and_ict_provisions(
     expect(page.get_by_role("heading", name="Case approved")).to_be_visible()
 
     # The requester is told; ICT is asked to provision.
-    [outcome] = [m for m in mailoutbox if m.to == [requester.email]]
+    acknowledgement, outcome = [m for m in mailoutbox if m.to == [requester.email]]
+    assert "We have your request" in acknowledgement.subject
     assert "approved" in outcome.subject.lower()
     assert any(m.to == [ict.email] for m in mailoutbox)
 
