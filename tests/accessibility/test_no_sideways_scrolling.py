@@ -1,0 +1,37 @@
+"""Every page of ours, for every role, fits a 1,280-pixel desktop and a 375-pixel phone
+without the whole page scrolling sideways (WCAG 1.4.10 Reflow). A wide table may scroll
+inside its own box; the page itself may not."""
+
+import pytest
+
+from tests.accessibility.browser import new_context
+from tests.accessibility.pages import page_urls
+from tests.portal_map import ROLES, build_world
+
+WIDTHS = (1280, 375)
+PAGE_WIDER_THAN_WINDOW = "document.documentElement.scrollWidth - window.innerWidth"
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_no_page_scrolls_sideways_on_a_desktop_or_a_phone(browser, live_server):
+    world = build_world()
+    urls = page_urls(world)
+    overflowing, checked = [], 0
+    for width in WIDTHS:
+        for role in ROLES:
+            context = new_context(
+                browser, live_server, world.user(role), viewport={"width": width, "height": 800}
+            )
+            page = context.new_page()
+            for name, page_role, url in urls:
+                if page_role != role:
+                    continue
+                page.goto(url)
+                extra = page.evaluate(PAGE_WIDER_THAN_WINDOW)
+                checked += 1
+                if extra > 0:
+                    overflowing.append(f"{name} as {role} at {width}px: {extra}px too wide")
+            context.close()
+    assert checked > 50
+    assert not overflowing, "\n".join(overflowing)
