@@ -270,6 +270,18 @@ def grant_has_renewal(grant: AccessGrant) -> bool:
     return AccessGrant.objects.filter(_renewal_under_way(), pk=grant.pk).exists()
 
 
+def grant_renewal_under_way(*, grant: AccessGrant) -> BusinessCase | None:
+    """The grant's renewal case in draft or waiting for a decision, if there is one."""
+    return (
+        BusinessCase.objects.filter(
+            renewal_of=grant,
+            status__in=[BusinessCase.Status.DRAFT, BusinessCase.Status.SUBMITTED],
+        )
+        .order_by("-pk")
+        .first()
+    )
+
+
 def site_names_by_grant(grant_ids: list[int]) -> dict[int, list[str]]:
     """Each grant's site names, A to Z, read as values in one query (no Site instance per
     row, as a prefetch would build)."""

@@ -224,3 +224,26 @@ def test_a_passive_renewal_with_the_same_sites_continues_without_a_gap():
     assert new.start_date == OLD_END + datetime.timedelta(days=1)
     event = AuditEvent.objects.filter(action="grant.created", object_id=str(new.pk)).get()
     assert event.changes["continues_without_reprovisioning"] is True
+
+
+@pytest.mark.django_db
+def test_letting_access_lapse_asks_first_and_withdraws_a_renewal_under_way(client):
+    from approvals.tests.factories import requester_and_director, submitted_case
+
+    requester, director = requester_and_director()
+    grant = AccessGrantFactory(business_case__requester=requester, provisioned=True)
+    renewal = submitted_case(requester=requester, renewal_of=grant)
+    client.force_login(requester)
+    url = reverse("access_requests:grant-lapse", args=[grant.pk])
+    page = client.get(url).content.decode()
+    assert "Are you sure you want to let this access lapse?" in page
+    assert f"{renewal.reference}, will be withdrawn" in page
+    grant.refresh_from_db()
+    assert grant.lapse_chosen_at is None  # opening the page changes nothing
+    response = client.post(url, follow=True)
+    assert "We will not remind you again" in response.content.decode()
+    renewal.refresh_from_db()
+    grant.refresh_from_db()
+    assert renewal.status == BusinessCase.Status.WITHDRAWN
+    assert grant.lapse_chosen_at is not None
+    assert renewal.approval_requests.get(approver=director).status == "superseded"

@@ -11,7 +11,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_safe
 
 from access_requests.errors import AssetTagRequired, NotRenewable, TransitionNotAllowed
 from access_requests.forms.grants import ProvisionForm, ReasonForm
@@ -200,11 +200,21 @@ def grant_renew(request, pk: int):
     return render(request, "access_requests/grant/renew.html", {"grant": grant})
 
 
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def grant_let_lapse(request, pk: int):
     grant = _holder_grant(request, pk)
+    if grant.status not in AccessGrant.Status.current():
+        return _not_now(request, grant, "This access has already ended.")
+    if request.method != "POST":
+        renewal = selectors.grant_renewal_under_way(grant=grant)
+        return render(
+            request, "access_requests/grant/lapse.html", {"grant": grant, "renewal": renewal}
+        )
     try:
-        lifecycle.grant_choose_lapse(grant=grant, actor=request.user, client=client_of(request))
+        # Through approvals: a renewal under way is closed too, and its approvers told.
+        approval_services.grant_choose_lapse_closing_renewals(
+            grant=grant, actor=request.user, client=client_of(request)
+        )
     except TransitionNotAllowed:
         return _not_now(request, grant, "This access has already ended.")
     messages.success(

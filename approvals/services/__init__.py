@@ -17,6 +17,7 @@ first, then its approval requests. The public services are re-exported here.
 from .closing import (
     approval_requests_withdraw,
     case_withdraw,
+    grant_choose_lapse_closing_renewals,
     grant_revoke_closing_renewals,
     grant_surrender_closing_renewals,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "case_withdraw",
     "delegation_cancel",
     "delegation_create",
+    "grant_choose_lapse_closing_renewals",
     "grant_revoke_closing_renewals",
     "grant_surrender_closing_renewals",
 ]

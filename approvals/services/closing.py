@@ -163,11 +163,17 @@ def _renewals_under_way(grant: AccessGrant) -> list[BusinessCase]:
     )
 
 
-def _renewals_close(*, grant: AccessGrant, actor, client: Client | None = None) -> None:
-    """The renewal cases under way of a grant that was revoked or given up: a draft is
-    deleted, a sent one is withdrawn (`case_withdraw`, so its approvers are told). Runs in
-    the caller's transaction, after the grant's status changed."""
-    why = RENEWAL_CLOSED_REASON[grant.status]
+# Why a renewal closes when its holder lets the access it would renew lapse.
+RENEWAL_CLOSED_BY_LAPSE = "You chose to let the access this request would renew lapse."
+
+
+def _renewals_close(
+    *, grant: AccessGrant, actor, client: Client | None = None, why: str | None = None
+) -> None:
+    """The renewal cases under way of a grant that was revoked, given up or set to lapse: a
+    draft is deleted, a sent one is withdrawn (`case_withdraw`, so its approvers are told).
+    Runs in the caller's transaction, after the grant changed."""
+    why = why or RENEWAL_CLOSED_REASON[grant.status]
     with transaction.atomic():
         for case in _renewals_under_way(grant):
             if case.status == BusinessCase.Status.DRAFT:
@@ -199,3 +205,15 @@ def grant_surrender_closing_renewals(
         surrendered = grant_lifecycle.grant_surrender(grant=grant, actor=actor, client=client)
         _renewals_close(grant=surrendered, actor=actor, client=client)
     return surrendered
+
+
+def grant_choose_lapse_closing_renewals(
+    *, grant: AccessGrant, actor, client: Client | None = None
+) -> AccessGrant:
+    """Let a grant lapse (`grant_choose_lapse`) and close its renewal under way, in one
+    transaction: renewing and letting lapse contradict each other."""
+    with transaction.atomic():
+        _renewals_under_way(grant)
+        chosen = grant_lifecycle.grant_choose_lapse(grant=grant, actor=actor, client=client)
+        _renewals_close(grant=chosen, actor=actor, client=client, why=RENEWAL_CLOSED_BY_LAPSE)
+    return chosen

@@ -502,6 +502,21 @@ def run_grant_revoke_closing_renewals(run):
     ]
 
 
+def run_grant_choose_lapse_closing_renewals(run):
+    grant = grant_in_status(AccessGrant.Status.ACTIVE)
+    draft = BusinessCaseFactory(requester=grant.holder, renewal_of=grant)
+    run.service_starts()
+    approval_services.grant_choose_lapse_closing_renewals(
+        grant=grant, actor=grant.holder, client=CLIENT
+    )
+    grant.refresh_from_db()
+    holder = grant.holder.email
+    return [
+        Expected("grant.lapse_chosen", grant, holder, CLIENT.address),
+        Expected("case.draft_deleted", draft, holder, CLIENT.address, _status("draft", None)),
+    ]
+
+
 def run_grant_surrender_closing_renewals(run):
     requester, _ = requester_and_director()
     grant = grant_in_status(AccessGrant.Status.ACTIVE, business_case__requester=requester)
@@ -1133,6 +1148,7 @@ SERVICES = {
     f"{APPROVALS}.case_withdraw": run_case_withdraw,
     f"{APPROVALS}.grant_revoke_closing_renewals": run_grant_revoke_closing_renewals,
     f"{APPROVALS}.grant_surrender_closing_renewals": run_grant_surrender_closing_renewals,
+    f"{APPROVALS}.grant_choose_lapse_closing_renewals": run_grant_choose_lapse_closing_renewals,
     f"{APPROVALS}.approval_request_send": run_approval_request_send,
     f"{APPROVALS}.approval_opened": run_approval_opened,
     f"{APPROVALS}.approval_decide (approve)": run_approval_decide_approve,

@@ -60,7 +60,7 @@ EXPECTED = {
     # Renewal opens 30 days before the end: earlier, the holder is sent back to the grant.
     "access_requests:grant-renew": {"anonymous": 302, "staff": (302, 404), "*": 404},
     "access_requests:grant-surrender": {"anonymous": 302, "staff": (200, 404), "*": 404},
-    "access_requests:grant-lapse": POST_ONLY,
+    "access_requests:grant-lapse": {"anonymous": 302, "staff": (200, 404), "*": 404},
     # Only for an active-tier grant with a safe-use reminder due: 404 in this world.
     "access_requests:grant-safe-use": {"anonymous": 302, "*": 404},
     "access_requests:grant-revoke": {
