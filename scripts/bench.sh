@@ -74,6 +74,8 @@ export EMAIL_PORT="$CLOSED_PORT"
 export EMAIL_TIMEOUT=1
 export ALLOWED_HOSTS=127.0.0.1
 export SECURE_COOKIES=0
+# Plain HTTP on loopback: production's redirect to HTTPS would answer every page with a 301.
+export SECURE_SSL_REDIRECT=0
 export SNS_BENCH=1
 # ICT is told through its team mailbox, as a department would configure it.
 export SNS_ICT_MAILBOX="${SNS_ICT_MAILBOX:-ict-provisioning@bench.example.gov.uk}"
