@@ -15,6 +15,7 @@ from access_requests.selectors.grants import (
     grant_is_renewable,
     grant_not_renewable_reason,
 )
+from access_requests.services.grants import grant_lapse_undo
 from audit.services import record
 from core.client import Client
 
@@ -62,6 +63,9 @@ def grant_renewal_start(*, grant: AccessGrant, actor, client: Client | None = No
             raise NotRenewable("This access has already been renewed")
         if not grant_is_renewable(grant=locked):
             raise NotRenewable("You can renew access from 30 days before it ends")
+        # Renewing and letting lapse contradict each other: the renew page says that
+        # starting a renewal takes back "let it lapse".
+        grant_lapse_undo(grant=locked, actor=actor, client=client)
         old = locked.business_case
         today = timezone.localdate()
         unit, holder = _who_pays_still(old=old, grant=locked)

@@ -281,6 +281,24 @@ def grant_choose_lapse(*, grant: AccessGrant, actor, client: Client | None = Non
     return locked
 
 
+def grant_lapse_undo(*, grant: AccessGrant, actor, client: Client | None = None) -> AccessGrant:
+    """The holder takes back "let it lapse" (by renewing): expiry notices resume. Runs in the
+    caller's transaction on the locked grant; nothing to undo changes nothing."""
+    if grant.lapse_chosen_at is None:
+        return grant
+    chosen_at = grant.lapse_chosen_at
+    grant.lapse_chosen_at = None
+    grant.save(update_fields=["lapse_chosen_at", "updated_at"])
+    record(
+        actor=actor,
+        action="grant.lapse_undone",
+        obj=grant,
+        changes={"lapse_chosen_at": [chosen_at, None]},
+        client=client,
+    )
+    return grant
+
+
 # --- expiry ------------------------------------------------------------------------------------
 
 

@@ -247,3 +247,23 @@ def test_letting_access_lapse_asks_first_and_withdraws_a_renewal_under_way(clien
     assert renewal.status == BusinessCase.Status.WITHDRAWN
     assert grant.lapse_chosen_at is not None
     assert renewal.approval_requests.get(approver=director).status == "superseded"
+
+
+@pytest.mark.django_db
+def test_renewing_access_set_to_lapse_says_so_and_takes_the_lapse_back(client):
+    grant = AccessGrantFactory(provisioned=True, lapse_chosen_at=timezone.now())
+    with time_machine.travel(grant.end_date - datetime.timedelta(days=10)):
+        client.force_login(grant.holder)
+        url = reverse("access_requests:grant-renew", args=[grant.pk])
+        page = client.get(url).content.decode()
+        assert "You chose to let this access lapse" in page
+        assert "Starting a renewal takes that back" in page
+        client.post(url)
+    grant.refresh_from_db()
+    assert grant.lapse_chosen_at is None
+    assert BusinessCase.objects.filter(renewal_of=grant, status="draft").count() == 1
+    from audit.models import AuditEvent
+
+    assert (
+        AuditEvent.objects.filter(action="grant.lapse_undone", object_id=str(grant.pk)).count() == 1
+    )

@@ -21,6 +21,7 @@ import pytest
 import time_machine
 from axes.models import AccessLog
 from django.contrib.auth import authenticate
+from django.db import transaction
 from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
@@ -346,6 +347,16 @@ def run_grant_choose_lapse(run):
     grant.refresh_from_db()
     assert grant.lapse_chosen_at is not None
     return Expected("grant.lapse_chosen", grant, grant.holder.email, CLIENT.address)
+
+
+def run_grant_lapse_undo(run):
+    grant = grant_in_status(AccessGrant.Status.ACTIVE, lapse_chosen_at=timezone.now())
+    run.service_starts()
+    with transaction.atomic():
+        grant_services.grant_lapse_undo(grant=grant, actor=grant.holder, client=CLIENT)
+    grant.refresh_from_db()
+    assert grant.lapse_chosen_at is None
+    return Expected("grant.lapse_undone", grant, grant.holder.email, CLIENT.address)
 
 
 def _past_end_grant():
@@ -1135,6 +1146,7 @@ SERVICES = {
     f"{GRANTS}.grant_revoke (before provisioning)": run_grant_revoke_before_provisioning,
     f"{GRANTS}.grant_surrender": run_grant_surrender,
     f"{GRANTS}.grant_choose_lapse": run_grant_choose_lapse,
+    f"{GRANTS}.grant_lapse_undo": run_grant_lapse_undo,
     f"{GRANTS}.grant_expire": run_grant_expire,
     f"{GRANTS}.grants_expire": run_grants_expire,
     f"{GRANT_EXPIRY}.grant_expiry_sweep": run_grant_expiry_sweep,
