@@ -267,3 +267,15 @@ def test_renewing_access_set_to_lapse_says_so_and_takes_the_lapse_back(client):
     assert (
         AuditEvent.objects.filter(action="grant.lapse_undone", object_id=str(grant.pk)).count() == 1
     )
+
+
+@pytest.mark.django_db
+def test_the_give_up_page_says_the_renewal_under_way_will_be_withdrawn(client):
+    from approvals.tests.factories import requester_and_director, submitted_case
+
+    requester, _director = requester_and_director()
+    grant = AccessGrantFactory(business_case__requester=requester, provisioned=True)
+    renewal = submitted_case(requester=requester, renewal_of=grant)
+    client.force_login(requester)
+    page = client.get(reverse("access_requests:grant-surrender", args=[grant.pk])).content.decode()
+    assert f"{renewal.reference}, will be withdrawn and your approver told" in page

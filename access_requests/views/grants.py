@@ -239,7 +239,10 @@ def grant_surrender(request, pk: int):
             return _not_now(request, grant, "Only access you hold now can be given up.")
         messages.success(request, "You have given up this access. ICT will withdraw it.")
         return redirect("access_requests:grant-detail", pk=grant.pk)
-    return render(request, "access_requests/grant/surrender.html", {"grant": grant})
+    renewal = selectors.grant_renewal_under_way(grant=grant)
+    return render(
+        request, "access_requests/grant/surrender.html", {"grant": grant, "renewal": renewal}
+    )
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
