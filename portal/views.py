@@ -75,7 +75,7 @@ def privacy(request):
                 "sign_in_days": settings.SNS_RETENTION_SIGN_IN_DAYS,
                 "case_text_days": settings.SNS_RETENTION_CASE_TEXT_DAYS,
                 "email_body_days": settings.SNS_RETENTION_EMAIL_BODY_DAYS,
-                "client_days": getattr(settings, "SNS_RETENTION_CLIENT_DAYS", None),
+                "client_days": settings.SNS_RETENTION_CLIENT_DAYS,
             },
         },
     )

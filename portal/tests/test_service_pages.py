@@ -76,7 +76,9 @@ def test_the_privacy_notice_states_the_periods_the_department_has_set(client, se
     settings.SNS_RETENTION_EMAIL_BODY_DAYS = 45
     settings.SNS_RETENTION_CASE_TEXT_DAYS = 1000
     settings.SNS_RETENTION_SIGN_IN_DAYS = 30
+    settings.SNS_RETENTION_CLIENT_DAYS = 400
     html = client.get(reverse("privacy")).content.decode()
+    assert "deleted from it after 400 days" in html
     assert "deleted 45 days after it was sent" in html
     assert "deleted 1000 days after the request closes" in html
     assert "sign-in records are deleted after 30 days" in html
