@@ -5,6 +5,7 @@ mail written to a folder. Production (``DEBUG`` off) refuses to start on those d
 defaults; see ``refuse_demo_defaults`` at the bottom.
 """
 
+import ipaddress
 import os
 import sys
 from datetime import date
@@ -14,6 +15,8 @@ from pathlib import Path
 import dj_database_url
 from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
+
+from portal.logging_config import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("PORTAL_VAR_DIR", BASE_DIR / "var"))
@@ -63,6 +66,7 @@ INSTALLED_APPS = [
     "csp",
     # Project apps, top floor first (docs/architecture.md).
     "portal",
+    "monitoring",
     "oversight",
     "approvals",
     "access_requests",
@@ -81,6 +85,8 @@ if BENCH_ENABLED or RUNNING_TESTS:
     INSTALLED_APPS.append("bench")
 
 MIDDLEWARE = [
+    # First: every answer, even a redirect or a refusal, is timed, logged and given its id.
+    "monitoring.request_context.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -186,7 +192,8 @@ if SNS_TRUSTED_PROXIES < 0:
 # itself may turn it off); the health check answers over HTTP for load balancers. Tests
 # ask for HTTPS where they mean to (secure=True).
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG and not RUNNING_TESTS)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Probes and scrapers reach the web processes directly, inside the platform's network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 # X-Forwarded-Proto says the request came over HTTPS only when a trusted proxy set it; with
 # no proxy, a client could send the header itself.
 if SNS_TRUSTED_PROXIES:
@@ -431,35 +438,27 @@ if SNS_RETENTION_CLIENT_DAYS < 30:
 # old audit events' client addresses and browsers.
 CELERY_BEAT_SCHEDULE["retention-sweep"] = {"task": "portal.retention_sweep", "schedule": 3600.0}
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    # The request loggers log paths, and a decision or password link's path holds its token.
-    "filters": {"mask_token_paths": {"()": "portal.log_filters.MaskTokenPaths"}},
-    # The development server's request lines, as Django's defaults write them.
-    "formatters": {
-        "django.server": {
-            "()": "django.utils.log.ServerFormatter",
-            "format": "[{server_time}] {message}",
-            "style": "{",
-        }
-    },
-    "handlers": {
-        "console": {"class": "logging.StreamHandler"},
-        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
-    },
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {
-        "axes": {"level": "WARNING"},
-        "django.request": {"filters": ["mask_token_paths"]},
-        "django.server": {
-            "handlers": ["django.server"],
-            "level": "INFO",
-            "propagate": False,
-            "filters": ["mask_token_paths"],
-        },
-    },
-}
+# Text for people, JSON lines for a log platform (LOG_FORMAT=json); each line carries the
+# request id and user id (portal/logging_config.py).
+try:
+    LOGGING = logging_config(
+        log_format=os.environ.get("LOG_FORMAT", "text").strip().lower() or "text",
+        level=os.environ.get("LOG_LEVEL", "INFO"),
+    )
+except ValueError as error:
+    raise ImproperlyConfigured(str(error)) from error
+# The worker logs through the same configuration, so its lines carry the request id too.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# /metrics (monitoring/): a bearer token, or the addresses (IPs or networks) allowed to
+# scrape it; with neither, the page does not exist.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+try:
+    METRICS_ALLOWED_NETWORKS = [
+        ipaddress.ip_network(value, strict=False) for value in env_list("METRICS_ALLOWED_ADDRESSES")
+    ]
+except ValueError as error:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_ADDRESSES: {error}") from error
 
 
 def refuse_demo_defaults() -> None:

@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
+from monitoring.views import metrics_view
 from people.forms import AdminSignInForm, SignInForm
 
 from . import views
@@ -15,6 +16,7 @@ admin.site.login_form = AdminSignInForm  # checks the email address's length
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     path("guidance/", views.guidance, name="guidance"),
     path("help/", views.help_and_contact, name="help"),
     path("cookies/", views.cookies, name="cookies"),

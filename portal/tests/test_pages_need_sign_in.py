@@ -10,6 +10,7 @@ from people.tests.factories import TEST_PASSWORD, UserFactory
 PUBLIC_URL_NAMES = {
     "sign-in",
     "healthz",
+    "metrics",
     # Asking for a password link, and the pages around it (people/tests/test_password_setup.py).
     "people:password-reset",
     "people:password-reset-sent",

@@ -25,6 +25,8 @@ EXPECTED = {
     "home": SIGNED_IN,
     "guidance": SIGNED_IN,
     "healthz": {"*": 200},
+    # For a scraper with its token or address, never a session: absent unless configured.
+    "metrics": {"*": 404},
     # The footer's pages: for everyone, signed in or not.
     "help": {"*": 200},
     "cookies": {"*": 200},
