@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     # Project apps, top floor first (docs/architecture.md).
     "portal",
     "oversight",
+    "staffing",
     "approvals",
     "access_requests",
     "people",
