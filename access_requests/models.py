@@ -328,14 +328,12 @@ class AccessGrant(TimeStampedModel):
             models.CheckConstraint(
                 condition=Q(end_date__gte=F("start_date")), name="grant_end_not_before_start"
             ),
+            # Revoked by a person, or by the staff directory import (no person) when the
+            # holder left the department: either way, when and why.
             models.CheckConstraint(
                 condition=~Q(status="revoked")
-                | (
-                    Q(revoked_by__isnull=False)
-                    & Q(revoked_at__isnull=False)
-                    & ~Q(revocation_reason="")
-                ),
-                name="grant_revoked_has_revoker_and_reason",
+                | (Q(revoked_at__isnull=False) & ~Q(revocation_reason="")),
+                name="grant_revoked_has_time_and_reason",
             ),
             # An expired grant may never have been provisioned (it ended awaiting ICT).
             models.CheckConstraint(

@@ -7,6 +7,7 @@ Organisation (HQ, agency or NDPB) → directorate (with its director) → busine
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
+from django.db.models.functions import Lower
 
 from core.models import TimeStampedModel
 
@@ -68,6 +69,10 @@ class User(AbstractUser):
 
     class Meta:
         ordering = ["email"]
+        constraints = [
+            # Bob@x and bob@x are one person: sign-in and the import compare without case.
+            models.UniqueConstraint(Lower("email"), name="user_email_unique_ignoring_case")
+        ]
 
     def __str__(self):
         return self.display_name

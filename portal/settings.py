@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "portal",
     "monitoring",
     "oversight",
+    "staffing",
     "approvals",
     "access_requests",
     "people",

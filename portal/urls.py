@@ -39,6 +39,7 @@ urlpatterns = [
     path("requests/", include("access_requests.urls")),
     path("approvals/", include("approvals.urls")),
     path("oversight/", include("oversight.urls")),
+    path("staffing/", include("staffing.urls")),
     path("admin/", admin.site.urls),
 ]
 

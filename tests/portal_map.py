@@ -279,6 +279,7 @@ PARAMETER_OBJECTS = [
     ("reference", "submitted_case.reference"),
     ("case", "submitted_case"),
     ("site", "site"),
+    ("person", "staff"),  # staffing's pages about one person
 ]
 
 

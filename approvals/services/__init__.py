@@ -7,7 +7,10 @@
   grant revoked or given up closes its renewal under way;
 - `reminders`: reminders to approvers and escalation after the last one;
 - `lapse`: cases nobody decided in time;
-- `delegations`: a director's deputies.
+- `delegations`: a director's deputies;
+- `rerouting`: sending a case again when who decides it changed (`case_reroute`);
+- `people_changes`: what the staff directory's changes mean for access (a leaver, a
+  mover, a directorate's new director, an admin switching a person off or on).
 
 The business case's own status changes are `access_requests.services.business_cases`'s;
 these services lock the case and call them. Lock order, everywhere: the business case
@@ -25,7 +28,15 @@ from .decisions import VIA_LINK, VIA_SIGNED_IN, approval_decide, approval_opened
 from .delegations import delegation_cancel, delegation_create
 from .lapse import case_lapse_due, case_lapse_one
 from .links import approval_link
+from .people_changes import (
+    directorate_director_change,
+    person_leave,
+    person_move,
+    person_switch_off,
+    person_switch_on,
+)
 from .reminders import approval_remind_due, approval_remind_one
+from .rerouting import case_reroute
 from .routing import approval_request_send, case_routing, case_submit
 
 __all__ = [
@@ -40,12 +51,18 @@ __all__ = [
     "approval_requests_withdraw",
     "case_lapse_due",
     "case_lapse_one",
+    "case_reroute",
     "case_routing",
     "case_submit",
     "case_withdraw",
     "delegation_cancel",
     "delegation_create",
+    "directorate_director_change",
     "grant_choose_lapse_closing_renewals",
     "grant_revoke_closing_renewals",
     "grant_surrender_closing_renewals",
+    "person_leave",
+    "person_move",
+    "person_switch_off",
+    "person_switch_on",
 ]

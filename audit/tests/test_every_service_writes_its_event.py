@@ -56,11 +56,13 @@ from audit.services import CLIENT_FIELDS_CLEARED, SystemActor, audit_chain_verif
 from core.client import Client
 from notifications import retention as email_retention, services as notification_services
 from notifications.models import OutboundEmail
-from people import services as people_services
+from people import directory as people_directory, services as people_services
 from people.errors import PasswordLinkThrottled
 from people.models import Role, User
-from people.tests.factories import TEST_PASSWORD, UserFactory
+from people.staff_csv import staff_rows_read
+from people.tests.factories import TEST_PASSWORD, UserFactory, director_of
 from portal import tasks as portal_tasks
+from staffing import services as staffing_services
 
 pytestmark = pytest.mark.django_db
 
@@ -77,6 +79,8 @@ SERVICE_MODULES = [
     approval_services,
     notification_services,
     people_services,
+    people_directory,
+    staffing_services,
     email_retention,
     case_retention,
     portal_tasks,
@@ -877,6 +881,8 @@ def run_outbox_sweep(run):
 # --- people.services --------------------------------------------------------------------------
 
 PEOPLE = "people.services"
+DIRECTORY = "people.directory"
+STAFFING = "staffing.services"
 STAFF_HEADER = "email,name,job_title,organisation,directorate,business_unit,cost_centre,role\n"
 
 
@@ -887,7 +893,7 @@ def run_staff_import(run):
         + "new.person@example.gov.uk,New Person,Adviser,HQ,Borders,Visas,CC99001,staff\n"
     )
     run.service_starts()
-    people_services.staff_import(rows=people_services.staff_rows_read(lines), actor=admin)
+    staffing_services.staff_directory_sync(rows=staff_rows_read(lines), actor=admin)
     return [
         Expected(
             "people.staff_created",
@@ -911,7 +917,10 @@ def run_staff_import_updates(run):
         f"{directorate.name},{unit.name},{unit.cost_centre},staff\n"
     )
     run.service_starts()
-    people_services.staff_import(rows=people_services.staff_rows_read(lines), actor=admin)
+    people_directory.staff_directory_apply(
+        plan=people_directory.staff_directory_plan(rows=staff_rows_read(lines), full=False),
+        actor=admin,
+    )
     return Expected(
         "people.staff_updated",
         person,
@@ -919,6 +928,123 @@ def run_staff_import_updates(run):
         changes={"job_title": ["Adviser", "Senior Adviser"]},
         object_repr=person.email,
     )
+
+
+def run_staff_directory_sync_leaver(run):
+    admin = UserFactory(role=Role.ADMIN)
+    leaver = UserFactory()
+    unit = admin.profile.business_unit
+    directorate = unit.directorate
+    lines = StringIO(
+        STAFF_HEADER
+        + f"{admin.email},Ada,Admin,{directorate.organisation.name},{directorate.name},"
+        f"{unit.name},{unit.cost_centre},admin\n"
+    )
+    User.objects.exclude(pk__in=[admin.pk, leaver.pk]).update(is_active=False)
+    run.service_starts()
+    staffing_services.staff_directory_sync(
+        rows=staff_rows_read(lines), actor=SystemActor("import_staff"), full=True
+    )
+    return Expected(
+        "people.switched_off",
+        leaver,
+        "system:import_staff",
+        changes={"is_active": [True, False]},
+        object_repr=leaver.email,
+    )
+
+
+def run_person_deactivate(run):
+    admin = UserFactory(role=Role.ADMIN)
+    person = UserFactory()
+    run.service_starts()
+    people_directory.person_deactivate(person=person, actor=admin, reason="Left", client=CLIENT)
+    return Expected("people.switched_off", person, admin.email, CLIENT.address, {"reason": "Left"})
+
+
+def run_person_activate(run):
+    admin = UserFactory(role=Role.ADMIN)
+    person = UserFactory(is_active=False)
+    run.service_starts()
+    people_directory.person_activate(person=person, actor=admin, client=CLIENT)
+    return Expected(
+        "people.switched_on", person, admin.email, CLIENT.address, {"is_active": [False, True]}
+    )
+
+
+def run_case_reroute(run):
+    requester, director = requester_and_director()
+    case = submitted_case(requester=requester)
+    successor = UserFactory(role=Role.DIRECTOR)
+    directorate = requester.profile.business_unit.directorate
+    directorate.director = successor
+    directorate.save()
+    run.service_starts()
+    approval_services.case_reroute(case=case, actor=SystemActor("import_staff"), because="New")
+    return [
+        Expected("approval.superseded", case, "system:import_staff"),
+        Expected(
+            "approval.rerouted", case, "system:import_staff", changes={"approver": successor.email}
+        ),
+    ]
+
+
+def run_person_leave(run):
+    grant = grant_in_status(AccessGrant.Status.ACTIVE, business_case__reference="SNS-2020-00001")
+    holder = grant.holder
+    holder.is_active = False
+    holder.save()
+    run.service_starts()
+    approval_services.person_leave(person=holder, actor=SystemActor("import_staff"))
+    return Expected(
+        "grant.revoked",
+        grant,
+        "system:import_staff",
+        changes={**_status("active", "revoked"), "reason": "left the department"},
+    )
+
+
+def run_person_move(run):
+    grant = grant_in_status(AccessGrant.Status.ACTIVE, business_case__reference="SNS-2020-00002")
+    director_of(grant.holder.profile.business_unit.directorate)
+    run.service_starts()
+    approval_services.person_move(
+        person=grant.holder, from_directorate="Old", actor=SystemActor("import_staff")
+    )
+    return Expected("grant.holder_moved", grant, "system:import_staff")
+
+
+def run_directorate_director_change(run):
+    requester, director = requester_and_director()
+    case = submitted_case(requester=requester)
+    directorate = requester.profile.business_unit.directorate
+    directorate.director = UserFactory(role=Role.DIRECTOR)
+    directorate.save()
+    run.service_starts()
+    approval_services.directorate_director_change(
+        directorate=directorate, old_director=director, actor=SystemActor("import_staff")
+    )
+    return Expected("approval.rerouted", case, "system:import_staff")
+
+
+def run_person_switch_off(run):
+    admin = UserFactory(role=Role.ADMIN)
+    person = UserFactory()
+    run.service_starts()
+    approval_services.person_switch_off(
+        person=person, actor=admin, reason="Suspended", client=CLIENT
+    )
+    return Expected(
+        "people.switched_off", person, admin.email, CLIENT.address, {"reason": "Suspended"}
+    )
+
+
+def run_person_switch_on(run):
+    admin = UserFactory(role=Role.ADMIN)
+    person = UserFactory(is_active=False)
+    run.service_starts()
+    approval_services.person_switch_on(person=person, actor=admin, client=CLIENT)
+    return Expected("people.switched_on", person, admin.email, CLIENT.address)
 
 
 def run_password_set(run):
@@ -1183,8 +1309,17 @@ SERVICES = {
     f"{NOTIFICATIONS}.outbound_email_send (failure)": run_outbound_email_send_failing,
     f"{NOTIFICATIONS}.outbound_email_send (giving up)": run_outbound_email_send_giving_up,
     f"{NOTIFICATIONS}.outbox_sweep": run_outbox_sweep,
-    f"{PEOPLE}.staff_import": run_staff_import,
-    f"{PEOPLE}.staff_import (updates a person)": run_staff_import_updates,
+    f"{STAFFING}.staff_directory_sync": run_staff_import,
+    f"{STAFFING}.staff_directory_sync (full: a leaver)": run_staff_directory_sync_leaver,
+    f"{DIRECTORY}.staff_directory_apply": run_staff_import_updates,
+    f"{DIRECTORY}.person_deactivate": run_person_deactivate,
+    f"{DIRECTORY}.person_activate": run_person_activate,
+    f"{APPROVALS}.case_reroute": run_case_reroute,
+    f"{APPROVALS}.person_leave": run_person_leave,
+    f"{APPROVALS}.person_move": run_person_move,
+    f"{APPROVALS}.directorate_director_change": run_directorate_director_change,
+    f"{APPROVALS}.person_switch_off": run_person_switch_off,
+    f"{APPROVALS}.person_switch_on": run_person_switch_on,
     f"{PEOPLE}.password_set": run_password_set,
     f"{PEOPLE}.password_reset_request": run_password_reset_request,
     f"{PEOPLE}.password_reset_request (unknown address)": run_password_reset_request_unknown,
@@ -1226,8 +1361,8 @@ NOT_STATE_CHANGING = {
     # notifications: the outbox sweep's due-id read, and the retry backoff arithmetic
     f"{NOTIFICATIONS}.outbox_due_ids",
     f"{NOTIFICATIONS}.retry_delay",
-    # people: parses and checks the CSV rows; `staff_import` writes them
-    f"{PEOPLE}.staff_rows_read",
+    # people: what a directory file would change (a diff against the database)
+    f"{DIRECTORY}.staff_directory_plan",
     # people: the absolute password link for a person (a token computed, nothing stored)
     f"{PEOPLE}.password_link",
     # retention: the closed cases whose free text is due for removal (a read)
@@ -1243,6 +1378,8 @@ AUDITED_BY_CALLER = {
     f"{NOTIFICATIONS}.email_queue_many",
     # The case's decided status: `approval_decide` records it in its `approval.decided` event.
     f"{CASES}.business_case_decide",
+    # Ends sessions of people switched off: the switching-off service records it.
+    f"{DIRECTORY}.sessions_end",
     # Writes the email asking ICT to withdraw access, for the revoking or surrendering service.
     f"{GRANT_EMAILS}.ict_email_queue",
 }

@@ -109,6 +109,10 @@ EXPECTED = {
     "oversight:reports": OVERSIGHT,
     "oversight:report-csv": {**OVERSIGHT, "admin": 404, "auditor": 404},  # no table named: 404
     "oversight:case-detail": OVERSIGHT,
+    # Switching a person off or on: admins only (auditors read, they do not change).
+    "staffing:person": {"anonymous": 302, "admin": 200, "*": 403},
+    "staffing:person-switch-off": {"anonymous": 302, "admin": 200, "*": 403},
+    "staffing:person-switch-on": POST_ONLY,
 }
 
 

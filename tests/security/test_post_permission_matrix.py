@@ -106,6 +106,10 @@ POSTS = {
     "approvals:decide-signed-in": ("approval", lambda s: {"decision": "approve"}, "director"),
     "approvals:delegation-cancel": ("delegation", lambda s: {}, "director"),
     "oversight:case-detail": ("submitted_case", lambda s: {}, None),  # GET only
+    "staffing:person": ("staff", lambda s: {}, None),  # GET only
+    # Admins switch people off and on; nobody switches themselves.
+    "staffing:person-switch-off": ("staff", lambda s: {"reason": "Left", "confirm": "on"}, None),
+    "staffing:person-switch-on": ("staff", lambda s: {}, None),
 }
 
 # (route, role) that may change side B's object, and why.
@@ -118,6 +122,9 @@ MAY_CHANGE_OTHERS = {
     # The emailed link is its own credential: whoever holds it decides as its approver
     # (signed in as anyone else, they are refused). Its safety is test_token_attacks.py's.
     ("approvals:decide", "anonymous"): "the link is the credential",
+    # The staff directory's admins switch anyone off (with a reason) or on.
+    ("staffing:person-switch-off", "admin"): "admins switch people off",
+    ("staffing:person-switch-on", "admin"): "admins switch people on",
 }
 
 # URLs with no object of anyone's in them: posting there acts on one's own account or
