@@ -72,6 +72,26 @@ def short_date_time(value) -> str:
     return f"{short_date(value)} {value:%H:%M:%S}"
 
 
+def govuk_time(value: datetime.time | datetime.datetime) -> str:
+    """A time as GOV.UK writes it: 3:05pm, 10am, midday, midnight."""
+    if value.hour == 0 and value.minute == 0:
+        return "midnight"
+    if value.hour == 12 and value.minute == 0:
+        return "midday"
+    hour = value.hour % 12 or 12
+    minutes = f":{value.minute:02d}" if value.minute else ""
+    return f"{hour}{minutes}{'am' if value.hour < 12 else 'pm'}"
+
+
+@register.filter
+def govuk_date_time(value) -> str:
+    """A moment as GOV.UK writes it, in local time: 4 December 2026 at 3:05pm."""
+    if not value:
+        return ""
+    value = _local(value)
+    return f"{long_date(value)} at {govuk_time(value)}"
+
+
 @register.filter
 def iso_utc(value) -> str:
     """`|utc|date:"Y-m-d\\TH:i:s\\Z"` for a `<time datetime>` attribute."""

@@ -106,6 +106,7 @@ POSTS = {
     "approvals:decide-signed-in": ("approval", lambda s: {"decision": "approve"}, "director"),
     "approvals:delegation-cancel": ("delegation", lambda s: {}, "director"),
     "oversight:case-detail": ("submitted_case", lambda s: {}, None),  # GET only
+    "oversight:audit-event": ("audit_event", lambda s: {}, None),  # GET only
 }
 
 # (route, role) that may change side B's object, and why.
