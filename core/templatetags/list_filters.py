@@ -63,15 +63,6 @@ def long_date(value) -> str:
     return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
 
 
-@register.filter
-def short_date_time(value) -> str:
-    """`|date:"j M Y H:i:s"` (27 Mar 2026 14:05:09, local time), written directly."""
-    if not value:
-        return ""
-    value = _local(value)
-    return f"{short_date(value)} {value:%H:%M:%S}"
-
-
 def govuk_time(value: datetime.time | datetime.datetime) -> str:
     """A time as GOV.UK writes it: 3:05pm, 10am, midday, midnight."""
     if value.hour == 0 and value.minute == 0:
