@@ -151,6 +151,7 @@ FIELDS = {
     "via": "How",
     "reason": "Reason",
     "superseded": "Other approval requests closed",
+    "approval_requests_expired": "Approval requests expired",
     "because": "Because",
     "reminder": "Reminder number",
     "reminders_sent": "Reminders sent",
@@ -253,7 +254,16 @@ VALUES = {
     "approval_status": APPROVAL_STATUSES,
 }
 # Fields that hold one list, never a [before, after] pair (even with two items).
-LIST_FIELDS = frozenset({"cases", "fields", "emails", "superseded"})
+LIST_FIELDS = frozenset(
+    {
+        "cases",
+        "fields",
+        "emails",
+        "superseded",
+        "approval_requests_expired",
+        "approval_requests_closed",
+    }
+)
 
 # The portal's own tasks, as `SystemActor` names them.
 SYSTEM_ACTORS = {
