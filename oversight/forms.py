@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 
 from access_requests.models import AccessGrant, AccessTier, Site
+from audit import descriptions
 from core.forms import GovukForm, RealDateInputField
 from people.models import BusinessUnit, Directorate, Organisation
 
@@ -224,12 +225,15 @@ class AuditFilterForm(_FilterForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["action"].choices = [("", "Any")] + [
-            (a, a) for a in audit_selectors.audit_actions()
-        ]
-        self.fields["object_type"].choices = [("", "Any")] + [
-            (t, t) for t in audit_selectors.audit_object_types()
-        ]
+        # Each choice in words (`audit.descriptions`), in the order a reader looks for it.
+        self.fields["action"].choices = [("", "Any")] + sorted(
+            ((a, descriptions.action_description(a)) for a in audit_selectors.audit_actions()),
+            key=lambda choice: choice[1],
+        )
+        self.fields["object_type"].choices = [("", "Any")] + sorted(
+            ((t, descriptions.object_type_label(t)) for t in audit_selectors.audit_object_types()),
+            key=lambda choice: choice[1],
+        )
 
     @cached_property
     def helper(self) -> FormHelper:

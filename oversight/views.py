@@ -229,6 +229,15 @@ def audit_trail(request):
 
 @require_safe
 @permission_required(VIEW_TRAIL, raise_exception=True)
+def audit_event(request, pk: int):
+    event = audit_selectors.audit_event(pk=pk)
+    if event is None:
+        raise Http404("No such event")
+    return render(request, "oversight/audit_event.html", {"event": event})
+
+
+@require_safe
+@permission_required(VIEW_TRAIL, raise_exception=True)
 def audit_trail_csv(request):
     form = AuditFilterForm(request.GET)
     if not form.is_valid():

@@ -21,6 +21,8 @@ from access_requests.models import AccessGrant, BusinessCase
 from access_requests.tests.factories import AccessGrantFactory, BusinessCaseFactory, SiteFactory
 from approvals.models import ApprovalRequest
 from approvals.tests.factories import ApprovalRequestFactory, DelegationFactory
+from audit.services import record
+from core.client import Client
 from core.models import column_fields, primary_key_field
 from notifications.models import OutboundEmail
 from people.models import Role
@@ -100,6 +102,7 @@ class Side:
     delegation: object
     email: OutboundEmail
     site: object
+    audit_event: object = None  # an event of the trail about the submitted case
     token: str | None = None
 
     @property
@@ -204,6 +207,24 @@ def build_side(marker: str, *, site) -> Side:
         object_type="access_requests.businesscase",
         object_id=str(submitted_case.pk),
     )
+    # The trail's own pages show an event with long values (a browser string, a reason
+    # without spaces), as a real one can have.
+    audit_event = record(
+        actor=staff,
+        action="case.identity_saved",
+        obj=submitted_case,
+        changes={
+            "site": site.name,
+            "display_name": ["", f"{marker} Staffmember"],
+            "uses_pseudonym": [False, True],
+            "pseudonym_reason": ["", f"{marker}-" + "reason-without-spaces-" * 12],
+        },
+        client=Client(
+            address="2001:db8:85a3::8a2e:370:7334",
+            user_agent="Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+            "(KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 " + "Extension/1.0 " * 20,
+        ),
+    )
     side = Side(
         marker=marker,
         staff=staff,
@@ -217,6 +238,7 @@ def build_side(marker: str, *, site) -> Side:
         delegation=delegation,
         email=email,
         site=site,
+        audit_event=audit_event,
     )
     side.token = approval_token(approval)
     return side
@@ -280,6 +302,7 @@ PARAMETER_OBJECTS = [
     ("case", "submitted_case"),
     ("site", "site"),
     ("person", "staff"),  # staffing's pages about one person
+    ("event", "audit_event"),
 ]
 
 

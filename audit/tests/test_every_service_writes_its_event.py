@@ -50,7 +50,7 @@ from approvals.tests.factories import (
     requester_and_director,
     submitted_case,
 )
-from audit import retention as audit_retention
+from audit import descriptions, retention as audit_retention
 from audit.models import AuditEvent
 from audit.services import CLIENT_FIELDS_CLEARED, SystemActor, audit_chain_verify, record
 from core.client import Client
@@ -1436,6 +1436,18 @@ def test_the_service_writes_its_audit_event(client, settings, name):
             assert event.changes.get(key) == value, (
                 f"{name}: changes[{key!r}] is {event.changes.get(key)!r}, not {value!r}"
             )
+    # Every page that shows events reads their words from one registry: each action this
+    # service recorded, and each field it changed, has them (admin edits name the model's
+    # own fields, which read well enough humanised).
+    for event in new.exclude(action__startswith="admin."):
+        assert event.action in descriptions.ACTIONS, (
+            f"{name} records {event.action}: describe it in audit/descriptions.py ACTIONS"
+        )
+        unlabelled = set(event.changes or {}) - set(descriptions.FIELDS)
+        assert not unlabelled, (
+            f"{name} records {event.action} changing {sorted(unlabelled)}: label them in "
+            "audit/descriptions.py FIELDS"
+        )
     assert audit_chain_verify()[1] is None
 
 

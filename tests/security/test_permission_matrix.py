@@ -106,6 +106,7 @@ EXPECTED = {
     "oversight:register-csv": OVERSIGHT,
     "oversight:audit-trail": OVERSIGHT,
     "oversight:audit-trail-csv": OVERSIGHT,
+    "oversight:audit-event": OVERSIGHT,
     "oversight:reports": OVERSIGHT,
     "oversight:report-csv": {**OVERSIGHT, "admin": 404, "auditor": 404},  # no table named: 404
     "oversight:case-detail": OVERSIGHT,

@@ -110,6 +110,7 @@ POSTS = {
     # Admins switch people off and on; nobody switches themselves.
     "staffing:person-switch-off": ("staff", lambda s: {"reason": "Left", "confirm": "on"}, None),
     "staffing:person-switch-on": ("staff", lambda s: {}, None),
+    "oversight:audit-event": ("audit_event", lambda s: {}, None),  # GET only
 }
 
 # (route, role) that may change side B's object, and why.
