@@ -22,7 +22,13 @@ from people.models import Role
 from people.roles import load_roles
 
 from . import selectors, services
-from .errors import ApprovalClosed, ApprovalLinkExpired, DecisionInvalid, DelegationInvalid
+from .errors import (
+    ApprovalClosed,
+    ApprovalLinkExpired,
+    ApprovalLostAuthority,
+    DecisionInvalid,
+    DelegationInvalid,
+)
 from .forms import DecisionForm, DelegationForm
 
 CASES_PER_PAGE = 25
@@ -57,6 +63,16 @@ def _closed_page(request, approval, case, why):
     )
 
 
+def _no_longer_yours_page(request, approval, case, authority):
+    """410: the approver lost the authority the request was sent for; nothing changes."""
+    return render(
+        request,
+        "approvals/no_longer_yours.html",
+        {"approval": approval, "case": case, "authority": authority},
+        status=410,
+    )
+
+
 def _decision_page(request, approval, *, via: str, actor):
     case = selectors.case_for_decision(case_id=approval.business_case_id)
     # An expired link says only that it has expired, whatever became of the case: the
@@ -69,6 +85,10 @@ def _decision_page(request, approval, *, via: str, actor):
     why = selectors.approval_closed_reason(approval=approval, case=case)
     if why is not None:
         return _closed_page(request, approval, case, why)
+    # Shown, not recorded as opened: the case is no longer this person's to read.
+    authority = selectors.approval_authority(approval=approval)
+    if not authority.ok:
+        return _no_longer_yours_page(request, approval, case, authority)
 
     if request.method == "POST":
         form = DecisionForm(request.POST, case=case)
@@ -88,6 +108,8 @@ def _decision_page(request, approval, *, via: str, actor):
                 return _closed_page(request, approval, case, closed.why)
             except ApprovalLinkExpired:
                 return _closed_page(request, approval, case, "expired")
+            except ApprovalLostAuthority as lost:
+                return _no_longer_yours_page(request, approval, case, lost.authority)
             except DecisionInvalid as invalid:
                 form.add_error(invalid.field, invalid.message)
             else:
