@@ -54,7 +54,10 @@ class DecisionInvalid(Exception):
 
 
 class DelegationInvalid(Exception):
-    def __init__(self, field: str, message: str):
+    """A delegation breaks a rule; `field` is the form field to show it on (None: the
+    whole form)."""
+
+    def __init__(self, field: str | None, message: str):
         self.field = field
         self.message = message
         super().__init__(message)

@@ -7,6 +7,7 @@ person, the link is refused ("This link was sent to NAME"): a shared computer mu
 let one person's session decide, or even be mistaken as deciding, as someone else.
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
@@ -217,7 +218,15 @@ def delegation_create(request):
                 return redirect("approvals:delegation-list")
     else:
         form = DelegationForm(director=request.user)
-    return render(request, "approvals/delegation_form.html", {"form": form})
+    return render(
+        request,
+        "approvals/delegation_form.html",
+        {
+            "form": form,
+            "may_name_deputy": selectors.approver_may_name_deputy(user=request.user),
+            "max_days": settings.SNS_MAX_DELEGATION_DAYS,
+        },
+    )
 
 
 @require_POST

@@ -17,19 +17,23 @@ from people.models import display_name_of
 
 from ..models import ApprovalRequest, Delegation
 from .authority import (
+    NOT_AN_APPROVER,
     Authority,
     approval_authority,
     approvals_with_authority,
     approver_may_name_deputy,
+    delegation_too_long,
     deputy_refused_because,
     who_decides_now,
 )
 
 __all__ = [
+    "NOT_AN_APPROVER",
     "Authority",
     "approval_authority",
     "approvals_with_authority",
     "approver_may_name_deputy",
+    "delegation_too_long",
     "deputy_refused_because",
     "who_decides_now",
 ]

@@ -19,6 +19,7 @@ and always: the approver is active and is not the requester.
 import datetime
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
@@ -151,6 +152,25 @@ def who_decides_now(*, case: BusinessCase) -> str:
     if fallback is not None and fallback.is_active and fallback.pk != case.requester_id:
         return f"{fallback.display_name}, the fallback approver for {organisation.name}"
     return "the service's administrators"
+
+
+NOT_AN_APPROVER = (
+    "You can name a deputy only while you are the director of a directorate or an "
+    "organisation's fallback approver"
+)
+
+
+def delegation_too_long(starts_on: datetime.date, ends_on: datetime.date) -> str | None:
+    """The error for a delegation longer than `SNS_MAX_DELEGATION_DAYS` (first and last
+    days counted), or None."""
+    most = settings.SNS_MAX_DELEGATION_DAYS
+    if (ends_on - starts_on).days + 1 <= most:
+        return None
+    last = starts_on + datetime.timedelta(days=most - 1)
+    return (
+        f"A deputy can be named for at most {most} days: enter an end date on or before "
+        f"{last:%-d %B %Y}"
+    )
 
 
 def approver_may_name_deputy(*, user) -> bool:

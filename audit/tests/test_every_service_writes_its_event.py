@@ -59,7 +59,7 @@ from notifications.models import OutboundEmail
 from people import services as people_services
 from people.errors import PasswordLinkThrottled
 from people.models import Role, User
-from people.tests.factories import TEST_PASSWORD, UserFactory
+from people.tests.factories import TEST_PASSWORD, DirectorateFactory, UserFactory, director_of
 from portal import tasks as portal_tasks
 
 pytestmark = pytest.mark.django_db
@@ -779,8 +779,8 @@ def run_case_lapse_due(run):
 
 
 def run_delegation_create(run):
-    director = UserFactory(role=Role.DIRECTOR)
-    deputy = UserFactory()
+    director = director_of(DirectorateFactory())
+    deputy = UserFactory(role=Role.DEPUTY)
     run.service_starts()
     delegation = approval_services.delegation_create(
         director=director,
