@@ -353,6 +353,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "approvals.lapse_due",
         "schedule": SNS_SWEEP_INTERVAL_SECONDS,
     },
+    # A delegation past its last day closes its deputy's open requests.
+    "approvals-delegations-end-due": {
+        "task": "approvals.delegations_end_due",
+        "schedule": SNS_SWEEP_INTERVAL_SECONDS,
+    },
 }
 
 # The audit trail (audit/, docs/threat-model.md). Each event's hash is an HMAC-SHA-256 keyed

@@ -7,13 +7,20 @@
   grant revoked or given up closes its renewal under way;
 - `reminders`: reminders to approvers and escalation after the last one;
 - `lapse`: cases nobody decided in time;
-- `delegations`: a director's deputies.
+- `delegations`: a director's deputies;
+- `authority`: open requests whose approver lost their authority (a director replaced, a
+  delegation ended) are superseded and the case routed afresh; the delegation end sweep.
 
 The business case's own status changes are `access_requests.services.business_cases`'s;
 these services lock the case and call them. Lock order, everywhere: the business case
 first, then its approval requests. The public services are re-exported here.
 """
 
+from .authority import (
+    approvals_supersede_lost_authority,
+    delegation_end,
+    delegations_end_due,
+)
 from .closing import (
     approval_requests_withdraw,
     case_withdraw,
@@ -38,6 +45,7 @@ __all__ = [
     "approval_remind_one",
     "approval_request_send",
     "approval_requests_withdraw",
+    "approvals_supersede_lost_authority",
     "case_lapse_due",
     "case_lapse_one",
     "case_routing",
@@ -45,6 +53,8 @@ __all__ = [
     "case_withdraw",
     "delegation_cancel",
     "delegation_create",
+    "delegation_end",
+    "delegations_end_due",
     "grant_choose_lapse_closing_renewals",
     "grant_revoke_closing_renewals",
     "grant_surrender_closing_renewals",
