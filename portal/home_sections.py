@@ -13,10 +13,12 @@ APPROVER_ROLES = (Role.DIRECTOR, Role.ADMIN, Role.DEPUTY)
 def user_decides_cases(user) -> bool:
     """Whether "Cases to decide" is shown (navigation and home): to directors, admins and
     deputy directors always, and to anyone else (a deputy or fallback approver without
-    those roles) while they have a case to decide. Reads prefetched roles first, so the
-    query runs only for the others, once a request."""
-    return any(user.has_role(role) for role in APPROVER_ROLES) or (
-        approval_selectors.approver_has_cases_to_decide(user=user)
+    those roles) while they have a case to decide; never to auditors, who read only.
+    Reads prefetched roles first, so the query runs only for the others, once a request."""
+    if any(user.has_role(role) for role in APPROVER_ROLES):
+        return True
+    return not user.has_role(Role.AUDITOR) and approval_selectors.approver_has_cases_to_decide(
+        user=user
     )
 
 
