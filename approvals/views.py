@@ -7,6 +7,7 @@ person, the link is refused ("This link was sent to NAME"): a shared computer mu
 let one person's session decide, or even be mistaken as deciding, as someone else.
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
@@ -22,7 +23,13 @@ from people.models import Role
 from people.roles import load_roles
 
 from . import selectors, services
-from .errors import ApprovalClosed, ApprovalLinkExpired, DecisionInvalid, DelegationInvalid
+from .errors import (
+    ApprovalClosed,
+    ApprovalLinkExpired,
+    ApprovalLostAuthority,
+    DecisionInvalid,
+    DelegationInvalid,
+)
 from .forms import DecisionForm, DelegationForm
 
 CASES_PER_PAGE = 25
@@ -57,6 +64,16 @@ def _closed_page(request, approval, case, why):
     )
 
 
+def _no_longer_yours_page(request, approval, case, authority):
+    """410: the approver lost the authority the request was sent for; nothing changes."""
+    return render(
+        request,
+        "approvals/no_longer_yours.html",
+        {"approval": approval, "case": case, "authority": authority},
+        status=410,
+    )
+
+
 def _decision_page(request, approval, *, via: str, actor):
     case = selectors.case_for_decision(case_id=approval.business_case_id)
     # An expired link says only that it has expired, whatever became of the case: the
@@ -69,6 +86,10 @@ def _decision_page(request, approval, *, via: str, actor):
     why = selectors.approval_closed_reason(approval=approval, case=case)
     if why is not None:
         return _closed_page(request, approval, case, why)
+    # Shown, not recorded as opened: the case is no longer this person's to read.
+    authority = selectors.approval_authority(approval=approval)
+    if not authority.ok:
+        return _no_longer_yours_page(request, approval, case, authority)
 
     if request.method == "POST":
         form = DecisionForm(request.POST, case=case)
@@ -88,6 +109,8 @@ def _decision_page(request, approval, *, via: str, actor):
                 return _closed_page(request, approval, case, closed.why)
             except ApprovalLinkExpired:
                 return _closed_page(request, approval, case, "expired")
+            except ApprovalLostAuthority as lost:
+                return _no_longer_yours_page(request, approval, case, lost.authority)
             except DecisionInvalid as invalid:
                 form.add_error(invalid.field, invalid.message)
             else:
@@ -195,7 +218,15 @@ def delegation_create(request):
                 return redirect("approvals:delegation-list")
     else:
         form = DelegationForm(director=request.user)
-    return render(request, "approvals/delegation_form.html", {"form": form})
+    return render(
+        request,
+        "approvals/delegation_form.html",
+        {
+            "form": form,
+            "may_name_deputy": selectors.approver_may_name_deputy(user=request.user),
+            "max_days": settings.SNS_MAX_DELEGATION_DAYS,
+        },
+    )
 
 
 @require_POST

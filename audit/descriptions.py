@@ -42,6 +42,8 @@ ACTIONS = {
     "approval.reminded": "Reminder sent to the approver",
     "approval.reminders_stopped": "Reminders to the approver stopped",
     "approval.escalated": "Escalated to another approver",
+    "approval.authority_lost": "Approval request closed: the approver may no longer decide",
+    "approval.no_approver": "Nobody may decide the case now; it waits to lapse",
     "approval.rerouted": "Sent to whoever decides now, after a change in the staff directory",
     # Delegations
     "delegation.created": "Deputy named",

@@ -17,6 +17,8 @@ class Role(models.TextChoices):
 
     STAFF = "staff", "Staff"
     DIRECTOR = "director", "Director"
+    # May be named a director's deputy, and then decides cases on their behalf.
+    DEPUTY = "deputy", "Deputy director"
     ADMIN = "admin", "Admin"
     AUDITOR = "auditor", "Auditor (read only)"
     ICT = "ict", "ICT provisioning"

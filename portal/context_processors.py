@@ -3,9 +3,9 @@ from dataclasses import dataclass, replace
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 
-from people.models import Role
 from people.roles import load_roles
 
+from .home_sections import user_decides_cases
 from .sent_emails import demo_sent_emails_page_enabled
 
 
@@ -28,7 +28,7 @@ NAVIGATION = [
     (
         "Cases to decide",
         "approvals:case-list",
-        lambda user: user.has_role(Role.DIRECTOR) or user.has_role(Role.ADMIN),
+        user_decides_cases,
     ),
     (
         "Provisioning",

@@ -361,6 +361,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "approvals.lapse_due",
         "schedule": SNS_SWEEP_INTERVAL_SECONDS,
     },
+    # A delegation past its last day closes its deputy's open requests.
+    "approvals-delegations-end-due": {
+        "task": "approvals.delegations_end_due",
+        "schedule": SNS_SWEEP_INTERVAL_SECONDS,
+    },
 }
 
 # The audit trail (audit/, docs/threat-model.md). Each event's hash is an HMAC-SHA-256 keyed
@@ -399,6 +404,8 @@ SNS_PASSWORD_EMAIL_MINUTES = env_int("SNS_PASSWORD_EMAIL_MINUTES", 5)
 SNS_REMINDER_WORKING_DAYS = env_int("SNS_REMINDER_WORKING_DAYS", 3)
 SNS_MAX_REMINDERS = env_int("SNS_MAX_REMINDERS", 3)
 SNS_LAPSE_AFTER_DAYS = env_int("SNS_LAPSE_AFTER_DAYS", 30)
+# The longest a director may name a deputy for, counting the first and last days.
+SNS_MAX_DELEGATION_DAYS = env_int("SNS_MAX_DELEGATION_DAYS", 92)
 # ISO dates; a value that is not a date stops the portal at start-up rather than being skipped.
 SNS_BANK_HOLIDAYS = env_list("SNS_BANK_HOLIDAYS", "2026-12-25,2026-12-28,2027-01-01")
 try:

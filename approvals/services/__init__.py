@@ -11,12 +11,19 @@
 - `rerouting`: sending a case again when who decides it changed (`case_reroute`);
 - `people_changes`: what the staff directory's changes mean for access (a leaver, a
   mover, a directorate's new director, an admin switching a person off or on).
+- `authority`: open requests whose approver lost their authority (a director replaced, a
+  delegation ended) are superseded and the case routed afresh; the delegation end sweep.
 
 The business case's own status changes are `access_requests.services.business_cases`'s;
 these services lock the case and call them. Lock order, everywhere: the business case
 first, then its approval requests. The public services are re-exported here.
 """
 
+from .authority import (
+    approvals_supersede_lost_authority,
+    delegation_end,
+    delegations_end_due,
+)
 from .closing import (
     approval_requests_withdraw,
     case_withdraw,
@@ -49,6 +56,7 @@ __all__ = [
     "approval_remind_one",
     "approval_request_send",
     "approval_requests_withdraw",
+    "approvals_supersede_lost_authority",
     "case_lapse_due",
     "case_lapse_one",
     "case_reroute",
@@ -58,6 +66,8 @@ __all__ = [
     "delegation_cancel",
     "delegation_create",
     "directorate_director_change",
+    "delegation_end",
+    "delegations_end_due",
     "grant_choose_lapse_closing_renewals",
     "grant_revoke_closing_renewals",
     "grant_surrender_closing_renewals",

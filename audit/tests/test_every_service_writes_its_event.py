@@ -44,7 +44,7 @@ from access_requests.tests.factories import (
     requester_with_director,
 )
 from approvals import services as approval_services
-from approvals.models import ApprovalRequest
+from approvals.models import ApprovalRequest, Delegation
 from approvals.tests.factories import (
     DelegationFactory,
     requester_and_director,
@@ -60,7 +60,7 @@ from people import directory as people_directory, services as people_services
 from people.errors import PasswordLinkThrottled
 from people.models import Role, User
 from people.staff_csv import staff_rows_read
-from people.tests.factories import TEST_PASSWORD, UserFactory, director_of
+from people.tests.factories import TEST_PASSWORD, DirectorateFactory, UserFactory, director_of
 from portal import tasks as portal_tasks
 from staffing import services as staffing_services
 
@@ -783,8 +783,8 @@ def run_case_lapse_due(run):
 
 
 def run_delegation_create(run):
-    director = UserFactory(role=Role.DIRECTOR)
-    deputy = UserFactory()
+    director = director_of(DirectorateFactory())
+    deputy = UserFactory(role=Role.DEPUTY)
     run.service_starts()
     delegation = approval_services.delegation_create(
         director=director,
@@ -797,6 +797,53 @@ def run_delegation_create(run):
     return Expected(
         "delegation.created", delegation, director.email, CLIENT.address, {"deputy": deputy.email}
     )
+
+
+def _ended_delegation_with_a_case():
+    """A deputy's request through a delegation that ended yesterday, and one in force."""
+    requester, director = requester_and_director()
+    ended = DelegationFactory(director=director, deputy=UserFactory(role=Role.DEPUTY))
+    in_force = DelegationFactory(director=director, deputy=UserFactory(role=Role.DEPUTY))
+    case = submitted_case(requester=requester)
+    Delegation.objects.filter(pk=ended.pk).update(starts_on=_days(-5), ends_on=_days(-1))
+    return ended, in_force, case
+
+
+def run_approvals_supersede_lost_authority(run):
+    ended, _, case = _ended_delegation_with_a_case()
+    run.service_starts()
+    with transaction.atomic():
+        locked = BusinessCase.objects.select_for_update().get(pk=case.pk)
+        approval_services.approvals_supersede_lost_authority(
+            case=locked, actor=ended.director, client=CLIENT
+        )
+    return Expected(
+        "approval.authority_lost",
+        case,
+        ended.director.email,
+        CLIENT.address,
+        {"approver": ended.deputy.email, **_status("open", "superseded")},
+    )
+
+
+def run_delegation_end(run):
+    ended, _, case = _ended_delegation_with_a_case()
+    run.service_starts()
+    approval_services.delegation_end(delegation_id=ended.pk)
+    return [
+        Expected("delegation.ended", ended, "system:delegations_end_due"),
+        Expected("approval.authority_lost", case, "system:delegations_end_due"),
+    ]
+
+
+def run_delegations_end_due(run):
+    ended, in_force, case = _ended_delegation_with_a_case()
+    run.service_starts()
+    assert approval_services.delegations_end_due() == 1
+    return [
+        Expected("delegation.ended", ended, "system:delegations_end_due"),
+        NoEvent(in_force),
+    ]
 
 
 def run_delegation_cancel(run):
@@ -1305,6 +1352,9 @@ SERVICES = {
     f"{APPROVALS}.case_lapse_due": run_case_lapse_due,
     f"{APPROVALS}.delegation_create": run_delegation_create,
     f"{APPROVALS}.delegation_cancel": run_delegation_cancel,
+    f"{APPROVALS}.approvals_supersede_lost_authority": run_approvals_supersede_lost_authority,
+    f"{APPROVALS}.delegation_end": run_delegation_end,
+    f"{APPROVALS}.delegations_end_due": run_delegations_end_due,
     f"{NOTIFICATIONS}.outbound_email_send": run_outbound_email_send,
     f"{NOTIFICATIONS}.outbound_email_send (failure)": run_outbound_email_send_failing,
     f"{NOTIFICATIONS}.outbound_email_send (giving up)": run_outbound_email_send_giving_up,
