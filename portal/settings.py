@@ -10,6 +10,7 @@ import sys
 from datetime import date
 from email.utils import parseaddr
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONCE
@@ -499,23 +500,21 @@ SNS_FEEDBACK_URL = os.environ.get("SNS_FEEDBACK_URL", "")
 OIDC_ISSUER = os.environ.get("OIDC_ISSUER", "").strip()
 OIDC_CLIENT_ID = os.environ.get("OIDC_CLIENT_ID", "").strip()
 OIDC_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET", "")
-_OIDC_GIVEN = {
+oidc_given = {
     "OIDC_ISSUER": OIDC_ISSUER,
     "OIDC_CLIENT_ID": OIDC_CLIENT_ID,
     "OIDC_CLIENT_SECRET": OIDC_CLIENT_SECRET,
 }
-if any(_OIDC_GIVEN.values()) and not all(_OIDC_GIVEN.values()):
+if any(oidc_given.values()) and not all(oidc_given.values()):
     raise ImproperlyConfigured(
         "Single sign-on needs OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET together: set "
-        + ", ".join(name for name, value in _OIDC_GIVEN.items() if not value)
+        + ", ".join(name for name, value in oidc_given.items() if not value)
         + ", or unset all three for passwords only"
     )
 SSO_ENABLED = bool(OIDC_ISSUER)
 
 
 def _loopback_http(url: str) -> bool:
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url)
     return parts.scheme == "http" and parts.hostname in {"127.0.0.1", "localhost", "::1"}
 

@@ -68,7 +68,7 @@ class SingleSignOnStartView(OIDCAuthenticationRequestView):
 class SingleSignOnCallbackView(View):
     """The provider's answer: signs the person in, or shows why not and records it."""
 
-    http_method_names = ["get", "head"]
+    http_method_names = ["get"]  # not HEAD: the answer is used once, by the browser's GET
 
     def get(self, request):
         if not settings.SSO_ENABLED:
