@@ -10,7 +10,8 @@ import requests
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from people.tests.factories import UserFactory
+from people.models import Role
+from people.tests.factories import TEST_PASSWORD, UserFactory
 from people.tests.sso_setup import use_provider
 
 pytestmark = pytest.mark.django_db
@@ -201,3 +202,33 @@ def test_without_oidc_settings_there_is_no_single_sign_on(client):
     page = client.get(reverse("sign-in")).content.decode()
     assert "Sign in with your Home Office account" not in page
     assert 'name="password"' in page
+
+
+def test_a_person_signed_in_this_way_has_their_roles_permissions_until_switched_off(
+    client, forged_provider
+):
+    auditor = UserFactory(email="dana.director@example.gov.uk", role=Role.AUDITOR)
+    sign_in_through(client, forged_provider)
+    assert client.get(reverse("oversight:audit-trail")).status_code == 200
+    assert client.get(reverse("access_requests:case-start")).status_code == 403
+
+    auditor.is_active = False
+    auditor.save(update_fields=["is_active"])
+    response = client.get(reverse("oversight:audit-trail"))
+    assert response.status_code == 302 and response.url.startswith(reverse("sign-in"))
+
+
+def test_signing_out_offers_the_providers_sign_out_only_after_single_sign_on(
+    client, forged_provider
+):
+    person = UserFactory(email="dana.director@example.gov.uk")
+    sign_in_through(client, forged_provider)
+    page = client.post(reverse("sign-out"), follow=True).content.decode()
+    assert "You have signed out" in page
+    offer = f"{forged_provider.issuer}/logout?client_id=sns-portal&amp;post_logout_redirect_uri="
+    assert offer + "http%3A%2F%2Ftestserver%2Fsign-in%2F" in page
+    assert offer not in client.get(reverse("sign-in")).content.decode()  # offered once
+
+    client.post(reverse("sign-in"), {"username": person.email, "password": TEST_PASSWORD})
+    page = client.post(reverse("sign-out"), follow=True).content.decode()
+    assert "You have signed out" in page and offer not in page
