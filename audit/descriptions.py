@@ -71,6 +71,7 @@ ACTIONS = {
     "auth.signed_in": "Signed in",
     "auth.signed_out": "Signed out",
     "auth.sign_in_failed": "Sign-in failed",
+    "auth.sso_refused": "Single sign-on refused: nobody signed in",
     "people.staff_created": "Person added from the staff directory",
     "people.staff_updated": "Person updated from the staff directory",
     "people.staff_imported": "Staff directory imported",
@@ -112,6 +113,7 @@ OBJECT_TYPES = {
 }
 
 FIELDS = {
+    "refused_from_address": "Refusals from this address in 15 minutes",
     "is_active": "Can sign in",
     "director_told": "Director told",
     "directorate": "Directorate",
@@ -296,6 +298,7 @@ SYSTEM_ACTORS = {
 ANONYMOUS_ACTORS = {
     "approval.opened": "someone with the approver's emailed link, not signed in",
     "auth.sign_in_failed": "someone trying to sign in",
+    "auth.sso_refused": "someone trying to sign in with single sign-on",
     "people.password_reset_requested": "someone asking for a password link",
     "people.password_reset_throttled": "someone asking for a password link",
 }

@@ -1,5 +1,5 @@
-"""People's passwords. The staff directory's import is `people.directory` (its plan and
-changes) and `people.staff_csv` (reading the file)."""
+"""People's passwords and single sign-on's refusals. The staff directory's import is
+`people.directory` (its plan and changes) and `people.staff_csv` (reading the file)."""
 
 from datetime import timedelta
 
@@ -181,3 +181,33 @@ def password_reset_complete(
         password_set(user=person, password=password, actor=person, client=client, via="link")
         axes_reset(username=person.email)
     return person
+
+
+def sso_sign_in_refuse(
+    *, reason: str, email: str = "", person: User | None = None, client: Client | None = None
+) -> None:
+    """Record a single sign-on attempt that signed no one in, and why (a code from
+    `people.sso.backend.REASONS`; never a token or anything the provider sent but the email).
+
+    Counted per client address in the lock-out's window, as failed password sign-ins are:
+    each is recorded up to SNS_SIGNIN_ADDRESS_FAILURE_LIMIT, then only the 2^n-th, carrying
+    the count, so a flood of forged answers writes a few events rather than one each.
+    """
+    address = client.address if client is not None else None
+    count = request_count(
+        kind="sso_refused_address",
+        key=address or "",
+        window=timedelta(hours=settings.AXES_COOLOFF_TIME),
+    )
+    if not worth_recording(count, settings.SNS_SIGNIN_ADDRESS_FAILURE_LIMIT):
+        return
+    email = email_key(email)
+    with transaction.atomic():
+        record(
+            actor=None,
+            action="auth.sso_refused",
+            obj=person,
+            object_repr=email[:200] or "no email address",
+            changes={"reason": reason, "email": email, "refused_from_address": count},
+            client=client,
+        )

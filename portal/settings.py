@@ -11,6 +11,7 @@ import sys
 from datetime import date
 from email.utils import parseaddr
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONCE
@@ -498,3 +499,68 @@ SNS_CONTACT_EMAIL = os.environ.get("SNS_CONTACT_EMAIL") or parseaddr(DEFAULT_FRO
 SNS_CONTACT_URL = os.environ.get("SNS_CONTACT_URL", "")
 # The phase banner's feedback link; without it, feedback goes to the contact email.
 SNS_FEEDBACK_URL = os.environ.get("SNS_FEEDBACK_URL", "")
+
+# Single sign-on with OpenID Connect (docs/single-sign-on.md), beside local passwords. The
+# provider is named by its issuer; the portal reads its discovery document
+# (`<issuer>/.well-known/openid-configuration`) when someone first signs in, and keeps it
+# for an hour (people/sso/discovery.py). The three variables come together or not at all.
+OIDC_ISSUER = os.environ.get("OIDC_ISSUER", "").strip()
+OIDC_CLIENT_ID = os.environ.get("OIDC_CLIENT_ID", "").strip()
+OIDC_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET", "")
+oidc_given = {
+    "OIDC_ISSUER": OIDC_ISSUER,
+    "OIDC_CLIENT_ID": OIDC_CLIENT_ID,
+    "OIDC_CLIENT_SECRET": OIDC_CLIENT_SECRET,
+}
+if any(oidc_given.values()) and not all(oidc_given.values()):
+    raise ImproperlyConfigured(
+        "Single sign-on needs OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET together: set "
+        + ", ".join(name for name, value in oidc_given.items() if not value)
+        + ", or unset all three for passwords only"
+    )
+SSO_ENABLED = bool(OIDC_ISSUER)
+
+
+def _loopback_http(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme == "http" and parts.hostname in {"127.0.0.1", "localhost", "::1"}
+
+
+if SSO_ENABLED and not (OIDC_ISSUER.startswith("https://") or _loopback_http(OIDC_ISSUER)):
+    # The discovery document names the keys that ID tokens are checked with.
+    raise ImproperlyConfigured(
+        "OIDC_ISSUER must be an https:// address (http:// only for a provider on this machine)"
+    )
+OIDC_SIGN_IN_LABEL = os.environ.get("OIDC_SIGN_IN_LABEL", "").strip() or (
+    f"Sign in with your {DEPARTMENT_NAME} account"
+)
+# LOCAL_PASSWORDS=off: single sign-on is the only way in. The password form and the password
+# link pages are hidden, and every password sign-in is refused (people/backends.py).
+LOCAL_PASSWORDS = env_bool("LOCAL_PASSWORDS", True)
+if not LOCAL_PASSWORDS and not SSO_ENABLED:
+    raise ImproperlyConfigured(
+        "LOCAL_PASSWORDS=off leaves no way to sign in: set OIDC_ISSUER, OIDC_CLIENT_ID and "
+        "OIDC_CLIENT_SECRET for single sign-on, or turn local passwords back on"
+    )
+# The ID token's signing algorithm: one the provider publishes a key for in its JWKS.
+OIDC_RP_SIGN_ALGO = os.environ.get("OIDC_SIGN_ALGO", "RS256").strip()
+if OIDC_RP_SIGN_ALGO not in {"RS256", "RS384", "RS512", "ES256", "ES384", "ES512"}:
+    raise ImproperlyConfigured("OIDC_SIGN_ALGO must be RS256, RS384, RS512, ES256, ES384 or ES512")
+# mozilla-django-oidc's own settings (the endpoints come from the discovery document).
+OIDC_RP_CLIENT_ID = OIDC_CLIENT_ID
+OIDC_RP_CLIENT_SECRET = OIDC_CLIENT_SECRET
+OIDC_RP_SCOPES = "openid email"
+OIDC_USE_PKCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+OIDC_USE_NONCE = True
+OIDC_CREATE_USER = False  # people come from the staff directory, never from sign-in
+OIDC_STORE_ACCESS_TOKEN = False
+OIDC_STORE_ID_TOKEN = False
+OIDC_ALLOW_UNSECURED_JWT = False
+OIDC_VERIFY_SSL = True
+OIDC_TIMEOUT = env_int("OIDC_TIMEOUT_SECONDS", 10)
+OIDC_AUTHENTICATION_CALLBACK_URL = "people:sso-callback"
+# The provider's clock and ours may differ by this many seconds when checking exp and iat.
+OIDC_CLOCK_LEEWAY_SECONDS = env_int("OIDC_CLOCK_LEEWAY_SECONDS", 60)
+# Signs people in from the provider's answer; takes no part in passwords or permissions.
+AUTHENTICATION_BACKENDS.append("people.sso.backend.SingleSignOnBackend")

@@ -1,11 +1,10 @@
 from django.conf import settings
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
 from monitoring.views import metrics_view
-from people.forms import AdminSignInForm, SignInForm
+from people.forms import AdminSignInForm
+from people.views import SignInView
 
 from . import views
 
@@ -23,17 +22,7 @@ urlpatterns = [
     path("privacy/", views.privacy, name="privacy"),
     path("accessibility/", views.accessibility, name="accessibility"),
     path("demo/sent-emails/", views.sent_emails, name="sent-emails"),
-    path(
-        "sign-in/",
-        login_not_required(
-            auth_views.LoginView.as_view(
-                template_name="registration/sign_in.html",
-                authentication_form=SignInForm,
-                redirect_authenticated_user=True,
-            )
-        ),
-        name="sign-in",
-    ),
+    path("sign-in/", SignInView.as_view(), name="sign-in"),
     path("sign-out/", views.SignOutView.as_view(), name="sign-out"),
     path("", include("people.urls")),
     path("requests/", include("access_requests.urls")),

@@ -1172,6 +1172,35 @@ def run_password_reset_complete(run):
     )
 
 
+def run_sso_sign_in_refuse(run):
+    person = UserFactory(is_active=False)
+    run.service_starts()
+    people_services.sso_sign_in_refuse(
+        reason="switched_off", email=person.email.upper(), person=person, client=CLIENT
+    )
+    return Expected(
+        "auth.sso_refused",
+        person,
+        "anonymous",
+        CLIENT.address,
+        {"reason": "switched_off", "email": person.email, "refused_from_address": 1},
+        object_repr=person.email,
+    )
+
+
+def run_sso_sign_in_refuse_no_one(run):
+    run.service_starts()
+    people_services.sso_sign_in_refuse(reason="bad_state", client=CLIENT)
+    return Expected(
+        "auth.sso_refused",
+        None,
+        "anonymous",
+        CLIENT.address,
+        {"reason": "bad_state", "email": ""},
+        object_repr="no email address",
+    )
+
+
 # --- signing in and out (people.receivers) ----------------------------------------------------
 
 
@@ -1375,6 +1404,8 @@ SERVICES = {
     f"{PEOPLE}.password_reset_request (unknown address)": run_password_reset_request_unknown,
     f"{PEOPLE}.password_reset_request (throttled)": run_password_reset_request_throttled,
     f"{PEOPLE}.password_reset_complete": run_password_reset_complete,
+    f"{PEOPLE}.sso_sign_in_refuse": run_sso_sign_in_refuse,
+    f"{PEOPLE}.sso_sign_in_refuse (no person)": run_sso_sign_in_refuse_no_one,
     f"{EMAIL_RETENTION}.outbound_email_bodies_purge": run_outbound_email_bodies_purge,
     f"{CASE_RETENTION}.case_texts_purge_due": run_case_texts_purge_due,
     f"{PORTAL_TASKS}.sign_in_records_purge": run_sign_in_records_purge,

@@ -11,6 +11,9 @@ PUBLIC_URL_NAMES = {
     "sign-in",
     "healthz",
     "metrics",
+    # Single sign-on's start and the provider's answer (404 while it is not configured).
+    "people:sso-start",
+    "people:sso-callback",
     # Asking for a password link, and the pages around it (people/tests/test_password_setup.py).
     "people:password-reset",
     "people:password-reset-sent",

@@ -115,3 +115,50 @@ def test_smtp_over_tls_from_the_start_is_configurable(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "465 True False" in result.stdout
+
+
+def test_single_sign_on_needs_all_three_oidc_variables(tmp_path):
+    base = {"DEBUG": "1", "PORTAL_VAR_DIR": str(tmp_path)}
+    result = settings_in_subprocess(
+        {**base, "OIDC_ISSUER": "https://sign-in.example.gov.uk", "OIDC_CLIENT_ID": "sns"},
+        "s.SSO_ENABLED",
+    )
+    assert result.returncode != 0
+    assert "Single sign-on needs OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET" in (
+        result.stderr
+    )
+    assert "set OIDC_CLIENT_SECRET" in result.stderr
+
+    result = settings_in_subprocess(
+        {
+            **base,
+            "OIDC_ISSUER": "https://sign-in.example.gov.uk",
+            "OIDC_CLIENT_ID": "sns",
+            "OIDC_CLIENT_SECRET": "s3cret",
+            "LOCAL_PASSWORDS": "off",
+        },
+        "s.SSO_ENABLED, s.LOCAL_PASSWORDS, s.OIDC_SIGN_IN_LABEL, s.OIDC_USE_PKCE",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == (
+        "True False Sign in with your Home Office account True"
+    )
+
+
+def test_single_sign_on_refuses_a_plain_http_issuer_and_passwords_off_without_it(tmp_path):
+    base = {"DEBUG": "1", "PORTAL_VAR_DIR": str(tmp_path)}
+    result = settings_in_subprocess(
+        {
+            **base,
+            "OIDC_ISSUER": "http://sign-in.example.gov.uk",
+            "OIDC_CLIENT_ID": "sns",
+            "OIDC_CLIENT_SECRET": "s3cret",
+        },
+        "s.SSO_ENABLED",
+    )
+    assert result.returncode != 0
+    assert "OIDC_ISSUER must be an https:// address" in result.stderr
+
+    result = settings_in_subprocess({**base, "LOCAL_PASSWORDS": "off"}, "s.LOCAL_PASSWORDS")
+    assert result.returncode != 0
+    assert "LOCAL_PASSWORDS=off leaves no way to sign in" in result.stderr

@@ -34,6 +34,10 @@ EXPECTED = {
     "accessibility": {"*": 200},
     "sign-in": {"anonymous": 200, "*": 302},  # a signed-in person is sent home
     "sign-out": {"anonymous": 302, "*": 405},  # POST only
+    # Single sign-on's start and the provider's answer: absent while OIDC_ISSUER is unset, as
+    # the matrix runs (the pages themselves: people/tests/test_sso_*.py).
+    "people:sso-start": {"*": 404},
+    "people:sso-callback": {"*": 404},
     # The demo-only page of every sent email: the matrix runs as production, where it is 404.
     "sent-emails": {"*": 404},  # the demo's page: open to all there, absent in production
     # The staff journey: one's own cases only; auditors read, they do not ask.

@@ -141,6 +141,9 @@ NO_OBJECT = {
     "healthz",
     "sign-in",
     "sign-out",
+    # Single sign-on: GET only, and about no one's object until it signs someone in.
+    "people:sso-start",
+    "people:sso-callback",
     "sent-emails",
     "access_requests:case-list",
     "access_requests:case-start",  # a new draft of one's own
