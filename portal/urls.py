@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
+from approvals.views import notify_callback
 from people.forms import AdminSignInForm, SignInForm
 
 from . import views
@@ -33,6 +34,8 @@ urlpatterns = [
         name="sign-in",
     ),
     path("sign-out/", views.SignOutView.as_view(), name="sign-out"),
+    # GOV.UK Notify's delivery receipts (approvals: an undeliverable decision email escalates).
+    path("notify/callback/", notify_callback, name="notify-callback"),
     path("", include("people.urls")),
     path("requests/", include("access_requests.urls")),
     path("approvals/", include("approvals.urls")),

@@ -22,6 +22,8 @@ PUBLIC_URL_NAMES = {
     "accessibility",
     "cookies",
     "privacy",
+    # GOV.UK Notify's delivery receipts: Notify's servers post them with a bearer token.
+    "notify-callback",
 }
 # The emailed links carry their own credential: a token for one case, or for one person's
 # password.

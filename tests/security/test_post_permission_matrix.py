@@ -134,6 +134,9 @@ NO_OBJECT = {
     "sign-in",
     "sign-out",
     "sent-emails",
+    # Notify's delivery receipts: no session acts there, only Notify's bearer token
+    # (approvals/tests/test_notify_callback.py); unconfigured here, it is 404.
+    "notify-callback",
     "access_requests:case-list",
     "access_requests:case-start",  # a new draft of one's own
     "access_requests:provisioning-queue",
