@@ -46,6 +46,7 @@ NAVIGATION = [
         "oversight:reports",
         lambda user: user.has_perm("access_requests.view_accessgrant"),
     ),
+    ("Failed email", "oversight:failed-emails", lambda user: user.has_role(Role.ADMIN)),
     ("Admin", "admin:index", lambda user: user.is_staff),
 ]
 

@@ -153,6 +153,7 @@ NO_OBJECT = {
     "oversight:audit-trail",
     "oversight:audit-trail-csv",
     "oversight:reports",
+    "oversight:failed-emails",
 }
 
 
