@@ -1,7 +1,7 @@
 """The oversight wing: read-only pages for admins and auditors.
 
 Every view is GET-only (`require_safe`) and behind a view permission that admins and
-auditors hold; everyone else gets 403.
+auditors hold (the page of failed email: admins only); everyone else gets 403.
 """
 
 import dataclasses
