@@ -228,7 +228,8 @@ def notify_callback(request):
         return HttpResponse(status=401, headers={"WWW-Authenticate": "Bearer"})
     try:
         receipt = delivery_receipt_parse(json.loads(request.body))
-    except (ValueError, ReceiptInvalid):  # JSONDecodeError and UnicodeDecodeError are too
+    # JSONDecodeError and UnicodeDecodeError are ValueErrors; RecursionError is deep nesting.
+    except (ValueError, RecursionError, ReceiptInvalid):
         return HttpResponseBadRequest("Not a delivery receipt")
     services.delivery_receipt_apply(receipt=receipt, client=client_of(request))
     # An unknown email is answered the same: Notify would only retry it.

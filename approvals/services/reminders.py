@@ -323,7 +323,13 @@ def _approval_remind(*, case: BusinessCase, approval: ApprovalRequest, now) -> b
     return True
 
 
-def case_escalate(*, case: BusinessCase, stalled: ApprovalRequest, actor=REMINDER_SWEEP) -> bool:
+def case_escalate(
+    *,
+    case: BusinessCase,
+    stalled: ApprovalRequest,
+    actor=REMINDER_SWEEP,
+    undeliverable: bool = False,
+) -> bool:
     """The fallback approver (or else every admin) is asked too, once per case: after the
     last reminder, or when the approver's email cannot be delivered. The caller has locked
     the case. False when the case was escalated already or nobody is left to ask."""
@@ -357,5 +363,6 @@ def case_escalate(*, case: BusinessCase, stalled: ApprovalRequest, actor=REMINDE
             client=None,
             action="approval.escalated",
             escalated_from=stalled,
+            undeliverable=undeliverable,
         )
     return bool(approvers)

@@ -71,7 +71,9 @@ def approval_escalate_undeliverable(*, approval_id: int, email: OutboundEmail) -
         if approval.next_reminder_at is not None:
             approval.next_reminder_at = None
             approval.save(update_fields=["next_reminder_at", "updated_at"])
-        escalated = case_escalate(case=case, stalled=approval, actor=DELIVERY_RECEIPTS)
+        escalated = case_escalate(
+            case=case, stalled=approval, actor=DELIVERY_RECEIPTS, undeliverable=True
+        )
         record(
             actor=DELIVERY_RECEIPTS,
             action="approval.email_undeliverable",

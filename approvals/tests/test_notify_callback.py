@@ -105,6 +105,7 @@ def test_only_post_and_only_receipts(client, notify, sent_case):
     _, _, to_director = sent_case
     assert client.get(URL).status_code == 405
     assert post(client, "not json").status_code == 400
+    assert post(client, "[" * 100_000).status_code == 400
     assert post(client, {**notify.receipt(to_director, "lost"), "id": "x"}).status_code == 400
     assert post(client, ["a list"]).status_code == 400
     unknown = {**notify.receipt(to_director, "delivered"), "reference": "x", "id": "y"}
@@ -132,7 +133,9 @@ def test_a_permanent_failure_to_the_director_escalates_at_once_to_the_fallback_a
     escalated = case.approval_requests.get(routed_because=ApprovalRequest.Reason.ESCALATION)
     assert escalated.approver == fallback
     [to_fallback] = notify.to(fallback.email)  # sent through Notify, with its link
-    assert "now comes to you as the fallback approver" in to_fallback.personalisation["body"]
+    body = to_fallback.personalisation["body"]
+    assert "but their email could not be delivered, so it now comes to you" in body
+    assert "0 times" not in body
     assert "/approvals/decide/" in to_fallback.personalisation["body"]
     event = AuditEvent.objects.get(action="approval.email_undeliverable")
     assert event.object_id == str(case.pk)
@@ -140,6 +143,7 @@ def test_a_permanent_failure_to_the_director_escalates_at_once_to_the_fallback_a
     assert event.changes["escalated"] is True
     escalation = AuditEvent.objects.get(action="approval.escalated")
     assert escalation.changes["escalated_from"] == director.email
+    assert escalation.changes["escalated_because"] == "email undeliverable"
 
     # The fallback approver decides the case from the link.
     approval_decide(
