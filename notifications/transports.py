@@ -14,7 +14,7 @@ import redis
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
-from notifications_python_client.errors import HTTPError
+from notifications_python_client.errors import APIError
 from notifications_python_client.notifications import NotificationsAPIClient
 
 from .models import EmailContent, OutboundEmail
@@ -99,7 +99,7 @@ class NotifyTransport:
                 reference=notify_reference(message_id),
                 email_reply_to_id=settings.NOTIFY_REPLY_TO_ID or None,
             )
-        except HTTPError as exc:
+        except APIError as exc:  # an HTTP error, or an answer that is not Notify's JSON
             # 400: Notify refuses this email as it stands (a bad address, say): sending it
             # again changes nothing. 403 (the key or the clock), 429 (over the limit), 5xx
             # and a network failure (the client reports 503) are retried with the backoff.
@@ -107,10 +107,12 @@ class NotifyTransport:
             if exc.status_code == 403:
                 logger.error("GOV.UK Notify refused the API key: %s", text)
             raise SendFailed(text, retry=exc.status_code != 400) from exc
+        except Exception as exc:  # noqa: BLE001 - anything else is retried with the backoff
+            raise SendFailed(f"GOV.UK Notify: {type(exc).__name__}: {exc}") from exc
         return Sent(OutboundEmail.Via.NOTIFY, str(response.get("id", ""))[:64])
 
 
-def notify_error_text(exc: HTTPError) -> str:
+def notify_error_text(exc: APIError) -> str:
     """`GOV.UK Notify: 429 RateLimitError: Exceeded rate limit…` from Notify's error JSON
     (a list of errors, each with its kind and message)."""
     message = exc.message

@@ -5,7 +5,7 @@ Token the way Notify does (the issuer is the service id, signed HS256 with the A
 secret, issued within 30 seconds of now), refusing any other with Notify's 403 error; it
 checks the template id and the email address (400 ValidationError or BadRequestError), and
 answers 201 with Notify's response. A test can make it answer 429 (over the rate limit) or
-any other error for the next requests. What it accepted is kept in `sent`; `receipt()`
+any other error for the next requests, or a page that is not JSON. What it accepted is kept in `sent`; `receipt()`
 builds the delivery receipt Notify would send to the callback for one of them.
 """
 
@@ -148,9 +148,11 @@ class NotifyStandIn:
             return "clock"
         return None
 
-    def accept(self, body: dict) -> tuple[int, dict]:
+    def accept(self, body: dict) -> tuple[int, dict | str]:
         with self._lock:
             answer = self._answers.pop(0) if self._answers else None
+        if answer == "not_json":  # a proxy's page in front of Notify, say
+            return 200, "<html><body>Service unavailable</body></html>"
         if answer:
             return self._error(answer)
         if body.get("template_id") != self.template_id:
@@ -199,10 +201,12 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):  # quiet: the tests read `sent` and `refused`
         pass
 
-    def _answer(self, status: int, body: dict) -> None:
-        data = json.dumps(body).encode()
+    def _answer(self, status: int, body: dict | str) -> None:
+        data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header(
+            "Content-Type", "text/html" if isinstance(body, str) else "application/json"
+        )
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)

@@ -156,10 +156,16 @@ def test_notify_saying_429_backs_off_as_smtp_does_then_sends_once(
 
 
 @pytest.mark.django_db
-def test_notify_down_is_retried(notify, django_capture_on_commit_callbacks):
-    notify.answer_next("server")
+@pytest.mark.parametrize("answer", ["server", "not_json"])
+def test_notify_down_or_not_answering_json_is_retried(
+    notify, django_capture_on_commit_callbacks, answer
+):
+    notify.answer_next(answer)
     email = queue(django_capture_on_commit_callbacks)
-    assert row(email).status == OutboundEmail.Status.PENDING
+    stored = row(email)
+    assert stored.status == OutboundEmail.Status.PENDING
+    assert stored.attempts == 1
+    assert stored.claimed_until is None
     with time_machine.travel(timezone.now() + datetime.timedelta(minutes=2)):
         assert outbox_sweep() == 1
     assert len(notify.sent) == 1
