@@ -7,18 +7,23 @@ person, the link is refused ("This link was sent to NAME"): a shared computer mu
 let one person's session decide, or even be mistaken as deciding, as someone else.
 """
 
+import json
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from core.client import client_of
+from notifications.delivery import ReceiptInvalid, callback_token_valid, delivery_receipt_parse
 from people.models import Role
 from people.roles import load_roles
 
@@ -236,3 +241,26 @@ def delegation_cancel(request, pk):
     services.delegation_cancel(delegation=delegation, actor=request.user, client=client_of(request))
     messages.success(request, f"You cancelled {delegation.deputy.display_name}'s delegation")
     return redirect(reverse("approvals:delegation-list"))
+
+
+# GOV.UK Notify's delivery receipts. The callback lives here, not in `notifications`, because
+# a permanent failure to an approver escalates the case, which only `approvals` may do.
+# CSRF-exempt: Notify's servers post it, authenticated by the bearer token configured in
+# Notify; no cookie or session authenticates it, so a forged cross-site post has nothing to
+# ride on, and Notify could never send a CSRF token.
+@csrf_exempt
+@login_not_required
+@require_POST
+def notify_callback(request):
+    if not settings.NOTIFY_CALLBACK_TOKEN:
+        raise Http404("Delivery receipts are not configured")
+    if not callback_token_valid(request.headers.get("Authorization")):
+        return HttpResponse(status=401, headers={"WWW-Authenticate": "Bearer"})
+    try:
+        receipt = delivery_receipt_parse(json.loads(request.body))
+    # JSONDecodeError and UnicodeDecodeError are ValueErrors; RecursionError is deep nesting.
+    except (ValueError, RecursionError, ReceiptInvalid):
+        return HttpResponseBadRequest("Not a delivery receipt")
+    services.delivery_receipt_apply(receipt=receipt, client=client_of(request))
+    # An unknown email is answered the same: Notify would only retry it.
+    return HttpResponse(status=204)

@@ -42,6 +42,7 @@ ACTIONS = {
     "approval.reminded": "Reminder sent to the approver",
     "approval.reminders_stopped": "Reminders to the approver stopped",
     "approval.escalated": "Escalated to another approver",
+    "approval.email_undeliverable": "Approver's email could not be delivered; the case escalated",
     "approval.authority_lost": "Approval request closed: the approver may no longer decide",
     "approval.no_approver": "Nobody may decide the case now; it waits to lapse",
     "approval.rerouted": "Sent to whoever decides now, after a change in the staff directory",
@@ -63,6 +64,7 @@ ACTIONS = {
     "grant.safe_use_confirmed": "Safe use confirmed",
     "grant.holder_moved": "Holder moved to another directorate; its director told",
     # Emails
+    "email.delivery_reported": "GOV.UK Notify reported how an email was delivered",
     "email.sent": "Email sent",
     "email.send_failed": "Email not sent yet: sending failed, will try again",
     "email.failed": "Email not sent: gave up after repeated failures",
@@ -113,6 +115,10 @@ OBJECT_TYPES = {
 }
 
 FIELDS = {
+    "escalated_because": "Escalated because",
+    "escalated": "Escalated",
+    "delivery_status": "Delivery reported by GOV.UK Notify",
+    "provider_id": "GOV.UK Notify's reference",
     "refused_from_address": "Refusals from this address in 15 minutes",
     "is_active": "Can sign in",
     "director_told": "Director told",

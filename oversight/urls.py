@@ -13,4 +13,5 @@ urlpatterns = [
     path("audit-trail.csv", views.audit_trail_csv, name="audit-trail-csv"),
     path("reports/", views.reports_page, name="reports"),
     path("reports.csv", views.report_csv, name="report-csv"),
+    path("failed-emails/", views.failed_emails, name="failed-emails"),
 ]

@@ -3,6 +3,7 @@ from dataclasses import dataclass, replace
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 
+from people.models import Role
 from people.roles import load_roles
 
 from .home_sections import user_decides_cases
@@ -46,6 +47,7 @@ NAVIGATION = [
         "oversight:reports",
         lambda user: user.has_perm("access_requests.view_accessgrant"),
     ),
+    ("Failed email", "oversight:failed-emails", lambda user: user.has_role(Role.ADMIN)),
     ("Admin", "admin:index", lambda user: user.is_staff),
 ]
 

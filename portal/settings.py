@@ -7,6 +7,7 @@ defaults; see ``refuse_demo_defaults`` at the bottom.
 
 import ipaddress
 import os
+import re
 import sys
 from datetime import date
 from email.utils import parseaddr
@@ -290,6 +291,46 @@ DEFAULT_FROM_EMAIL = os.environ.get(
     "DEFAULT_FROM_EMAIL", "SNS access portal <sns-access@example.gov.uk>"
 )
 
+# GOV.UK Notify (docs/email.md): with NOTIFY_API_KEY set, email goes through Notify instead of
+# SMTP, each email through the one template NOTIFY_EMAIL_TEMPLATE_ID, whose subject is
+# ((subject)) and body ((body)). Notify's delivery receipts come to /notify/callback/ with
+# the bearer token NOTIFY_CALLBACK_TOKEN (set the same token in Notify's callback settings).
+NOTIFY_API_KEY = os.environ.get("NOTIFY_API_KEY", "").strip()
+NOTIFY_EMAIL_TEMPLATE_ID = os.environ.get("NOTIFY_EMAIL_TEMPLATE_ID", "").strip()
+NOTIFY_REPLY_TO_ID = os.environ.get("NOTIFY_REPLY_TO_ID", "").strip()
+NOTIFY_CALLBACK_TOKEN = os.environ.get("NOTIFY_CALLBACK_TOKEN", "").strip()
+NOTIFY_BASE_URL = os.environ.get(
+    "NOTIFY_BASE_URL", "https://api.notifications.service.gov.uk"
+).rstrip("/")
+# Notify accepts 3,000 messages a minute per API key; the sender keeps under it.
+NOTIFY_MESSAGES_PER_MINUTE = env_int("NOTIFY_MESSAGES_PER_MINUTE", 3000)
+_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+def notify_settings_problems(*, api_key: str, template_id: str, reply_to_id: str) -> list[str]:
+    """What is wrong with a Notify configuration: none of it, or enough of it to send."""
+    if not api_key:
+        return ["NOTIFY_EMAIL_TEMPLATE_ID is set without NOTIFY_API_KEY"] if template_id else []
+    problems = []
+    if not re.fullmatch(rf".+-{_UUID}-{_UUID}", api_key):
+        problems.append(
+            "NOTIFY_API_KEY is not a Notify API key (key name, service id and secret, "
+            "joined by hyphens)"
+        )
+    if not template_id:
+        problems.append("set NOTIFY_EMAIL_TEMPLATE_ID (the Notify template every email uses)")
+    elif not re.fullmatch(_UUID, template_id):
+        problems.append("NOTIFY_EMAIL_TEMPLATE_ID is not a template id (a UUID)")
+    if reply_to_id and not re.fullmatch(_UUID, reply_to_id):
+        problems.append("NOTIFY_REPLY_TO_ID is not a reply-to address id (a UUID)")
+    return problems
+
+
+if _notify_problems := notify_settings_problems(
+    api_key=NOTIFY_API_KEY, template_id=NOTIFY_EMAIL_TEMPLATE_ID, reply_to_id=NOTIFY_REPLY_TO_ID
+):
+    raise ImproperlyConfigured("GOV.UK Notify: " + "; ".join(_notify_problems))
+
 # Celery: Redis when CELERY_BROKER_URL is set, otherwise kombu's filesystem transport.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_FOLDER = VAR_DIR / "celery"
@@ -480,8 +521,10 @@ def refuse_demo_defaults() -> None:
             "set AUDIT_CHAIN_KEY to a random value of at least 32 characters, kept outside "
             "the database"
         )
-    if DEMO_OUTBOX:
-        problems.append("set EMAIL_HOST (the demo outbox folder is for DEBUG only)")
+    if DEMO_OUTBOX and not NOTIFY_API_KEY:
+        problems.append(
+            "set EMAIL_HOST or NOTIFY_API_KEY (the demo outbox folder is for DEBUG only)"
+        )
     if problems:
         raise ImproperlyConfigured(
             "Production settings (DEBUG off) refuse the demo defaults: " + "; ".join(problems)

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from approvals.views import notify_callback
 from monitoring.views import metrics_view
 from people.forms import AdminSignInForm
 from people.views import SignInView
@@ -24,6 +25,8 @@ urlpatterns = [
     path("demo/sent-emails/", views.sent_emails, name="sent-emails"),
     path("sign-in/", SignInView.as_view(), name="sign-in"),
     path("sign-out/", views.SignOutView.as_view(), name="sign-out"),
+    # GOV.UK Notify's delivery receipts (approvals: an undeliverable decision email escalates).
+    path("notify/callback/", notify_callback, name="notify-callback"),
     path("", include("people.urls")),
     path("requests/", include("access_requests.urls")),
     path("approvals/", include("approvals.urls")),

@@ -13,6 +13,8 @@
   mover, a directorate's new director, an admin switching a person off or on).
 - `authority`: open requests whose approver lost their authority (a director replaced, a
   delegation ended) are superseded and the case routed afresh; the delegation end sweep.
+- `undeliverable`: GOV.UK Notify's delivery receipts, and escalating a case whose
+  approver's email cannot be delivered.
 
 The business case's own status changes are `access_requests.services.business_cases`'s;
 these services lock the case and call them. Lock order, everywhere: the business case
@@ -45,11 +47,13 @@ from .people_changes import (
 from .reminders import approval_remind_due, approval_remind_one
 from .rerouting import case_reroute
 from .routing import approval_request_send, case_routing, case_submit
+from .undeliverable import approval_escalate_undeliverable, delivery_receipt_apply
 
 __all__ = [
     "VIA_LINK",
     "VIA_SIGNED_IN",
     "approval_decide",
+    "approval_escalate_undeliverable",
     "approval_link",
     "approval_opened",
     "approval_remind_due",
@@ -68,6 +72,7 @@ __all__ = [
     "directorate_director_change",
     "delegation_end",
     "delegations_end_due",
+    "delivery_receipt_apply",
     "grant_choose_lapse_closing_renewals",
     "grant_revoke_closing_renewals",
     "grant_surrender_closing_renewals",

@@ -313,7 +313,7 @@ def approval_remind_one(*, approval_id: int, case_id: int) -> bool:
             return _approval_remind(case=case, approval=approval, now=now)
         approval.next_reminder_at = None
         approval.save(update_fields=["next_reminder_at", "updated_at"])
-        if _case_escalate(case=case, stalled=approval):
+        if case_escalate(case=case, stalled=approval):
             return True
         # No escalation (the case was escalated already, or nobody is left to ask): the
         # reminders stop all the same, and the trail says so.
@@ -340,8 +340,16 @@ def _approval_remind(*, case: BusinessCase, approval: ApprovalRequest, now) -> b
     return True
 
 
-def _case_escalate(*, case: BusinessCase, stalled: ApprovalRequest) -> bool:
-    """After the last reminder, the fallback approver is asked too (once per case)."""
+def case_escalate(
+    *,
+    case: BusinessCase,
+    stalled: ApprovalRequest,
+    actor=REMINDER_SWEEP,
+    undeliverable: bool = False,
+) -> bool:
+    """The fallback approver (or else every admin) is asked too, once per case: after the
+    last reminder, or when the approver's email cannot be delivered. The caller has locked
+    the case. False when the case was escalated already or nobody is left to ask."""
     if stalled.routed_because == ApprovalRequest.Reason.ESCALATION:
         return False
     if case.approval_requests.filter(routed_because=ApprovalRequest.Reason.ESCALATION).exists():
@@ -368,9 +376,10 @@ def _case_escalate(*, case: BusinessCase, stalled: ApprovalRequest) -> bool:
             route=Route(approver, ApprovalRequest.Reason.ESCALATION),
             decide_by=decide_by,
             remind=False,
-            actor=REMINDER_SWEEP,
+            actor=actor,
             client=None,
             action="approval.escalated",
             escalated_from=stalled,
+            undeliverable=undeliverable,
         )
     return bool(approvers)

@@ -54,7 +54,12 @@ from audit import descriptions, retention as audit_retention
 from audit.models import AuditEvent
 from audit.services import CLIENT_FIELDS_CLEARED, SystemActor, audit_chain_verify, record
 from core.client import Client
-from notifications import retention as email_retention, services as notification_services
+from notifications import (
+    delivery as email_delivery,
+    retention as email_retention,
+    services as notification_services,
+)
+from notifications.delivery import DeliveryReceipt
 from notifications.models import OutboundEmail
 from people import directory as people_directory, services as people_services
 from people.errors import PasswordLinkThrottled
@@ -78,6 +83,7 @@ SERVICE_MODULES = [
     grant_emails,
     approval_services,
     notification_services,
+    email_delivery,
     people_services,
     people_directory,
     staffing_services,
@@ -925,6 +931,73 @@ def run_outbox_sweep(run):
     ]
 
 
+# --- notifications.delivery and approvals' delivery receipts ---------------------------------
+
+EMAIL_DELIVERY = "notifications.delivery"
+RECEIPTS = SystemActor("notify_delivery_receipt").label
+
+
+def run_email_delivery_record(run):
+    email = _email()
+    OutboundEmail.objects.filter(pk=email.pk).update(
+        status="sent", sent_at=timezone.now(), sent_via="notify", provider_id="notify-id-1"
+    )
+    run.service_starts()
+    email_delivery.email_delivery_record(
+        receipt=DeliveryReceipt("notify-id-1", "", "delivered"), client=CLIENT
+    )
+    return Expected(
+        "email.delivery_reported",
+        email,
+        RECEIPTS,
+        CLIENT.address,
+        {"delivery_status": ["", "delivered"]},
+    )
+
+
+def _approver_email_sent_through_notify():
+    UserFactory(role=Role.ADMIN)  # asked when the director cannot be
+    case = submitted_case()
+    approval = case.approval_requests.get()
+    email = OutboundEmail.objects.get(template="approval_request", object_id=str(approval.pk))
+    OutboundEmail.objects.filter(pk=email.pk).update(sent_via="notify", provider_id="notify-id-2")
+    return case, approval, email
+
+
+def run_delivery_receipt_apply(run):
+    case, approval, email = _approver_email_sent_through_notify()
+    run.service_starts()
+    approval_services.delivery_receipt_apply(
+        receipt=DeliveryReceipt("notify-id-2", "", "permanent-failure"), client=CLIENT
+    )
+    return [
+        Expected(
+            "email.delivery_reported",
+            email,
+            RECEIPTS,
+            CLIENT.address,
+            {"delivery_status": ["", "permanent-failure"]},
+        ),
+        Expected("approval.email_undeliverable", case, RECEIPTS, changes={"escalated": True}),
+        Expected("approval.escalated", case, RECEIPTS),
+    ]
+
+
+def run_approval_escalate_undeliverable(run):
+    case, approval, email = _approver_email_sent_through_notify()
+    run.service_starts()
+    approval_services.approval_escalate_undeliverable(approval_id=approval.pk, email=email)
+    return [
+        Expected(
+            "approval.email_undeliverable",
+            case,
+            RECEIPTS,
+            changes={"approval_request": approval.pk, "escalated": True},
+        ),
+        Expected("approval.escalated", case, RECEIPTS),
+    ]
+
+
 # --- people.services --------------------------------------------------------------------------
 
 PEOPLE = "people.services"
@@ -1399,6 +1472,9 @@ SERVICES = {
     f"{APPROVALS}.directorate_director_change": run_directorate_director_change,
     f"{APPROVALS}.person_switch_off": run_person_switch_off,
     f"{APPROVALS}.person_switch_on": run_person_switch_on,
+    f"{EMAIL_DELIVERY}.email_delivery_record": run_email_delivery_record,
+    f"{APPROVALS}.delivery_receipt_apply": run_delivery_receipt_apply,
+    f"{APPROVALS}.approval_escalate_undeliverable": run_approval_escalate_undeliverable,
     f"{PEOPLE}.password_set": run_password_set,
     f"{PEOPLE}.password_reset_request": run_password_reset_request,
     f"{PEOPLE}.password_reset_request (unknown address)": run_password_reset_request_unknown,
@@ -1444,6 +1520,9 @@ NOT_STATE_CHANGING = {
     f"{NOTIFICATIONS}.retry_delay",
     # people: what a directory file would change (a diff against the database)
     f"{DIRECTORY}.staff_directory_plan",
+    # delivery receipts: reading the callback's JSON, and checking its bearer token
+    f"{EMAIL_DELIVERY}.delivery_receipt_parse",
+    f"{EMAIL_DELIVERY}.callback_token_valid",
     # people: the absolute password link for a person (a token computed, nothing stored)
     f"{PEOPLE}.password_link",
     # retention: the closed cases whose free text is due for removal (a read)

@@ -26,6 +26,8 @@ PUBLIC_URL_NAMES = {
     "accessibility",
     "cookies",
     "privacy",
+    # GOV.UK Notify's delivery receipts: Notify's servers post them with a bearer token.
+    "notify-callback",
 }
 # The emailed links carry their own credential: a token for one case, or for one person's
 # password.
@@ -106,14 +108,20 @@ def test_sign_out_is_a_post(client):
 
 
 NAV_EXPECTED = {
-    Role.STAFF: ({"Home", "Your requests"}, {"Cases to decide", "Provisioning", "Register"}),
+    Role.STAFF: (
+        {"Home", "Your requests"},
+        {"Cases to decide", "Provisioning", "Register", "Failed email"},
+    ),
     Role.DIRECTOR: ({"Home", "Your requests", "Cases to decide"}, {"Provisioning", "Register"}),
     Role.ICT: ({"Home", "Provisioning"}, {"Cases to decide", "Register", "Audit trail"}),
     Role.AUDITOR: (
         {"Register", "Audit trail", "Reports"},
-        {"Admin", "Provisioning", "Your requests"},
+        {"Admin", "Provisioning", "Your requests", "Failed email"},
     ),
-    Role.ADMIN: ({"Register", "Audit trail", "Reports", "Admin", "Cases to decide"}, set()),
+    Role.ADMIN: (
+        {"Register", "Audit trail", "Reports", "Failed email", "Admin", "Cases to decide"},
+        set(),
+    ),
 }
 
 

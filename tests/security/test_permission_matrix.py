@@ -40,6 +40,10 @@ EXPECTED = {
     "people:sso-callback": {"*": 404},
     # The demo-only page of every sent email: the matrix runs as production, where it is 404.
     "sent-emails": {"*": 404},  # the demo's page: open to all there, absent in production
+    # GOV.UK Notify's delivery receipts: POST only, authenticated by Notify's bearer token.
+    "notify-callback": {"*": 405},
+    # The admins' page of failed email (not auditors': it is for fixing addresses).
+    "oversight:failed-emails": {"anonymous": 302, "admin": 200, "*": 403},
     # The staff journey: one's own cases only; auditors read, they do not ask.
     "access_requests:case-list": {"anonymous": 302, "auditor": 403, "*": 200},
     "access_requests:case-start": {"anonymous": 302, "auditor": 403, "*": 200},

@@ -145,6 +145,9 @@ NO_OBJECT = {
     "people:sso-start",
     "people:sso-callback",
     "sent-emails",
+    # Notify's delivery receipts: no session acts there, only Notify's bearer token
+    # (approvals/tests/test_notify_callback.py); unconfigured here, it is 404.
+    "notify-callback",
     "access_requests:case-list",
     "access_requests:case-start",  # a new draft of one's own
     "access_requests:provisioning-queue",
@@ -161,6 +164,7 @@ NO_OBJECT = {
     "oversight:audit-trail",
     "oversight:audit-trail-csv",
     "oversight:reports",
+    "oversight:failed-emails",
 }
 
 
