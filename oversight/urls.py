@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import directorate_views, views
 
 app_name = "oversight"
 
@@ -12,4 +12,5 @@ urlpatterns = [
     path("audit-trail.csv", views.audit_trail_csv, name="audit-trail-csv"),
     path("reports/", views.reports_page, name="reports"),
     path("reports.csv", views.report_csv, name="report-csv"),
+    path("directorate/", directorate_views.directorate_access, name="directorate-access"),
 ]

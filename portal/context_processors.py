@@ -31,6 +31,11 @@ NAVIGATION = [
         lambda user: user.has_role(Role.DIRECTOR) or user.has_role(Role.ADMIN),
     ),
     (
+        "Your directorate",
+        "oversight:directorate-access",
+        lambda user: user.has_role(Role.DIRECTOR),
+    ),
+    (
         "Provisioning",
         "access_requests:provisioning-queue",
         lambda user: user.has_perm("access_requests.provision_accessgrant"),

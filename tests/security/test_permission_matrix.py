@@ -109,6 +109,9 @@ EXPECTED = {
     "oversight:reports": OVERSIGHT,
     "oversight:report-csv": {**OVERSIGHT, "admin": 404, "auditor": 404},  # no table named: 404
     "oversight:case-detail": OVERSIGHT,
+    # A director sees their own directorate's access; the matrix's leak check proves they
+    # never see side B's.
+    "oversight:directorate-access": {**OVERSIGHT, "director": 200},
 }
 
 
