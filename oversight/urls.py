@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import directorate_views, views
 
 app_name = "oversight"
 
@@ -14,4 +14,5 @@ urlpatterns = [
     path("reports/", views.reports_page, name="reports"),
     path("reports.csv", views.report_csv, name="report-csv"),
     path("failed-emails/", views.failed_emails, name="failed-emails"),
+    path("directorate/", directorate_views.directorate_access, name="directorate-access"),
 ]

@@ -14,7 +14,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
@@ -25,7 +24,7 @@ from people.roles import load_roles
 
 from . import charts, csv_export, register_export, report_exports
 from .forms import STATUS_CHOICES, AuditFilterForm, RegisterFilterForm, ReportPeriodForm
-from .pagination import BadCursor, SortKey, keyset_page, parse_id
+from .pagination import SortKey, link as _link, page_or_404 as _page_or_404, parse_id
 from .selectors import (
     audit_trail as audit_selectors,
     case_file as case_selectors,
@@ -36,15 +35,9 @@ from .selectors import (
 
 VIEW_REGISTER = "access_requests.view_accessgrant"
 VIEW_TRAIL = "audit.view_auditevent"
-PAGE_SIZE = 50
 
 AUDIT_KEYS = [SortKey("id", parse_id)]
 EMAIL_KEYS = [SortKey("id", parse_id)]
-
-
-def _link(url_name: str, query: dict, **extra) -> str:
-    params = {**query, **extra}
-    return reverse(url_name) + ("?" + urlencode(params) if params else "")
 
 
 # Longer addresses than this are refused by Django's redirect (DisallowedRedirect) and by
@@ -63,19 +56,6 @@ def _back_to_filters(url_name: str, form, request, page_view):
     response = page_view(request)
     response.status_code = 400
     return response
-
-
-def _page_or_404(queryset, request, **kwargs):
-    try:
-        return keyset_page(
-            queryset,
-            after=request.GET.get("after") or None,
-            before=request.GET.get("before") or None,
-            page_size=PAGE_SIZE,
-            **kwargs,
-        )
-    except BadCursor:
-        raise Http404("That page of results does not exist") from None
 
 
 def _register_form(request) -> RegisterFilterForm:

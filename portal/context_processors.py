@@ -32,6 +32,11 @@ NAVIGATION = [
         user_decides_cases,
     ),
     (
+        "Your directorate",
+        "oversight:directorate-access",
+        lambda user: user.has_role(Role.DIRECTOR),
+    ),
+    (
         "Provisioning",
         "access_requests:provisioning-queue",
         lambda user: user.has_perm("access_requests.provision_accessgrant"),

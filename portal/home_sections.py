@@ -44,6 +44,7 @@ def for_user(user) -> dict:
         sections["safe_use_unconfirmed"] = grant_selectors.safe_use_unconfirmed_list(
             user=user, today=today, limit=25
         )
+    sections["directorate_access"] = user.has_role(Role.DIRECTOR)
     if user.has_perm("access_requests.provision_accessgrant"):
         sections["provisioning_count"] = grant_selectors.grants_awaiting_provisioning().count()
     sections["oversight"] = user.has_perm("access_requests.view_accessgrant")

@@ -122,6 +122,9 @@ EXPECTED = {
     "staffing:person": {"anonymous": 302, "admin": 200, "*": 403},
     "staffing:person-switch-off": {"anonymous": 302, "admin": 200, "*": 403},
     "staffing:person-switch-on": POST_ONLY,
+    # A director sees their own directorate's access; the matrix's leak check proves they
+    # never see side B's.
+    "oversight:directorate-access": {**OVERSIGHT, "director": 200},
 }
 
 
