@@ -17,12 +17,10 @@ from access_requests.models import BusinessCase
 from audit.services import NewEvent, record_many
 from core.client import Client
 from core.working_days import add_working_days
-from notifications.rendering import email_date
-from notifications.services import Outgoing, email_queue_many
 
-from .. import emails
 from ..errors import NoApproverAvailable
 from ..models import ApprovalRequest
+from .closing import approvals_closed_emails
 from .routing import Route, approval_request_create, case_routing
 
 CLOSED_REROUTED = "rerouted"
@@ -125,26 +123,12 @@ def case_reroute(
             stale, ["status", "next_reminder_at", "closed_because", "updated_at"]
         )
         rerouted.superseded = stale
-        summary = emails.case_closed_summary(locked)
-        email_queue_many(
-            [
-                Outgoing(
-                    template="approval_closed",
-                    context={
-                        "approval": {
-                            "approver": emails.person(approval.approver),
-                            "on_behalf_of": emails.person(approval.on_behalf_of),
-                        },
-                        "case": summary,
-                        "because": CLOSED_REROUTED,
-                        "closed_because": text,
-                        "closed_on": email_date(now),
-                    },
-                    to=[(approval.approver.email, f"approval-closed:{approval.pk}:rerouted")],
-                    related=approval,
-                )
-                for approval in stale
-            ]
+        approvals_closed_emails(
+            case=locked,
+            approvals=stale,
+            because=CLOSED_REROUTED,
+            closed_at=now,
+            closed_because=text,
         )
         locked.routing_note = routing.note
         locked.save(update_fields=["routing_note", "updated_at"])
