@@ -980,6 +980,22 @@ def run_password_reset_request_throttled(run):
     )
 
 
+def run_password_link_send(run):
+    admin = UserFactory(role=Role.ADMIN)
+    person = User.objects.create_user(email="new.person@example.gov.uk")
+    run.service_starts()
+    people_services.password_link_send(person=person, actor=admin, client=CLIENT)
+    assert OutboundEmail.objects.filter(template="password_link", to=person.email).exists()
+    return Expected(
+        "people.password_link_sent",
+        person,
+        admin.email,
+        CLIENT.address,
+        {"email": person.email},
+        object_repr=person.email,
+    )
+
+
 def run_password_reset_complete(run):
     from django.contrib.auth.tokens import default_token_generator
 
@@ -1190,6 +1206,7 @@ SERVICES = {
     f"{PEOPLE}.password_reset_request (unknown address)": run_password_reset_request_unknown,
     f"{PEOPLE}.password_reset_request (throttled)": run_password_reset_request_throttled,
     f"{PEOPLE}.password_reset_complete": run_password_reset_complete,
+    f"{PEOPLE}.password_link_send": run_password_link_send,
     f"{EMAIL_RETENTION}.outbound_email_bodies_purge": run_outbound_email_bodies_purge,
     f"{CASE_RETENTION}.case_texts_purge_due": run_case_texts_purge_due,
     f"{PORTAL_TASKS}.sign_in_records_purge": run_sign_in_records_purge,
