@@ -46,6 +46,11 @@ NAVIGATION = [
         "oversight:reports",
         lambda user: user.has_perm("access_requests.view_accessgrant"),
     ),
+    (
+        "Sites",
+        "access_requests:site-list",
+        lambda user: user.has_perm("access_requests.view_site"),
+    ),
     ("Admin", "admin:index", lambda user: user.is_staff),
 ]
 

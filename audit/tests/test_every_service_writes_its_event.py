@@ -36,6 +36,7 @@ from access_requests.services import (
     grant_safe_use,
     grants as grant_services,
     retention as case_retention,
+    sites as site_services,
 )
 from access_requests.tests.factories import (
     BusinessCaseFactory,
@@ -69,6 +70,7 @@ CLIENT = Client(address="203.0.113.9", user_agent="Service test")
 # The modules whose public functions the coverage test lists.
 SERVICE_MODULES = [
     case_services,
+    site_services,
     grant_services,
     grant_expiry,
     grant_safe_use,
@@ -874,6 +876,48 @@ def run_outbox_sweep(run):
     ]
 
 
+# --- access_requests.services.sites ----------------------------------------------------------
+
+SITES = "access_requests.services.sites"
+
+
+def run_site_create(run):
+    admin = UserFactory(role=Role.ADMIN)
+    run.service_starts()
+    site = site_services.site_create(
+        name="Mastodon",
+        url="https://mastodon.example/",
+        allows_shared_display_names=False,
+        actor=admin,
+        client=CLIENT,
+    )
+    return Expected("site.created", site, admin.email, CLIENT.address, {"name": [None, "Mastodon"]})
+
+
+def run_site_rename(run):
+    admin = UserFactory(role=Role.ADMIN)
+    site = SiteFactory(name="Twitter")
+    run.service_starts()
+    site_services.site_rename(site=site, name="X", actor=admin, client=CLIENT)
+    return Expected("site.renamed", site, admin.email, CLIENT.address, {"name": ["Twitter", "X"]})
+
+
+def run_site_retire(run):
+    admin = UserFactory(role=Role.ADMIN)
+    site = SiteFactory(name="Bebo")
+    run.service_starts()
+    site_services.site_retire(site=site, actor=admin, client=CLIENT)
+    return Expected("site.retired", site, admin.email, CLIENT.address, {"offered": [True, False]})
+
+
+def run_site_unretire(run):
+    admin = UserFactory(role=Role.ADMIN)
+    site = SiteFactory(name="Bebo", is_active=False)
+    run.service_starts()
+    site_services.site_unretire(site=site, actor=admin, client=CLIENT)
+    return Expected("site.unretired", site, admin.email, CLIENT.address, {"offered": [False, True]})
+
+
 # --- people.services --------------------------------------------------------------------------
 
 PEOPLE = "people.services"
@@ -1207,6 +1251,10 @@ SERVICES = {
     f"{PEOPLE}.password_reset_request (throttled)": run_password_reset_request_throttled,
     f"{PEOPLE}.password_reset_complete": run_password_reset_complete,
     f"{PEOPLE}.password_link_send": run_password_link_send,
+    f"{SITES}.site_create": run_site_create,
+    f"{SITES}.site_rename": run_site_rename,
+    f"{SITES}.site_retire": run_site_retire,
+    f"{SITES}.site_unretire": run_site_unretire,
     f"{EMAIL_RETENTION}.outbound_email_bodies_purge": run_outbound_email_bodies_purge,
     f"{CASE_RETENTION}.case_texts_purge_due": run_case_texts_purge_due,
     f"{PORTAL_TASKS}.sign_in_records_purge": run_sign_in_records_purge,

@@ -102,14 +102,20 @@ def test_sign_out_is_a_post(client):
 
 
 NAV_EXPECTED = {
-    Role.STAFF: ({"Home", "Your requests"}, {"Cases to decide", "Provisioning", "Register"}),
+    Role.STAFF: (
+        {"Home", "Your requests"},
+        {"Cases to decide", "Provisioning", "Register", "Sites"},
+    ),
     Role.DIRECTOR: ({"Home", "Your requests", "Cases to decide"}, {"Provisioning", "Register"}),
     Role.ICT: ({"Home", "Provisioning"}, {"Cases to decide", "Register", "Audit trail"}),
     Role.AUDITOR: (
-        {"Register", "Audit trail", "Reports"},
+        {"Register", "Audit trail", "Reports", "Sites"},
         {"Admin", "Provisioning", "Your requests"},
     ),
-    Role.ADMIN: ({"Register", "Audit trail", "Reports", "Admin", "Cases to decide"}, set()),
+    Role.ADMIN: (
+        {"Register", "Audit trail", "Reports", "Sites", "Admin", "Cases to decide"},
+        set(),
+    ),
 }
 
 

@@ -107,6 +107,13 @@ EXPECTED = {
     "oversight:reports": OVERSIGHT,
     "oversight:report-csv": {**OVERSIGHT, "admin": 404, "auditor": 404},  # no table named: 404
     "oversight:case-detail": OVERSIGHT,
+    # Manage sites: the catalogue is the admins'; auditors see the list and change nothing.
+    "access_requests:site-list": OVERSIGHT,
+    "access_requests:site-add": {"anonymous": 302, "admin": 200, "*": 403},
+    "access_requests:site-rename": {"anonymous": 302, "admin": 200, "*": 403},
+    "access_requests:site-retire": {"anonymous": 302, "admin": 200, "*": 403},
+    # The world's site is offered: its "offer again" page sends the admin back to the list.
+    "access_requests:site-unretire": {"anonymous": 302, "admin": 302, "*": 403},
 }
 
 

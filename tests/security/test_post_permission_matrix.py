@@ -106,6 +106,11 @@ POSTS = {
     "approvals:decide-signed-in": ("approval", lambda s: {"decision": "approve"}, "director"),
     "approvals:delegation-cancel": ("delegation", lambda s: {}, "director"),
     "oversight:case-detail": ("submitted_case", lambda s: {}, None),  # GET only
+    # The site catalogue is no one's own: admins change any site (MAY_CHANGE_OTHERS).
+    "access_requests:site-rename": ("site", lambda s: {"name": f"{s.marker} Renamed"}, "admin"),
+    "access_requests:site-retire": ("site", lambda s: {}, "admin"),
+    # The world's site is offered: offering it again changes nothing.
+    "access_requests:site-unretire": ("site", lambda s: {}, None),
 }
 
 # (route, role) that may change side B's object, and why.
@@ -118,6 +123,10 @@ MAY_CHANGE_OTHERS = {
     # The emailed link is its own credential: whoever holds it decides as its approver
     # (signed in as anyone else, they are refused). Its safety is test_token_attacks.py's.
     ("approvals:decide", "anonymous"): "the link is the credential",
+    # The site catalogue is the admins' to manage: no site belongs to anyone.
+    ("access_requests:site-rename", "admin"): "admins manage the catalogue",
+    ("access_requests:site-retire", "admin"): "admins manage the catalogue",
+    ("access_requests:site-unretire", "admin"): "admins manage the catalogue",
 }
 
 # URLs with no object of anyone's in them: posting there acts on one's own account or
@@ -150,6 +159,8 @@ NO_OBJECT = {
     "oversight:audit-trail",
     "oversight:audit-trail-csv",
     "oversight:reports",
+    "access_requests:site-list",
+    "access_requests:site-add",  # a new site: nobody's object (admins only, matrix above)
 }
 
 
