@@ -109,8 +109,7 @@ POSTS = {
     # The site catalogue is no one's own: admins change any site (MAY_CHANGE_OTHERS).
     "access_requests:site-rename": ("site", lambda s: {"name": f"{s.marker} Renamed"}, "admin"),
     "access_requests:site-retire": ("site", lambda s: {}, "admin"),
-    # The world's site is offered: offering it again changes nothing.
-    "access_requests:site-unretire": ("site", lambda s: {}, None),
+    "access_requests:site-unretire": ("retired_site", lambda s: {}, "admin"),
 }
 
 # (route, role) that may change side B's object, and why.
