@@ -11,6 +11,7 @@ from core.client import client_of
 from core.models import primary_key_field
 
 from .models import BusinessUnit, Directorate, Organisation, Role, StaffProfile, User
+from .roles import ADMIN_SITE_ROLES
 from .services import password_link_send
 
 
@@ -78,6 +79,8 @@ class PersonAddForm(forms.ModelForm):
     def save(self, commit=True):
         person = super().save(commit=False)
         person.set_unusable_password()
+        # As import_staff does: the roles that use the Django admin get into it.
+        person.is_staff = any(g.name in ADMIN_SITE_ROLES for g in self.cleaned_data["groups"])
         if commit:
             person.save()
             self.save_m2m()

@@ -93,6 +93,17 @@ def test_an_admin_adds_a_person_who_is_emailed_the_link_and_creates_a_password(
     assert person.check_password(NEW_PASSWORD)
 
 
+def test_a_person_added_as_an_admin_may_use_the_django_admin(admin_client):
+    admin_group = Group.objects.get_or_create(name=Role.ADMIN)[0]
+    response = admin_client.post(
+        reverse("admin:people_user_add"), add_form(groups=[str(admin_group.pk)])
+    )
+    assert response.status_code == 302
+    person = User.objects.get(email="nova.newcomer@example.gov.uk")
+    assert person.is_staff and person.has_role(Role.ADMIN)
+    assert not User.objects.get(email="admin.person@example.gov.uk").is_superuser
+
+
 def test_an_email_already_in_use_is_refused_whatever_its_case(admin_client):
     UserFactory(email="taken@example.gov.uk")
     response = admin_client.post(
