@@ -46,6 +46,11 @@ ACTIONS = {
     "approval.authority_lost": "Approval request closed: the approver may no longer decide",
     "approval.no_approver": "Nobody may decide the case now; it waits to lapse",
     "approval.rerouted": "Sent to whoever decides now, after a change in the staff directory",
+    # The site catalogue (Manage sites)
+    "site.created": "Site added to the catalogue",
+    "site.renamed": "Site renamed",
+    "site.retired": "Site retired: no longer offered",
+    "site.unretired": "Site offered again",
     # Delegations
     "delegation.created": "Deputy named",
     "delegation.cancelled": "Deputy's delegation cancelled",
@@ -81,6 +86,7 @@ ACTIONS = {
     "people.switched_off": "Switched off: can no longer sign in",
     "people.switched_on": "Switched on again",
     "people.password_set": "Password set",
+    "people.password_link_sent": "Emailed the link to create a password (added by an admin)",
     "people.password_reset_requested": "Password link asked for",
     "people.password_reset_throttled": "Password link refused: asked for too often",
     "sign_in_records.removed": "Old sign-in records removed after the retention period",
@@ -115,6 +121,10 @@ OBJECT_TYPES = {
 }
 
 FIELDS = {
+    "name": "Name",
+    "url": "Address",
+    "allows_shared_display_names": "Accounts may share a display name",
+    "offered": "Offered to staff",
     "escalated_because": "Escalated because",
     "escalated": "Escalated",
     "delivery_status": "Delivery reported by GOV.UK Notify",

@@ -106,22 +106,7 @@ def password_reset_request(
             created_at__gt=now - timedelta(minutes=settings.SNS_PASSWORD_EMAIL_MINUTES),
         ).exists()
         outcome = "not sent: a link was emailed minutes ago" if recently else "link emailed"
-        written = None
-        if not recently:
-            expires = now + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
-            written = email_queue(
-                to=person.email,
-                template=PASSWORD_LINK_TEMPLATE,
-                context={
-                    "name": person.display_name,
-                    "hours": settings.PASSWORD_RESET_TIMEOUT // 3600,
-                    "expires_at": f"{timezone.localtime(expires):%H:%M} on {email_date(expires)}",
-                    "first_password": not person.has_usable_password(),
-                    "request_link": settings.PORTAL_BASE_URL + reverse("people:password-reset"),
-                },
-                related=person,
-                secrets={"link": password_link(person)},  # sealed, never stored readable
-            )
+        written = None if recently else _password_link_email_queue(person, now=now)
         record(
             actor=actor,
             action="people.password_reset_requested",
@@ -131,6 +116,49 @@ def password_reset_request(
             client=client,
         )
     return written
+
+
+def password_link_send(
+    *, person: User, actor, client: Client | None = None
+) -> OutboundEmail | None:
+    """An admin added `person` without a password: email them the "create your password"
+    link (the same link and page as `password_reset_request`), in the caller's transaction,
+    so the account and its email are saved together. Recorded as
+    `people.password_link_sent`. Someone switched off, or who already has a password, gets
+    nothing. Returns the email written, or None."""
+    with transaction.atomic():
+        if not person.is_active or person.has_usable_password():
+            return None
+        written = _password_link_email_queue(person, now=timezone.now(), account_created=True)
+        record(
+            actor=actor,
+            action="people.password_link_sent",
+            obj=person,
+            object_repr=person.email,
+            changes={"email": person.email, "reason": "account added by an admin"},
+            client=client,
+        )
+    return written
+
+
+def _password_link_email_queue(
+    person: User, *, now, account_created: bool = False
+) -> OutboundEmail:
+    expires = now + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
+    return email_queue(
+        to=person.email,
+        template=PASSWORD_LINK_TEMPLATE,
+        context={
+            "name": person.display_name,
+            "hours": settings.PASSWORD_RESET_TIMEOUT // 3600,
+            "expires_at": f"{timezone.localtime(expires):%H:%M} on {email_date(expires)}",
+            "first_password": not person.has_usable_password(),
+            "account_created": account_created,
+            "request_link": settings.PORTAL_BASE_URL + reverse("people:password-reset"),
+        },
+        related=person,
+        secrets={"link": password_link(person)},  # sealed, never stored readable
+    )
 
 
 def _password_reset_throttle(*, email: str, actor=None, client: Client | None = None) -> None:

@@ -53,6 +53,11 @@ NAVIGATION = [
         lambda user: user.has_perm("access_requests.view_accessgrant"),
     ),
     ("Failed email", "oversight:failed-emails", lambda user: user.has_role(Role.ADMIN)),
+    (
+        "Sites",
+        "access_requests:site-list",
+        lambda user: user.has_perm("access_requests.view_site"),
+    ),
     ("Admin", "admin:index", lambda user: user.is_staff),
 ]
 

@@ -104,6 +104,7 @@ class Side:
     site: object
     audit_event: object = None  # an event of the trail about the submitted case
     token: str | None = None
+    retired_site: object = None  # a site no longer offered (Manage sites' "offer again")
 
     @property
     def password_uidb64(self) -> str:
@@ -266,6 +267,7 @@ def build_world() -> World:
     site = SiteFactory(name="LinkedIn")
     own = build_side(OWNER_MARKER, site=site)
     other = build_side(STRANGER, site=site)
+    own.retired_site = other.retired_site = SiteFactory(name="Friends Reunited", is_active=False)
     ict = UserFactory(role=Role.ICT, email="ian.ict@example.gov.uk")
     auditor = UserFactory(role=Role.AUDITOR, email="aud.auditor@example.gov.uk")
     admin = UserFactory(role=Role.ADMIN, email="ada.admin@example.gov.uk")

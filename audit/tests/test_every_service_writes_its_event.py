@@ -36,6 +36,7 @@ from access_requests.services import (
     grant_safe_use,
     grants as grant_services,
     retention as case_retention,
+    sites as site_services,
 )
 from access_requests.tests.factories import (
     BusinessCaseFactory,
@@ -76,6 +77,7 @@ CLIENT = Client(address="203.0.113.9", user_agent="Service test")
 # The modules whose public functions the coverage test lists.
 SERVICE_MODULES = [
     case_services,
+    site_services,
     grant_services,
     grant_expiry,
     grant_safe_use,
@@ -998,6 +1000,48 @@ def run_approval_escalate_undeliverable(run):
     ]
 
 
+# --- access_requests.services.sites ----------------------------------------------------------
+
+SITES = "access_requests.services.sites"
+
+
+def run_site_create(run):
+    admin = UserFactory(role=Role.ADMIN)
+    run.service_starts()
+    site = site_services.site_create(
+        name="Mastodon",
+        url="https://mastodon.example/",
+        allows_shared_display_names=False,
+        actor=admin,
+        client=CLIENT,
+    )
+    return Expected("site.created", site, admin.email, CLIENT.address, {"name": [None, "Mastodon"]})
+
+
+def run_site_rename(run):
+    admin = UserFactory(role=Role.ADMIN)
+    site = SiteFactory(name="Twitter")
+    run.service_starts()
+    site_services.site_rename(site=site, name="X", actor=admin, client=CLIENT)
+    return Expected("site.renamed", site, admin.email, CLIENT.address, {"name": ["Twitter", "X"]})
+
+
+def run_site_retire(run):
+    admin = UserFactory(role=Role.ADMIN)
+    site = SiteFactory(name="Bebo")
+    run.service_starts()
+    site_services.site_retire(site=site, actor=admin, client=CLIENT)
+    return Expected("site.retired", site, admin.email, CLIENT.address, {"offered": [True, False]})
+
+
+def run_site_unretire(run):
+    admin = UserFactory(role=Role.ADMIN)
+    site = SiteFactory(name="Bebo", is_active=False)
+    run.service_starts()
+    site_services.site_unretire(site=site, actor=admin, client=CLIENT)
+    return Expected("site.unretired", site, admin.email, CLIENT.address, {"offered": [False, True]})
+
+
 # --- people.services --------------------------------------------------------------------------
 
 PEOPLE = "people.services"
@@ -1222,6 +1266,22 @@ def run_password_reset_request_throttled(run):
         "anonymous",
         CLIENT.address,
         {"email": person.email, "requests_from_address": 1, "requests_for_email": 1},
+        object_repr=person.email,
+    )
+
+
+def run_password_link_send(run):
+    admin = UserFactory(role=Role.ADMIN)
+    person = User.objects.create_user(email="new.person@example.gov.uk")
+    run.service_starts()
+    people_services.password_link_send(person=person, actor=admin, client=CLIENT)
+    assert OutboundEmail.objects.filter(template="password_link", to=person.email).exists()
+    return Expected(
+        "people.password_link_sent",
+        person,
+        admin.email,
+        CLIENT.address,
+        {"email": person.email},
         object_repr=person.email,
     )
 
@@ -1482,6 +1542,11 @@ SERVICES = {
     f"{PEOPLE}.password_reset_complete": run_password_reset_complete,
     f"{PEOPLE}.sso_sign_in_refuse": run_sso_sign_in_refuse,
     f"{PEOPLE}.sso_sign_in_refuse (no person)": run_sso_sign_in_refuse_no_one,
+    f"{PEOPLE}.password_link_send": run_password_link_send,
+    f"{SITES}.site_create": run_site_create,
+    f"{SITES}.site_rename": run_site_rename,
+    f"{SITES}.site_retire": run_site_retire,
+    f"{SITES}.site_unretire": run_site_unretire,
     f"{EMAIL_RETENTION}.outbound_email_bodies_purge": run_outbound_email_bodies_purge,
     f"{CASE_RETENTION}.case_texts_purge_due": run_case_texts_purge_due,
     f"{PORTAL_TASKS}.sign_in_records_purge": run_sign_in_records_purge,

@@ -110,16 +110,16 @@ def test_sign_out_is_a_post(client):
 NAV_EXPECTED = {
     Role.STAFF: (
         {"Home", "Your requests"},
-        {"Cases to decide", "Provisioning", "Register", "Failed email"},
+        {"Cases to decide", "Provisioning", "Register", "Failed email", "Sites"},
     ),
     Role.DIRECTOR: ({"Home", "Your requests", "Cases to decide"}, {"Provisioning", "Register"}),
     Role.ICT: ({"Home", "Provisioning"}, {"Cases to decide", "Register", "Audit trail"}),
     Role.AUDITOR: (
-        {"Register", "Audit trail", "Reports"},
+        {"Register", "Audit trail", "Reports", "Sites"},
         {"Admin", "Provisioning", "Your requests", "Failed email"},
     ),
     Role.ADMIN: (
-        {"Register", "Audit trail", "Reports", "Failed email", "Admin", "Cases to decide"},
+        {"Register", "Audit trail", "Reports", "Failed email", "Sites", "Admin", "Cases to decide"},
         set(),
     ),
 }

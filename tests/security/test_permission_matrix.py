@@ -125,6 +125,17 @@ EXPECTED = {
     # A director sees their own directorate's access; the matrix's leak check proves they
     # never see side B's.
     "oversight:directorate-access": {**OVERSIGHT, "director": 200},
+    # Manage sites: the catalogue is the admins'; auditors see the list and change nothing.
+    "access_requests:site-list": OVERSIGHT,
+    "access_requests:site-add": {"anonymous": 302, "admin": 200, "*": 403},
+    "access_requests:site-rename": {"anonymous": 302, "admin": 200, "*": 403},
+    "access_requests:site-retire": {"anonymous": 302, "admin": 200, "*": 403},
+    "access_requests:site-unretire": {
+        "anonymous": 302,
+        "admin": 200,
+        "*": 403,
+        "object": "retired_site",
+    },
 }
 
 

@@ -111,6 +111,10 @@ POSTS = {
     "staffing:person-switch-off": ("staff", lambda s: {"reason": "Left", "confirm": "on"}, None),
     "staffing:person-switch-on": ("staff", lambda s: {}, None),
     "oversight:audit-event": ("audit_event", lambda s: {}, None),  # GET only
+    # The site catalogue is no one's own: admins change any site (MAY_CHANGE_OTHERS).
+    "access_requests:site-rename": ("site", lambda s: {"name": f"{s.marker} Renamed"}, "admin"),
+    "access_requests:site-retire": ("site", lambda s: {}, "admin"),
+    "access_requests:site-unretire": ("retired_site", lambda s: {}, "admin"),
 }
 
 # (route, role) that may change side B's object, and why.
@@ -126,6 +130,10 @@ MAY_CHANGE_OTHERS = {
     # The staff directory's admins switch anyone off (with a reason) or on.
     ("staffing:person-switch-off", "admin"): "admins switch people off",
     ("staffing:person-switch-on", "admin"): "admins switch people on",
+    # The site catalogue is the admins' to manage: no site belongs to anyone.
+    ("access_requests:site-rename", "admin"): "admins manage the catalogue",
+    ("access_requests:site-retire", "admin"): "admins manage the catalogue",
+    ("access_requests:site-unretire", "admin"): "admins manage the catalogue",
 }
 
 # URLs with no object of anyone's in them: posting there acts on one's own account or
@@ -165,6 +173,8 @@ NO_OBJECT = {
     "oversight:audit-trail-csv",
     "oversight:reports",
     "oversight:failed-emails",
+    "access_requests:site-list",
+    "access_requests:site-add",  # a new site: nobody's object (admins only, matrix above)
 }
 
 
