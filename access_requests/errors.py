@@ -69,3 +69,12 @@ class SiteNameTaken(SiteError):
     def __init__(self, name: str):
         self.name = name
         super().__init__(f"A site called {name} already exists")
+
+
+class NothingToWithdraw(Exception):
+    """The grant has no access for ICT to withdraw: it has not ended, ICT never set it up, or
+    its withdrawal is already recorded."""
+
+    def __init__(self, grant):
+        self.grant = grant
+        super().__init__(f"{grant} has no access to withdraw")

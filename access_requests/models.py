@@ -233,6 +233,11 @@ class AccessGrant(TimeStampedModel):
         def current(cls):
             return [cls.AWAITING_PROVISIONING, cls.ACTIVE]
 
+        @classmethod
+        def ended(cls):
+            """Ended with access that ICT may have set up and must withdraw."""
+            return [cls.EXPIRED, cls.REVOKED, cls.SURRENDERED]
+
     TRANSITIONS = {
         # Awaiting → expired: access ICT never set up still ends on its end date, so that it
         # leaves ICT's queue and the register's current grants instead of waiting forever.
@@ -310,6 +315,16 @@ class AccessGrant(TimeStampedModel):
     surrendered_at = models.DateTimeField(null=True, blank=True, editable=False)
     # The holder chose "let it lapse": no more expiry notices.
     lapse_chosen_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # ICT confirmed the access of an ended grant is withdrawn (the sites closed, the PC back).
+    withdrawn_at = models.DateTimeField(null=True, blank=True, editable=False)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="grants_withdrawn",
+        editable=False,
+    )
 
     class Meta:
         ordering = ["end_date", "id"]
@@ -330,6 +345,17 @@ class AccessGrant(TimeStampedModel):
                 condition=Q(status__in=["awaiting", "active"]),
                 name="grant_current_end_idx",
             ),
+            # ICT's "Access to withdraw": ended grants ICT set up and has not yet confirmed
+            # withdrawn, oldest first; a handful at any time.
+            models.Index(
+                fields=["id"],
+                condition=Q(
+                    status__in=["expired", "revoked", "surrendered"],
+                    provisioned_at__isnull=False,
+                    withdrawn_at__isnull=True,
+                ),
+                name="grant_to_withdraw_idx",
+            ),
             # "Safe use not confirmed": the active-tier grants in use, a small set even
             # after years, found by holder (a director's people) without the table.
             models.Index(
@@ -349,6 +375,15 @@ class AccessGrant(TimeStampedModel):
                 condition=~Q(status="revoked")
                 | (Q(revoked_at__isnull=False) & ~Q(revocation_reason="")),
                 name="grant_revoked_has_time_and_reason",
+            ),
+            # Access is withdrawn only after it ended, and only where ICT had set it up.
+            models.CheckConstraint(
+                condition=Q(withdrawn_at__isnull=True)
+                | (
+                    Q(status__in=["expired", "revoked", "surrendered"])
+                    & Q(provisioned_at__isnull=False)
+                ),
+                name="grant_withdrawn_after_it_ended",
             ),
             # An expired grant may never have been provisioned (it ended awaiting ICT).
             models.CheckConstraint(

@@ -4,6 +4,7 @@ from django.urls import path
 from access_requests.views import (
     business_cases as case_views,
     grants as grant_views,
+    ict as ict_views,
     sites as site_views,
 )
 
@@ -52,6 +53,13 @@ urlpatterns += [
         grant_views.provisioning_send_back,
         name="provisioning-send-back",
     ),
+    path("provisioning/withdraw/", ict_views.access_to_withdraw, name="access-to-withdraw"),
+    path(
+        "provisioning/withdraw/<int:pk>/",
+        ict_views.withdrawal_confirm,
+        name="withdrawal-confirm",
+    ),
+    path("provisioning/pcs/", ict_views.standalone_pcs, name="standalone-pcs"),
     path("grants/<int:pk>/", grant_views.grant_detail, name="grant-detail"),
     path("grants/<int:pk>/renew/", grant_views.grant_renew, name="grant-renew"),
     path("grants/<int:pk>/let-it-lapse/", grant_views.grant_let_lapse, name="grant-lapse"),

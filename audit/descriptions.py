@@ -67,6 +67,7 @@ ACTIONS = {
     "grant.expiry_notice_sent": "Expiry notice sent",
     "grant.safe_use_reminded": "Safe use reminder sent",
     "grant.safe_use_confirmed": "Safe use confirmed",
+    "grant.access_withdrawn": "ICT withdrew the access (sites closed or PC recovered)",
     "grant.holder_moved": "Holder moved to another directorate; its director told",
     # Emails
     "email.delivery_reported": "GOV.UK Notify reported how an email was delivered",
@@ -121,6 +122,7 @@ OBJECT_TYPES = {
 }
 
 FIELDS = {
+    "withdrawn_at": "Access withdrawn",
     "name": "Name",
     "url": "Address",
     "allows_shared_display_names": "Accounts may share a display name",

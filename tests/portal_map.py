@@ -105,6 +105,7 @@ class Side:
     audit_event: object = None  # an event of the trail about the submitted case
     token: str | None = None
     retired_site: object = None  # a site no longer offered (Manage sites' "offer again")
+    ended_grant: AccessGrant | None = None  # revoked, its access still to withdraw (ICT)
 
     @property
     def password_uidb64(self) -> str:
@@ -189,6 +190,19 @@ def build_side(marker: str, *, site) -> Side:
         business_case__purpose=need["purpose"],
         approved_by=director,
     )
+    ended_grant = AccessGrantFactory(
+        business_case__requester=staff,
+        business_case__reference=f"{ref}004",
+        business_case__sites=[site],
+        business_case__purpose=need["purpose"],
+        approved_by=director,
+        provisioned=True,
+    )
+    AccessGrant.objects.filter(pk=ended_grant.pk).update(
+        status=AccessGrant.Status.REVOKED,
+        revoked_at=timezone.now(),
+        revocation_reason=f"{marker} no longer needed",
+    )
     delegation = DelegationFactory(
         director=director, deputy=UserFactory(profile__name=f"{marker} Deputy")
     )
@@ -236,6 +250,7 @@ def build_side(marker: str, *, site) -> Side:
         decided_case=grant.business_case,
         grant=grant,
         awaiting_grant=awaiting_grant,
+        ended_grant=ended_grant,
         delegation=delegation,
         email=email,
         site=site,
@@ -294,6 +309,7 @@ class UnknownParameter(LookupError):
 # First match wins; `pk`/`id` fall back on the URL's name and app.
 PARAMETER_OBJECTS = [
     ("token", "token"),
+    ("withdrawal", "ended_grant"),
     ("provisioning", "awaiting_grant"),
     ("delegation", "delegation"),
     ("grant", "grant"),

@@ -34,6 +34,7 @@ from access_requests.services import (
     grant_expiry,
     grant_renewal,
     grant_safe_use,
+    grant_withdrawal,
     grants as grant_services,
     retention as case_retention,
     sites as site_services,
@@ -299,6 +300,14 @@ def run_grant_provision_active_tier(run):
         CLIENT.address,
         {**_status("awaiting", "active"), "pc_asset_tag": ["", "PC-0042"]},
     )
+
+
+def run_grant_withdrawal_confirm(run):
+    grant = grant_in_status(AccessGrant.Status.EXPIRED)
+    ict = UserFactory(role=Role.ICT)
+    run.service_starts()
+    grant_withdrawal.grant_withdrawal_confirm(grant=grant, actor=ict, client=CLIENT)
+    return Expected("grant.access_withdrawn", grant, ict.email, CLIENT.address)
 
 
 def run_grant_return(run):
@@ -1475,6 +1484,9 @@ SERVICES = {
     f"{CASES}.business_case_lapse": run_business_case_lapse,
     f"{GRANTS}.grant_create_from_case": run_grant_create_from_case,
     f"{GRANTS}.grant_provision": run_grant_provision,
+    "access_requests.services.grant_withdrawal.grant_withdrawal_confirm": (
+        run_grant_withdrawal_confirm
+    ),
     f"{GRANTS}.grant_provision (active tier)": run_grant_provision_active_tier,
     f"{GRANTS}.grant_return": run_grant_return,
     f"{GRANTS}.grant_revoke": run_grant_revoke,

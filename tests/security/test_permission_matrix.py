@@ -84,6 +84,9 @@ EXPECTED = {
     "access_requests:provisioning-queue": {"anonymous": 302, "ict": 200, "*": 403},
     "access_requests:provisioning-grant": {"anonymous": 302, "ict": 200, "*": 403},
     "access_requests:provisioning-send-back": {"anonymous": 302, "ict": 200, "*": 403},
+    "access_requests:access-to-withdraw": {"anonymous": 302, "ict": 200, "*": 403},
+    "access_requests:withdrawal-confirm": {"anonymous": 302, "ict": 200, "*": 403},
+    "access_requests:standalone-pcs": {"anonymous": 302, "ict": 200, "*": 403},
     # Decisions. The emailed link is its own credential: whoever holds it sees the case,
     # but a signed-in person who is not its approver is refused (403).
     "approvals:decide": {

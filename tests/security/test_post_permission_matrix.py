@@ -102,6 +102,7 @@ POSTS = {
         lambda s: {"reason": "No PC in stock"},
         "ict",
     ),
+    "access_requests:withdrawal-confirm": ("ended_grant", lambda s: {}, "ict"),
     "approvals:decide": ("token", lambda s: {"decision": "approve"}, "anonymous"),
     "approvals:decide-signed-in": ("approval", lambda s: {"decision": "approve"}, "director"),
     "approvals:delegation-cancel": ("delegation", lambda s: {}, "director"),
@@ -124,6 +125,7 @@ MAY_CHANGE_OTHERS = {
     # ICT provisions everyone's grants: it is not a scoped role.
     ("access_requests:provisioning-grant", "ict"): "ICT's queue is everyone's",
     ("access_requests:provisioning-send-back", "ict"): "ICT's queue is everyone's",
+    ("access_requests:withdrawal-confirm", "ict"): "ICT withdraws everyone's ended access",
     # The emailed link is its own credential: whoever holds it decides as its approver
     # (signed in as anyone else, they are refused). Its safety is test_token_attacks.py's.
     ("approvals:decide", "anonymous"): "the link is the credential",
@@ -159,6 +161,8 @@ NO_OBJECT = {
     "access_requests:case-list",
     "access_requests:case-start",  # a new draft of one's own
     "access_requests:provisioning-queue",
+    "access_requests:access-to-withdraw",
+    "access_requests:standalone-pcs",
     "approvals:case-list",
     "approvals:delegation-list",
     "approvals:delegation-create",  # a delegation of one's own
