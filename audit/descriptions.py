@@ -43,6 +43,7 @@ ACTIONS = {
     "approval.reminders_stopped": "Reminders to the approver stopped",
     "approval.escalated": "Escalated to another approver",
     "approval.budget_holder_asked": "Budget holder asked to agree to the cost",
+    "people.budget_holder_changed": "Business unit's budget holder changed",
     "approval.email_undeliverable": "Approver's email could not be delivered; the case escalated",
     "approval.authority_lost": "Approval request closed: the approver may no longer decide",
     "approval.no_approver": "Nobody may decide the case now; it waits to lapse",
