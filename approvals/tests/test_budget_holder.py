@@ -1,12 +1,19 @@
 """The budget holder's stage: after the director approves an active-tier case, the paying
 unit's budget holder agrees to the cost before the grant goes to ICT."""
 
+import datetime
+
 import pytest
+import time_machine
+from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from access_requests.models import AccessGrant, AccessTier, BusinessCase
 from approvals.models import ApprovalRequest
-from approvals.services import approval_decide
+from approvals.services import approval_decide, approval_remind_one, case_lapse_due
+from approvals.services.reminders import case_escalate
+from approvals.tests.test_concurrent_decisions import decide_together
 from approvals.tests.factories import requester_and_director, submitted_case, token_for
 from notifications.models import OutboundEmail
 from people.models import Role
@@ -177,3 +184,64 @@ def test_a_replaced_budget_holder_gets_410_and_the_new_one_decides(client):
     assert "Nia New" in response.content.decode()
     case.refresh_from_db()
     assert case.status == BusinessCase.Status.SUBMITTED
+
+
+def budget_stage(**kwargs):
+    """An active-tier case its director approved: (case, director, holder, holder's request)."""
+    case, director, holder = active_case(**kwargs)
+    approval_decide(approval_request=director_request(case), decision="approve", actor=director)
+    return case, director, holder, case.approval_requests.get(approver=holder)
+
+
+def test_the_budget_holder_is_reminded_then_escalated_then_the_case_lapses(reminder_rules):
+    admin = UserFactory(role=Role.ADMIN, profile__name="Ada Admin")
+    case, _, holder, asked = budget_stage()
+    due = timezone.now() - datetime.timedelta(minutes=1)
+    ApprovalRequest.objects.filter(pk=asked.pk).update(next_reminder_at=due)
+
+    assert approval_remind_one(approval_id=asked.pk, case_id=case.pk)
+    assert emails_to(holder, "approval_reminder").count() == 1
+
+    ApprovalRequest.objects.filter(pk=asked.pk).update(
+        next_reminder_at=due, reminders_sent=reminder_rules.SNS_MAX_REMINDERS
+    )
+    assert approval_remind_one(approval_id=asked.pk, case_id=case.pk)
+    escalated = case.approval_requests.get(approver=admin)
+    assert escalated.stage == ApprovalRequest.Stage.BUDGET_HOLDER
+    assert emails_to(admin, "budget_holder_request").count() == 1
+
+    with time_machine.travel(case.submitted_at + datetime.timedelta(days=31)):
+        case_lapse_due()
+    case.refresh_from_db()
+    assert case.status == BusinessCase.Status.LAPSED
+    assert set(
+        case.approval_requests.filter(stage="budget_holder").values_list("status", flat=True)
+    ) == {ApprovalRequest.Status.EXPIRED}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_budget_holder_and_an_escalated_approver_deciding_at_once_one_wins(
+    outbox_sends_later,
+):
+    admin = UserFactory(role=Role.ADMIN)
+    case, _, holder, asked = budget_stage()
+    with transaction.atomic():
+        locked = BusinessCase.objects.select_for_update().get(pk=case.pk)
+        case_escalate(case=locked, stalled=asked)
+    escalated = case.approval_requests.get(approver=admin)
+
+    outcomes = decide_together(
+        [
+            lambda: approval_decide(approval_request=asked, decision="approve", actor=holder),
+            lambda: approval_decide(
+                approval_request=escalated, decision="reject", reason="No money", actor=admin
+            ),
+        ]
+    )
+
+    assert sorted(kind for kind, _ in outcomes) == ["closed", "decided"], outcomes
+    case.refresh_from_db()
+    assert case.status in (BusinessCase.Status.APPROVED, BusinessCase.Status.REJECTED)
+    assert case.approval_requests.filter(status="decided").count() == 2  # director + one
+    assert OutboundEmail.objects.filter(template="decision_outcome").count() == 1
+    assert AccessGrant.objects.count() == (1 if case.status == "approved" else 0)
