@@ -51,7 +51,12 @@ def _no_referrer(response):
 
 def _closed_page(request, approval, case, why):
     if why == "decided":
-        decided = selectors.decided_approval_for_case(case=case)
+        # A director's approval waiting for the budget holder is this request's own.
+        decided = (
+            approval
+            if approval.status == ApprovalRequest.Status.DECIDED
+            else selectors.decided_approval_for_case(case=case)
+        )
         return render(
             request,
             "approvals/already_decided.html",

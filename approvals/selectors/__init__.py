@@ -185,7 +185,10 @@ def approval_closed_reason(*, approval: ApprovalRequest, case: BusinessCase) -> 
 
     "decided" (by anyone), "withdrawn", "lapsed", "superseded".
     """
-    if case.status in BusinessCase.Status.decided():
+    if (
+        case.status in BusinessCase.Status.decided()
+        or approval.status == ApprovalRequest.Status.DECIDED
+    ):
         return "decided"
     if case.status == BusinessCase.Status.WITHDRAWN:
         return "withdrawn"

@@ -13,8 +13,8 @@ from access_requests.models import AccessGrant, AccessTier, BusinessCase
 from approvals.models import ApprovalRequest
 from approvals.services import approval_decide, approval_remind_one, case_lapse_due
 from approvals.services.reminders import case_escalate
-from approvals.tests.test_concurrent_decisions import decide_together
 from approvals.tests.factories import requester_and_director, submitted_case, token_for
+from approvals.tests.test_concurrent_decisions import decide_together
 from notifications.models import OutboundEmail
 from people.models import Role
 from people.tests.factories import UserFactory
