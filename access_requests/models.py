@@ -285,6 +285,15 @@ class AccessGrant(TimeStampedModel):
         related_name="grants_approved_on_their_behalf",
     )
     approved_at = models.DateTimeField()
+    # Active tier: who agreed that the paying unit carries the cost (its budget holder, or
+    # the director or requester who was also the budget holder); none when nobody was asked.
+    cost_agreed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="grants_cost_agreed",
+    )
     paying_business_unit = models.ForeignKey(
         BusinessUnit, null=True, blank=True, on_delete=models.PROTECT, related_name="grants"
     )

@@ -142,3 +142,50 @@ class DelegationForm(GovukForm):
         elif starts_on and ends_on and (too_long := delegation_too_long(starts_on, ends_on)):
             self.add_error("ends_on", too_long)
         return cleaned
+
+
+class CostDecisionForm(GovukForm):
+    """The budget holder agrees, or not, that their unit pays for the standalone PC. Only
+    the POST of this form decides anything."""
+
+    decision = forms.ChoiceField(
+        label="Will your business unit pay for the standalone PC?",
+        choices=[
+            (ApprovalRequest.Decision.APPROVE, "Agree to pay"),
+            (ApprovalRequest.Decision.REJECT, "Do not agree"),
+        ],
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Select whether you agree to pay",
+            "invalid_choice": "Select whether you agree to pay",
+        },
+    )
+    reason = forms.CharField(
+        label="Reason",
+        help_text="Shown to the requester. You must give a reason if you do not agree.",
+        required=False,
+        max_length=REASON_MAX,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"max_length": f"Reason must be {REASON_MAX} characters or fewer"},
+    )
+
+    def __init__(self, *args, case: BusinessCase, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.case = case
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+        self.helper.layout = Layout(
+            Field.radios("decision", legend_size=Size.MEDIUM, legend_tag="h2"),
+            Field.textarea("reason", max_characters=REASON_MAX, rows=4),
+            Submit("send", "Send answer", data_prevent_double_click="true"),
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        reason = (cleaned.get("reason") or "").strip()
+        if cleaned.get("decision") == ApprovalRequest.Decision.REJECT and not reason:
+            self.add_error("reason", "Enter why you do not agree to pay")
+        cleaned["reason"] = reason
+        cleaned["end_date"] = None
+        return cleaned

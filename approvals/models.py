@@ -61,6 +61,13 @@ class ApprovalRequest(TimeStampedModel):
         DEPUTY = "deputy", "Deputy named by the director"
         FALLBACK = "fallback", "Fallback approver"
         ESCALATION = "escalation", "Escalated after reminders"
+        BUDGET_HOLDER = "budget_holder", "Budget holder of the paying business unit"
+
+    class Stage(models.TextChoices):
+        # Whether the case may be approved at all (the director, their deputy, a fallback).
+        DIRECTOR = "director", "Director's approval"
+        # Active tier: the paying unit agrees to carry the cost, after the director approved.
+        BUDGET_HOLDER = "budget_holder", "Budget holder's agreement"
 
     business_case = models.ForeignKey(
         BusinessCase, on_delete=models.PROTECT, related_name="approval_requests"
@@ -71,7 +78,10 @@ class ApprovalRequest(TimeStampedModel):
         related_name="approval_requests",
         db_index=False,  # approval_approver_idx (approver, status, -created_at) serves it
     )
-    routed_because = models.CharField(max_length=12, choices=Reason.choices)
+    routed_because = models.CharField(max_length=13, choices=Reason.choices)
+    stage = models.CharField(
+        max_length=13, choices=Stage.choices, default=Stage.DIRECTOR, editable=False
+    )
     # When the approver is a deputy: the delegation and the director they act for.
     delegation = models.ForeignKey(
         Delegation, null=True, blank=True, on_delete=models.PROTECT, related_name="approvals"
@@ -99,6 +109,9 @@ class ApprovalRequest(TimeStampedModel):
     # Why a request closed when the case's status does not say: the case was sent to
     # someone else (the staff directory changed). Its emailed link's page says this.
     closed_because = models.CharField(max_length=300, blank=True, editable=False)
+    # A director-stage approval that also settled who pays: "Dana Okafor approved as
+    # director and as budget holder", shown on the case page and the case file.
+    cost_note = models.CharField(max_length=300, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -131,9 +144,9 @@ class ApprovalRequest(TimeStampedModel):
                 name="approval_rejection_has_reason",
             ),
             models.UniqueConstraint(
-                fields=["business_case"],
+                fields=["business_case", "stage"],
                 condition=Q(status="decided"),
-                name="approval_one_decision_per_case",
+                name="approval_one_decision_per_case_stage",
             ),
         ]
 

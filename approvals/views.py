@@ -35,7 +35,8 @@ from .errors import (
     DecisionInvalid,
     DelegationInvalid,
 )
-from .forms import DecisionForm, DelegationForm
+from .forms import CostDecisionForm, DecisionForm, DelegationForm
+from .models import ApprovalRequest
 
 CASES_PER_PAGE = 25
 
@@ -50,7 +51,12 @@ def _no_referrer(response):
 
 def _closed_page(request, approval, case, why):
     if why == "decided":
-        decided = selectors.decided_approval_for_case(case=case)
+        # A director's approval waiting for the budget holder is this request's own.
+        decided = (
+            approval
+            if approval.status == ApprovalRequest.Status.DECIDED
+            else selectors.decided_approval_for_case(case=case)
+        )
         return render(
             request,
             "approvals/already_decided.html",
@@ -96,8 +102,10 @@ def _decision_page(request, approval, *, via: str, actor):
     if not authority.ok:
         return _no_longer_yours_page(request, approval, case, authority)
 
+    for_budget_holder = approval.stage == ApprovalRequest.Stage.BUDGET_HOLDER
+    form_class = CostDecisionForm if for_budget_holder else DecisionForm
     if request.method == "POST":
-        form = DecisionForm(request.POST, case=case)
+        form = form_class(request.POST, case=case)
         if form.is_valid():
             try:
                 services.approval_decide(
@@ -121,7 +129,7 @@ def _decision_page(request, approval, *, via: str, actor):
             else:
                 return redirect(request.path)  # shows "decided by you"
     else:
-        form = DecisionForm(case=case)
+        form = form_class(case=case)
         if request.method == "GET":
             # An audit event only: no case or approval state changes (a mail scanner
             # opening the link must never decide anything). HEAD records nothing.
@@ -130,17 +138,18 @@ def _decision_page(request, approval, *, via: str, actor):
                 actor=request.user if request.user.is_authenticated else None,
                 client=client_of(request),
             )
-    return render(
-        request,
-        "approvals/decide.html",
-        {
-            "approval": approval,
-            "case": case,
-            "form": form,
-            "identities": list(case.site_identities.all()),
-            "via_link": via == services.VIA_LINK,
-        },
-    )
+    context = {
+        "approval": approval,
+        "case": case,
+        "form": form,
+        "identities": list(case.site_identities.all()),
+        "via_link": via == services.VIA_LINK,
+    }
+    if for_budget_holder:
+        context["yearly_cost"] = f"£{settings.SNS_STANDALONE_PC_YEARLY_COST:,}"
+        context["director_approval"] = selectors.case_director_approval(case=case)
+        return render(request, "approvals/decide_cost.html", context)
+    return render(request, "approvals/decide.html", context)
 
 
 @login_not_required

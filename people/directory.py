@@ -108,6 +108,8 @@ class DirectoryPlan:
     movers: list[Move] = field(default_factory=list)
     role_changes: list[RoleChange] = field(default_factory=list)
     director_changes: list[DirectorChange] = field(default_factory=list)
+    # cost centre → the email of its budget holder, for each unit the file names one for.
+    budget_holders: dict[str, str] = field(default_factory=dict)
     leavers: list[Leaver] = field(default_factory=list)
     unchanged: int = 0
     active_people: int = 0  # before the import, superusers aside
@@ -194,6 +196,7 @@ def staff_directory_plan(*, rows: Iterable[StaffRow], full: bool, progress=None)
     new_organisations: set[str] = set()
     new_directorates: set[DirectorateKey] = set()
     pending_moves: list[tuple[StaffRow, Move]] = []
+    holders_in_file: dict[str, StaffRow] = {}
     for row in rows:
         plan.rows.append(row)
         if progress is not None:
@@ -220,6 +223,16 @@ def staff_directory_plan(*, rows: Iterable[StaffRow], full: bool, progress=None)
                     f"({first.email} on line {first.line})",
                 )
             directors_in_file[key] = row
+        if row.budget_holder:
+            if row.cost_centre in holders_in_file:
+                first = holders_in_file[row.cost_centre]
+                raise StaffImportError(
+                    row.line,
+                    f"{row.business_unit} already has a budget holder in this file "
+                    f"({first.email} on line {first.line})",
+                )
+            holders_in_file[row.cost_centre] = row
+            plan.budget_holders[row.cost_centre] = row.email
 
         person = people.get(row.email)
         if person is None:
@@ -417,6 +430,7 @@ def staff_directory_apply(*, plan: DirectoryPlan, actor) -> DirectoryApplied:
                     changes={"director": [change.old_email, change.new_email]},
                 )
             )
+        events += _budget_holders_set(plan.budget_holders)
         if plan.leavers:
             _switch_off([leaver.user_id for leaver in plan.leavers])
             applied.switched_off = len(plan.leavers)
@@ -449,6 +463,41 @@ def staff_directory_apply(*, plan: DirectoryPlan, actor) -> DirectoryApplied:
         for start in range(0, len(events), AUDIT_BATCH):
             record_many(actor=actor, events=events[start : start + AUDIT_BATCH])
     return applied
+
+
+def _budget_holders_set(budget_holders: dict[str, str]) -> list[NewEvent]:
+    """Each unit the file names a budget holder for gets that person (a unit it names none
+    for keeps its own)."""
+    if not budget_holders:
+        return []
+    ids = {
+        email.lower(): pk
+        for email, pk in User.objects.filter(email__in=budget_holders.values()).values_list(
+            "email", "id"
+        )
+    }
+    emails_by_id = {pk: email for email, pk in ids.items()}
+    events = []
+    units = BusinessUnit.objects.filter(cost_centre__in=budget_holders).select_related(
+        "budget_holder"
+    )
+    for unit in units.order_by("pk"):
+        new_id = ids[budget_holders[unit.cost_centre]]
+        if unit.budget_holder_id == new_id:
+            continue
+        old = unit.budget_holder.email if unit.budget_holder_id else None
+        BusinessUnit.objects.filter(pk=unit.pk).update(
+            budget_holder_id=new_id, updated_at=timezone.now()
+        )
+        events.append(
+            NewEvent(
+                action="people.budget_holder_changed",
+                obj=unit,
+                object_repr=str(unit),
+                changes={"budget_holder": [old, emails_by_id[new_id]]},
+            )
+        )
+    return events
 
 
 def _joiners_create(joiners, unit_ids, groups, applied) -> list[NewEvent]:

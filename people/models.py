@@ -149,6 +149,15 @@ class BusinessUnit(TimeStampedModel):
     )
     name = models.CharField(max_length=200)
     cost_centre = models.CharField(max_length=20, unique=True)
+    # The person who agrees to the cost of an active-tier grant this unit pays for (the
+    # staff directory's `budget_holder` column); none: the director's approval covers it.
+    budget_holder = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="business_units_budget_held",
+    )
 
     class Meta:
         ordering = ["name"]

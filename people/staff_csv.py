@@ -32,6 +32,11 @@ FIELD_LIMITS = {
 }
 
 
+# Optional: "yes" marks the person who agrees to the cost of what their business unit pays for.
+BUDGET_HOLDER_COLUMN = "budget_holder"
+YES_NO = {"yes": True, "y": True, "no": False, "n": False, "": False}
+
+
 class StaffImportError(Exception):
     def __init__(self, line: int, reason: str):
         self.line = line
@@ -50,6 +55,7 @@ class StaffRow:
     business_unit: str
     cost_centre: str
     role: str
+    budget_holder: bool = False
 
 
 def staff_rows_read(lines: Iterable[str]) -> Iterator[StaffRow]:
@@ -80,12 +86,19 @@ def staff_rows_read(lines: Iterable[str]) -> Iterator[StaffRow]:
             validate_email(values["email"])
         except ValidationError:
             raise StaffImportError(line, f"'{values['email']}' is not an email address") from None
+        holder = (raw.get(BUDGET_HOLDER_COLUMN) or "").strip().lower()
+        if holder not in YES_NO:
+            raise StaffImportError(line, f"budget_holder '{holder}' is not yes or no")
         role = values["role"].lower()
         if role not in roles:
             raise StaffImportError(
                 line, f"role '{values['role']}' is not one of {', '.join(sorted(roles))}"
             )
-        yield StaffRow(line=line, **{**values, "email": values["email"].lower(), "role": role})
+        yield StaffRow(
+            line=line,
+            **{**values, "email": values["email"].lower(), "role": role},
+            budget_holder=YES_NO[holder],
+        )
 
 
 # Control characters (NUL, line breaks, tabs…) and the invisible characters that reverse

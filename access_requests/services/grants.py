@@ -51,10 +51,12 @@ def grant_create_from_case(
     approved_at: datetime.datetime,
     end_date: datetime.date | None = None,
     on_behalf_of=None,
+    cost_agreed_by=None,
     actor=None,
 ) -> AccessGrant:
     """Create the grant for an approved case (called by `approvals.services.approval_decide`
-    inside its transaction). `end_date` is the approver's earlier end date, if any.
+    inside its transaction). `end_date` is the approver's earlier end date, if any;
+    `cost_agreed_by` who agreed that the paying unit carries an active-tier grant's cost.
 
     A renewal (`case.renewal_of`) continues the old grant without a gap: it starts the day
     after the old end date (or on the requested start date if that is later), and when the
@@ -78,6 +80,7 @@ def grant_create_from_case(
             approved_by=approved_by,
             approved_on_behalf_of=on_behalf_of,
             approved_at=approved_at,
+            cost_agreed_by=cost_agreed_by,
             paying_business_unit=case.paying_business_unit,
             pc_asset_tag=previous.pc_asset_tag if continues else case.pc_asset_tag,
             renewed_from=previous,
@@ -94,6 +97,7 @@ def grant_create_from_case(
             "tier": grant.tier,
             "start_date": grant.start_date,
             "end_date": grant.end_date,
+            "cost_agreed_by": cost_agreed_by.email if cost_agreed_by is not None else None,
         }
         if previous is not None:
             changes["renewed_from"] = previous.pk

@@ -40,7 +40,7 @@ from access_requests.services import business_cases as services
 
 # Sending and withdrawing a case call up into approvals, which changes the case's status
 # (through this app's services) together with its approval requests.
-from approvals import services as approval_services
+from approvals import selectors as approval_selectors, services as approval_services
 from approvals.errors import NoApproverAvailable
 from core.client import client_of
 
@@ -477,6 +477,7 @@ def case_detail(request, pk):
             **_summary_context(case),
             "timeline": selectors.business_case_timeline(case),
             "may_withdraw": services.business_case_may_withdraw(case=case),
+            "stage": approval_selectors.case_stage(case=case),
         },
     )
 

@@ -22,6 +22,7 @@ from .authority import (
     approval_authority,
     approvals_with_authority,
     approver_may_name_deputy,
+    case_budget_holder,
     delegation_too_long,
     deputy_refused_because,
     who_decides_now,
@@ -33,6 +34,9 @@ __all__ = [
     "approval_authority",
     "approvals_with_authority",
     "approver_may_name_deputy",
+    "case_budget_holder",
+    "case_director_approval",
+    "case_stage",
     "delegation_too_long",
     "deputy_refused_because",
     "who_decides_now",
@@ -181,7 +185,10 @@ def approval_closed_reason(*, approval: ApprovalRequest, case: BusinessCase) -> 
 
     "decided" (by anyone), "withdrawn", "lapsed", "superseded".
     """
-    if case.status in BusinessCase.Status.decided():
+    if (
+        case.status in BusinessCase.Status.decided()
+        or approval.status == ApprovalRequest.Status.DECIDED
+    ):
         return "decided"
     if case.status == BusinessCase.Status.WITHDRAWN:
         return "withdrawn"
@@ -203,11 +210,72 @@ def approval_link_expired(*, approval: ApprovalRequest, now: datetime.datetime) 
     return approval.token_expires_at <= now
 
 
+def case_director_approval(*, case: BusinessCase) -> ApprovalRequest | None:
+    """The director-stage approval of an active-tier case still waiting for its budget
+    holder (or settled), or None while the director has not approved."""
+    return (
+        ApprovalRequest.objects.select_related("approver__profile", "on_behalf_of__profile")
+        .filter(
+            business_case=case,
+            stage=ApprovalRequest.Stage.DIRECTOR,
+            status=ApprovalRequest.Status.DECIDED,
+            decision=ApprovalRequest.Decision.APPROVE,
+        )
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class CaseStage:
+    """Where a sent case stands between its approvers, in words for its requester:
+    `waiting_for` while it waits, `cost` who agreed (or not) to pay once settled."""
+
+    waiting_for: str = ""
+    cost: str = ""
+
+
+def case_stage(*, case: BusinessCase) -> CaseStage:
+    decided = list(
+        ApprovalRequest.objects.select_related("approver__profile")
+        .filter(business_case=case, status=ApprovalRequest.Status.DECIDED)
+        .order_by("decided_at", "pk")
+    )
+    director = next((a for a in decided if a.stage == ApprovalRequest.Stage.DIRECTOR), None)
+    holder = next((a for a in decided if a.stage == ApprovalRequest.Stage.BUDGET_HOLDER), None)
+    cost = director.cost_note if director is not None else ""
+    if holder is not None:
+        agreed = (
+            "agreed" if holder.decision == ApprovalRequest.Decision.APPROVE else "did not agree"
+        )
+        unit = case.paying_business_unit
+        cost = f"{holder.approver.display_name} {agreed} to pay, for {unit.name}."
+    if case.status != BusinessCase.Status.SUBMITTED:
+        return CaseStage(cost=cost)
+    if director is None:
+        return CaseStage(waiting_for="Waiting for your director to decide.")
+    asked = (
+        ApprovalRequest.objects.select_related("approver__profile")
+        .filter(
+            business_case=case,
+            stage=ApprovalRequest.Stage.BUDGET_HOLDER,
+            status=ApprovalRequest.Status.OPEN,
+        )
+        .order_by("pk")
+        .first()
+    )
+    who = f" ({asked.approver.display_name})" if asked is not None else ""
+    return CaseStage(
+        waiting_for=f"Approved by your director, waiting for the budget holder{who}.", cost=cost
+    )
+
+
 def decided_approval_for_case(*, case: BusinessCase) -> ApprovalRequest | None:
-    """The approval request whose decision settled the case."""
+    """The approval request whose decision settled the case (the budget holder's, when
+    the cost was agreed or refused after the director approved)."""
     return (
         ApprovalRequest.objects.select_related("approver__profile", "on_behalf_of__profile")
         .filter(business_case=case, status=ApprovalRequest.Status.DECIDED)
+        .order_by("-decided_at", "-pk")
         .first()
     )
 

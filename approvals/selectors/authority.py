@@ -34,6 +34,7 @@ User = get_user_model()
 _DIRECTORATE = "business_case__requester__profile__business_unit__directorate"
 _DIRECTOR = f"{_DIRECTORATE}__director"
 _FALLBACK = f"{_DIRECTORATE}__organisation__fallback_approver"
+_UNIT_HOLDER = "business_case__paying_business_unit__budget_holder"
 
 
 def _is_active_admin(user_field: str) -> Exists:
@@ -63,11 +64,27 @@ def approvals_with_authority(*, on: datetime.date) -> Q:
     as_fallback = Q(routed_because__in=[reason.FALLBACK, reason.ESCALATION]) & (
         Q(approver=F(_FALLBACK)) | Q(_is_active_admin("approver_id"))
     )
+    as_budget_holder = Q(routed_because=reason.BUDGET_HOLDER) & (
+        Q(approver=F(_UNIT_HOLDER))
+        | Q(**{f"{_UNIT_HOLDER}__isnull": True}, approver=F("business_case__budget_holder"))
+    )
     return (
         Q(approver__is_active=True)
         & ~Q(approver=F("business_case__requester"))
-        & (as_director | as_deputy | as_fallback)
+        & (as_director | as_deputy | as_fallback | as_budget_holder)
     )
+
+
+def case_budget_holder(*, case: BusinessCase):
+    """Who agrees to the cost of an active-tier case: its paying unit's budget holder, or,
+    when the unit names none, the budget holder the requester named on the case; None for
+    the passive tier or when nobody is named."""
+    if not case.is_active_tier or case.paying_business_unit_id is None:
+        return None
+    unit = case.paying_business_unit
+    if unit.budget_holder_id is not None:
+        return unit.budget_holder
+    return case.budget_holder
 
 
 @dataclass(frozen=True)
@@ -95,10 +112,16 @@ def approval_authority(*, approval: ApprovalRequest, on: datetime.date | None = 
         "requester__profile__business_unit__directorate__director__profile",
     ).get(pk=approval.business_case_id)
     approver = User.objects.select_related("profile").get(pk=approval.approver_id)
+    now_decides = who_decides_now(case=case)
+    if approval.stage == ApprovalRequest.Stage.BUDGET_HOLDER:
+        holder = case_budget_holder(case=case)
+        if holder is not None and holder.is_active and holder.pk != case.requester_id:
+            unit = case.paying_business_unit
+            now_decides = f"{holder.display_name}, budget holder for {unit.name}"
     return Authority(
         ok=False,
         reason=_why_not(approval=approval, case=case, approver=approver, on=on),
-        now_decides=who_decides_now(case=case),
+        now_decides=now_decides,
     )
 
 
@@ -115,6 +138,9 @@ def _why_not(*, approval: ApprovalRequest, case: BusinessCase, approver, on) -> 
         return "Nobody may decide their own case."
     directorate = _requester_directorate(case)
     requester = case.requester.display_name
+    if approval.routed_because == reason.BUDGET_HOLDER:
+        unit = case.paying_business_unit
+        return f"You are no longer the budget holder for {unit.name} ({unit.cost_centre})."
     if approval.routed_because == reason.DIRECTOR:
         if directorate is None:
             return f"{requester} is no longer in a directorate you lead."

@@ -19,6 +19,12 @@ from notifications.services import email_queue
 from .. import emails, selectors
 from ..errors import ApprovalClosed, ApprovalLinkExpired, ApprovalLostAuthority, DecisionInvalid
 from ..models import ApprovalRequest
+from .budget_holder import (
+    CostAgreement,
+    budget_holder_request_send,
+    cost_agreement_plan,
+    director_approved_email,
+)
 from .links import page_url
 
 VIA_LINK = "emailed link"
@@ -134,16 +140,32 @@ def approval_decide(
         ApprovalRequest.objects.filter(pk__in=superseded).update(
             status=ApprovalRequest.Status.SUPERSEDED, next_reminder_at=None, updated_at=now
         )
-        business_case_decide(case=case, approved=approving, reason=reason, decided_at=now)
+        # The approval that allows the access (the director's), and who agreed to its cost.
+        director_approval, cost = approval, None
+        if approval.stage == ApprovalRequest.Stage.BUDGET_HOLDER:
+            director_approval = selectors.case_director_approval(case=case)
+            end_date = director_approval.approved_end_date
+            cost = CostAgreement(agreed_by=approval.approver)
+        elif approving:
+            cost = cost_agreement_plan(case=case, approver=approval.approver)
+            if cost.note:
+                approval.cost_note = cost.note
+                approval.save(update_fields=["cost_note", "updated_at"])
 
         grant = None
-        if approving:
+        if cost is not None and cost.ask is not None:
+            # Approved by the director: the case waits, still submitted, for its budget holder.
+            budget_holder_request_send(case=case, actor=actor, client=client)
+        else:
+            business_case_decide(case=case, approved=approving, reason=reason, decided_at=now)
+        if approving and case.status == BusinessCase.Status.APPROVED:
             grant = grant_create_from_case(
                 case=case,
-                approved_by=approval.approver,
+                approved_by=director_approval.approver,
                 approved_at=now,
                 end_date=end_date,
-                on_behalf_of=approval.on_behalf_of,
+                on_behalf_of=director_approval.on_behalf_of,
+                cost_agreed_by=cost.agreed_by if cost is not None else None,
                 actor=actor,
             )
         record(
@@ -152,6 +174,7 @@ def approval_decide(
             obj=case,
             changes={
                 "status": [BusinessCase.Status.SUBMITTED, case.status],
+                "stage": approval.stage,
                 "decision": decision,
                 "decided_by": approval.approver.email,
                 "on_behalf_of": approval.on_behalf_of.email if approval.on_behalf_of else None,
@@ -160,14 +183,25 @@ def approval_decide(
                 "approved_end_date": end_date,
                 "approval_request": approval.pk,
                 "superseded": superseded,
+                "cost_note": approval.cost_note or None,
             },
             client=client,
         )
-        _decision_emails(case=case, approval=approval, grant=grant)
+        if case.status == BusinessCase.Status.SUBMITTED:
+            director_approved_email(case=case, approval=approval)
+        else:
+            _decision_emails(
+                case=case,
+                approval=approval if not approving else director_approval,
+                grant=grant,
+                cost_agreed_by=cost.agreed_by if cost is not None else None,
+            )
     return approval
 
 
-def _decision_emails(*, case: BusinessCase, approval: ApprovalRequest, grant) -> None:
+def _decision_emails(
+    *, case: BusinessCase, approval: ApprovalRequest, grant, cost_agreed_by=None
+) -> None:
     """The outcome to the requester; to ICT, an approved case's grant to provision; to the
     director, a decision their deputy made for them."""
     context = {
@@ -182,6 +216,7 @@ def _decision_emails(*, case: BusinessCase, approval: ApprovalRequest, grant) ->
         else None,
         "end_date": email_date(approval.approved_end_date or case.end_date),
         "home_url": absolute_url(reverse("home")),
+        "cost_agreed_by": emails.person(cost_agreed_by) if cost_agreed_by is not None else None,
     }
     email_queue(
         to=case.requester.email,

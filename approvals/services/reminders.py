@@ -373,7 +373,7 @@ def case_escalate(
     for approver in approvers:
         approval_request_create(
             case=case,
-            route=Route(approver, ApprovalRequest.Reason.ESCALATION),
+            route=Route(approver, ApprovalRequest.Reason.ESCALATION, stage=stalled.stage),
             decide_by=decide_by,
             remind=False,
             actor=actor,

@@ -36,6 +36,7 @@ class Route:
     because: str
     delegation: Delegation | None = None
     on_behalf_of: object | None = None
+    stage: str = ApprovalRequest.Stage.DIRECTOR
 
 
 @dataclass
@@ -61,8 +62,11 @@ def fallback_approvers(*, organisation, exclude_ids: set[int]) -> tuple[list, st
 
 
 def case_routing(*, case: BusinessCase, on: datetime.date | None = None) -> Routing:
-    """Who decides this case and why. Never the requester."""
+    """Who decides this case and why. Never the requester. Once the director approved an
+    active-tier case, who agrees to its cost (`budget_holder_routing`)."""
     on = on or timezone.localdate()
+    if selectors.case_director_approval(case=case) is not None:
+        return budget_holder_routing(case=case)
     requester = case.requester
     profile = getattr(requester, "profile", None)
     directorate = profile.business_unit.directorate if profile is not None else None
@@ -108,6 +112,32 @@ def case_routing(*, case: BusinessCase, on: datetime.date | None = None) -> Rout
     return routing
 
 
+def budget_holder_routing(*, case: BusinessCase) -> Routing:
+    """Who agrees to the cost of a case its director approved: the paying unit's budget
+    holder (`selectors.case_budget_holder`); if they can no longer sign in, the fallback
+    approver, or else every admin."""
+    holder = selectors.case_budget_holder(case=case)
+    unit = case.paying_business_unit
+    stage = ApprovalRequest.Stage.BUDGET_HOLDER
+    if holder is not None and holder.is_active and holder.pk != case.requester_id:
+        return Routing(
+            routes=[Route(holder, ApprovalRequest.Reason.BUDGET_HOLDER, stage=stage)],
+            note=f"Sent to {holder.display_name}, budget holder for {unit.name}, to agree "
+            "to the cost."[:300],
+        )
+    profile = getattr(case.requester, "profile", None)
+    organisation = profile.business_unit.directorate.organisation if profile else None
+    approvers, who = fallback_approvers(organisation=organisation, exclude_ids={case.requester_id})
+    if not approvers:
+        raise NoApproverAvailable()
+    return Routing(
+        routes=[Route(user, ApprovalRequest.Reason.FALLBACK, stage=stage) for user in approvers],
+        note=f"{unit.name} has no budget holder who can sign in, so the cost was sent to {who}."[
+            :300
+        ],
+    )
+
+
 def approval_request_create(
     *,
     case: BusinessCase,
@@ -128,6 +158,7 @@ def approval_request_create(
         business_case=case,
         approver=route.approver,
         routed_because=route.because,
+        stage=route.stage,
         delegation=route.delegation,
         on_behalf_of=route.on_behalf_of,
         token_hash=digest,
@@ -141,6 +172,7 @@ def approval_request_create(
         "approval_request": approval.pk,
         "approver": route.approver.email,
         "routed_because": route.because,
+        "stage": route.stage,
         "on_behalf_of": route.on_behalf_of.email if route.on_behalf_of else None,
         "decide_by": decide_by,
         "link_expires_at": expires,
@@ -151,9 +183,10 @@ def approval_request_create(
             changes["escalated_because"] = "email undeliverable"
     record(actor=actor, action=action, obj=case, changes=changes, client=client)
     links = EmailLinks.resolve()
+    for_budget_holder = route.stage == ApprovalRequest.Stage.BUDGET_HOLDER
     email_queue(
         to=route.approver.email,
-        template="approval_request",
+        template="budget_holder_request" if for_budget_holder else "approval_request",
         context=emails.approval_email_context(
             approval=emails.approval_rows([approval.pk])[approval.pk],
             case=emails.case_rows([case.pk])[case.pk],
@@ -167,6 +200,7 @@ def approval_request_create(
             }
             if escalated_from is not None
             else None,
+            yearly_cost=f"£{settings.SNS_STANDALONE_PC_YEARLY_COST:,}",
         ),
         related=approval,
         dedupe_key=f"approval-request:{approval.pk}",

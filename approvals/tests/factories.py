@@ -83,7 +83,7 @@ def link_for(approval: ApprovalRequest) -> str:
         OutboundEmail.objects.filter(
             object_type="approvals.approvalrequest",
             object_id=str(approval.pk),
-            template__in=["approval_request", "approval_reminder"],
+            template__in=["approval_request", "budget_holder_request", "approval_reminder"],
         )
         .order_by("-id")
         .first()

@@ -665,6 +665,68 @@ def run_approval_decide_reject(run):
     )
 
 
+def _active_case_with_budget_holder():
+    requester, _ = requester_and_director()
+    unit = requester.profile.business_unit
+    unit.budget_holder = UserFactory(profile__business_unit=unit)
+    unit.save()
+    case = submitted_case(requester=requester, active=True, budget_holder=unit.budget_holder)
+    return case, unit.budget_holder
+
+
+def run_approval_decide_budget_holder_asked(run):
+    case, holder = _active_case_with_budget_holder()
+    approval = case.approval_requests.get()
+    run.service_starts()
+    approval_services.approval_decide(
+        approval_request=approval, decision="approve", actor=approval.approver, client=CLIENT
+    )
+    return [
+        Expected(
+            "approval.budget_holder_asked",
+            case,
+            approval.approver.email,
+            CLIENT.address,
+            {"approver": holder.email, "stage": "budget_holder"},
+        ),
+        Expected(
+            "approval.decided",
+            case,
+            approval.approver.email,
+            CLIENT.address,
+            {**_status("submitted", "submitted"), "stage": "director"},
+        ),
+    ]
+
+
+def run_approval_decide_budget_holder_agrees(run):
+    case, holder = _active_case_with_budget_holder()
+    director_approval = case.approval_requests.get()
+    approval_services.approval_decide(
+        approval_request=director_approval, decision="approve", actor=director_approval.approver
+    )
+    asked = case.approval_requests.get(approver=holder)
+    run.service_starts()
+    approval_services.approval_decide(
+        approval_request=asked, decision="approve", actor=holder, client=CLIENT
+    )
+    return [
+        Expected(
+            "approval.decided",
+            case,
+            holder.email,
+            CLIENT.address,
+            {**_status("submitted", "approved"), "stage": "budget_holder"},
+        ),
+        Expected(
+            "grant.created",
+            AccessGrant.objects.get(business_case=case),
+            holder.email,
+            changes={"cost_agreed_by": holder.email},
+        ),
+    ]
+
+
 def _reminder_due(case, **fields):
     ApprovalRequest.objects.filter(business_case=case).update(
         next_reminder_at=timezone.now() - datetime.timedelta(minutes=1), **fields
@@ -1512,6 +1574,8 @@ SERVICES = {
     f"{APPROVALS}.approval_opened": run_approval_opened,
     f"{APPROVALS}.approval_decide (approve)": run_approval_decide_approve,
     f"{APPROVALS}.approval_decide (reject)": run_approval_decide_reject,
+    f"{APPROVALS}.approval_decide (budget holder asked)": run_approval_decide_budget_holder_asked,
+    f"{APPROVALS}.approval_decide (budget holder agrees)": run_approval_decide_budget_holder_agrees,
     f"{APPROVALS}.approval_remind_one": run_approval_remind_one,
     f"{APPROVALS}.approval_remind_one (escalation)": run_approval_remind_one_escalates,
     f"{APPROVALS}.approval_remind_one (nobody to escalate to)": (
