@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('access_requests', '0013_grant_cost_agreed_by'),
+        ('access_requests', '0014_grant_cost_agreed_by'),
         ('approvals', '0005_approval_closed_because'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
