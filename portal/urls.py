@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
+from api.urls import read_api_urls
 from people.forms import AdminSignInForm, SignInForm
 
 from . import views
@@ -37,6 +38,8 @@ urlpatterns = [
     path("requests/", include("access_requests.urls")),
     path("approvals/", include("approvals.urls")),
     path("oversight/", include("oversight.urls")),
+    path("api-tokens/", include("api.urls")),
+    path("api/v1/", read_api_urls()),
     path("admin/", admin.site.urls),
 ]
 
