@@ -9,7 +9,7 @@ app_name = "api"
 urlpatterns = [
     path("", views.token_list, name="token-list"),
     path("new/", views.token_create, name="token-create"),
-    path("<int:pk>/revoke/", views.token_revoke, name="token-revoke"),
+    path("<int:service_token>/revoke/", views.token_revoke, name="token-revoke"),
     path("reference/", views.reference, name="reference"),
 ]
 

@@ -59,8 +59,8 @@ def token_create(request):
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @permission_required(MAY_REVOKE_TOKENS, raise_exception=True)
-def token_revoke(request, pk: int):
-    token = get_object_or_404(selectors.service_tokens(), pk=pk)
+def token_revoke(request, service_token: int):
+    token = get_object_or_404(selectors.service_tokens(), pk=service_token)
     if token.revoked_at is not None:
         return redirect("api:token-list")
     if request.method == "POST":

@@ -106,6 +106,7 @@ POSTS = {
     "approvals:decide-signed-in": ("approval", lambda s: {"decision": "approve"}, "director"),
     "approvals:delegation-cancel": ("delegation", lambda s: {}, "director"),
     "oversight:case-detail": ("submitted_case", lambda s: {}, None),  # GET only
+    "api:token-revoke": ("service_token", lambda s: {}, "admin"),
 }
 
 # (route, role) that may change side B's object, and why.
@@ -118,6 +119,8 @@ MAY_CHANGE_OTHERS = {
     # The emailed link is its own credential: whoever holds it decides as its approver
     # (signed in as anyone else, they are refused). Its safety is test_token_attacks.py's.
     ("approvals:decide", "anonymous"): "the link is the credential",
+    # A service token is the department's, not its owner's: admins revoke any.
+    ("api:token-revoke", "admin"): "admins revoke any service token",
 }
 
 # URLs with no object of anyone's in them: posting there acts on one's own account or
@@ -150,6 +153,15 @@ NO_OBJECT = {
     "oversight:audit-trail",
     "oversight:audit-trail-csv",
     "oversight:reports",
+    "api:token-list",
+    "api:token-create",  # a new token (admins only: api/tests/test_pages.py)
+    "api:reference",
+    # The read API: GET only (405 to a POST), by token, never a session's CSRF-checked form.
+    "api-v1:grants",
+    "api-v1:business-cases",
+    "api-v1:audit-events",
+    "api-v1:openapi-json",
+    "api-v1:api-root",
 }
 
 
