@@ -23,6 +23,7 @@ from .models import Scope
 REFUSALS = {
     401: schemas.Problem,
     403: schemas.Problem,
+    404: schemas.Problem,
     422: schemas.ValidationProblem,
     429: schemas.Problem,
 }
@@ -92,7 +93,8 @@ def _page(queryset, filters, **kwargs):
     try:
         return keyset_page(queryset, after=filters.after, page_size=filters.limit, **kwargs)
     except BadCursor:
-        raise HttpError(422, "The cursor is not one this API wrote: follow the next link") from None
+        # As the register's page answers a broken page link: there is no such page.
+        raise HttpError(404, "No such page: follow the next link as it was given") from None
 
 
 @api.get(

@@ -2,20 +2,28 @@
 the OpenAPI document, and a query outside them is answered 422 before any query runs."""
 
 import datetime
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
 
 from ninja import Field, Schema
+from pydantic import BeforeValidator
 
 from access_requests.models import AccessGrant, BusinessCase
 
 BIGINT_MAX = 2**63 - 1
-# Dates the filters take: a day either side would overflow Python's date range.
-EARLIEST = datetime.date(1900, 1, 1)
-LATEST = datetime.date(9998, 12, 31)
+
+
+def _iso_date_text(value):
+    """Only a date written YYYY-MM-DD: pydantic would also read "0" as 1 January 1970."""
+    if isinstance(value, str) and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        raise ValueError("Write a date as YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[datetime.date, BeforeValidator(_iso_date_text)]
 # Text PostgreSQL can hold: no NUL character.
 NO_NUL = r"^[^\x00]*$"
 
-FilterDate = Field(None, ge=EARLIEST, le=LATEST)
 
 GrantStatus = Literal[("current", "all", *AccessGrant.Status.values)]
 CaseStatus = Literal[tuple(s for s in BusinessCase.Status.values if s != "draft")]
@@ -38,10 +46,10 @@ class GrantFilters(Schema):
     business_unit: int | None = Field(None, ge=1, le=BIGINT_MAX, description="the holder's unit")
     approver: int | None = Field(None, ge=1, le=BIGINT_MAX, description="the approver's user id")
     expiring_within_days: int | None = Field(None, ge=0, le=3650)
-    start_from: datetime.date | None = FilterDate
-    start_to: datetime.date | None = FilterDate
-    end_from: datetime.date | None = FilterDate
-    end_to: datetime.date | None = FilterDate
+    start_from: IsoDate | None = None
+    start_to: IsoDate | None = None
+    end_from: IsoDate | None = None
+    end_to: IsoDate | None = None
     q: str = Field("", max_length=100, pattern=NO_NUL, description="holder or case reference")
     sort: Literal["end_date", "-end_date", "holder", "-holder"] = "end_date"
     after: str | None = Field(None, max_length=2000, description="the `next` link's cursor")

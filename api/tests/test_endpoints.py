@@ -108,9 +108,9 @@ def test_next_links_walk_every_grant_once(client, register_reader, sort):
     assert sorted(seen) == sorted(g.pk for g in grants) and len(seen) == 7
 
 
-def test_a_cursor_the_api_did_not_write_is_422(client, register_reader):
+def test_a_cursor_the_api_did_not_write_is_404(client, register_reader):
     response = client.get(reverse("api-v1:grants"), {"after": "not-a-cursor"}, **register_reader)
-    assert response.status_code == 422
+    assert response.status_code == 404
 
 
 def test_the_register_page_costs_the_same_queries_however_many_grants(
