@@ -46,6 +46,7 @@ NAVIGATION = [
         "oversight:reports",
         lambda user: user.has_perm("access_requests.view_accessgrant"),
     ),
+    ("API tokens", "api:token-list", lambda user: user.has_perm("api.view_servicetoken")),
     ("Admin", "admin:index", lambda user: user.is_staff),
 ]
 

@@ -117,9 +117,12 @@ NAV_EXPECTED = {
     Role.ICT: ({"Home", "Provisioning"}, {"Cases to decide", "Register", "Audit trail"}),
     Role.AUDITOR: (
         {"Register", "Audit trail", "Reports"},
-        {"Admin", "Provisioning", "Your requests"},
+        {"Admin", "Provisioning", "Your requests", "API tokens"},
     ),
-    Role.ADMIN: ({"Register", "Audit trail", "Reports", "Admin", "Cases to decide"}, set()),
+    Role.ADMIN: (
+        {"Register", "Audit trail", "Reports", "API tokens", "Admin", "Cases to decide"},
+        set(),
+    ),
 }
 
 
