@@ -7,7 +7,7 @@
 #   make lint      ruff check + ruff format --check
 #   make format    ruff format + ruff check --fix
 #   make bench     install, then scripts/bench.sh (the department-scale benchmark)
-#   make import-staff CSV=staff.csv   import a staff directory into make run's database
+#   make import-staff CSV=staff.csv [ARGS="--full --dry-run"]   import a staff directory into make run's database
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -72,9 +72,9 @@ test: install
 # Into the database make run uses (DEBUG=1 like make run, unless set): SQLite in var/, or
 # DATABASE_URL when that is set.
 import-staff: venv
-	@if [ -z "$(CSV)" ]; then echo "Usage: make import-staff CSV=path/to/staff.csv"; exit 2; fi
+	@if [ -z "$(CSV)" ]; then echo 'Usage: make import-staff CSV=path/to/staff.csv [ARGS="--full --dry-run"]'; exit 2; fi
 	DEBUG=$${DEBUG:-1} $(VPY) manage.py migrate --noinput
-	DEBUG=$${DEBUG:-1} $(VPY) manage.py import_staff "$(CSV)"
+	DEBUG=$${DEBUG:-1} $(VPY) manage.py import_staff "$(CSV)" $(ARGS)
 
 security-scan: venv
 	bash scripts/security_scan.sh

@@ -104,6 +104,24 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
+NOTIFY_CALLBACK_TOKEN_FOR_TESTS = "notify-callback-token-for-tests-0123456789"  # noqa: S105
+
+
+@pytest.fixture
+def notify(settings):
+    """Email goes through GOV.UK Notify's client to a stand-in for Notify's API on loopback
+    (`tests/notify_stand_in.py`), which checks the client's token as Notify does; the
+    callback takes `NOTIFY_CALLBACK_TOKEN_FOR_TESTS`. Yields the stand-in."""
+    from tests.notify_stand_in import NotifyStandIn
+
+    with NotifyStandIn() as stand_in:
+        settings.NOTIFY_API_KEY = stand_in.api_key
+        settings.NOTIFY_EMAIL_TEMPLATE_ID = stand_in.template_id
+        settings.NOTIFY_BASE_URL = stand_in.base_url
+        settings.NOTIFY_CALLBACK_TOKEN = NOTIFY_CALLBACK_TOKEN_FOR_TESTS
+        yield stand_in
+
+
 @pytest.fixture
 def outbox_sends_later(settings):
     """Committed emails are not queued for sending (the outbox sweep would send them): for

@@ -59,3 +59,13 @@ class ReasonRequired(GrantError):
 
 class NotRenewable(GrantError):
     """The grant cannot be renewed (yet, or any more); the message says why."""
+
+
+class SiteError(Exception):
+    """A change to the site catalogue that cannot be made; the message is shown to the admin."""
+
+
+class SiteNameTaken(SiteError):
+    def __init__(self, name: str):
+        self.name = name
+        super().__init__(f"A site called {name} already exists")

@@ -7,6 +7,7 @@ Statuses are one TextChoices per workflow; the allowed transitions are listed be
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Lower
 
 from core.models import TimeStampedModel
 from people.models import BusinessUnit
@@ -22,7 +23,13 @@ TIER_LABELS = {str(value): str(label) for value, label in AccessTier.choices}
 
 
 class Site(TimeStampedModel):
-    """A social networking site staff may ask for. Admins manage the catalogue."""
+    """A social networking site staff may ask for. Admins manage the catalogue ("Manage
+    sites", `access_requests/services/sites.py`).
+
+    A site is *offered* (`is_active`) or *retired*: a retired site is no longer offered on
+    the sites question, a draft that chose it cannot be sent until it is taken off, and the
+    cases and grants that name it keep it. Sites are never deleted.
+    """
 
     name = models.CharField(max_length=100, unique=True)
     url = models.URLField("address", max_length=300)
@@ -33,6 +40,14 @@ class Site(TimeStampedModel):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            # "LinkedIn" and "linkedin" would read as one site on every page.
+            models.UniqueConstraint(
+                Lower("name"),
+                name="site_name_unique_ignoring_case",
+                violation_error_message="A site with this name already exists",
+            ),
+        ]
 
     def __str__(self):
         return self.name
@@ -328,14 +343,12 @@ class AccessGrant(TimeStampedModel):
             models.CheckConstraint(
                 condition=Q(end_date__gte=F("start_date")), name="grant_end_not_before_start"
             ),
+            # Revoked by a person, or by the staff directory import (no person) when the
+            # holder left the department: either way, when and why.
             models.CheckConstraint(
                 condition=~Q(status="revoked")
-                | (
-                    Q(revoked_by__isnull=False)
-                    & Q(revoked_at__isnull=False)
-                    & ~Q(revocation_reason="")
-                ),
-                name="grant_revoked_has_revoker_and_reason",
+                | (Q(revoked_at__isnull=False) & ~Q(revocation_reason="")),
+                name="grant_revoked_has_time_and_reason",
             ),
             # An expired grant may never have been provisioned (it ended awaiting ICT).
             models.CheckConstraint(

@@ -1,7 +1,11 @@
 from django.contrib.auth.decorators import permission_required
 from django.urls import path
 
-from access_requests.views import business_cases as case_views, grants as grant_views
+from access_requests.views import (
+    business_cases as case_views,
+    grants as grant_views,
+    sites as site_views,
+)
 
 app_name = "access_requests"
 
@@ -54,4 +58,13 @@ urlpatterns += [
     path("grants/<int:pk>/give-up/", grant_views.grant_surrender, name="grant-surrender"),
     path("grants/<int:pk>/revoke/", grant_views.grant_revoke, name="grant-revoke"),
     path("grants/<int:pk>/safe-use/", grant_views.grant_safe_use, name="grant-safe-use"),
+]
+
+# Manage sites: the catalogue, for admins (auditors see the list).
+urlpatterns += [
+    path("sites/", site_views.site_list, name="site-list"),
+    path("sites/add/", site_views.site_add, name="site-add"),
+    path("sites/<int:pk>/rename/", site_views.site_rename, name="site-rename"),
+    path("sites/<int:pk>/retire/", site_views.site_retire, name="site-retire"),
+    path("sites/<int:pk>/offer-again/", site_views.site_unretire, name="site-unretire"),
 ]

@@ -25,6 +25,17 @@ class ApprovalClosed(Exception):
         super().__init__(f"{approval_request} is closed ({why})")
 
 
+class ApprovalLostAuthority(Exception):
+    """The approver no longer holds the authority the request was sent for (no longer the
+    director, a delegation ended, no longer the fallback approver or an admin): nothing
+    is decided. `authority` says why and who decides now."""
+
+    def __init__(self, approval_request, authority):
+        self.approval_request = approval_request
+        self.authority = authority
+        super().__init__(f"{approval_request}: {authority.reason}")
+
+
 class ApprovalLinkExpired(Exception):
     """The emailed link is older than `SNS_APPROVAL_TOKEN_DAYS`."""
 
@@ -43,7 +54,10 @@ class DecisionInvalid(Exception):
 
 
 class DelegationInvalid(Exception):
-    def __init__(self, field: str, message: str):
+    """A delegation breaks a rule; `field` is the form field to show it on (None: the
+    whole form)."""
+
+    def __init__(self, field: str | None, message: str):
         self.field = field
         self.message = message
         super().__init__(message)

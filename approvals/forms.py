@@ -7,6 +7,12 @@ from access_requests.models import BusinessCase
 from core.forms import GovukForm, RealDateInputField
 
 from .models import ApprovalRequest
+from .selectors import (
+    NOT_AN_APPROVER,
+    approver_may_name_deputy,
+    delegation_too_long,
+    deputy_refused_because,
+)
 
 REASON_MAX = 2000
 
@@ -118,16 +124,21 @@ class DelegationForm(GovukForm):
         deputy = User.objects.filter(email__iexact=email, is_active=True).first()
         if deputy is None:
             raise forms.ValidationError("Enter the email address of someone in the staff directory")
-        if deputy.pk == self.director.pk:
-            raise forms.ValidationError("Enter someone else's email address")
+        refused = deputy_refused_because(director=self.director, deputy=deputy)
+        if refused is not None:
+            raise forms.ValidationError(refused)
         self.deputy = deputy
         return email
 
     def clean(self):
         cleaned = super().clean()
+        if not approver_may_name_deputy(user=self.director):
+            raise forms.ValidationError(NOT_AN_APPROVER)
         starts_on, ends_on = cleaned.get("starts_on"), cleaned.get("ends_on")
         if starts_on and ends_on and ends_on < starts_on:
             self.add_error("ends_on", "End date must be the same as or after the start date")
         elif ends_on and ends_on < timezone.localdate():
             self.add_error("ends_on", "End date must be today or in the future")
+        elif starts_on and ends_on and (too_long := delegation_too_long(starts_on, ends_on)):
+            self.add_error("ends_on", too_long)
         return cleaned

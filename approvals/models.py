@@ -96,6 +96,9 @@ class ApprovalRequest(TimeStampedModel):
     decision_reason = models.TextField(max_length=2000, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True, editable=False)
     approved_end_date = models.DateField(null=True, blank=True)
+    # Why a request closed when the case's status does not say: the case was sent to
+    # someone else (the staff directory changed). Its emailed link's page says this.
+    closed_because = models.CharField(max_length=300, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]

@@ -13,3 +13,9 @@ def approval_remind_due() -> int:
 def case_lapse_due() -> int:
     """Cases undecided for `SNS_LAPSE_AFTER_DAYS` lapse."""
     return services.case_lapse_due()
+
+
+@shared_task(name="approvals.delegations_end_due")
+def delegations_end_due() -> int:
+    """Delegations past their last day: the deputy's open requests are superseded."""
+    return services.delegations_end_due()

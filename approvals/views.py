@@ -7,22 +7,34 @@ person, the link is refused ("This link was sent to NAME"): a shared computer mu
 let one person's session decide, or even be mistaken as deciding, as someone else.
 """
 
+import json
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from core.client import client_of
+from notifications.delivery import ReceiptInvalid, callback_token_valid, delivery_receipt_parse
 from people.models import Role
 from people.roles import load_roles
 
 from . import selectors, services
-from .errors import ApprovalClosed, ApprovalLinkExpired, DecisionInvalid, DelegationInvalid
+from .errors import (
+    ApprovalClosed,
+    ApprovalLinkExpired,
+    ApprovalLostAuthority,
+    DecisionInvalid,
+    DelegationInvalid,
+)
 from .forms import DecisionForm, DelegationForm
 
 CASES_PER_PAGE = 25
@@ -57,6 +69,16 @@ def _closed_page(request, approval, case, why):
     )
 
 
+def _no_longer_yours_page(request, approval, case, authority):
+    """410: the approver lost the authority the request was sent for; nothing changes."""
+    return render(
+        request,
+        "approvals/no_longer_yours.html",
+        {"approval": approval, "case": case, "authority": authority},
+        status=410,
+    )
+
+
 def _decision_page(request, approval, *, via: str, actor):
     case = selectors.case_for_decision(case_id=approval.business_case_id)
     # An expired link says only that it has expired, whatever became of the case: the
@@ -69,6 +91,10 @@ def _decision_page(request, approval, *, via: str, actor):
     why = selectors.approval_closed_reason(approval=approval, case=case)
     if why is not None:
         return _closed_page(request, approval, case, why)
+    # Shown, not recorded as opened: the case is no longer this person's to read.
+    authority = selectors.approval_authority(approval=approval)
+    if not authority.ok:
+        return _no_longer_yours_page(request, approval, case, authority)
 
     if request.method == "POST":
         form = DecisionForm(request.POST, case=case)
@@ -88,6 +114,8 @@ def _decision_page(request, approval, *, via: str, actor):
                 return _closed_page(request, approval, case, closed.why)
             except ApprovalLinkExpired:
                 return _closed_page(request, approval, case, "expired")
+            except ApprovalLostAuthority as lost:
+                return _no_longer_yours_page(request, approval, case, lost.authority)
             except DecisionInvalid as invalid:
                 form.add_error(invalid.field, invalid.message)
             else:
@@ -195,7 +223,15 @@ def delegation_create(request):
                 return redirect("approvals:delegation-list")
     else:
         form = DelegationForm(director=request.user)
-    return render(request, "approvals/delegation_form.html", {"form": form})
+    return render(
+        request,
+        "approvals/delegation_form.html",
+        {
+            "form": form,
+            "may_name_deputy": selectors.approver_may_name_deputy(user=request.user),
+            "max_days": settings.SNS_MAX_DELEGATION_DAYS,
+        },
+    )
 
 
 @require_POST
@@ -205,3 +241,26 @@ def delegation_cancel(request, pk):
     services.delegation_cancel(delegation=delegation, actor=request.user, client=client_of(request))
     messages.success(request, f"You cancelled {delegation.deputy.display_name}'s delegation")
     return redirect(reverse("approvals:delegation-list"))
+
+
+# GOV.UK Notify's delivery receipts. The callback lives here, not in `notifications`, because
+# a permanent failure to an approver escalates the case, which only `approvals` may do.
+# CSRF-exempt: Notify's servers post it, authenticated by the bearer token configured in
+# Notify; no cookie or session authenticates it, so a forged cross-site post has nothing to
+# ride on, and Notify could never send a CSRF token.
+@csrf_exempt
+@login_not_required
+@require_POST
+def notify_callback(request):
+    if not settings.NOTIFY_CALLBACK_TOKEN:
+        raise Http404("Delivery receipts are not configured")
+    if not callback_token_valid(request.headers.get("Authorization")):
+        return HttpResponse(status=401, headers={"WWW-Authenticate": "Bearer"})
+    try:
+        receipt = delivery_receipt_parse(json.loads(request.body))
+    # JSONDecodeError and UnicodeDecodeError are ValueErrors; RecursionError is deep nesting.
+    except (ValueError, RecursionError, ReceiptInvalid):
+        return HttpResponseBadRequest("Not a delivery receipt")
+    services.delivery_receipt_apply(receipt=receipt, client=client_of(request))
+    # An unknown email is answered the same: Notify would only retry it.
+    return HttpResponse(status=204)

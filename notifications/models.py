@@ -18,7 +18,21 @@ class OutboundEmail(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting to send"  # written, not yet sent (or retrying)
         SENT = "sent", "Sent"  # handed to the mail server
-        FAILED = "failed", "Failed"  # gave up after the maximum attempts
+        FAILED = "failed", "Failed"  # gave up after the maximum attempts, or refused outright
+
+    class Via(models.TextChoices):
+        SMTP = "smtp", "SMTP"
+        NOTIFY = "notify", "GOV.UK Notify"
+
+    class Delivery(models.TextChoices):
+        """What GOV.UK Notify's delivery receipt said (SMTP gives none: blank)."""
+
+        DELIVERED = "delivered", "Delivered"  # the recipient's provider accepted it
+        # The address does not exist or the provider refused it for good: it never arrives.
+        PERMANENT_FAILURE = "permanent-failure", "Email address does not exist"
+        # The inbox was full or the provider was unavailable; Notify gave up retrying.
+        TEMPORARY_FAILURE = "temporary-failure", "Inbox not accepting messages"
+        TECHNICAL_FAILURE = "technical-failure", "Technical failure at Notify"
 
     to = models.EmailField()
     # Empty until the email is rendered (when it is sent), unless it was written rendered.
@@ -43,6 +57,13 @@ class OutboundEmail(models.Model):
     claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
     next_attempt_at = models.DateTimeField(null=True, blank=True, editable=False)
     sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # How it was sent, and (through Notify) Notify's id for it and its delivery receipt.
+    sent_via = models.CharField(max_length=10, choices=Via.choices, blank=True, editable=False)
+    provider_id = models.CharField(max_length=64, blank=True, editable=False)
+    delivery_status = models.CharField(
+        max_length=20, choices=Delivery.choices, blank=True, editable=False
+    )
+    delivery_updated_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -56,6 +77,12 @@ class OutboundEmail(models.Model):
             ),
             models.Index(fields=["object_type", "object_id"], name="outbox_object_idx"),
             models.Index(fields=["to", "id"], name="outbox_to_idx"),
+            # The admins' page of failed email: given up, or reported undeliverable.
+            models.Index(
+                fields=["id"],
+                condition=Q(status="failed") | Q(delivery_status="permanent-failure"),
+                name="outbox_undeliverable_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -14,7 +14,6 @@ from datetime import timedelta
 from email.utils import parseaddr
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import connections, models, router, transaction
 from django.utils import timezone
 
@@ -24,6 +23,7 @@ from core.models import column_fields, primary_key_field
 from .models import OutboundEmail
 from .rendering import email_render_sending
 from .secrets import secrets_seal
+from .transports import SendDeferred, SendFailed, email_transport
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +103,10 @@ def _insert_skipping_duplicates(rows: list[tuple], *, contexts: list[str], now) 
         "claimed_until": None,
         "next_attempt_at": now,
         "sent_at": None,
+        "sent_via": "",
+        "provider_id": "",
+        "delivery_status": "",
+        "delivery_updated_at": None,
         "created_at": now,
         "updated_at": now,
     }
@@ -270,19 +274,15 @@ def outbound_email_send(*, email_id: int) -> OutboundEmail | None:
         logger.exception("Email %s (%s) could not be rendered", email.pk, email.template)
         _record_failure(email, exc)
         return email
-    message = EmailMultiAlternatives(
-        subject=content.subject,
-        body=content.body_text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[email.to],
-        headers={"Message-ID": outbox_message_id(email)},
-    )
-    if content.body_html:
-        message.attach_alternative(content.body_html, "text/html")
     try:
-        message.send()
-    except Exception as exc:  # noqa: BLE001 - any mail failure is recorded and retried
-        _record_failure(email, exc)
+        sent = email_transport().send(
+            email=email, content=content, message_id=outbox_message_id(email)
+        )
+    except SendDeferred as deferred:
+        _defer(email, until=deferred.until)
+        return email
+    except SendFailed as exc:
+        _record_failure(email, exc, give_up=not exc.retry)
         return email
     with transaction.atomic():
         now = timezone.now()
@@ -291,6 +291,8 @@ def outbound_email_send(*, email_id: int) -> OutboundEmail | None:
         OutboundEmail.objects.filter(pk=email.pk).update(
             status=OutboundEmail.Status.SENT,
             sent_at=now,
+            sent_via=sent.via,
+            provider_id=sent.provider_id,
             attempts=models.F("attempts") + 1,
             claimed_until=None,
             last_error="",
@@ -307,14 +309,29 @@ def outbound_email_send(*, email_id: int) -> OutboundEmail | None:
             action="email.sent",
             obj=email,
             object_repr=f"{email.template} to {email.to}",
-            changes={"status": ["pending", "sent"], "to": email.to, "subject": email.subject},
+            changes={
+                "status": ["pending", "sent"],
+                "to": email.to,
+                "subject": email.subject,
+                "via": sent.via,
+                **({"provider_id": sent.provider_id} if sent.provider_id else {}),
+            },
         )
     return email
 
 
-def _record_failure(email: OutboundEmail, exc: Exception) -> None:
+def _defer(email: OutboundEmail, *, until) -> None:
+    """Not sent for now (the transport's rate limit): the claim is let go and the email waits
+    until `until`, without counting an attempt, so a burst larger than the limit goes out
+    over the following minutes rather than using up its attempts."""
+    OutboundEmail.objects.filter(pk=email.pk).update(
+        claimed_until=None, next_attempt_at=until, updated_at=timezone.now()
+    )
+
+
+def _record_failure(email: OutboundEmail, exc: Exception, *, give_up: bool = False) -> None:
     attempts = email.attempts + 1
-    gave_up = attempts >= settings.SNS_OUTBOX_MAX_ATTEMPTS
+    gave_up = give_up or attempts >= settings.SNS_OUTBOX_MAX_ATTEMPTS
     now = timezone.now()
     # Given up, the row keeps what it would have said (masked, if it renders at all) and
     # neither its context nor its sealed live values.
@@ -323,7 +340,9 @@ def _record_failure(email: OutboundEmail, exc: Exception) -> None:
         OutboundEmail.objects.filter(pk=email.pk).update(
             **given_up,
             attempts=attempts,
-            last_error=f"{type(exc).__name__}: {exc}"[:2000],
+            last_error=(
+                str(exc) if isinstance(exc, SendFailed) else f"{type(exc).__name__}: {exc}"
+            )[:2000],
             claimed_until=None,
             status=OutboundEmail.Status.FAILED if gave_up else OutboundEmail.Status.PENDING,
             next_attempt_at=None if gave_up else now + retry_delay(attempts),

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 
 from access_requests.models import AccessGrant, AccessTier, Site
+from audit import descriptions
 from core.forms import GovukForm, RealDateInputField
 from people.models import BusinessUnit, Directorate, Organisation
 
@@ -224,12 +225,15 @@ class AuditFilterForm(_FilterForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["action"].choices = [("", "Any")] + [
-            (a, a) for a in audit_selectors.audit_actions()
-        ]
-        self.fields["object_type"].choices = [("", "Any")] + [
-            (t, t) for t in audit_selectors.audit_object_types()
-        ]
+        # Each choice in words (`audit.descriptions`), in the order a reader looks for it.
+        self.fields["action"].choices = [("", "Any")] + sorted(
+            ((a, descriptions.action_description(a)) for a in audit_selectors.audit_actions()),
+            key=lambda choice: choice[1],
+        )
+        self.fields["object_type"].choices = [("", "Any")] + sorted(
+            ((t, descriptions.object_type_label(t)) for t in audit_selectors.audit_object_types()),
+            key=lambda choice: choice[1],
+        )
 
     @cached_property
     def helper(self) -> FormHelper:
@@ -309,3 +313,39 @@ class ReportPeriodForm(_FilterForm):
             self.cleaned_data.get("period_from") or report_selectors.ReportPeriod.default(end).start
         )
         return report_selectors.ReportPeriod(start=start, end=end)
+
+
+class DirectorateAccessForm(_FilterForm):
+    """ "Access in your directorate": which directorate (when the person may see more than
+    one), which tier, and whether only access ending soon."""
+
+    directorate = _DirectorateChoice(
+        label="Directorate", queryset=Directorate.objects.none(), required=False, empty_label=None
+    )
+    tier = forms.ChoiceField(
+        label="Tier", choices=[("", "Any tier"), *AccessTier.choices], required=False
+    )
+    ending_soon = forms.BooleanField(label="Only access ending in the next 30 days", required=False)
+
+    def __init__(self, *args, directorates: list[Directorate], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.directorates = directorates
+        directorate = self.fields["directorate"]
+        directorate.queryset = Directorate.objects.filter(pk__in=[d.pk for d in directorates])
+        directorate.widget.choices = [
+            (d.pk, directorate.label_from_instance(d)) for d in directorates
+        ]
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+        self.helper.form_method = "get"
+        self.helper.layout = Layout(
+            *([Field.select("directorate")] if len(directorates) > 1 else []),
+            Field.select("tier"),
+            Field.checkbox("ending_soon"),
+            Submit("apply", "Show access"),
+        )
+
+    def chosen_directorate(self) -> Directorate:
+        chosen = self.cleaned_data.get("directorate")
+        return chosen if chosen is not None else self.directorates[0]

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import BooleanField, Expression, F, QuerySet, Value
+from django.http import Http404
+from django.urls import reverse
+from django.utils.http import urlencode
 
 
 @dataclass(frozen=True)
@@ -188,3 +191,27 @@ def keyset_page(
         next_cursor=cursor_of(rows[-1]) if rows and more_after else None,
         previous_cursor=cursor_of(rows[0]) if rows and after else None,
     )
+
+
+PAGE_SIZE = 50
+
+
+def link(url_name: str, query: dict, **extra) -> str:
+    """A page's address with its filters (and a cursor) in the query string."""
+    params = {**query, **extra}
+    return reverse(url_name) + ("?" + urlencode(params) if params else "")
+
+
+def page_or_404(queryset, request, **kwargs) -> KeysetPage:
+    """The keyset page the request's `after` or `before` cursor names; 404 for a cursor
+    the page did not write."""
+    try:
+        return keyset_page(
+            queryset,
+            after=request.GET.get("after") or None,
+            before=request.GET.get("before") or None,
+            page_size=PAGE_SIZE,
+            **kwargs,
+        )
+    except BadCursor:
+        raise Http404("That page of results does not exist") from None

@@ -1,7 +1,7 @@
 """The oversight wing: read-only pages for admins and auditors.
 
 Every view is GET-only (`require_safe`) and behind a view permission that admins and
-auditors hold; everyone else gets 403.
+auditors hold (the page of failed email: admins only); everyone else gets 403.
 """
 
 import dataclasses
@@ -10,35 +10,34 @@ import hashlib
 from django.conf import settings
 from django.contrib.auth.decorators import permission_required
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
+from people.models import Role
+from people.roles import load_roles
+
 from . import charts, csv_export, register_export, report_exports
 from .forms import STATUS_CHOICES, AuditFilterForm, RegisterFilterForm, ReportPeriodForm
-from .pagination import BadCursor, SortKey, keyset_page, parse_id
+from .pagination import SortKey, link as _link, page_or_404 as _page_or_404, parse_id
 from .selectors import (
     audit_trail as audit_selectors,
     case_file as case_selectors,
+    failed_emails as failed_email_selectors,
     register as register_selectors,
     reports,
 )
 
 VIEW_REGISTER = "access_requests.view_accessgrant"
 VIEW_TRAIL = "audit.view_auditevent"
-PAGE_SIZE = 50
 
 AUDIT_KEYS = [SortKey("id", parse_id)]
-
-
-def _link(url_name: str, query: dict, **extra) -> str:
-    params = {**query, **extra}
-    return reverse(url_name) + ("?" + urlencode(params) if params else "")
+EMAIL_KEYS = [SortKey("id", parse_id)]
 
 
 # Longer addresses than this are refused by Django's redirect (DisallowedRedirect) and by
@@ -57,19 +56,6 @@ def _back_to_filters(url_name: str, form, request, page_view):
     response = page_view(request)
     response.status_code = 400
     return response
-
-
-def _page_or_404(queryset, request, **kwargs):
-    try:
-        return keyset_page(
-            queryset,
-            after=request.GET.get("after") or None,
-            before=request.GET.get("before") or None,
-            page_size=PAGE_SIZE,
-            **kwargs,
-        )
-    except BadCursor:
-        raise Http404("That page of results does not exist") from None
 
 
 def _register_form(request) -> RegisterFilterForm:
@@ -229,6 +215,15 @@ def audit_trail(request):
 
 @require_safe
 @permission_required(VIEW_TRAIL, raise_exception=True)
+def audit_event(request, pk: int):
+    event = audit_selectors.audit_event(pk=pk)
+    if event is None:
+        raise Http404("No such event")
+    return render(request, "oversight/audit_event.html", {"event": event})
+
+
+@require_safe
+@permission_required(VIEW_TRAIL, raise_exception=True)
 def audit_trail_csv(request):
     form = AuditFilterForm(request.GET)
     if not form.is_valid():
@@ -328,4 +323,27 @@ def report_csv(request):
         filename=f"{table}-{period.start:%Y-%m-%d}-to-{period.end:%Y-%m-%d}.csv",
         header=report.header,
         rows=report.rows(period),
+    )
+
+
+@require_safe
+def failed_emails(request):
+    """Admins only (not auditors): the addresses of emails that failed, and why, are for
+    the people who can fix an address or resend."""
+    load_roles(request.user)
+    if not request.user.has_role(Role.ADMIN):
+        raise PermissionDenied
+    emails = failed_email_selectors.failed_emails()
+    page = _page_or_404(emails, request, keys=EMAIL_KEYS, descending=True)
+    page = dataclasses.replace(page, rows=failed_email_selectors.failed_email_rows(page.rows))
+    return render(
+        request,
+        "oversight/failed_emails.html",
+        {
+            "page": page,
+            "next_url": page.next_cursor
+            and _link("oversight:failed-emails", {}, after=page.next_cursor),
+            "previous_url": page.previous_cursor
+            and _link("oversight:failed-emails", {}, before=page.previous_cursor),
+        },
     )

@@ -1,13 +1,18 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from audit.admin import AuditedModelAdmin
+from core.client import client_of
 from core.models import primary_key_field
 
-from .models import BusinessUnit, Directorate, Organisation, StaffProfile, User
+from .models import BusinessUnit, Directorate, Organisation, Role, StaffProfile, User
+from .roles import ADMIN_SITE_ROLES
+from .services import password_link_send
 
 
 class RefusedChoiceAutocompleteSelect(AutocompleteSelect):
@@ -47,22 +52,96 @@ class StaffProfileInline(SafeAutocompleteMixin, admin.StackedInline):
     autocomplete_fields = ["business_unit"]
 
 
+class PersonAddForm(forms.ModelForm):
+    """Adding a person: who they are and their roles, no password. The person chooses
+    their own password from the link they are emailed (`password_link_send`)."""
+
+    groups = forms.ModelMultipleChoiceField(
+        label="Roles",
+        queryset=Group.objects.order_by("name"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = User
+        fields = ["email", "first_name", "last_name", "groups"]
+        help_texts = {
+            "email": "We email this address a link to create their password.",
+        }
+
+    def clean_email(self):
+        email = User.objects.normalize_email(self.cleaned_data["email"]).lower()
+        if User.objects.filter(email__iexact=email).exists():
+            raise ValidationError("A person with this email address already exists")
+        return email
+
+    def save(self, commit=True):
+        person = super().save(commit=False)
+        person.set_unusable_password()
+        # As import_staff does: the roles that use the Django admin get into it.
+        person.is_staff = any(g.name in ADMIN_SITE_ROLES for g in self.cleaned_data["groups"])
+        if commit:
+            person.save()
+            self.save_m2m()
+        return person
+
+
 @admin.register(User)
 class UserAdmin(AuditedModelAdmin, DjangoUserAdmin):
     ordering = ["email"]
-    list_display = ["email", "first_name", "last_name", "is_active", "is_staff"]
+    list_display = ["email", "name", "roles", "directorate", "is_active"]
     list_filter = ["is_active", "is_staff", "groups"]
+    list_select_related = ["profile__business_unit__directorate"]
     search_fields = ["email", "first_name", "last_name", "profile__commonly_used_name"]
     show_full_result_count = False
     inlines = [StaffProfileInline]
+    add_form = PersonAddForm
+    add_form_template = "admin/people/user/add_form.html"
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Name", {"fields": ("first_name", "last_name")}),
         ("Access", {"fields": ("is_active", "is_staff", "groups")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
-    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+    add_fieldsets = (
+        (None, {"fields": ("email",)}),
+        ("Name", {"fields": ("first_name", "last_name")}),
+        ("Access", {"fields": ("groups",)}),
+    )
     readonly_fields = ["last_login", "date_joined"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("groups")
+
+    @admin.display(description="Name", ordering="profile__commonly_used_name")
+    def name(self, person):
+        return person.display_name
+
+    @admin.display(description="Role")
+    def roles(self, person):
+        labels = dict(Role.choices)
+        return (
+            ", ".join(sorted(labels.get(g.name, g.name) for g in person.groups.all())) or "No role"
+        )
+
+    @admin.display(description="Directorate", ordering="profile__business_unit__directorate__name")
+    def directorate(self, person):
+        profile = getattr(person, "profile", None)
+        return profile.business_unit.directorate.name if profile is not None else None
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if not change:
+            # In the admin's transaction: the person, their audit event and their email
+            # are saved together, and the email goes out after commit.
+            sent = password_link_send(
+                person=form.instance, actor=request.user, client=client_of(request)
+            )
+            if sent is not None:
+                self.message_user(
+                    request, f"We emailed {form.instance.email} a link to create their password."
+                )
 
     def has_change_permission(self, request, obj=None):
         # A superuser holds every permission: an admin who could set their password or

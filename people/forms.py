@@ -1,6 +1,7 @@
 from crispy_forms_gds.helper import FormHelper
 from crispy_forms_gds.layout import Field, Fluid, Layout, Size, Submit
 from django import forms
+from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import (
     AuthenticationForm,
@@ -140,3 +141,13 @@ class AdminSignInForm(AdminAuthenticationForm):
     """
 
     username = UsernameField(max_length=254, widget=forms.TextInput(attrs={"autofocus": True}))
+
+    def clean(self):
+        if not settings.LOCAL_PASSWORDS:
+            # Nothing is checked or counted: with passwords off there is none to guess.
+            raise forms.ValidationError(
+                "Passwords are switched off. Sign in on the portal's sign-in page with your "
+                f"{settings.DEPARTMENT_NAME} account, then open Admin.",
+                code="passwords_off",
+            )
+        return super().clean()

@@ -7,6 +7,7 @@ Organisation (HQ, agency or NDPB) → directorate (with its director) → busine
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
+from django.db.models.functions import Lower
 
 from core.models import TimeStampedModel
 
@@ -16,6 +17,8 @@ class Role(models.TextChoices):
 
     STAFF = "staff", "Staff"
     DIRECTOR = "director", "Director"
+    # May be named a director's deputy, and then decides cases on their behalf.
+    DEPUTY = "deputy", "Deputy director"
     ADMIN = "admin", "Admin"
     AUDITOR = "auditor", "Auditor (read only)"
     ICT = "ict", "ICT provisioning"
@@ -68,6 +71,10 @@ class User(AbstractUser):
 
     class Meta:
         ordering = ["email"]
+        constraints = [
+            # Bob@x and bob@x are one person: sign-in and the import compare without case.
+            models.UniqueConstraint(Lower("email"), name="user_email_unique_ignoring_case")
+        ]
 
     def __str__(self):
         return self.display_name

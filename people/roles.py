@@ -24,6 +24,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     # Everyone but auditors may ask for access; auditors read only.
     Role.STAFF: ["access_requests.add_businesscase"],
     Role.DIRECTOR: ["access_requests.add_businesscase"],
+    # A deputy asks for access as staff do; what they decide comes from their delegations.
+    Role.DEPUTY: ["access_requests.add_businesscase"],
     Role.ICT: ["access_requests.add_businesscase", "access_requests.provision_accessgrant"],
     Role.AUDITOR: VIEW_EVERYTHING,
     Role.ADMIN: VIEW_EVERYTHING

@@ -2,11 +2,19 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import path
 
 from . import views
+from .sso import views as sso_views
 
 app_name = "people"
 
-# Without signing in: these are how a person gets a password to sign in with.
+# Without signing in: these are how a person gets a password to sign in with, and single
+# sign-on's way in (both answer 404 while OIDC_ISSUER is unset).
 urlpatterns = [
+    path("sign-in/sso/", sso_views.SingleSignOnStartView.as_view(), name="sso-start"),
+    path(
+        "sign-in/sso/callback/",
+        sso_views.SingleSignOnCallbackView.as_view(),
+        name="sso-callback",
+    ),
     path(
         "password/",
         login_not_required(views.PasswordLinkRequestView.as_view()),

@@ -1,4 +1,4 @@
-"""Creating or resetting a password from an emailed link (Django's password-reset views).
+"""Signing in, and creating or resetting a password from an emailed link (Django's views).
 
 Django's views do the token handling: the emailed link's token is checked, kept in the
 session and swapped for `.../set-password/` in the address (so the token is not in the
@@ -10,23 +10,66 @@ and nobody is signed in by it (they sign in with the new password, through djang
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.views import INTERNAL_RESET_SESSION_TOKEN
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse_lazy
+from django.utils.decorators import method_decorator
 
 from core.client import client_of
 
 from . import services
 from .errors import PasswordLinkThrottled
-from .forms import PasswordCreateForm, PasswordLinkRequestForm
+from .forms import PasswordCreateForm, PasswordLinkRequestForm, SignInForm
+from .sso.views import PROVIDER_SIGN_OUT
 
 
 def _link_hours() -> int:
     return settings.PASSWORD_RESET_TIMEOUT // 3600
 
 
-class PasswordLinkRequestView(auth_views.PasswordResetView):
+def passwords_off_page(request):
+    """With LOCAL_PASSWORDS off, every password page says to sign in with single sign-on."""
+    return render(request, "people/passwords_off.html", status=403)
+
+
+@method_decorator(login_not_required, name="dispatch")
+class SignInView(auth_views.LoginView):
+    """The sign-in page: single sign-on's button where it is configured, and the email and
+    password form unless LOCAL_PASSWORDS is off (then a posted password is refused before
+    the form or the lock-out reads it)."""
+
+    template_name = "registration/sign_in.html"
+    authentication_form = SignInForm
+    redirect_authenticated_user = True
+
+    def post(self, request, *args, **kwargs):
+        if not settings.LOCAL_PASSWORDS:
+            return passwords_off_page(request)
+        return super().post(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return {
+            **super().get_context_data(**kwargs),
+            "sso_enabled": settings.SSO_ENABLED,
+            "sso_label": settings.OIDC_SIGN_IN_LABEL,
+            "local_passwords": settings.LOCAL_PASSWORDS,
+            # Offered once, on the page after signing out of the portal.
+            "provider_sign_out": self.request.session.pop(PROVIDER_SIGN_OUT, None),
+        }
+
+
+class LocalPasswordsOnly:
+    """A password page, answered only while local passwords are on."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if not settings.LOCAL_PASSWORDS:
+            return passwords_off_page(request)
+        return super().dispatch(request, *args, **kwargs)
+
+
+class PasswordLinkRequestView(LocalPasswordsOnly, auth_views.PasswordResetView):
     """ "Enter your work email address". Every valid address leads to the same page, so the
     page never says who has an account."""
 
@@ -53,7 +96,7 @@ class PasswordLinkRequestView(auth_views.PasswordResetView):
         return HttpResponseRedirect(self.get_success_url())
 
 
-class PasswordLinkSentView(auth_views.PasswordResetDoneView):
+class PasswordLinkSentView(LocalPasswordsOnly, auth_views.PasswordResetDoneView):
     """ "Check your email"."""
 
     template_name = "people/password_link_sent.html"
@@ -62,7 +105,7 @@ class PasswordLinkSentView(auth_views.PasswordResetDoneView):
         return {**super().get_context_data(**kwargs), "hours": _link_hours()}
 
 
-class PasswordCreateView(auth_views.PasswordResetConfirmView):
+class PasswordCreateView(LocalPasswordsOnly, auth_views.PasswordResetConfirmView):
     """ "Create a password" from the emailed link: GET shows the form, only the POST of the
     form sets the password."""
 
@@ -109,7 +152,7 @@ class PasswordCreateView(auth_views.PasswordResetConfirmView):
         return HttpResponseRedirect(self.get_success_url())
 
 
-class PasswordSetView(auth_views.PasswordResetCompleteView):
+class PasswordSetView(LocalPasswordsOnly, auth_views.PasswordResetCompleteView):
     """ "Your password has been set", with the way to sign in."""
 
     template_name = "people/password_set.html"

@@ -6,6 +6,7 @@ from django.urls import NoReverseMatch, reverse
 from people.models import Role
 from people.roles import load_roles
 
+from .home_sections import user_decides_cases
 from .sent_emails import demo_sent_emails_page_enabled
 
 
@@ -28,7 +29,12 @@ NAVIGATION = [
     (
         "Cases to decide",
         "approvals:case-list",
-        lambda user: user.has_role(Role.DIRECTOR) or user.has_role(Role.ADMIN),
+        user_decides_cases,
+    ),
+    (
+        "Your directorate",
+        "oversight:directorate-access",
+        lambda user: user.has_role(Role.DIRECTOR),
     ),
     (
         "Provisioning",
@@ -45,6 +51,12 @@ NAVIGATION = [
         "Reports",
         "oversight:reports",
         lambda user: user.has_perm("access_requests.view_accessgrant"),
+    ),
+    ("Failed email", "oversight:failed-emails", lambda user: user.has_role(Role.ADMIN)),
+    (
+        "Sites",
+        "access_requests:site-list",
+        lambda user: user.has_perm("access_requests.view_site"),
     ),
     ("API tokens", "api:token-list", lambda user: user.has_perm("api.view_servicetoken")),
     ("Admin", "admin:index", lambda user: user.is_staff),

@@ -7,6 +7,20 @@ from approvals import selectors as approval_selectors
 from people.models import Role
 from people.roles import load_roles
 
+APPROVER_ROLES = (Role.DIRECTOR, Role.ADMIN, Role.DEPUTY)
+
+
+def user_decides_cases(user) -> bool:
+    """Whether "Cases to decide" is shown (navigation and home): to directors, admins and
+    deputy directors always, and to anyone else (a deputy or fallback approver without
+    those roles) while they have a case to decide; never to auditors, who read only.
+    Reads prefetched roles first, so the query runs only for the others, once a request."""
+    if any(user.has_role(role) for role in APPROVER_ROLES):
+        return True
+    return not user.has_role(Role.AUDITOR) and approval_selectors.approver_has_cases_to_decide(
+        user=user
+    )
+
 
 def for_user(user) -> dict:
     load_roles(user)
@@ -20,15 +34,17 @@ def for_user(user) -> dict:
         ],
         "today": today,
     }
-    if user.has_role(Role.DIRECTOR) or user.has_role(Role.ADMIN):
+    if user_decides_cases(user):
         # The home page lists reference, requester and date: not the sites the list page shows.
         first_ids = list(approval_selectors.approval_requests_open_ids(user=user)[:10])
         sections["to_decide"] = approval_selectors.cases_to_decide_lines(first_ids)
+    if user.has_role(Role.DIRECTOR) or user.has_role(Role.ADMIN):
         # Holders who have not confirmed their safe-use review in time (directors see
         # their directorate's, admins everyone's).
         sections["safe_use_unconfirmed"] = grant_selectors.safe_use_unconfirmed_list(
             user=user, today=today, limit=25
         )
+    sections["directorate_access"] = user.has_role(Role.DIRECTOR)
     if user.has_perm("access_requests.provision_accessgrant"):
         sections["provisioning_count"] = grant_selectors.grants_awaiting_provisioning().count()
     sections["oversight"] = user.has_perm("access_requests.view_accessgrant")

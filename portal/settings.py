@@ -5,15 +5,20 @@ mail written to a folder. Production (``DEBUG`` off) refuses to start on those d
 defaults; see ``refuse_demo_defaults`` at the bottom.
 """
 
+import ipaddress
 import os
+import re
 import sys
 from datetime import date
 from email.utils import parseaddr
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
+
+from portal.logging_config import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("PORTAL_VAR_DIR", BASE_DIR / "var"))
@@ -63,8 +68,10 @@ INSTALLED_APPS = [
     "csp",
     # Project apps, top floor first (docs/architecture.md).
     "portal",
+    "monitoring",
     "api",
     "oversight",
+    "staffing",
     "approvals",
     "access_requests",
     "people",
@@ -82,6 +89,8 @@ if BENCH_ENABLED or RUNNING_TESTS:
     INSTALLED_APPS.append("bench")
 
 MIDDLEWARE = [
+    # First: every answer, even a redirect or a refusal, is timed, logged and given its id.
+    "monitoring.request_context.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -187,7 +196,8 @@ if SNS_TRUSTED_PROXIES < 0:
 # itself may turn it off); the health check answers over HTTP for load balancers. Tests
 # ask for HTTPS where they mean to (secure=True).
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG and not RUNNING_TESTS)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Probes and scrapers reach the web processes directly, inside the platform's network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 # X-Forwarded-Proto says the request came over HTTPS only when a trusted proxy set it; with
 # no proxy, a client could send the header itself.
 if SNS_TRUSTED_PROXIES:
@@ -282,6 +292,46 @@ DEFAULT_FROM_EMAIL = os.environ.get(
     "DEFAULT_FROM_EMAIL", "SNS access portal <sns-access@example.gov.uk>"
 )
 
+# GOV.UK Notify (docs/email.md): with NOTIFY_API_KEY set, email goes through Notify instead of
+# SMTP, each email through the one template NOTIFY_EMAIL_TEMPLATE_ID, whose subject is
+# ((subject)) and body ((body)). Notify's delivery receipts come to /notify/callback/ with
+# the bearer token NOTIFY_CALLBACK_TOKEN (set the same token in Notify's callback settings).
+NOTIFY_API_KEY = os.environ.get("NOTIFY_API_KEY", "").strip()
+NOTIFY_EMAIL_TEMPLATE_ID = os.environ.get("NOTIFY_EMAIL_TEMPLATE_ID", "").strip()
+NOTIFY_REPLY_TO_ID = os.environ.get("NOTIFY_REPLY_TO_ID", "").strip()
+NOTIFY_CALLBACK_TOKEN = os.environ.get("NOTIFY_CALLBACK_TOKEN", "").strip()
+NOTIFY_BASE_URL = os.environ.get(
+    "NOTIFY_BASE_URL", "https://api.notifications.service.gov.uk"
+).rstrip("/")
+# Notify accepts 3,000 messages a minute per API key; the sender keeps under it.
+NOTIFY_MESSAGES_PER_MINUTE = env_int("NOTIFY_MESSAGES_PER_MINUTE", 3000)
+_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+def notify_settings_problems(*, api_key: str, template_id: str, reply_to_id: str) -> list[str]:
+    """What is wrong with a Notify configuration: none of it, or enough of it to send."""
+    if not api_key:
+        return ["NOTIFY_EMAIL_TEMPLATE_ID is set without NOTIFY_API_KEY"] if template_id else []
+    problems = []
+    if not re.fullmatch(rf".+-{_UUID}-{_UUID}", api_key):
+        problems.append(
+            "NOTIFY_API_KEY is not a Notify API key (key name, service id and secret, "
+            "joined by hyphens)"
+        )
+    if not template_id:
+        problems.append("set NOTIFY_EMAIL_TEMPLATE_ID (the Notify template every email uses)")
+    elif not re.fullmatch(_UUID, template_id):
+        problems.append("NOTIFY_EMAIL_TEMPLATE_ID is not a template id (a UUID)")
+    if reply_to_id and not re.fullmatch(_UUID, reply_to_id):
+        problems.append("NOTIFY_REPLY_TO_ID is not a reply-to address id (a UUID)")
+    return problems
+
+
+if _notify_problems := notify_settings_problems(
+    api_key=NOTIFY_API_KEY, template_id=NOTIFY_EMAIL_TEMPLATE_ID, reply_to_id=NOTIFY_REPLY_TO_ID
+):
+    raise ImproperlyConfigured("GOV.UK Notify: " + "; ".join(_notify_problems))
+
 # Celery: Redis when CELERY_BROKER_URL is set, otherwise kombu's filesystem transport.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_FOLDER = VAR_DIR / "celery"
@@ -354,6 +404,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "approvals.lapse_due",
         "schedule": SNS_SWEEP_INTERVAL_SECONDS,
     },
+    # A delegation past its last day closes its deputy's open requests.
+    "approvals-delegations-end-due": {
+        "task": "approvals.delegations_end_due",
+        "schedule": SNS_SWEEP_INTERVAL_SECONDS,
+    },
 }
 
 # The audit trail (audit/, docs/threat-model.md). Each event's hash is an HMAC-SHA-256 keyed
@@ -395,6 +450,8 @@ SNS_PASSWORD_EMAIL_MINUTES = env_int("SNS_PASSWORD_EMAIL_MINUTES", 5)
 SNS_REMINDER_WORKING_DAYS = env_int("SNS_REMINDER_WORKING_DAYS", 3)
 SNS_MAX_REMINDERS = env_int("SNS_MAX_REMINDERS", 3)
 SNS_LAPSE_AFTER_DAYS = env_int("SNS_LAPSE_AFTER_DAYS", 30)
+# The longest a director may name a deputy for, counting the first and last days.
+SNS_MAX_DELEGATION_DAYS = env_int("SNS_MAX_DELEGATION_DAYS", 92)
 # ISO dates; a value that is not a date stops the portal at start-up rather than being skipped.
 SNS_BANK_HOLIDAYS = env_list("SNS_BANK_HOLIDAYS", "2026-12-25,2026-12-28,2027-01-01")
 try:
@@ -435,35 +492,27 @@ if SNS_RETENTION_CLIENT_DAYS < 30:
 # old audit events' client addresses and browsers.
 CELERY_BEAT_SCHEDULE["retention-sweep"] = {"task": "portal.retention_sweep", "schedule": 3600.0}
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    # The request loggers log paths, and a decision or password link's path holds its token.
-    "filters": {"mask_token_paths": {"()": "portal.log_filters.MaskTokenPaths"}},
-    # The development server's request lines, as Django's defaults write them.
-    "formatters": {
-        "django.server": {
-            "()": "django.utils.log.ServerFormatter",
-            "format": "[{server_time}] {message}",
-            "style": "{",
-        }
-    },
-    "handlers": {
-        "console": {"class": "logging.StreamHandler"},
-        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
-    },
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {
-        "axes": {"level": "WARNING"},
-        "django.request": {"filters": ["mask_token_paths"]},
-        "django.server": {
-            "handlers": ["django.server"],
-            "level": "INFO",
-            "propagate": False,
-            "filters": ["mask_token_paths"],
-        },
-    },
-}
+# Text for people, JSON lines for a log platform (LOG_FORMAT=json); each line carries the
+# request id and user id (portal/logging_config.py).
+try:
+    LOGGING = logging_config(
+        log_format=os.environ.get("LOG_FORMAT", "text").strip().lower() or "text",
+        level=os.environ.get("LOG_LEVEL", "INFO"),
+    )
+except ValueError as error:
+    raise ImproperlyConfigured(str(error)) from error
+# The worker logs through the same configuration, so its lines carry the request id too.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# /metrics (monitoring/): a bearer token, or the addresses (IPs or networks) allowed to
+# scrape it; with neither, the page does not exist.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+try:
+    METRICS_ALLOWED_NETWORKS = [
+        ipaddress.ip_network(value, strict=False) for value in env_list("METRICS_ALLOWED_ADDRESSES")
+    ]
+except ValueError as error:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_ADDRESSES: {error}") from error
 
 
 def refuse_demo_defaults() -> None:
@@ -476,8 +525,10 @@ def refuse_demo_defaults() -> None:
             "set AUDIT_CHAIN_KEY to a random value of at least 32 characters, kept outside "
             "the database"
         )
-    if DEMO_OUTBOX:
-        problems.append("set EMAIL_HOST (the demo outbox folder is for DEBUG only)")
+    if DEMO_OUTBOX and not NOTIFY_API_KEY:
+        problems.append(
+            "set EMAIL_HOST or NOTIFY_API_KEY (the demo outbox folder is for DEBUG only)"
+        )
     if problems:
         raise ImproperlyConfigured(
             "Production settings (DEBUG off) refuse the demo defaults: " + "; ".join(problems)
@@ -495,3 +546,68 @@ SNS_CONTACT_EMAIL = os.environ.get("SNS_CONTACT_EMAIL") or parseaddr(DEFAULT_FRO
 SNS_CONTACT_URL = os.environ.get("SNS_CONTACT_URL", "")
 # The phase banner's feedback link; without it, feedback goes to the contact email.
 SNS_FEEDBACK_URL = os.environ.get("SNS_FEEDBACK_URL", "")
+
+# Single sign-on with OpenID Connect (docs/single-sign-on.md), beside local passwords. The
+# provider is named by its issuer; the portal reads its discovery document
+# (`<issuer>/.well-known/openid-configuration`) when someone first signs in, and keeps it
+# for an hour (people/sso/discovery.py). The three variables come together or not at all.
+OIDC_ISSUER = os.environ.get("OIDC_ISSUER", "").strip()
+OIDC_CLIENT_ID = os.environ.get("OIDC_CLIENT_ID", "").strip()
+OIDC_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET", "")
+oidc_given = {
+    "OIDC_ISSUER": OIDC_ISSUER,
+    "OIDC_CLIENT_ID": OIDC_CLIENT_ID,
+    "OIDC_CLIENT_SECRET": OIDC_CLIENT_SECRET,
+}
+if any(oidc_given.values()) and not all(oidc_given.values()):
+    raise ImproperlyConfigured(
+        "Single sign-on needs OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET together: set "
+        + ", ".join(name for name, value in oidc_given.items() if not value)
+        + ", or unset all three for passwords only"
+    )
+SSO_ENABLED = bool(OIDC_ISSUER)
+
+
+def _loopback_http(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme == "http" and parts.hostname in {"127.0.0.1", "localhost", "::1"}
+
+
+if SSO_ENABLED and not (OIDC_ISSUER.startswith("https://") or _loopback_http(OIDC_ISSUER)):
+    # The discovery document names the keys that ID tokens are checked with.
+    raise ImproperlyConfigured(
+        "OIDC_ISSUER must be an https:// address (http:// only for a provider on this machine)"
+    )
+OIDC_SIGN_IN_LABEL = os.environ.get("OIDC_SIGN_IN_LABEL", "").strip() or (
+    f"Sign in with your {DEPARTMENT_NAME} account"
+)
+# LOCAL_PASSWORDS=off: single sign-on is the only way in. The password form and the password
+# link pages are hidden, and every password sign-in is refused (people/backends.py).
+LOCAL_PASSWORDS = env_bool("LOCAL_PASSWORDS", True)
+if not LOCAL_PASSWORDS and not SSO_ENABLED:
+    raise ImproperlyConfigured(
+        "LOCAL_PASSWORDS=off leaves no way to sign in: set OIDC_ISSUER, OIDC_CLIENT_ID and "
+        "OIDC_CLIENT_SECRET for single sign-on, or turn local passwords back on"
+    )
+# The ID token's signing algorithm: one the provider publishes a key for in its JWKS.
+OIDC_RP_SIGN_ALGO = os.environ.get("OIDC_SIGN_ALGO", "RS256").strip()
+if OIDC_RP_SIGN_ALGO not in {"RS256", "RS384", "RS512", "ES256", "ES384", "ES512"}:
+    raise ImproperlyConfigured("OIDC_SIGN_ALGO must be RS256, RS384, RS512, ES256, ES384 or ES512")
+# mozilla-django-oidc's own settings (the endpoints come from the discovery document).
+OIDC_RP_CLIENT_ID = OIDC_CLIENT_ID
+OIDC_RP_CLIENT_SECRET = OIDC_CLIENT_SECRET
+OIDC_RP_SCOPES = "openid email"
+OIDC_USE_PKCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+OIDC_USE_NONCE = True
+OIDC_CREATE_USER = False  # people come from the staff directory, never from sign-in
+OIDC_STORE_ACCESS_TOKEN = False
+OIDC_STORE_ID_TOKEN = False
+OIDC_ALLOW_UNSECURED_JWT = False
+OIDC_VERIFY_SSL = True
+OIDC_TIMEOUT = env_int("OIDC_TIMEOUT_SECONDS", 10)
+OIDC_AUTHENTICATION_CALLBACK_URL = "people:sso-callback"
+# The provider's clock and ours may differ by this many seconds when checking exp and iat.
+OIDC_CLOCK_LEEWAY_SECONDS = env_int("OIDC_CLOCK_LEEWAY_SECONDS", 60)
+# Signs people in from the provider's answer; takes no part in passwords or permissions.
+AUTHENTICATION_BACKENDS.append("people.sso.backend.SingleSignOnBackend")

@@ -7,6 +7,8 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from people.sso.views import PROVIDER_SIGN_OUT, provider_sign_out_offer
+
 from . import health, home_sections
 from .sent_emails import demo_sent_emails, demo_sent_emails_page_enabled
 
@@ -88,9 +90,14 @@ def accessibility(request):
 
 
 class SignOutView(auth_views.LogoutView):
-    """Signs the person out and says so on the sign-in page it leads to."""
+    """Signs the person out and says so on the sign-in page it leads to. A person who signed
+    in through single sign-on is offered the provider's sign-out there too: the portal's
+    session ends either way, the provider's only if they choose."""
 
     def post(self, request, *args, **kwargs):
+        provider_sign_out = provider_sign_out_offer(request)
         response = super().post(request, *args, **kwargs)
         messages.success(request, "You have signed out")
+        if provider_sign_out:
+            request.session[PROVIDER_SIGN_OUT] = provider_sign_out
         return response

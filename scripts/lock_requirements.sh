@@ -10,12 +10,15 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 sed '/^# Tests and tooling/,$d' requirements.txt >"$work/runtime.txt"
-"$PY" -m pip download --quiet --only-binary=:all: -r "$work/runtime.txt" -d "$work/wheels"
+# docopt (needed by notifications-python-client) is published only as a source archive.
+"$PY" -m pip download --quiet --only-binary=:all: --no-binary=docopt -r "$work/runtime.txt" \
+    -d "$work/wheels"
 "$PY" - "$work/wheels" >requirements.lock <<'PY'
 import hashlib
 import pathlib
 import re
 import sys
+import tarfile
 import zipfile
 
 print("""# Production installs: the runtime dependencies of requirements.txt and everything they
@@ -27,10 +30,15 @@ print("""# Production installs: the runtime dependencies of requirements.txt and
 # cannot slip in. Written by scripts/lock_requirements.sh: run it after changing a runtime
 # pin in requirements.txt (tests/test_requirements_lock.py checks every pin is here).""")
 rows = []
-for wheel in pathlib.Path(sys.argv[1]).glob("*.whl"):
-    with zipfile.ZipFile(wheel) as archive:
-        [meta] = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
-        text = archive.read(meta).decode()
+for wheel in pathlib.Path(sys.argv[1]).iterdir():
+    if wheel.name.endswith(".tar.gz"):
+        with tarfile.open(wheel) as archive:
+            [meta] = [n for n in archive.getnames() if n.count("/") == 1 and n.endswith("/PKG-INFO")]
+            text = archive.extractfile(meta).read().decode()
+    else:
+        with zipfile.ZipFile(wheel) as archive:
+            [meta] = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+            text = archive.read(meta).decode()
     name = re.search(r"^Name: (.+)$", text, re.M).group(1).strip().lower().replace("_", "-")
     version = re.search(r"^Version: (.+)$", text, re.M).group(1).strip()
     rows.append((name, version, hashlib.sha256(wheel.read_bytes()).hexdigest()))

@@ -6,7 +6,8 @@
 # Ctrl-C (or SIGTERM/SIGHUP, or any of the three exiting) stops all three and waits for them.
 #
 # STAFF_CSV, when set, names a staff directory CSV imported after the demo data.
-# Defaults, only when unset: DEBUG=1 and SNS_DEMO_SENT_EMAILS=1 (read by the settings), PORT=8000,
+# Defaults, only when unset: DEBUG=1, SNS_DEMO_SENT_EMAILS=1 and METRICS_ALLOWED_ADDRESSES=127.0.0.1,::1
+# (read by the settings), PORT=8000,
 # PYTHONUNBUFFERED=1. DATABASE_URL and CELERY_BROKER_URL are left alone: without them the
 # settings use their embedded defaults.
 set -euo pipefail
@@ -17,6 +18,9 @@ export DEBUG="${DEBUG:-1}"
 # The demo's Sent emails page, where mail written to var/sent-emails is read (it exists only
 # with DEBUG on and no EMAIL_HOST as well).
 export SNS_DEMO_SENT_EMAILS="${SNS_DEMO_SENT_EMAILS:-1}"
+
+# /metrics answers this machine's own scraper (curl) without a token.
+export METRICS_ALLOWED_ADDRESSES="${METRICS_ALLOWED_ADDRESSES:-127.0.0.1,::1}"
 
 export PORT="${PORT:-8000}"
 # Links in emails point at this server unless told otherwise.

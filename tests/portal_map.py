@@ -21,6 +21,8 @@ from access_requests.models import AccessGrant, BusinessCase
 from access_requests.tests.factories import AccessGrantFactory, BusinessCaseFactory, SiteFactory
 from approvals.models import ApprovalRequest
 from approvals.tests.factories import ApprovalRequestFactory, DelegationFactory
+from audit.services import record
+from core.client import Client
 from core.models import column_fields, primary_key_field
 from notifications.models import OutboundEmail
 from people.models import Role
@@ -100,7 +102,9 @@ class Side:
     delegation: object
     email: OutboundEmail
     site: object
+    audit_event: object = None  # an event of the trail about the submitted case
     token: str | None = None
+    retired_site: object = None  # a site no longer offered (Manage sites' "offer again")
     service_token: object = None  # a read API token (api.ServiceToken) owned by the staff member
 
     @property
@@ -205,6 +209,24 @@ def build_side(marker: str, *, site) -> Side:
         object_type="access_requests.businesscase",
         object_id=str(submitted_case.pk),
     )
+    # The trail's own pages show an event with long values (a browser string, a reason
+    # without spaces), as a real one can have.
+    audit_event = record(
+        actor=staff,
+        action="case.identity_saved",
+        obj=submitted_case,
+        changes={
+            "site": site.name,
+            "display_name": ["", f"{marker} Staffmember"],
+            "uses_pseudonym": [False, True],
+            "pseudonym_reason": ["", f"{marker}-" + "reason-without-spaces-" * 12],
+        },
+        client=Client(
+            address="2001:db8:85a3::8a2e:370:7334",
+            user_agent="Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+            "(KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 " + "Extension/1.0 " * 20,
+        ),
+    )
     side = Side(
         marker=marker,
         staff=staff,
@@ -218,6 +240,7 @@ def build_side(marker: str, *, site) -> Side:
         delegation=delegation,
         email=email,
         site=site,
+        audit_event=audit_event,
     )
     side.token = approval_token(approval)
     side.service_token = _service_token(staff, marker)
@@ -259,6 +282,7 @@ def build_world() -> World:
     site = SiteFactory(name="LinkedIn")
     own = build_side(OWNER_MARKER, site=site)
     other = build_side(STRANGER, site=site)
+    own.retired_site = other.retired_site = SiteFactory(name="Friends Reunited", is_active=False)
     ict = UserFactory(role=Role.ICT, email="ian.ict@example.gov.uk")
     auditor = UserFactory(role=Role.AUDITOR, email="aud.auditor@example.gov.uk")
     admin = UserFactory(role=Role.ADMIN, email="ada.admin@example.gov.uk")
@@ -295,6 +319,8 @@ PARAMETER_OBJECTS = [
     ("reference", "submitted_case.reference"),
     ("case", "submitted_case"),
     ("site", "site"),
+    ("person", "staff"),  # staffing's pages about one person
+    ("event", "audit_event"),
 ]
 
 

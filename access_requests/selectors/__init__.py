@@ -1,1 +1,2 @@
-"""Read queries for business cases (`business_cases`) and access grants (`grants`)."""
+"""Read queries for business cases (`business_cases`), access grants (`grants`) and the
+site catalogue (`sites`)."""

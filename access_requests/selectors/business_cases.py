@@ -1,9 +1,13 @@
 """Read queries for business cases. Which cases a person may see is decided here."""
 
+import datetime
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
 
 from access_requests.models import AccessGrant, BusinessCase, Site, SiteIdentity
+from audit import descriptions
 from audit.models import AuditEvent
 from people.models import BusinessUnit, User
 
@@ -79,44 +83,30 @@ def budget_holder_for_unit(*, email: str, unit: BusinessUnit | None, requester) 
     return person, ""
 
 
-# What each audit action means to the person reading their case's timeline.
-TIMELINE_LABELS = {
-    "case.started": "Draft started",
-    "case.answers_saved": "Answers saved",
-    "case.sites_changed": "Sites chosen",
-    "case.identity_saved": "Identity answered",
-    "case.submitted": "Sent for a decision",
-    "case.routed": "Sent to the approver",
-    "case.withdrawn": "Withdrawn",
-    "case.approved": "Approved",
-    "case.rejected": "Rejected",
-    "case.lapsed": "Expired without a decision",
-    "approval.sent": "Sent to the approver",
-    "approval.requested": "Approval requested",
-    "approval.opened": "Opened by the approver",
-    "approval.reminded": "Reminder sent to the approver",
-    "approval.escalated": "Escalated",
-    "approval.decided": "Decision recorded",
-    "approval.superseded": "Approval request closed",
-    "approval.expired": "Approval request expired",
-    "grant.created": "Access granted",
-    "grant.provisioned": "Access set up by ICT",
-    "grant.returned": "Returned by ICT",
-    "grant.expired": "Access expired",
-    "grant.revoked": "Access revoked",
-    "grant.surrendered": "Access given up",
-}
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One line of the requester's timeline: what happened (`audit.descriptions`), when,
+    and who did it (None when the reader did it themselves)."""
+
+    description: str
+    occurred_at: datetime.datetime
+    actor_id: int | None
+    actor: str  # who, in words: a person's name, "the portal", "someone with the link"
 
 
-def timeline_label(action: str) -> str:
-    if action in TIMELINE_LABELS:
-        return TIMELINE_LABELS[action]
-    return action.split(".", 1)[-1].replace("_", " ").capitalize()
+def _timeline_actor(event: AuditEvent) -> str:
+    if event.actor_id is not None:
+        return event.actor.display_name
+    if event.actor_label.startswith("system:"):
+        return "the portal"
+    return descriptions.actor_in_words(actor_label=event.actor_label, action=event.action)
 
 
-def business_case_timeline(case: BusinessCase) -> list[AuditEvent]:
+def business_case_timeline(case: BusinessCase) -> list[TimelineEntry]:
     """Everything the audit trail records about the case, its approval requests and its
-    grant, oldest first. Three indexed queries whatever the length."""
+    grant, oldest first, in words. A run of answers saved on the question pages is one
+    "Draft answered" line, at the time of its last save. Three indexed queries whatever
+    the length."""
     objects = Q(object_type="access_requests.businesscase", object_id=str(case.pk))
     # The reverse accessor reads the approvals table without importing the upper app.
     approval_ids = [str(pk) for pk in case.approval_requests.values_list("pk", flat=True)]
@@ -128,7 +118,30 @@ def business_case_timeline(case: BusinessCase) -> list[AuditEvent]:
     ]
     if grant_ids:
         objects |= Q(object_type="access_requests.accessgrant", object_id__in=grant_ids)
-    events = list(AuditEvent.objects.filter(objects).order_by("occurred_at", "id"))
+    events = (
+        AuditEvent.objects.filter(objects)
+        .select_related("actor__profile")
+        .order_by("occurred_at", "id")
+    )
+    entries: list[TimelineEntry] = []
     for event in events:
-        event.label = timeline_label(event.action)
-    return events
+        drafting = event.action in descriptions.DRAFT_ACTIONS
+        entry = TimelineEntry(
+            description=descriptions.DRAFT_ANSWERED
+            if drafting
+            else descriptions.action_description(event.action),
+            occurred_at=event.occurred_at,
+            actor_id=event.actor_id,
+            actor=_timeline_actor(event),
+        )
+        previous = entries[-1] if entries else None
+        if (
+            drafting
+            and previous is not None
+            and previous.description == descriptions.DRAFT_ANSWERED
+            and previous.actor_id == event.actor_id
+        ):
+            entries[-1] = entry
+        else:
+            entries.append(entry)
+    return entries

@@ -320,8 +320,10 @@ def _director_of(user: User) -> User | None:
 
 
 def grant_may_revoke(*, user, grant: AccessGrant) -> bool:
-    """An admin, or the director of the holder's directorate."""
-    if not getattr(user, "is_authenticated", False):
+    """An active admin, or the active director of the holder's directorate now (read
+    afresh: `grant_revoke` asks again with the grant locked, so a director replaced, or a
+    holder who moved, since the page was shown cannot revoke)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
     if user.has_perm("access_requests.revoke_accessgrant"):
         return True

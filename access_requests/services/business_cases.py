@@ -160,6 +160,12 @@ def business_case_missing_answers(
     identities = list(case.site_identities.select_related("site"))
     if not identities:
         missing.append("which sites")
+    retired = sorted(i.site.name for i in identities if not i.site.is_active)
+    if retired:
+        missing.append(
+            f"which sites (take off {', '.join(retired)}: "
+            f"{'they are' if len(retired) > 1 else 'it is'} no longer offered)"
+        )
     if not case.tier:
         missing.append("the access tier")
     if case.tier == AccessTier.ACTIVE and not (

@@ -40,6 +40,9 @@ from notifications.services import email_queue, email_queue_many
 
 # --- creation on approval --------------------------------------------------------------------
 
+# Who revoked a grant, in the holder's email, when the staff directory import did.
+REVOKED_BY_DIRECTORY = "The staff directory import"
+
 
 def grant_create_from_case(
     *,
@@ -187,20 +190,22 @@ def grant_return(
 def grant_revoke(
     *, grant: AccessGrant, actor, reason: str, client: Client | None = None
 ) -> AccessGrant:
-    """Awaiting or active → revoked, by an admin or the holder's director, with a reason.
-    The holder is told, and ICT is asked to withdraw the access."""
+    """Awaiting or active → revoked, by an admin or the holder's director, with a reason;
+    or by the staff directory import (a `SystemActor`: the holder left the department), when
+    `revoked_by` stays empty. The holder is told, and ICT is asked to withdraw the access."""
     reason = (reason or "").strip()
     if not reason:
         raise ReasonRequired()
+    by_system = isinstance(actor, SystemActor)
     with transaction.atomic():
         locked = grant_for_update(grant)
-        if not grant_may_revoke(user=actor, grant=locked):
+        if not by_system and not grant_may_revoke(user=actor, grant=locked):
             raise PermissionDenied("Only an admin or the holder's director can revoke a grant")
         transition_check(locked, AccessGrant.Status.REVOKED)
         old_status = locked.status
         locked.status = AccessGrant.Status.REVOKED
         locked.revoked_at = timezone.now()
-        locked.revoked_by = actor
+        locked.revoked_by = None if by_system else actor
         locked.revocation_reason = reason
         locked.save(
             update_fields=["status", "revoked_at", "revoked_by", "revocation_reason", "updated_at"]
@@ -215,7 +220,7 @@ def grant_revoke(
         context = {
             **grant_email_context(locked),
             "reason": reason,
-            "revoked_by": actor.display_name,
+            "revoked_by": REVOKED_BY_DIRECTORY if by_system else actor.display_name,
         }
         email_queue(
             to=locked.holder.email,

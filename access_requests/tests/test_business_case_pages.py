@@ -1,13 +1,17 @@
 """Your requests, the case page and its timeline, delete and withdraw, and who may see what."""
 
+import datetime
+import re
+
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
 from access_requests.models import BusinessCase
 from access_requests.services import business_cases as services
 from access_requests.tests.factories import AccessGrantFactory, BusinessCaseFactory, SiteFactory
-from audit.services import record
+from audit.services import SystemActor, record
 from people.tests.factories import UserFactory
 
 
@@ -125,7 +129,7 @@ def test_the_case_page_shows_answers_routing_decision_and_timeline(client):
     assert "Clear need." in html and "Approved" in html
     assert "A decided request cannot be changed" in html
     assert "Withdraw request" not in html
-    for label in ["Draft started", "Sites chosen", "Access set up by ICT"]:
+    for label in ["Draft started", "Draft answered", "Access set up by ICT"]:
         assert label in html
     # A decided case's answers cannot be changed.
     response = client.post(
@@ -224,3 +228,55 @@ def test_the_start_page_offers_to_continue_an_unsent_draft(client):
     html = client.get(reverse("access_requests:case-start")).content.decode()
     assert "You have 1 unsent request." in html
     assert url("case-continue", draft) in html
+
+
+@pytest.mark.django_db
+def test_the_timeline_says_in_words_what_happened_when_and_who_with_draft_saves_as_one_line(
+    client,
+):
+    person = UserFactory(profile__name="Sam Taylor")
+    director = UserFactory(profile__name="Dana Director", email="dana@example.gov.uk")
+    site = SiteFactory(name="LinkedIn")
+    with time_machine.travel(datetime.datetime(2026, 12, 4, 15, 5, tzinfo=datetime.UTC)):
+        case = services.business_case_start(requester=person)
+        services.business_case_set_sites(case=case, actor=person, sites=[site])
+        services.business_case_save_answers(case=case, actor=person, answers={"tier": "passive"})
+        services.business_case_save_identity(
+            case=case,
+            site=site,
+            actor=person,
+            display_name="Sam Taylor",
+            uses_pseudonym=True,
+            pseudonym_reason="Safety",
+            identifies_as_official=True,
+            not_official_reason="",
+        )
+    with time_machine.travel(datetime.datetime(2026, 12, 4, 16, 30, tzinfo=datetime.UTC)):
+        services.business_case_save_answers(
+            case=case, actor=person, answers={"purpose": "Monitor debate."}
+        )
+        record(actor=None, action="approval.opened", obj=case)
+        record(actor=director, action="approval.decided", obj=case)
+        record(actor=SystemActor("outbox"), action="grant.expired", obj=case)
+    client.force_login(person)
+    html = client.get(url("case-detail", case)).content.decode()
+    timeline = html.split("What has happened")[1]
+    headings = re.findall(
+        r'<h3 class="govuk-heading-s govuk-!-margin-bottom-1">([^<]*)</h3>', timeline
+    )
+    assert headings == [
+        "Draft started",
+        "Draft answered",
+        "Approver&#x27;s link opened",
+        "Decision made",
+        "Access expired",
+    ]
+    # The last save's time, in GOV.UK style and local time (London is on UTC in December).
+    assert (
+        '<time datetime="2026-12-04T16:30:00Z">4 December 2026 at 4:30pm</time> by you' in timeline
+    )
+    assert "by <bdi>someone with the approver&#x27;s emailed link, not signed in</bdi>" in timeline
+    assert "by <bdi>Dana Director</bdi>" in timeline
+    assert "by <bdi>the portal</bdi>" in timeline
+    for code in ["case.", "approval.", "anonymous", "dana@example.gov.uk", "p.m."]:
+        assert code not in timeline, code

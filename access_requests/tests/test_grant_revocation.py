@@ -128,3 +128,43 @@ def test_the_holders_grant_page_shows_what_it_allows_and_their_actions(client, g
     assert "Passive monitoring of LinkedIn, from the office network" in html
     assert "Give up this access now" in html
     assert "Revoke this access" not in html
+
+
+@pytest.mark.django_db
+def test_a_director_replaced_or_inactive_or_whose_holder_moved_cannot_revoke(client, grant):
+    directorate = grant.holder.profile.business_unit.directorate
+    old = director_of(directorate)
+    client.force_login(old)
+    assert (
+        "Revoke this access"
+        in client.get(reverse("access_requests:grant-detail", args=[grant.pk])).content.decode()
+    )
+
+    # Made inactive (left, say) while still named as the director: refused by the service.
+    type(old).objects.filter(pk=old.pk).update(is_active=False)
+    old.refresh_from_db()
+    with pytest.raises(PermissionDenied):
+        services.grant_revoke(grant=grant, actor=old, reason="Too late")
+    type(old).objects.filter(pk=old.pk).update(is_active=True)
+    old.refresh_from_db()
+
+    # Replaced by a new director: the page and the service refuse.
+    director_of(directorate)
+    assert _revoke(client, grant).status_code in (403, 404)
+    with pytest.raises(PermissionDenied):
+        services.grant_revoke(grant=grant, actor=old, reason="Too late")
+
+    # Back as director, but the holder moved to another directorate meanwhile.
+    directorate.director = old
+    directorate.save(update_fields=["director"])
+    elsewhere = DirectorateFactory()
+    director_of(elsewhere)
+    profile = grant.holder.profile
+    profile.business_unit = elsewhere.business_units.first()
+    profile.save(update_fields=["business_unit"])
+    with pytest.raises(PermissionDenied):
+        services.grant_revoke(grant=grant, actor=old, reason="Too late")
+
+    grant.refresh_from_db()
+    assert grant.status == AccessGrant.Status.ACTIVE
+    assert not AuditEvent.objects.filter(action="grant.revoked").exists()

@@ -71,7 +71,8 @@ def journey_steps(case: BusinessCase) -> list[Step]:
 
     identities = list(case.site_identities.all())
     steps = [
-        Step(url("case-sites"), bool(identities)),
+        # A site retired since it was chosen must be taken off before the case is sent.
+        Step(url("case-sites"), bool(identities) and all(i.site.is_active for i in identities)),
         Step(url("case-tier"), bool(case.tier)),
     ]
     if case.tier == AccessTier.ACTIVE:
@@ -209,6 +210,18 @@ class SitesView(QuestionView):
 
     def initial(self):
         return {"sites": [str(i.site_id) for i in self.case.site_identities.all()]}
+
+    def get(self, request, *args, **kwargs):
+        retired = sorted(
+            i.site.name for i in self.case.site_identities.all() if not i.site.is_active
+        )
+        if retired:
+            messages.info(
+                request,
+                f"{', '.join(retired)} {'are' if len(retired) > 1 else 'is'} no longer offered "
+                "and will be taken off your request when you continue.",
+            )
+        return super().get(request, *args, **kwargs)
 
     def save(self, form):
         services.business_case_set_sites(

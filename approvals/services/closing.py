@@ -30,7 +30,12 @@ CLOSED_LAPSED = "lapsed"
 
 
 def approvals_closed_emails(
-    *, case: BusinessCase, approvals: list[ApprovalRequest], because: str, closed_at
+    *,
+    case: BusinessCase,
+    approvals: list[ApprovalRequest],
+    because: str,
+    closed_at,
+    closed_because: str = "",
 ) -> None:
     """Each approver whose request was open still holds an emailed link: tell them the case
     (withdrawn by the requester, or lapsed undecided) no longer needs their decision and
@@ -48,6 +53,7 @@ def approvals_closed_emails(
                     },
                     "case": summary,
                     "because": because,
+                    **({"closed_because": closed_because} if closed_because else {}),
                     "closed_on": email_date(closed_at),
                 },
                 to=[(approval.approver.email, f"approval-closed:{approval.pk}:{because}")],

@@ -17,7 +17,7 @@ from notifications.rendering import email_date
 from notifications.services import email_queue
 
 from .. import emails, selectors
-from ..errors import ApprovalClosed, ApprovalLinkExpired, DecisionInvalid
+from ..errors import ApprovalClosed, ApprovalLinkExpired, ApprovalLostAuthority, DecisionInvalid
 from ..models import ApprovalRequest
 from .links import page_url
 
@@ -63,7 +63,8 @@ def approval_decide(
     """The approver approves or rejects the case. Exactly one decision per case wins.
 
     Raises ApprovalClosed (decided by anyone, withdrawn, lapsed, superseded),
-    ApprovalLinkExpired (through the emailed link only), DecisionInvalid.
+    ApprovalLinkExpired (through the emailed link only), ApprovalLostAuthority (the
+    approver no longer holds the authority the request was sent for), DecisionInvalid.
     """
     reason = (reason or "").strip()
     if decision not in ApprovalRequest.Decision.values:
@@ -90,6 +91,12 @@ def approval_decide(
         now = timezone.now()
         if via == VIA_LINK and approval.token_expires_at <= now:
             raise ApprovalLinkExpired(approval)
+        # Read after the locks, as the directory stands now: a director replaced, or a
+        # delegation ended, since the request was sent takes the decision away. A change
+        # committing meanwhile orders itself after this decision.
+        authority = selectors.approval_authority(approval=approval, on=timezone.localdate(now))
+        if not authority.ok:
+            raise ApprovalLostAuthority(approval, authority)
 
         approving = decision == ApprovalRequest.Decision.APPROVE
         if not approving or end_date == case.end_date:

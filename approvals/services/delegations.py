@@ -2,6 +2,7 @@
 
 import datetime
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -13,7 +14,7 @@ from core.links import absolute_url
 from notifications.rendering import email_date
 from notifications.services import email_queue
 
-from .. import emails
+from .. import emails, selectors
 from ..errors import DelegationInvalid
 from ..models import ApprovalRequest, Delegation
 
@@ -27,18 +28,28 @@ def delegation_create(
     actor,
     client: Client | None = None,
 ) -> Delegation:
-    """A director names a deputy for a date range; new cases then go to both."""
-    if deputy.pk == director.pk:
-        raise DelegationInvalid("deputy_email", "Enter someone else's email address")
-    if not deputy.is_active:
-        raise DelegationInvalid(
-            "deputy_email", "Enter the email address of someone who can sign in"
-        )
+    """A director names a deputy for a date range; new cases then go to both.
+
+    The director must decide cases in their own right now (a directorate's director or an
+    organisation's fallback approver, active), and the deputy be eligible
+    (`deputy_refused_because`); at most `SNS_MAX_DELEGATION_DAYS`. Raises
+    DelegationInvalid."""
     if ends_on < starts_on:
         raise DelegationInvalid("ends_on", "End date must be the same as or after the start date")
     if ends_on < timezone.localdate():
         raise DelegationInvalid("ends_on", "End date must be today or in the future")
+    if too_long := selectors.delegation_too_long(starts_on, ends_on):
+        raise DelegationInvalid("ends_on", too_long)
     with transaction.atomic():
+        # Both read afresh: the caller's objects may predate a directorate handed to
+        # someone else or a role taken away.
+        people = get_user_model().objects.in_bulk([director.pk, deputy.pk])
+        director, deputy = people[director.pk], people[deputy.pk]
+        if not selectors.approver_may_name_deputy(user=director):
+            raise DelegationInvalid(None, selectors.NOT_AN_APPROVER)
+        refused = selectors.deputy_refused_because(director=director, deputy=deputy)
+        if refused is not None:
+            raise DelegationInvalid("deputy_email", refused)
         delegation = Delegation.objects.create(
             director=director, deputy=deputy, starts_on=starts_on, ends_on=ends_on
         )

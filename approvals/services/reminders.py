@@ -23,6 +23,7 @@ from notifications.services import Outgoing, email_queue_many, email_sends_batch
 
 from .. import emails, selectors
 from ..models import ApprovalReminder, ApprovalRequest
+from .authority import approvals_supersede_lost_authority
 from .closing import approvals_supersede_for_withdrawal
 from .links import EmailLinks, token_issue
 from .routing import Route, approval_request_create, fallback_approvers
@@ -108,6 +109,14 @@ def _approvals_remind(*, items: list[tuple[int, int]]) -> tuple[int, list[tuple[
             .order_by("pk")
             .values_list("pk", "business_case_id", "status", "next_reminder_at", "reminders_sent")
         )
+        locked = list(locked)
+        # A fresh link goes only to someone who may still decide: the others are left to
+        # `approval_remind_one`, which supersedes their request and routes the case afresh.
+        with_authority = set(
+            ApprovalRequest.objects.filter(pk__in=[row[0] for row in locked])
+            .filter(selectors.approvals_with_authority(on=timezone.localdate(now)))
+            .values_list("pk", flat=True)
+        )
         to_remind, one_at_a_time = [], []
         for approval_id, case_id, status, next_reminder_at, reminders_sent in locked:
             if (
@@ -120,6 +129,7 @@ def _approvals_remind(*, items: list[tuple[int, int]]) -> tuple[int, list[tuple[
             if (
                 case_status[case_id] == BusinessCase.Status.SUBMITTED
                 and reminders_sent < settings.SNS_MAX_REMINDERS
+                and approval_id in with_authority
             ):
                 to_remind.append(_Reminder(approval_id, case_id, reminders_sent + 1))
             else:
@@ -263,7 +273,8 @@ def _reminders_write(*, reminders: list[_Reminder], now) -> None:
 
 def approval_remind_one(*, approval_id: int, case_id: int) -> bool:
     """The next step for one due request, in its own transaction: its reminder, or after
-    the last one an escalation; a withdrawn case's request closes instead."""
+    the last one an escalation; a withdrawn case's request closes instead, and so does one
+    whose approver lost the authority it was sent for (the case routed afresh if need be)."""
     with transaction.atomic():
         case = (
             BusinessCase.objects.select_for_update(skip_locked=True, of=("self",))
@@ -292,11 +303,17 @@ def approval_remind_one(*, approval_id: int, case_id: int) -> bool:
                 case=case, approvals=[approval], actor=REMINDER_SWEEP, client=None
             )
             return False
+        if not selectors.approval_authority(approval=approval, on=timezone.localdate(now)).ok:
+            # No fresh link to someone who lost the authority: their request (and any other
+            # of the case's in the same position) is superseded, and a case left with
+            # nobody is routed afresh.
+            approvals_supersede_lost_authority(case=case, actor=REMINDER_SWEEP)
+            return True
         if approval.reminders_sent < settings.SNS_MAX_REMINDERS:
             return _approval_remind(case=case, approval=approval, now=now)
         approval.next_reminder_at = None
         approval.save(update_fields=["next_reminder_at", "updated_at"])
-        if _case_escalate(case=case, stalled=approval):
+        if case_escalate(case=case, stalled=approval):
             return True
         # No escalation (the case was escalated already, or nobody is left to ask): the
         # reminders stop all the same, and the trail says so.
@@ -323,8 +340,16 @@ def _approval_remind(*, case: BusinessCase, approval: ApprovalRequest, now) -> b
     return True
 
 
-def _case_escalate(*, case: BusinessCase, stalled: ApprovalRequest) -> bool:
-    """After the last reminder, the fallback approver is asked too (once per case)."""
+def case_escalate(
+    *,
+    case: BusinessCase,
+    stalled: ApprovalRequest,
+    actor=REMINDER_SWEEP,
+    undeliverable: bool = False,
+) -> bool:
+    """The fallback approver (or else every admin) is asked too, once per case: after the
+    last reminder, or when the approver's email cannot be delivered. The caller has locked
+    the case. False when the case was escalated already or nobody is left to ask."""
     if stalled.routed_because == ApprovalRequest.Reason.ESCALATION:
         return False
     if case.approval_requests.filter(routed_because=ApprovalRequest.Reason.ESCALATION).exists():
@@ -351,9 +376,10 @@ def _case_escalate(*, case: BusinessCase, stalled: ApprovalRequest) -> bool:
             route=Route(approver, ApprovalRequest.Reason.ESCALATION),
             decide_by=decide_by,
             remind=False,
-            actor=REMINDER_SWEEP,
+            actor=actor,
             client=None,
             action="approval.escalated",
             escalated_from=stalled,
+            undeliverable=undeliverable,
         )
     return bool(approvers)

@@ -118,6 +118,7 @@ def approval_request_create(
     client: Client | None,
     action: str,
     escalated_from: ApprovalRequest | None = None,
+    undeliverable: bool = False,
 ) -> ApprovalRequest:
     """One approval request for a case the caller has locked: the row, its audit event
     (`action`) and the email with its link to the approver."""
@@ -146,6 +147,8 @@ def approval_request_create(
     }
     if escalated_from is not None:
         changes["escalated_from"] = escalated_from.approver.email
+        if undeliverable:
+            changes["escalated_because"] = "email undeliverable"
     record(actor=actor, action=action, obj=case, changes=changes, client=client)
     links = EmailLinks.resolve()
     email_queue(
@@ -159,6 +162,8 @@ def approval_request_create(
             escalated_from={
                 "approver": emails.person(escalated_from.approver),
                 "reminders_sent": escalated_from.reminders_sent,
+                # Escalated because their email could not be delivered, not for no answer.
+                "undeliverable": undeliverable,
             }
             if escalated_from is not None
             else None,

@@ -19,13 +19,23 @@ def at(day: str, hour: int = 10, minute: int = 0) -> datetime.datetime:
     return datetime.datetime.fromisoformat(day).replace(hour=hour, minute=minute, tzinfo=LONDON)
 
 
+def _case_in_a_directorate_led_by(request):
+    """A submitted case from someone in a directorate the request's approver leads, so the
+    approver holds the authority a director's request gives."""
+    directorate = request.approver.directorates_led.first() or DirectorateFactory(
+        director=request.approver
+    )
+    requester = UserFactory(profile__business_unit=BusinessUnitFactory(directorate=directorate))
+    return BusinessCaseFactory(submitted=True, requester=requester)
+
+
 class ApprovalRequestFactory(factory.django.DjangoModelFactory):
     """An open approval request. Its token is random and unknown: use the service to get one."""
 
     class Meta:
         model = ApprovalRequest
 
-    business_case = factory.SubFactory(BusinessCaseFactory, submitted=True)
+    business_case = factory.LazyAttribute(_case_in_a_directorate_led_by)
     approver = factory.SubFactory(UserFactory, role="director")
     routed_because = ApprovalRequest.Reason.DIRECTOR
     token_hash = factory.LazyFunction(lambda: secrets.token_hex(32))

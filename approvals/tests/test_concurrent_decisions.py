@@ -1,14 +1,19 @@
+import time
+
 import pytest
+from django.db import transaction
 
 from access_requests.models import AccessGrant, BusinessCase
-from approvals.errors import ApprovalClosed
+from approvals.errors import ApprovalClosed, ApprovalLostAuthority
 from approvals.models import ApprovalRequest
 from approvals.services import approval_decide
 from approvals.tests.factories import DelegationFactory, requester_and_director, submitted_case
 from audit.models import AuditEvent
+from audit.services import audit_chain_verify
 from notifications.models import OutboundEmail
+from people.models import Directorate, Role
 from people.tests.factories import UserFactory
-from tests.at_once import run_at_once
+from tests.at_once import returned, run_at_once
 
 
 def decide_together(calls):
@@ -77,3 +82,50 @@ def test_two_tabs_posting_the_same_decision_record_it_once(outbox_sends_later):
     assert sorted(kind for kind, _ in outcomes) == ["closed", "closed", "decided"], outcomes
     assert ApprovalRequest.objects.get(pk=approval.pk).status == "decided"
     assert AccessGrant.objects.filter(business_case=case).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("change_holds_for", [0.0, 0.3])
+def test_a_director_change_committing_while_the_old_director_decides(
+    outbox_sends_later, change_holds_for
+):
+    """Either the decision comes first (the old director still decided it: the case is
+    decided, by them, once) or the change does (the decision is refused and nothing
+    changed): never a half of each. The change's transaction is held open for a moment in
+    one run, so that the decision reads the directory while the change is under way."""
+    requester, old = requester_and_director()
+    case = submitted_case(requester=requester)
+    approval = case.approval_requests.get()
+    directorate = requester.profile.business_unit.directorate
+    new = UserFactory(role=Role.DIRECTOR)
+
+    def change_director():
+        with transaction.atomic():
+            Directorate.objects.filter(pk=directorate.pk).update(director=new)
+            time.sleep(change_holds_for)
+        return "changed"
+
+    def decide():
+        try:
+            return approval_decide(approval_request=approval, decision="approve", actor=old)
+        except ApprovalLostAuthority:
+            return "refused"
+
+    decision, change = returned(run_at_once(decide, change_director))
+
+    assert change == "changed"
+    assert Directorate.objects.get(pk=directorate.pk).director == new
+    case.refresh_from_db()
+    approval.refresh_from_db()
+    if decision == "refused":
+        assert case.status == BusinessCase.Status.SUBMITTED
+        assert approval.status == ApprovalRequest.Status.OPEN
+        assert not AuditEvent.objects.filter(action="approval.decided").exists()
+        assert not AccessGrant.objects.exists()
+    else:
+        assert case.status == BusinessCase.Status.APPROVED
+        assert approval.status == ApprovalRequest.Status.DECIDED
+        event = AuditEvent.objects.get(action="approval.decided")
+        assert event.changes["decided_by"] == old.email
+        assert AccessGrant.objects.get(business_case=case).approved_by == old
+    assert audit_chain_verify()[1] is None

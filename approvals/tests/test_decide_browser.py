@@ -6,6 +6,8 @@ from playwright.sync_api import expect
 
 from approvals.tests.factories import LINK_PATTERN, requester_and_director, submitted_case
 from conftest import browser_sign_in
+from people.models import Role
+from people.tests.factories import UserFactory
 
 AXE = Path(django_settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
 
@@ -48,3 +50,30 @@ def test_the_director_approves_from_the_emailed_link_and_the_requester_sees_appr
     browser_sign_in(page, live_server, requester)
     expect(page.get_by_text("Hello, Sam Staff.")).to_be_visible()
     expect(page.get_by_text(f"{case.reference}: LinkedIn (Approved)")).to_be_visible()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_old_directors_link_shows_they_can_no_longer_decide(
+    live_server, page, mailoutbox, settings
+):
+    settings.PORTAL_BASE_URL = live_server.url
+    requester, director = requester_and_director(profile__name="Sam Staff")
+    case = submitted_case(requester=requester)
+    [email] = [message for message in mailoutbox if message.to == [director.email]]
+    link = LINK_PATTERN.search(email.body)[1]
+    directorate = requester.profile.business_unit.directorate
+    directorate.director = UserFactory(role=Role.DIRECTOR, profile__name="Nia New")
+    directorate.save(update_fields=["director"])
+
+    response = page.goto(link)
+    assert response.status == 410
+    expect(page.get_by_role("heading", level=1)).to_have_text("You can no longer decide this case")
+    expect(
+        page.get_by_text(f"You are no longer the director of {directorate.name}")
+    ).to_be_visible()
+    expect(page.get_by_text(f"{case.reference} is now decided by Nia New")).to_be_visible()
+    expect(page.get_by_role("button", name="Send decision")).to_have_count(0)
+    assert axe_violations(page) == []
+    case.refresh_from_db()
+    assert case.status == "submitted"

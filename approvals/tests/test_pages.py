@@ -100,7 +100,9 @@ def test_the_signed_in_page_works_after_the_emailed_link_expired(client):
 
 def test_a_director_names_a_deputy_by_email_and_cancels_the_delegation(client):
     requester, director = requester_and_director()
-    deputy = UserFactory(email="dev.deputy@example.gov.uk", profile__name="Dev Deputy")
+    deputy = UserFactory(
+        email="dev.deputy@example.gov.uk", profile__name="Dev Deputy", role=Role.DEPUTY
+    )
     client.force_login(director)
     today = timezone.localdate()
     ends = today + datetime.timedelta(days=10)

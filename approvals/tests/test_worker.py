@@ -3,9 +3,12 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from approvals.models import ApprovalReminder, ApprovalRequest
-from approvals.tests.factories import requester_and_director, submitted_case
+from approvals.models import ApprovalReminder, ApprovalRequest, Delegation
+from approvals.tests.factories import DelegationFactory, requester_and_director, submitted_case
+from audit.models import AuditEvent
 from notifications.models import OutboundEmail
+from people.models import Role
+from people.tests.factories import UserFactory
 
 
 def mail_text(folder):
@@ -44,3 +47,23 @@ def test_the_directors_email_and_reminder_go_out_through_a_real_worker_and_beat(
         celery_worker_process.log_path.read_text()
     )
     assert ApprovalReminder.objects.filter(approval_request=approval).count() == 1
+
+
+@pytest.mark.worker
+def test_beat_ends_a_delegation_through_a_real_worker(celery_worker_process):
+    requester, director = requester_and_director()
+    deputy = UserFactory(role=Role.DEPUTY)
+    delegation = DelegationFactory(director=director, deputy=deputy)
+    case = submitted_case(requester=requester)
+    deputy_request = case.approval_requests.get(approver=deputy)
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    Delegation.objects.filter(pk=delegation.pk).update(
+        starts_on=yesterday - datetime.timedelta(days=3), ends_on=yesterday
+    )
+
+    assert celery_worker_process.wait_for(
+        lambda: ApprovalRequest.objects.get(pk=deputy_request.pk).status == "superseded",
+        timeout=60,
+    ), celery_worker_process.log_path.read_text()
+    assert AuditEvent.objects.filter(action="delegation.ended").count() == 1
+    assert case.approval_requests.get(approver=director).status == "open"

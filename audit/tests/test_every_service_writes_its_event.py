@@ -36,6 +36,7 @@ from access_requests.services import (
     grant_safe_use,
     grants as grant_services,
     retention as case_retention,
+    sites as site_services,
 )
 from access_requests.tests.factories import (
     BusinessCaseFactory,
@@ -46,23 +47,30 @@ from access_requests.tests.factories import (
 from api import services as api_services
 from api.models import Scope
 from approvals import services as approval_services
-from approvals.models import ApprovalRequest
+from approvals.models import ApprovalRequest, Delegation
 from approvals.tests.factories import (
     DelegationFactory,
     requester_and_director,
     submitted_case,
 )
-from audit import retention as audit_retention
+from audit import descriptions, retention as audit_retention
 from audit.models import AuditEvent
 from audit.services import CLIENT_FIELDS_CLEARED, SystemActor, audit_chain_verify, record
 from core.client import Client
-from notifications import retention as email_retention, services as notification_services
+from notifications import (
+    delivery as email_delivery,
+    retention as email_retention,
+    services as notification_services,
+)
+from notifications.delivery import DeliveryReceipt
 from notifications.models import OutboundEmail
-from people import services as people_services
+from people import directory as people_directory, services as people_services
 from people.errors import PasswordLinkThrottled
 from people.models import Role, User
-from people.tests.factories import TEST_PASSWORD, UserFactory
+from people.staff_csv import staff_rows_read
+from people.tests.factories import TEST_PASSWORD, DirectorateFactory, UserFactory, director_of
 from portal import tasks as portal_tasks
+from staffing import services as staffing_services
 
 pytestmark = pytest.mark.django_db
 
@@ -71,6 +79,7 @@ CLIENT = Client(address="203.0.113.9", user_agent="Service test")
 # The modules whose public functions the coverage test lists.
 SERVICE_MODULES = [
     case_services,
+    site_services,
     grant_services,
     grant_expiry,
     grant_safe_use,
@@ -78,7 +87,10 @@ SERVICE_MODULES = [
     grant_emails,
     approval_services,
     notification_services,
+    email_delivery,
     people_services,
+    people_directory,
+    staffing_services,
     email_retention,
     case_retention,
     portal_tasks,
@@ -782,8 +794,8 @@ def run_case_lapse_due(run):
 
 
 def run_delegation_create(run):
-    director = UserFactory(role=Role.DIRECTOR)
-    deputy = UserFactory()
+    director = director_of(DirectorateFactory())
+    deputy = UserFactory(role=Role.DEPUTY)
     run.service_starts()
     delegation = approval_services.delegation_create(
         director=director,
@@ -796,6 +808,53 @@ def run_delegation_create(run):
     return Expected(
         "delegation.created", delegation, director.email, CLIENT.address, {"deputy": deputy.email}
     )
+
+
+def _ended_delegation_with_a_case():
+    """A deputy's request through a delegation that ended yesterday, and one in force."""
+    requester, director = requester_and_director()
+    ended = DelegationFactory(director=director, deputy=UserFactory(role=Role.DEPUTY))
+    in_force = DelegationFactory(director=director, deputy=UserFactory(role=Role.DEPUTY))
+    case = submitted_case(requester=requester)
+    Delegation.objects.filter(pk=ended.pk).update(starts_on=_days(-5), ends_on=_days(-1))
+    return ended, in_force, case
+
+
+def run_approvals_supersede_lost_authority(run):
+    ended, _, case = _ended_delegation_with_a_case()
+    run.service_starts()
+    with transaction.atomic():
+        locked = BusinessCase.objects.select_for_update().get(pk=case.pk)
+        approval_services.approvals_supersede_lost_authority(
+            case=locked, actor=ended.director, client=CLIENT
+        )
+    return Expected(
+        "approval.authority_lost",
+        case,
+        ended.director.email,
+        CLIENT.address,
+        {"approver": ended.deputy.email, **_status("open", "superseded")},
+    )
+
+
+def run_delegation_end(run):
+    ended, _, case = _ended_delegation_with_a_case()
+    run.service_starts()
+    approval_services.delegation_end(delegation_id=ended.pk)
+    return [
+        Expected("delegation.ended", ended, "system:delegations_end_due"),
+        Expected("approval.authority_lost", case, "system:delegations_end_due"),
+    ]
+
+
+def run_delegations_end_due(run):
+    ended, in_force, case = _ended_delegation_with_a_case()
+    run.service_starts()
+    assert approval_services.delegations_end_due() == 1
+    return [
+        Expected("delegation.ended", ended, "system:delegations_end_due"),
+        NoEvent(in_force),
+    ]
 
 
 def run_delegation_cancel(run):
@@ -877,9 +936,120 @@ def run_outbox_sweep(run):
     ]
 
 
+# --- notifications.delivery and approvals' delivery receipts ---------------------------------
+
+EMAIL_DELIVERY = "notifications.delivery"
+RECEIPTS = SystemActor("notify_delivery_receipt").label
+
+
+def run_email_delivery_record(run):
+    email = _email()
+    OutboundEmail.objects.filter(pk=email.pk).update(
+        status="sent", sent_at=timezone.now(), sent_via="notify", provider_id="notify-id-1"
+    )
+    run.service_starts()
+    email_delivery.email_delivery_record(
+        receipt=DeliveryReceipt("notify-id-1", "", "delivered"), client=CLIENT
+    )
+    return Expected(
+        "email.delivery_reported",
+        email,
+        RECEIPTS,
+        CLIENT.address,
+        {"delivery_status": ["", "delivered"]},
+    )
+
+
+def _approver_email_sent_through_notify():
+    UserFactory(role=Role.ADMIN)  # asked when the director cannot be
+    case = submitted_case()
+    approval = case.approval_requests.get()
+    email = OutboundEmail.objects.get(template="approval_request", object_id=str(approval.pk))
+    OutboundEmail.objects.filter(pk=email.pk).update(sent_via="notify", provider_id="notify-id-2")
+    return case, approval, email
+
+
+def run_delivery_receipt_apply(run):
+    case, approval, email = _approver_email_sent_through_notify()
+    run.service_starts()
+    approval_services.delivery_receipt_apply(
+        receipt=DeliveryReceipt("notify-id-2", "", "permanent-failure"), client=CLIENT
+    )
+    return [
+        Expected(
+            "email.delivery_reported",
+            email,
+            RECEIPTS,
+            CLIENT.address,
+            {"delivery_status": ["", "permanent-failure"]},
+        ),
+        Expected("approval.email_undeliverable", case, RECEIPTS, changes={"escalated": True}),
+        Expected("approval.escalated", case, RECEIPTS),
+    ]
+
+
+def run_approval_escalate_undeliverable(run):
+    case, approval, email = _approver_email_sent_through_notify()
+    run.service_starts()
+    approval_services.approval_escalate_undeliverable(approval_id=approval.pk, email=email)
+    return [
+        Expected(
+            "approval.email_undeliverable",
+            case,
+            RECEIPTS,
+            changes={"approval_request": approval.pk, "escalated": True},
+        ),
+        Expected("approval.escalated", case, RECEIPTS),
+    ]
+
+
+# --- access_requests.services.sites ----------------------------------------------------------
+
+SITES = "access_requests.services.sites"
+
+
+def run_site_create(run):
+    admin = UserFactory(role=Role.ADMIN)
+    run.service_starts()
+    site = site_services.site_create(
+        name="Mastodon",
+        url="https://mastodon.example/",
+        allows_shared_display_names=False,
+        actor=admin,
+        client=CLIENT,
+    )
+    return Expected("site.created", site, admin.email, CLIENT.address, {"name": [None, "Mastodon"]})
+
+
+def run_site_rename(run):
+    admin = UserFactory(role=Role.ADMIN)
+    site = SiteFactory(name="Twitter")
+    run.service_starts()
+    site_services.site_rename(site=site, name="X", actor=admin, client=CLIENT)
+    return Expected("site.renamed", site, admin.email, CLIENT.address, {"name": ["Twitter", "X"]})
+
+
+def run_site_retire(run):
+    admin = UserFactory(role=Role.ADMIN)
+    site = SiteFactory(name="Bebo")
+    run.service_starts()
+    site_services.site_retire(site=site, actor=admin, client=CLIENT)
+    return Expected("site.retired", site, admin.email, CLIENT.address, {"offered": [True, False]})
+
+
+def run_site_unretire(run):
+    admin = UserFactory(role=Role.ADMIN)
+    site = SiteFactory(name="Bebo", is_active=False)
+    run.service_starts()
+    site_services.site_unretire(site=site, actor=admin, client=CLIENT)
+    return Expected("site.unretired", site, admin.email, CLIENT.address, {"offered": [False, True]})
+
+
 # --- people.services --------------------------------------------------------------------------
 
 PEOPLE = "people.services"
+DIRECTORY = "people.directory"
+STAFFING = "staffing.services"
 STAFF_HEADER = "email,name,job_title,organisation,directorate,business_unit,cost_centre,role\n"
 
 
@@ -890,7 +1060,7 @@ def run_staff_import(run):
         + "new.person@example.gov.uk,New Person,Adviser,HQ,Borders,Visas,CC99001,staff\n"
     )
     run.service_starts()
-    people_services.staff_import(rows=people_services.staff_rows_read(lines), actor=admin)
+    staffing_services.staff_directory_sync(rows=staff_rows_read(lines), actor=admin)
     return [
         Expected(
             "people.staff_created",
@@ -914,7 +1084,10 @@ def run_staff_import_updates(run):
         f"{directorate.name},{unit.name},{unit.cost_centre},staff\n"
     )
     run.service_starts()
-    people_services.staff_import(rows=people_services.staff_rows_read(lines), actor=admin)
+    people_directory.staff_directory_apply(
+        plan=people_directory.staff_directory_plan(rows=staff_rows_read(lines), full=False),
+        actor=admin,
+    )
     return Expected(
         "people.staff_updated",
         person,
@@ -922,6 +1095,123 @@ def run_staff_import_updates(run):
         changes={"job_title": ["Adviser", "Senior Adviser"]},
         object_repr=person.email,
     )
+
+
+def run_staff_directory_sync_leaver(run):
+    admin = UserFactory(role=Role.ADMIN)
+    leaver = UserFactory()
+    unit = admin.profile.business_unit
+    directorate = unit.directorate
+    lines = StringIO(
+        STAFF_HEADER
+        + f"{admin.email},Ada,Admin,{directorate.organisation.name},{directorate.name},"
+        f"{unit.name},{unit.cost_centre},admin\n"
+    )
+    User.objects.exclude(pk__in=[admin.pk, leaver.pk]).update(is_active=False)
+    run.service_starts()
+    staffing_services.staff_directory_sync(
+        rows=staff_rows_read(lines), actor=SystemActor("import_staff"), full=True
+    )
+    return Expected(
+        "people.switched_off",
+        leaver,
+        "system:import_staff",
+        changes={"is_active": [True, False]},
+        object_repr=leaver.email,
+    )
+
+
+def run_person_deactivate(run):
+    admin = UserFactory(role=Role.ADMIN)
+    person = UserFactory()
+    run.service_starts()
+    people_directory.person_deactivate(person=person, actor=admin, reason="Left", client=CLIENT)
+    return Expected("people.switched_off", person, admin.email, CLIENT.address, {"reason": "Left"})
+
+
+def run_person_activate(run):
+    admin = UserFactory(role=Role.ADMIN)
+    person = UserFactory(is_active=False)
+    run.service_starts()
+    people_directory.person_activate(person=person, actor=admin, client=CLIENT)
+    return Expected(
+        "people.switched_on", person, admin.email, CLIENT.address, {"is_active": [False, True]}
+    )
+
+
+def run_case_reroute(run):
+    requester, director = requester_and_director()
+    case = submitted_case(requester=requester)
+    successor = UserFactory(role=Role.DIRECTOR)
+    directorate = requester.profile.business_unit.directorate
+    directorate.director = successor
+    directorate.save()
+    run.service_starts()
+    approval_services.case_reroute(case=case, actor=SystemActor("import_staff"), because="New")
+    return [
+        Expected("approval.superseded", case, "system:import_staff"),
+        Expected(
+            "approval.rerouted", case, "system:import_staff", changes={"approver": successor.email}
+        ),
+    ]
+
+
+def run_person_leave(run):
+    grant = grant_in_status(AccessGrant.Status.ACTIVE, business_case__reference="SNS-2020-00001")
+    holder = grant.holder
+    holder.is_active = False
+    holder.save()
+    run.service_starts()
+    approval_services.person_leave(person=holder, actor=SystemActor("import_staff"))
+    return Expected(
+        "grant.revoked",
+        grant,
+        "system:import_staff",
+        changes={**_status("active", "revoked"), "reason": "left the department"},
+    )
+
+
+def run_person_move(run):
+    grant = grant_in_status(AccessGrant.Status.ACTIVE, business_case__reference="SNS-2020-00002")
+    director_of(grant.holder.profile.business_unit.directorate)
+    run.service_starts()
+    approval_services.person_move(
+        person=grant.holder, from_directorate="Old", actor=SystemActor("import_staff")
+    )
+    return Expected("grant.holder_moved", grant, "system:import_staff")
+
+
+def run_directorate_director_change(run):
+    requester, director = requester_and_director()
+    case = submitted_case(requester=requester)
+    directorate = requester.profile.business_unit.directorate
+    directorate.director = UserFactory(role=Role.DIRECTOR)
+    directorate.save()
+    run.service_starts()
+    approval_services.directorate_director_change(
+        directorate=directorate, old_director=director, actor=SystemActor("import_staff")
+    )
+    return Expected("approval.rerouted", case, "system:import_staff")
+
+
+def run_person_switch_off(run):
+    admin = UserFactory(role=Role.ADMIN)
+    person = UserFactory()
+    run.service_starts()
+    approval_services.person_switch_off(
+        person=person, actor=admin, reason="Suspended", client=CLIENT
+    )
+    return Expected(
+        "people.switched_off", person, admin.email, CLIENT.address, {"reason": "Suspended"}
+    )
+
+
+def run_person_switch_on(run):
+    admin = UserFactory(role=Role.ADMIN)
+    person = UserFactory(is_active=False)
+    run.service_starts()
+    approval_services.person_switch_on(person=person, actor=admin, client=CLIENT)
+    return Expected("people.switched_on", person, admin.email, CLIENT.address)
 
 
 def run_password_set(run):
@@ -983,6 +1273,22 @@ def run_password_reset_request_throttled(run):
     )
 
 
+def run_password_link_send(run):
+    admin = UserFactory(role=Role.ADMIN)
+    person = User.objects.create_user(email="new.person@example.gov.uk")
+    run.service_starts()
+    people_services.password_link_send(person=person, actor=admin, client=CLIENT)
+    assert OutboundEmail.objects.filter(template="password_link", to=person.email).exists()
+    return Expected(
+        "people.password_link_sent",
+        person,
+        admin.email,
+        CLIENT.address,
+        {"email": person.email},
+        object_repr=person.email,
+    )
+
+
 def run_password_reset_complete(run):
     from django.contrib.auth.tokens import default_token_generator
 
@@ -999,6 +1305,35 @@ def run_password_reset_complete(run):
         CLIENT.address,
         {"via": "link", "first_password": False},
         object_repr=person.email,
+    )
+
+
+def run_sso_sign_in_refuse(run):
+    person = UserFactory(is_active=False)
+    run.service_starts()
+    people_services.sso_sign_in_refuse(
+        reason="switched_off", email=person.email.upper(), person=person, client=CLIENT
+    )
+    return Expected(
+        "auth.sso_refused",
+        person,
+        "anonymous",
+        CLIENT.address,
+        {"reason": "switched_off", "email": person.email, "refused_from_address": 1},
+        object_repr=person.email,
+    )
+
+
+def run_sso_sign_in_refuse_no_one(run):
+    run.service_starts()
+    people_services.sso_sign_in_refuse(reason="bad_state", client=CLIENT)
+    return Expected(
+        "auth.sso_refused",
+        None,
+        "anonymous",
+        CLIENT.address,
+        {"reason": "bad_state", "email": ""},
+        object_repr="no email address",
     )
 
 
@@ -1248,17 +1583,39 @@ SERVICES = {
     f"{APPROVALS}.case_lapse_due": run_case_lapse_due,
     f"{APPROVALS}.delegation_create": run_delegation_create,
     f"{APPROVALS}.delegation_cancel": run_delegation_cancel,
+    f"{APPROVALS}.approvals_supersede_lost_authority": run_approvals_supersede_lost_authority,
+    f"{APPROVALS}.delegation_end": run_delegation_end,
+    f"{APPROVALS}.delegations_end_due": run_delegations_end_due,
     f"{NOTIFICATIONS}.outbound_email_send": run_outbound_email_send,
     f"{NOTIFICATIONS}.outbound_email_send (failure)": run_outbound_email_send_failing,
     f"{NOTIFICATIONS}.outbound_email_send (giving up)": run_outbound_email_send_giving_up,
     f"{NOTIFICATIONS}.outbox_sweep": run_outbox_sweep,
-    f"{PEOPLE}.staff_import": run_staff_import,
-    f"{PEOPLE}.staff_import (updates a person)": run_staff_import_updates,
+    f"{STAFFING}.staff_directory_sync": run_staff_import,
+    f"{STAFFING}.staff_directory_sync (full: a leaver)": run_staff_directory_sync_leaver,
+    f"{DIRECTORY}.staff_directory_apply": run_staff_import_updates,
+    f"{DIRECTORY}.person_deactivate": run_person_deactivate,
+    f"{DIRECTORY}.person_activate": run_person_activate,
+    f"{APPROVALS}.case_reroute": run_case_reroute,
+    f"{APPROVALS}.person_leave": run_person_leave,
+    f"{APPROVALS}.person_move": run_person_move,
+    f"{APPROVALS}.directorate_director_change": run_directorate_director_change,
+    f"{APPROVALS}.person_switch_off": run_person_switch_off,
+    f"{APPROVALS}.person_switch_on": run_person_switch_on,
+    f"{EMAIL_DELIVERY}.email_delivery_record": run_email_delivery_record,
+    f"{APPROVALS}.delivery_receipt_apply": run_delivery_receipt_apply,
+    f"{APPROVALS}.approval_escalate_undeliverable": run_approval_escalate_undeliverable,
     f"{PEOPLE}.password_set": run_password_set,
     f"{PEOPLE}.password_reset_request": run_password_reset_request,
     f"{PEOPLE}.password_reset_request (unknown address)": run_password_reset_request_unknown,
     f"{PEOPLE}.password_reset_request (throttled)": run_password_reset_request_throttled,
     f"{PEOPLE}.password_reset_complete": run_password_reset_complete,
+    f"{PEOPLE}.sso_sign_in_refuse": run_sso_sign_in_refuse,
+    f"{PEOPLE}.sso_sign_in_refuse (no person)": run_sso_sign_in_refuse_no_one,
+    f"{PEOPLE}.password_link_send": run_password_link_send,
+    f"{SITES}.site_create": run_site_create,
+    f"{SITES}.site_rename": run_site_rename,
+    f"{SITES}.site_retire": run_site_retire,
+    f"{SITES}.site_unretire": run_site_unretire,
     f"{EMAIL_RETENTION}.outbound_email_bodies_purge": run_outbound_email_bodies_purge,
     f"{CASE_RETENTION}.case_texts_purge_due": run_case_texts_purge_due,
     f"{PORTAL_TASKS}.sign_in_records_purge": run_sign_in_records_purge,
@@ -1299,8 +1656,11 @@ NOT_STATE_CHANGING = {
     # notifications: the outbox sweep's due-id read, and the retry backoff arithmetic
     f"{NOTIFICATIONS}.outbox_due_ids",
     f"{NOTIFICATIONS}.retry_delay",
-    # people: parses and checks the CSV rows; `staff_import` writes them
-    f"{PEOPLE}.staff_rows_read",
+    # people: what a directory file would change (a diff against the database)
+    f"{DIRECTORY}.staff_directory_plan",
+    # delivery receipts: reading the callback's JSON, and checking its bearer token
+    f"{EMAIL_DELIVERY}.delivery_receipt_parse",
+    f"{EMAIL_DELIVERY}.callback_token_valid",
     # people: the absolute password link for a person (a token computed, nothing stored)
     f"{PEOPLE}.password_link",
     # retention: the closed cases whose free text is due for removal (a read)
@@ -1318,6 +1678,8 @@ AUDITED_BY_CALLER = {
     f"{NOTIFICATIONS}.email_queue_many",
     # The case's decided status: `approval_decide` records it in its `approval.decided` event.
     f"{CASES}.business_case_decide",
+    # Ends sessions of people switched off: the switching-off service records it.
+    f"{DIRECTORY}.sessions_end",
     # Writes the email asking ICT to withdraw access, for the revoking or surrendering service.
     f"{GRANT_EMAILS}.ict_email_queue",
 }
@@ -1374,6 +1736,18 @@ def test_the_service_writes_its_audit_event(client, settings, name):
             assert event.changes.get(key) == value, (
                 f"{name}: changes[{key!r}] is {event.changes.get(key)!r}, not {value!r}"
             )
+    # Every page that shows events reads their words from one registry: each action this
+    # service recorded, and each field it changed, has them (admin edits name the model's
+    # own fields, which read well enough humanised).
+    for event in new.exclude(action__startswith="admin."):
+        assert event.action in descriptions.ACTIONS, (
+            f"{name} records {event.action}: describe it in audit/descriptions.py ACTIONS"
+        )
+        unlabelled = set(event.changes or {}) - set(descriptions.FIELDS)
+        assert not unlabelled, (
+            f"{name} records {event.action} changing {sorted(unlabelled)}: label them in "
+            "audit/descriptions.py FIELDS"
+        )
     assert audit_chain_verify()[1] is None
 
 

@@ -63,13 +63,24 @@ def long_date(value) -> str:
     return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
 
 
+def govuk_time(value: datetime.time | datetime.datetime) -> str:
+    """A time as GOV.UK writes it: 3:05pm, 10am, midday, midnight."""
+    if value.hour == 0 and value.minute == 0:
+        return "midnight"
+    if value.hour == 12 and value.minute == 0:
+        return "midday"
+    hour = value.hour % 12 or 12
+    minutes = f":{value.minute:02d}" if value.minute else ""
+    return f"{hour}{minutes}{'am' if value.hour < 12 else 'pm'}"
+
+
 @register.filter
-def short_date_time(value) -> str:
-    """`|date:"j M Y H:i:s"` (27 Mar 2026 14:05:09, local time), written directly."""
+def govuk_date_time(value) -> str:
+    """A moment as GOV.UK writes it, in local time: 4 December 2026 at 3:05pm."""
     if not value:
         return ""
     value = _local(value)
-    return f"{short_date(value)} {value:%H:%M:%S}"
+    return f"{long_date(value)} at {govuk_time(value)}"
 
 
 @register.filter

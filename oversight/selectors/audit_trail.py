@@ -8,7 +8,9 @@ from django.core.cache import cache
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from audit import descriptions
 from audit.models import AuditEvent
+from core.browsers import browser_summary
 from people.models import display_name_of
 
 from .distinct import distinct_values
@@ -73,8 +75,9 @@ def audit_object_types() -> list[str]:
 
 @dataclass(frozen=True)
 class AuditRow:
-    """One line of the audit trail, as the page shows it: plain values, not an event with
-    its actor and their profile as model instances."""
+    """One event of the audit trail, as the pages show it: plain values and their words
+    (`audit.descriptions`), not an event with its actor and their profile as model
+    instances."""
 
     id: int
     occurred_at: datetime.datetime
@@ -85,65 +88,90 @@ class AuditRow:
     object_id: str
     object_repr: str
     client_address: str
-    user_agent: str  # cut to USER_AGENT_SHOWN characters, as `|truncatechars` would
+    user_agent: str  # the whole string, for the event's own page
     changes: object
 
+    @property
+    def description(self) -> str:
+        return descriptions.action_description(self.action)
 
-USER_AGENT_SHOWN = 80
+    @property
+    def actor_in_words(self) -> str:
+        return descriptions.actor_in_words(
+            actor_label=self.actor_label, actor_name=self.actor_name, action=self.action
+        )
+
+    @property
+    def object_label(self) -> str:
+        return descriptions.object_type_label(self.object_type)
+
+    @property
+    def browser(self) -> str:
+        return browser_summary(self.user_agent)
+
+    @property
+    def change_lines(self) -> list[descriptions.ChangeLine]:
+        return descriptions.change_lines(self.changes, self.object_type)
 
 
-def _shortened(text: str, length: int) -> str:
-    return text if len(text) <= length else text[: length - 1] + "…"
+AUDIT_ROW_FIELDS = (
+    "id",
+    "occurred_at",
+    "actor_id",
+    "actor_label",
+    "action",
+    "object_type",
+    "object_id",
+    "object_repr",
+    "client_address",
+    "user_agent",
+    "changes",
+)
+ACTOR_NAME_FIELDS = {
+    "actor_common_name": F("actor__profile__commonly_used_name"),
+    "actor_first_name": F("actor__first_name"),
+    "actor_last_name": F("actor__last_name"),
+    "actor_email": F("actor__email"),
+}
 
 
 def audit_page_values(queryset: QuerySet[AuditEvent]) -> QuerySet:
     """Events (`audit_events`) as dictionaries of what a row shows, with the actor's name
     columns; keyset pages on `id`. Turn a page of them into rows with `audit_rows`."""
-    return queryset.values(
-        "id",
-        "occurred_at",
-        "actor_id",
-        "actor_label",
-        "action",
-        "object_type",
-        "object_id",
-        "object_repr",
-        "client_address",
-        "user_agent",
-        "changes",
-        actor_common_name=F("actor__profile__commonly_used_name"),
-        actor_first_name=F("actor__first_name"),
-        actor_last_name=F("actor__last_name"),
-        actor_email=F("actor__email"),
+    return queryset.values(*AUDIT_ROW_FIELDS, **ACTOR_NAME_FIELDS)
+
+
+def _row(v: dict) -> AuditRow:
+    actor_name = ""
+    if v["actor_id"] is not None:
+        actor_name = display_name_of(
+            v["actor_common_name"],
+            v["actor_first_name"],
+            v["actor_last_name"],
+            v["actor_email"],
+        )
+        if actor_name == v["actor_label"]:
+            actor_name = ""
+    return AuditRow(
+        id=v["id"],
+        occurred_at=v["occurred_at"],
+        actor_label=v["actor_label"],
+        actor_name=actor_name,
+        action=v["action"],
+        object_type=v["object_type"],
+        object_id=v["object_id"],
+        object_repr=v["object_repr"],
+        client_address=v["client_address"] or "",
+        user_agent=v["user_agent"],
+        changes=v["changes"],
     )
 
 
 def audit_rows(values: list[dict]) -> list[AuditRow]:
-    rows = []
-    for v in values:
-        actor_name = ""
-        if v["actor_id"] is not None:
-            actor_name = display_name_of(
-                v["actor_common_name"],
-                v["actor_first_name"],
-                v["actor_last_name"],
-                v["actor_email"],
-            )
-            if actor_name == v["actor_label"]:
-                actor_name = ""
-        rows.append(
-            AuditRow(
-                id=v["id"],
-                occurred_at=v["occurred_at"],
-                actor_label=v["actor_label"],
-                actor_name=actor_name,
-                action=v["action"],
-                object_type=v["object_type"],
-                object_id=v["object_id"],
-                object_repr=v["object_repr"],
-                client_address=v["client_address"] or "",
-                user_agent=_shortened(v["user_agent"], USER_AGENT_SHOWN),
-                changes=v["changes"],
-            )
-        )
-    return rows
+    return [_row(v) for v in values]
+
+
+def audit_event(*, pk: int) -> AuditRow | None:
+    """One event with everything its own page shows (the whole browser string), or None."""
+    values = audit_page_values(AuditEvent.objects.filter(pk=pk)).first()
+    return _row(values) if values is not None else None

@@ -11,6 +11,8 @@ from audit.models import AuditEvent
 from notifications.models import OutboundEmail
 from people.models import User
 
+from .audit_trail import AuditRow, audit_page_values, audit_rows
+
 
 @dataclass
 class CaseFile:
@@ -19,20 +21,10 @@ class CaseFile:
     grant: AccessGrant | None
     approvals: list[ApprovalRequest]
     decision: ApprovalRequest | None
-    timeline: list[tuple] = field(default_factory=list)  # named rows, TIMELINE_FIELDS
+    timeline: list[AuditRow] = field(default_factory=list)
 
 
 TIMELINE_LIMIT = 1000
-# What the timeline shows of each event, read as plain rows (named tuples), not AuditEvent
-# instances (`timeline_html` in oversight's template tags writes them).
-TIMELINE_FIELDS = (
-    "action",
-    "occurred_at",
-    "actor_label",
-    "object_repr",
-    "client_address",
-    "changes",
-)
 
 GRANT_PEOPLE = ("approved_by", "approved_on_behalf_of", "provisioned_by", "revoked_by")
 APPROVAL_PEOPLE = ("approver", "on_behalf_of")
@@ -122,10 +114,10 @@ def case_file(*, pk: int) -> CaseFile | None:
     ]
     if email_ids:
         about_case |= Q(object_type="notifications.outboundemail", object_id__in=email_ids)
-    timeline = list(
-        AuditEvent.objects.filter(about_case)
-        .order_by("id")
-        .values_list(*TIMELINE_FIELDS, named=True)[:TIMELINE_LIMIT]
+    # The events as the audit trail reads them (plain values, the actor's name joined in),
+    # so `timeline_html` writes them without loading AuditEvent instances.
+    timeline = audit_rows(
+        audit_page_values(AuditEvent.objects.filter(about_case).order_by("id"))[:TIMELINE_LIMIT]
     )
     return CaseFile(
         case=case,

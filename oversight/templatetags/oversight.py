@@ -3,14 +3,13 @@
 import html
 
 from django import template
-from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from access_requests.templatetags.status_tags import grant_tag
 from core.templatetags.list_filters import (
+    govuk_date_time,
     iso_utc,
-    long_date,
     pk_url_for,
     row_fragment,
     short_date,
@@ -19,43 +18,20 @@ from core.templatetags.list_filters import (
 register = template.Library()
 
 
-def _text(value) -> str:
-    if value is None:
-        return "(none)"
-    if isinstance(value, list):
-        return ", ".join(_text(item) for item in value) or "(none)"
-    if isinstance(value, dict):
-        return "; ".join(f"{k}: {_text(v)}" for k, v in value.items())
-    return str(value)
-
-
 @register.filter
-def change_lines(changes) -> list[tuple[str, str]]:
-    """An event's changes as (field, "old → new") or (field, value) pairs."""
-    if not isinstance(changes, dict):
-        return [("", _text(changes))] if changes else []
-    lines = []
-    for name, value in changes.items():
-        label = str(name).replace("_", " ")
-        if isinstance(value, list) and len(value) == 2:
-            lines.append((label, f"{_text(value[0])} → {_text(value[1])}"))
-        else:
-            lines.append((label, _text(value)))
-    return lines
-
-
-@register.filter
-def changes_html(changes) -> str:
-    """`change_lines` as a GOV.UK list, built in one call: the audit trail shows a page of
-    these, and a template include per row would cost more than the rest of the row."""
-    lines = change_lines(changes)
+def changes_html(event) -> str:
+    """An event's changes in words (`audit.descriptions`, "Uses a pseudonym: changed from No
+    to Yes") as a GOV.UK list, built in one call: the audit trail shows a page of these, and
+    a template include per row would cost more than the rest of the row."""
+    lines = event.change_lines
     if not lines:
         return ""
     items = "".join(
-        f'<li><span class="govuk-!-font-weight-bold">{escape(name)}</span>: {escape(text)}</li>'
-        if name
-        else f"<li>{escape(text)}</li>"
-        for name, text in lines
+        f'<li><span class="govuk-!-font-weight-bold">{escape(line.label)}</span>: '
+        f"{escape(line.text)}</li>"
+        if line.label
+        else f"<li>{escape(line.text)}</li>"
+        for line in lines
     )
     # Every value above is escaped.
     return mark_safe(  # noqa: S308  # nosec B308 B703
@@ -94,23 +70,27 @@ def register_rows_html(rows) -> str:
 @register.simple_tag
 def timeline_html(events) -> str:
     """A case file's timeline: `oversight/includes/timeline_event.html` filled in once per
-    event, every value escaped (the markup and whitespace a `{% for %}` loop over the
-    fragment would write), without the template engine's cost per variable, filter and
-    include."""
+    event (`AuditRow`s), every value escaped (the markup and whitespace a `{% for %}` loop
+    over the fragment would write), without the template engine's cost per variable,
+    filter and include."""
     fragment = row_fragment("oversight/includes/timeline_event.html")
+    event_url = pk_url_for("oversight:audit-event")
     return mark_safe(  # noqa: S308  # nosec B308 B703 - the fragment is ours, every value is escaped
         "".join(
             "\n"
             + fragment.format(
-                action=html.escape(event.action),
+                description=html.escape(event.description),
                 occurred_at_utc=iso_utc(event.occurred_at),
-                occurred_at=_long_date_time(event.occurred_at),
-                actor_label=html.escape(event.actor_label),
-                on_object=f" on {html.escape(event.object_repr)}" if event.object_repr else "",
-                from_address=f" from {html.escape(event.client_address)}"
-                if event.client_address
+                occurred_at=govuk_date_time(event.occurred_at),
+                actor=html.escape(event.actor_in_words),
+                on_object=f" on {html.escape(event.object_label.lower())} "
+                f"{html.escape(event.object_repr)}"
+                if event.object_repr
                 else "",
-                changes=changes_html(event.changes),
+                from_address=_from_address(event),
+                event_url=event_url(event.id),
+                event_id=event.id,
+                changes=changes_html(event),
             )
             + "  "
             for event in events
@@ -118,7 +98,8 @@ def timeline_html(events) -> str:
     )
 
 
-def _long_date_time(value) -> str:
-    """`|date:"j F Y, H:i:s"` (27 March 2026, 14:05:09, local time), written directly."""
-    value = timezone.localtime(value)
-    return f"{long_date(value)}, {value:%H:%M:%S}"
+def _from_address(event) -> str:
+    where = [part for part in (event.client_address, event.browser) if part]
+    if not where:
+        return ""
+    return " from " + html.escape(", ".join(where))

@@ -7,7 +7,7 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
-from access_requests.tests.factories import SiteFactory
+from access_requests.tests.factories import BusinessCaseFactory, SiteFactory
 from audit.services import SystemActor, record
 from core.client import Client
 from people.tests.factories import UserFactory
@@ -19,41 +19,49 @@ def ids_on_page(response) -> list[int]:
     return [event.id for event in response.context["page"].rows]
 
 
-def test_the_trail_shows_when_who_what_object_client_and_changes(client, auditor):
+FIREFOX_ON_WINDOWS = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"
+)
+
+
+def test_the_trail_shows_when_who_what_object_client_and_changes_in_words(client, auditor):
     actor = UserFactory(email="dana.director@example.gov.uk", profile__name="Dana Director")
     site = SiteFactory(name="Threads")
     event = record(
         actor=actor,
-        action="site.renamed",
+        action="case.identity_saved",
         obj=site,
-        changes={"name": ["Old", "Threads"]},
-        client=Client(address="192.0.2.44", user_agent="Firefox on Windows"),
+        changes={"site": "Threads", "uses_pseudonym": [False, True]},
+        client=Client(address="192.0.2.44", user_agent=FIREFOX_ON_WINDOWS),
     )
     response = client.get(reverse("oversight:audit-trail"))
     assert response.status_code == 200
     html = response.content.decode()
     assert event.id in ids_on_page(response)
     for text in [
-        "dana.director@example.gov.uk",
-        "Dana Director",
-        "site.renamed",
-        "access_requests.site",
-        "Threads",
+        "Dana Director (dana.director@example.gov.uk)",
+        "Identity on a site answered",
+        "Site<br>Threads",
         "192.0.2.44",
         "Firefox on Windows",
-        "Old → Threads",
+        '<span class="govuk-!-font-weight-bold">Uses a pseudonym</span>: changed from No to Yes',
+        f'href="{reverse("oversight:audit-event", args=[event.id])}"',
     ]:
         assert text in html, text
+    # The codes and the whole browser string are for the event's own page.
+    for code in ["case.identity_saved", "access_requests.site", "False", "Gecko/20100101"]:
+        assert code not in html.split('id="audit-trail"')[1], code
 
 
-def test_the_time_is_local_with_a_utc_datetime_and_a_long_browser_name_is_cut(client, auditor):
+def test_the_time_is_local_in_govuk_style_with_a_utc_datetime(client, auditor):
     with time_machine.travel(datetime.datetime(2026, 7, 1, 13, 5, 9, tzinfo=datetime.UTC)):
         record(actor=None, action="summer.event", client=Client(address=None, user_agent="M" * 120))
     html = client.get(reverse("oversight:audit-trail")).content.decode()
     # London is an hour ahead of UTC in summer.
-    assert '<time datetime="2026-07-01T13:05:09Z">1 Jul 2026 14:05:09</time>' in html
-    assert "M" * 79 + "…" in html
-    assert "M" * 80 not in html
+    assert '<time datetime="2026-07-01T13:05:09Z">1 July 2026 at 2:05pm</time>' in html
+    # A browser string the portal does not recognise is shortened on the trail.
+    assert "M" * 39 + "…" in html
+    assert "M" * 40 not in html
 
 
 def test_filters_by_actor_action_object_and_date_combine(client, auditor):
@@ -98,15 +106,16 @@ def test_filters_by_actor_action_object_and_date_combine(client, auditor):
     assert ids_on_page(march) == [old.id]
 
 
-def test_the_action_and_object_type_choices_come_from_the_trail(client, auditor):
-    record(actor=None, action="zeta.happened")
-    record(actor=None, action="alpha.happened", obj=SiteFactory(name="Z"))
+def test_the_action_and_object_type_choices_come_from_the_trail_in_words(client, auditor):
+    record(actor=None, action="case.withdrawn")
+    record(actor=None, action="auth.signed_in", obj=SiteFactory(name="Z"))
     form = client.get(reverse("oversight:audit-trail")).context["form"]
-    actions = [value for value, _ in form.fields["action"].choices]
-    assert actions[0] == ""
-    assert {"alpha.happened", "zeta.happened"} <= set(actions)
-    assert actions[1:] == sorted(actions[1:])
-    assert "access_requests.site" in [value for value, _ in form.fields["object_type"].choices]
+    actions = form.fields["action"].choices
+    assert actions[0] == ("", "Any")
+    assert {("case.withdrawn", "Withdrawn"), ("auth.signed_in", "Signed in")} <= set(actions)
+    labels = [label for _, label in actions[1:]]
+    assert labels == sorted(labels)
+    assert ("access_requests.site", "Site") in form.fields["object_type"].choices
 
 
 def test_keyset_pages_go_newest_first_and_back(client, auditor):
@@ -172,3 +181,39 @@ def test_staff_cannot_see_the_trail(client):
     client.force_login(UserFactory())
     assert client.get(reverse("oversight:audit-trail")).status_code == 403
     assert client.get(reverse("oversight:audit-trail-csv")).status_code == 403
+
+
+def test_an_events_own_page_shows_everything_recorded_with_the_whole_browser_string(
+    client, auditor
+):
+    case = BusinessCaseFactory(submitted=True)
+    long_agent = FIREFOX_ON_WINDOWS + " Extension/2.0" * 30
+    event = record(
+        actor=case.requester,
+        action="case.answers_saved",
+        obj=case,
+        changes={"tier": ["", "passive"], "end_date": [None, "2027-02-02"]},
+        client=Client(address="192.0.2.44", user_agent=long_agent),
+    )
+    trail = client.get(reverse("oversight:audit-trail")).content.decode()
+    assert "Extension/2.0" not in trail  # the trail says "Firefox on Windows"
+
+    response = client.get(reverse("oversight:audit-event", args=[event.id]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    for text in [
+        '<h1 class="govuk-heading-l">Answers saved</h1>',
+        "Recorded as case.answers_saved",
+        f"Business case {case.reference}",
+        "192.0.2.44",
+        "Firefox on Windows",
+        long_agent,
+        "Kind of access</span>: set to Passive monitoring",
+        "End date</span>: set to 2 February 2027",
+        f'href="{reverse("oversight:case-detail", args=[case.pk])}"',
+    ]:
+        assert text in html, text
+
+
+def test_an_event_that_does_not_exist_is_not_found(client, auditor):
+    assert client.get(reverse("oversight:audit-event", args=[999999])).status_code == 404

@@ -10,6 +10,10 @@ from people.tests.factories import TEST_PASSWORD, UserFactory
 PUBLIC_URL_NAMES = {
     "sign-in",
     "healthz",
+    "metrics",
+    # Single sign-on's start and the provider's answer (404 while it is not configured).
+    "people:sso-start",
+    "people:sso-callback",
     # Asking for a password link, and the pages around it (people/tests/test_password_setup.py).
     "people:password-reset",
     "people:password-reset-sent",
@@ -22,6 +26,8 @@ PUBLIC_URL_NAMES = {
     "accessibility",
     "cookies",
     "privacy",
+    # GOV.UK Notify's delivery receipts: Notify's servers post them with a bearer token.
+    "notify-callback",
     # The read API's OpenAPI document (it holds no data) and its root (404).
     "api-v1:openapi-json",
     "api-v1:api-root",
@@ -112,15 +118,27 @@ def test_sign_out_is_a_post(client):
 
 
 NAV_EXPECTED = {
-    Role.STAFF: ({"Home", "Your requests"}, {"Cases to decide", "Provisioning", "Register"}),
+    Role.STAFF: (
+        {"Home", "Your requests"},
+        {"Cases to decide", "Provisioning", "Register", "Failed email", "Sites"},
+    ),
     Role.DIRECTOR: ({"Home", "Your requests", "Cases to decide"}, {"Provisioning", "Register"}),
     Role.ICT: ({"Home", "Provisioning"}, {"Cases to decide", "Register", "Audit trail"}),
     Role.AUDITOR: (
-        {"Register", "Audit trail", "Reports"},
-        {"Admin", "Provisioning", "Your requests", "API tokens"},
+        {"Register", "Audit trail", "Reports", "Sites"},
+        {"Admin", "Provisioning", "Your requests", "Failed email", "API tokens"},
     ),
     Role.ADMIN: (
-        {"Register", "Audit trail", "Reports", "API tokens", "Admin", "Cases to decide"},
+        {
+            "Register",
+            "Audit trail",
+            "Reports",
+            "Failed email",
+            "Sites",
+            "API tokens",
+            "Admin",
+            "Cases to decide",
+        },
         set(),
     ),
 }

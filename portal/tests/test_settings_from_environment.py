@@ -115,3 +115,91 @@ def test_smtp_over_tls_from_the_start_is_configurable(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "465 True False" in result.stdout
+
+
+def test_single_sign_on_needs_all_three_oidc_variables(tmp_path):
+    base = {"DEBUG": "1", "PORTAL_VAR_DIR": str(tmp_path)}
+    result = settings_in_subprocess(
+        {**base, "OIDC_ISSUER": "https://sign-in.example.gov.uk", "OIDC_CLIENT_ID": "sns"},
+        "s.SSO_ENABLED",
+    )
+    assert result.returncode != 0
+    assert "Single sign-on needs OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET" in (
+        result.stderr
+    )
+    assert "set OIDC_CLIENT_SECRET" in result.stderr
+
+    result = settings_in_subprocess(
+        {
+            **base,
+            "OIDC_ISSUER": "https://sign-in.example.gov.uk",
+            "OIDC_CLIENT_ID": "sns",
+            "OIDC_CLIENT_SECRET": "s3cret",
+            "LOCAL_PASSWORDS": "off",
+        },
+        "s.SSO_ENABLED, s.LOCAL_PASSWORDS, s.OIDC_SIGN_IN_LABEL, s.OIDC_USE_PKCE",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == (
+        "True False Sign in with your Home Office account True"
+    )
+
+
+def test_single_sign_on_refuses_a_plain_http_issuer_and_passwords_off_without_it(tmp_path):
+    base = {"DEBUG": "1", "PORTAL_VAR_DIR": str(tmp_path)}
+    result = settings_in_subprocess(
+        {
+            **base,
+            "OIDC_ISSUER": "http://sign-in.example.gov.uk",
+            "OIDC_CLIENT_ID": "sns",
+            "OIDC_CLIENT_SECRET": "s3cret",
+        },
+        "s.SSO_ENABLED",
+    )
+    assert result.returncode != 0
+    assert "OIDC_ISSUER must be an https:// address" in result.stderr
+
+    result = settings_in_subprocess({**base, "LOCAL_PASSWORDS": "off"}, "s.LOCAL_PASSWORDS")
+    assert result.returncode != 0
+    assert "LOCAL_PASSWORDS=off leaves no way to sign in" in result.stderr
+
+
+NOTIFY_KEY = "portal-1b2c3d4e-0000-4a5b-8c9d-0e1f2a3b4c5d-6f1d2c3b-0000-4a5b-8c9d-0e1f2a3b4c5d"
+
+
+def test_production_may_send_through_notify_instead_of_smtp(tmp_path):
+    result = settings_in_subprocess(
+        {
+            "PORTAL_VAR_DIR": str(tmp_path),
+            "SECRET_KEY": "x" * 50,
+            "AUDIT_CHAIN_KEY": "k" * 50,
+            "NOTIFY_API_KEY": NOTIFY_KEY,
+            "NOTIFY_EMAIL_TEMPLATE_ID": "2a3b4c5d-0000-4a5b-8c9d-0e1f2a3b4c5d",
+        },
+        "s.NOTIFY_BASE_URL, s.NOTIFY_MESSAGES_PER_MINUTE",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "https://api.notifications.service.gov.uk 3000" in result.stdout
+
+
+def test_half_a_notify_configuration_is_refused_saying_what_is_missing(tmp_path):
+    common = {"DEBUG": "1", "PORTAL_VAR_DIR": str(tmp_path)}
+    no_template = settings_in_subprocess({**common, "NOTIFY_API_KEY": NOTIFY_KEY}, "s.DEBUG")
+    assert no_template.returncode != 0
+    assert "set NOTIFY_EMAIL_TEMPLATE_ID" in no_template.stderr
+    no_key = settings_in_subprocess(
+        {**common, "NOTIFY_EMAIL_TEMPLATE_ID": "2a3b4c5d-0000-4a5b-8c9d-0e1f2a3b4c5d"}, "s.DEBUG"
+    )
+    assert no_key.returncode != 0
+    assert "NOTIFY_EMAIL_TEMPLATE_ID is set without NOTIFY_API_KEY" in no_key.stderr
+    bad_key = settings_in_subprocess(
+        {
+            **common,
+            "NOTIFY_API_KEY": "not-a-key",
+            "NOTIFY_EMAIL_TEMPLATE_ID": "2a3b4c5d-0000-4a5b-8c9d-0e1f2a3b4c5d",
+        },
+        "s.DEBUG",
+    )
+    assert bad_key.returncode != 0
+    assert "NOTIFY_API_KEY is not a Notify API key" in bad_key.stderr
+    assert "not-a-key" not in bad_key.stderr  # a key is never repeated in a message

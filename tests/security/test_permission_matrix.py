@@ -26,6 +26,8 @@ EXPECTED = {
     "home": SIGNED_IN,
     "guidance": SIGNED_IN,
     "healthz": {"*": 200},
+    # For a scraper with its token or address, never a session: absent unless configured.
+    "metrics": {"*": 404},
     # The footer's pages: for everyone, signed in or not.
     "help": {"*": 200},
     "cookies": {"*": 200},
@@ -33,8 +35,16 @@ EXPECTED = {
     "accessibility": {"*": 200},
     "sign-in": {"anonymous": 200, "*": 302},  # a signed-in person is sent home
     "sign-out": {"anonymous": 302, "*": 405},  # POST only
+    # Single sign-on's start and the provider's answer: absent while OIDC_ISSUER is unset, as
+    # the matrix runs (the pages themselves: people/tests/test_sso_*.py).
+    "people:sso-start": {"*": 404},
+    "people:sso-callback": {"*": 404},
     # The demo-only page of every sent email: the matrix runs as production, where it is 404.
     "sent-emails": {"*": 404},  # the demo's page: open to all there, absent in production
+    # GOV.UK Notify's delivery receipts: POST only, authenticated by Notify's bearer token.
+    "notify-callback": {"*": 405},
+    # The admins' page of failed email (not auditors': it is for fixing addresses).
+    "oversight:failed-emails": {"anonymous": 302, "admin": 200, "*": 403},
     # The staff journey: one's own cases only; auditors read, they do not ask.
     "access_requests:case-list": {"anonymous": 302, "auditor": 403, "*": 200},
     "access_requests:case-start": {"anonymous": 302, "auditor": 403, "*": 200},
@@ -105,9 +115,28 @@ EXPECTED = {
     "oversight:register-csv": OVERSIGHT,
     "oversight:audit-trail": OVERSIGHT,
     "oversight:audit-trail-csv": OVERSIGHT,
+    "oversight:audit-event": OVERSIGHT,
     "oversight:reports": OVERSIGHT,
     "oversight:report-csv": {**OVERSIGHT, "admin": 404, "auditor": 404},  # no table named: 404
     "oversight:case-detail": OVERSIGHT,
+    # Switching a person off or on: admins only (auditors read, they do not change).
+    "staffing:person": {"anonymous": 302, "admin": 200, "*": 403},
+    "staffing:person-switch-off": {"anonymous": 302, "admin": 200, "*": 403},
+    "staffing:person-switch-on": POST_ONLY,
+    # A director sees their own directorate's access; the matrix's leak check proves they
+    # never see side B's.
+    "oversight:directorate-access": {**OVERSIGHT, "director": 200},
+    # Manage sites: the catalogue is the admins'; auditors see the list and change nothing.
+    "access_requests:site-list": OVERSIGHT,
+    "access_requests:site-add": {"anonymous": 302, "admin": 200, "*": 403},
+    "access_requests:site-rename": {"anonymous": 302, "admin": 200, "*": 403},
+    "access_requests:site-retire": {"anonymous": 302, "admin": 200, "*": 403},
+    "access_requests:site-unretire": {
+        "anonymous": 302,
+        "admin": 200,
+        "*": 403,
+        "object": "retired_site",
+    },
     # The read API's service tokens and its reference: admins only. Admins see and revoke
     # every token (a token is the department's, not a side's).
     "api:token-list": ADMINS,

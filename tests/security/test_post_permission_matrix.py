@@ -106,6 +106,15 @@ POSTS = {
     "approvals:decide-signed-in": ("approval", lambda s: {"decision": "approve"}, "director"),
     "approvals:delegation-cancel": ("delegation", lambda s: {}, "director"),
     "oversight:case-detail": ("submitted_case", lambda s: {}, None),  # GET only
+    "staffing:person": ("staff", lambda s: {}, None),  # GET only
+    # Admins switch people off and on; nobody switches themselves.
+    "staffing:person-switch-off": ("staff", lambda s: {"reason": "Left", "confirm": "on"}, None),
+    "staffing:person-switch-on": ("staff", lambda s: {}, None),
+    "oversight:audit-event": ("audit_event", lambda s: {}, None),  # GET only
+    # The site catalogue is no one's own: admins change any site (MAY_CHANGE_OTHERS).
+    "access_requests:site-rename": ("site", lambda s: {"name": f"{s.marker} Renamed"}, "admin"),
+    "access_requests:site-retire": ("site", lambda s: {}, "admin"),
+    "access_requests:site-unretire": ("retired_site", lambda s: {}, "admin"),
     "api:token-revoke": ("service_token", lambda s: {}, "admin"),
 }
 
@@ -119,6 +128,13 @@ MAY_CHANGE_OTHERS = {
     # The emailed link is its own credential: whoever holds it decides as its approver
     # (signed in as anyone else, they are refused). Its safety is test_token_attacks.py's.
     ("approvals:decide", "anonymous"): "the link is the credential",
+    # The staff directory's admins switch anyone off (with a reason) or on.
+    ("staffing:person-switch-off", "admin"): "admins switch people off",
+    ("staffing:person-switch-on", "admin"): "admins switch people on",
+    # The site catalogue is the admins' to manage: no site belongs to anyone.
+    ("access_requests:site-rename", "admin"): "admins manage the catalogue",
+    ("access_requests:site-retire", "admin"): "admins manage the catalogue",
+    ("access_requests:site-unretire", "admin"): "admins manage the catalogue",
     # A service token is the department's, not its owner's: admins revoke any.
     ("api:token-revoke", "admin"): "admins revoke any service token",
 }
@@ -136,7 +152,13 @@ NO_OBJECT = {
     "healthz",
     "sign-in",
     "sign-out",
+    # Single sign-on: GET only, and about no one's object until it signs someone in.
+    "people:sso-start",
+    "people:sso-callback",
     "sent-emails",
+    # Notify's delivery receipts: no session acts there, only Notify's bearer token
+    # (approvals/tests/test_notify_callback.py); unconfigured here, it is 404.
+    "notify-callback",
     "access_requests:case-list",
     "access_requests:case-start",  # a new draft of one's own
     "access_requests:provisioning-queue",
@@ -153,6 +175,9 @@ NO_OBJECT = {
     "oversight:audit-trail",
     "oversight:audit-trail-csv",
     "oversight:reports",
+    "oversight:failed-emails",
+    "access_requests:site-list",
+    "access_requests:site-add",  # a new site: nobody's object (admins only, matrix above)
     "api:token-list",
     "api:token-create",  # a new token (admins only: api/tests/test_pages.py)
     "api:reference",

@@ -9,12 +9,34 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db.models import Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from access_requests.models import BusinessCase, Site, SiteIdentity
 from core.sweeping import after_keyset
 from people.models import display_name_of
 
-from .models import ApprovalRequest, Delegation
+from ..models import ApprovalRequest, Delegation
+from .authority import (
+    NOT_AN_APPROVER,
+    Authority,
+    approval_authority,
+    approvals_with_authority,
+    approver_may_name_deputy,
+    delegation_too_long,
+    deputy_refused_because,
+    who_decides_now,
+)
+
+__all__ = [
+    "NOT_AN_APPROVER",
+    "Authority",
+    "approval_authority",
+    "approvals_with_authority",
+    "approver_may_name_deputy",
+    "delegation_too_long",
+    "deputy_refused_because",
+    "who_decides_now",
+]
 
 
 def token_digest(token: str) -> str:
@@ -49,7 +71,9 @@ def approval_requests_open_ids(*, user) -> QuerySet:
     lines with `cases_to_decide_lines`).
 
     A case withdrawn by its requester is left out even if its approval request is still
-    open (the reminder sweep closes such a request).
+    open (the reminder sweep closes such a request), and so is a request whose approver no
+    longer holds the authority it was sent for (`approvals_with_authority`: a director
+    replaced, a delegation ended).
 
     Ids first: as one query, PostgreSQL joins the case's requester and profile for every
     open request before keeping the page's; the ids alone are read from
@@ -61,9 +85,23 @@ def approval_requests_open_ids(*, user) -> QuerySet:
             status=ApprovalRequest.Status.OPEN,
             business_case__status=BusinessCase.Status.SUBMITTED,
         )
+        .filter(approvals_with_authority(on=timezone.localdate()))
         .order_by("created_at", "id")
         .values_list("id", flat=True)
     )
+
+
+def approver_has_cases_to_decide(*, user) -> bool:
+    """Whether this person has any case to decide now: the navigation and the home page
+    show "Cases to decide" to a deputy, a fallback approver or anyone else with one. One
+    query, remembered on the user object for the rest of the request."""
+    if not user.is_authenticated:
+        return False
+    cached = getattr(user, "_has_cases_to_decide", None)
+    if cached is None:
+        cached = approval_requests_open_ids(user=user).exists()
+        user._has_cases_to_decide = cached
+    return cached
 
 
 def approval_requests_by_id(ids: list[int], *, with_sites: bool = False) -> list[ApprovalRequest]:

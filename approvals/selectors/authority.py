@@ -1,0 +1,206 @@
+"""Whether an approver may still decide a case: the one place that says who holds that
+authority today, and, when someone lost it, why and who decides instead.
+
+A request keeps the reason it was sent (`routed_because`); the authority it gave must still
+hold when the approver acts, since the directory changes under open cases (a new director,
+a person who moved directorate, a fallback approver replaced, an admin no longer admin, a
+delegation ended):
+
+- director: the approver is the director of the requester's current directorate;
+- deputy: the delegation is in force that day (not cancelled, between its dates), and the
+  person it deputises for is active and still decides the requester's cases (the director
+  of their directorate, or their organisation's fallback approver);
+- fallback and escalation: the approver is the organisation's fallback approver, or an
+  active admin (a case with no fallback approver is sent to every admin);
+
+and always: the approver is active and is not the requester.
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, F, OuterRef, Q
+from django.utils import timezone
+
+from access_requests.models import BusinessCase
+from people.models import Role
+
+from ..models import ApprovalRequest, Delegation
+
+User = get_user_model()
+
+_DIRECTORATE = "business_case__requester__profile__business_unit__directorate"
+_DIRECTOR = f"{_DIRECTORATE}__director"
+_FALLBACK = f"{_DIRECTORATE}__organisation__fallback_approver"
+
+
+def _is_active_admin(user_field: str) -> Exists:
+    return Exists(
+        User.groups.through.objects.filter(
+            user_id=OuterRef(user_field), group__name=Role.ADMIN, user__is_active=True
+        )
+    )
+
+
+def approvals_with_authority(*, on: datetime.date) -> Q:
+    """The condition on approval requests whose approver may decide them on `on` (the
+    rules in this module's docstring), for lists and sweeps to filter by."""
+    reason = ApprovalRequest.Reason
+    as_director = Q(routed_because=reason.DIRECTOR, approver=F(_DIRECTOR))
+    as_deputy = (
+        Q(
+            routed_because=reason.DEPUTY,
+            delegation__cancelled_at__isnull=True,
+            delegation__starts_on__lte=on,
+            delegation__ends_on__gte=on,
+            on_behalf_of__is_active=True,
+        )
+        & ~Q(on_behalf_of=F("business_case__requester"))
+        & (Q(on_behalf_of=F(_DIRECTOR)) | Q(on_behalf_of=F(_FALLBACK)))
+    )
+    as_fallback = Q(routed_because__in=[reason.FALLBACK, reason.ESCALATION]) & (
+        Q(approver=F(_FALLBACK)) | Q(_is_active_admin("approver_id"))
+    )
+    return (
+        Q(approver__is_active=True)
+        & ~Q(approver=F("business_case__requester"))
+        & (as_director | as_deputy | as_fallback)
+    )
+
+
+@dataclass(frozen=True)
+class Authority:
+    """May this approver decide this request today; if not, why, and who decides now (in
+    words for the approver's page)."""
+
+    ok: bool
+    reason: str = ""
+    now_decides: str = ""
+
+
+def approval_authority(*, approval: ApprovalRequest, on: datetime.date | None = None) -> Authority:
+    """Whether `approval`'s approver may decide it on `on` (today unless told), read from
+    the database as it stands now (call it after locking the case and the request)."""
+    on = on or timezone.localdate()
+    if (
+        ApprovalRequest.objects.filter(pk=approval.pk)
+        .filter(approvals_with_authority(on=on))
+        .exists()
+    ):
+        return Authority(ok=True)
+    case = BusinessCase.objects.select_related(
+        "requester__profile__business_unit__directorate__organisation__fallback_approver__profile",
+        "requester__profile__business_unit__directorate__director__profile",
+    ).get(pk=approval.business_case_id)
+    approver = User.objects.select_related("profile").get(pk=approval.approver_id)
+    return Authority(
+        ok=False,
+        reason=_why_not(approval=approval, case=case, approver=approver, on=on),
+        now_decides=who_decides_now(case=case),
+    )
+
+
+def _requester_directorate(case: BusinessCase):
+    profile = getattr(case.requester, "profile", None)
+    return profile.business_unit.directorate if profile is not None else None
+
+
+def _why_not(*, approval: ApprovalRequest, case: BusinessCase, approver, on) -> str:
+    reason = ApprovalRequest.Reason
+    if not approver.is_active:
+        return "Your account is no longer active."
+    if approver.pk == case.requester_id:
+        return "Nobody may decide their own case."
+    directorate = _requester_directorate(case)
+    requester = case.requester.display_name
+    if approval.routed_because == reason.DIRECTOR:
+        if directorate is None:
+            return f"{requester} is no longer in a directorate you lead."
+        return f"You are no longer the director of {directorate.name}, where {requester} works."
+    if approval.routed_because == reason.DEPUTY:
+        delegation = Delegation.objects.select_related("director__profile").get(
+            pk=approval.delegation_id
+        )
+        director = delegation.director.display_name
+        if delegation.cancelled_at is not None:
+            return (
+                f"{director} cancelled your delegation on "
+                f"{timezone.localdate(delegation.cancelled_at):%-d %B %Y}."
+            )
+        if delegation.ends_on < on:
+            return f"Your delegation from {director} ended on {delegation.ends_on:%-d %B %Y}."
+        if delegation.starts_on > on:
+            return f"Your delegation from {director} starts on {delegation.starts_on:%-d %B %Y}."
+        return f"{director} no longer decides cases from {requester}, so you cannot for them."
+    organisation = directorate.organisation if directorate is not None else None
+    if organisation is not None and organisation.fallback_approver_id is not None:
+        return f"You are no longer the fallback approver for {organisation.name}."
+    return "You are no longer one of the service's administrators."
+
+
+def who_decides_now(*, case: BusinessCase) -> str:
+    """Who the case would be sent to today, in words: its requester's director, else their
+    organisation's fallback approver, else the service's administrators."""
+    directorate = _requester_directorate(case)
+    director = directorate.director if directorate is not None else None
+    if director is not None and director.is_active and director.pk != case.requester_id:
+        return f"{director.display_name}, director of {directorate.name}"
+    organisation = directorate.organisation if directorate is not None else None
+    fallback = organisation.fallback_approver if organisation is not None else None
+    if fallback is not None and fallback.is_active and fallback.pk != case.requester_id:
+        return f"{fallback.display_name}, the fallback approver for {organisation.name}"
+    return "the service's administrators"
+
+
+NOT_AN_APPROVER = (
+    "You can name a deputy only while you are the director of a directorate or an "
+    "organisation's fallback approver"
+)
+
+
+def delegation_too_long(starts_on: datetime.date, ends_on: datetime.date) -> str | None:
+    """The error for a delegation longer than `SNS_MAX_DELEGATION_DAYS` (first and last
+    days counted), or None."""
+    most = settings.SNS_MAX_DELEGATION_DAYS
+    if (ends_on - starts_on).days + 1 <= most:
+        return None
+    last = starts_on + datetime.timedelta(days=most - 1)
+    return (
+        f"A deputy can be named for at most {most} days: enter an end date on or before "
+        f"{last:%-d %B %Y}"
+    )
+
+
+def approver_may_name_deputy(*, user) -> bool:
+    """Only someone who decides cases in their own right names a deputy: an active person
+    who is a directorate's director or an organisation's fallback approver now."""
+    if not user.is_active:
+        return False
+    return user.directorates_led.exists() or user.fallback_for_organisations.exists()
+
+
+def deputy_refused_because(*, director, deputy) -> str | None:
+    """Why `deputy` may not deputise for `director`, as the form's error; None if they may.
+
+    A deputy is an active person who could approve in their own right (a director, a
+    fallback approver, an admin) or holds the deputy role; never the director themself,
+    an auditor or ICT (whose roles keep them apart from deciding)."""
+    if deputy.pk == director.pk:
+        return "Enter someone else's email address"
+    if not deputy.is_active:
+        return "Enter the email address of someone who can sign in"
+    roles = set(deputy.groups.values_list("name", flat=True))
+    if roles & {Role.AUDITOR, Role.ICT}:
+        return "Enter the email address of someone who may decide cases: not an auditor or ICT"
+    if (
+        roles & {Role.DIRECTOR, Role.ADMIN, Role.DEPUTY}
+        or deputy.directorates_led.exists()
+        or deputy.fallback_for_organisations.exists()
+    ):
+        return None
+    return (
+        "Enter the email address of a director, a deputy director or an administrator: "
+        f"{deputy.display_name} cannot decide cases"
+    )

@@ -1,0 +1,50 @@
+""" "Access in your directorate": a director reviews who among their people holds access,
+and opens each grant (where Revoke is offered); admins and auditors choose a directorate."""
+
+import dataclasses
+
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_safe
+
+from .forms import DirectorateAccessForm
+from .pagination import link, page_or_404
+from .selectors import directorate as selectors, register as register_selectors
+
+
+@require_safe
+def directorate_access(request):
+    directorates = list(selectors.directorates_for(user=request.user))
+    if not directorates:
+        raise PermissionDenied("Only directors, admins and auditors can see a directorate's access")
+    form = DirectorateAccessForm(request.GET or None, directorates=directorates)
+    query = form.filters_as_query() if form.is_bound else {}
+    context = {"form": form, "query": query, "many": len(directorates) > 1}
+    if not form.is_bound or form.is_valid():
+        if not form.is_bound:
+            form.cleaned_data = {}
+        directorate = form.chosen_directorate()
+        filtered = selectors.directorate_grants(
+            directorate=directorate,
+            tier=form.cleaned_data.get("tier") or "",
+            ending_soon=bool(form.cleaned_data.get("ending_soon")),
+        )
+        keys, descending = register_selectors.register_keys("end_date")
+        values = register_selectors.register_page_values(filtered, by_holder=False)
+        page = page_or_404(values, request, keys=keys, descending=descending, keys_from=filtered)
+        page = dataclasses.replace(
+            page, rows=selectors.directorate_rows(page.rows, today=timezone.localdate())
+        )
+        context.update(
+            directorate=directorate,
+            page=page,
+            count=register_selectors.count_capped(filtered),
+            count_cap=register_selectors.COUNT_CAP,
+            next_url=page.next_cursor
+            and link("oversight:directorate-access", query, after=page.next_cursor),
+            previous_url=page.previous_cursor
+            and link("oversight:directorate-access", query, before=page.previous_cursor),
+            ending_soon_days=selectors.ENDING_SOON_DAYS,
+        )
+    return render(request, "oversight/directorate_access.html", context)

@@ -1,0 +1,114 @@
+"""Reading the staff directory's CSV: each row parsed and checked, a bad one named by its
+line (`StaffImportError`). What the rows change is `people.directory`'s."""
+
+import csv
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from .models import Role
+
+STAFF_CSV_COLUMNS = [
+    "email",
+    "name",
+    "job_title",
+    "organisation",
+    "directorate",
+    "business_unit",
+    "cost_centre",
+    "role",
+]
+FIELD_LIMITS = {
+    "email": 254,
+    "name": 200,
+    "job_title": 200,
+    "organisation": 200,
+    "directorate": 200,
+    "business_unit": 200,
+    "cost_centre": 20,
+}
+
+
+class StaffImportError(Exception):
+    def __init__(self, line: int, reason: str):
+        self.line = line
+        self.reason = reason
+        super().__init__(f"line {line}: {reason}")
+
+
+@dataclass(frozen=True)
+class StaffRow:
+    line: int
+    email: str
+    name: str
+    job_title: str
+    organisation: str
+    directorate: str
+    business_unit: str
+    cost_centre: str
+    role: str
+
+
+def staff_rows_read(lines: Iterable[str]) -> Iterator[StaffRow]:
+    """Parse and check each CSV row; raise StaffImportError naming the file's line."""
+    reader = csv.DictReader(lines)
+    # "Job title", "job-title" and "JOB_TITLE" all name the column job_title.
+    header = [
+        "_".join(name.strip().lower().replace("-", " ").split())
+        for name in (_csv_read(reader, lambda: reader.fieldnames) or [])
+    ]
+    missing = [column for column in STAFF_CSV_COLUMNS if column not in header]
+    if missing:
+        raise StaffImportError(1, f"the header is missing the column(s): {', '.join(missing)}")
+    reader.fieldnames = header
+    roles = {choice.value for choice in Role}
+    while (raw := _csv_read(reader, lambda: next(reader, None))) is not None:
+        line = reader.line_num
+        values = {name: (raw.get(name) or "").strip() for name in STAFF_CSV_COLUMNS}
+        for name in STAFF_CSV_COLUMNS:
+            if name != "job_title" and not values[name]:
+                raise StaffImportError(line, f"{name} is empty")
+            if unwanted := _control_character(values[name]):
+                raise StaffImportError(line, f"{name} contains the control character {unwanted}")
+        for name, limit in FIELD_LIMITS.items():
+            if len(values[name]) > limit:
+                raise StaffImportError(line, f"{name} is longer than {limit} characters")
+        try:
+            validate_email(values["email"])
+        except ValidationError:
+            raise StaffImportError(line, f"'{values['email']}' is not an email address") from None
+        role = values["role"].lower()
+        if role not in roles:
+            raise StaffImportError(
+                line, f"role '{values['role']}' is not one of {', '.join(sorted(roles))}"
+            )
+        yield StaffRow(line=line, **{**values, "email": values["email"].lower(), "role": role})
+
+
+# Control characters (NUL, line breaks, tabs…) and the invisible characters that reverse
+# or embed text direction (U+202A–U+202E, U+2066–U+2069): in a name, job title, unit or cost
+# centre they only break email subjects, CSV cells and pages, as the web forms refuse NUL.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _control_character(value: str) -> str | None:
+    """The first unwanted character in `value`, as U+XXXX, or None."""
+    for character in value:
+        if unicodedata.category(character) == "Cc" or character in _BIDI_CONTROLS:
+            return f"U+{ord(character):04X}"
+    return None
+
+
+def _csv_read(reader, read):
+    """`read()` from the CSV reader; a row the csv module cannot read (a field over its size
+    limit, a stray quote in strict mode) is a bad row like any other."""
+    try:
+        return read()
+    except csv.Error as error:
+        # The csv module counts the line it fails on only once it has read it whole.
+        raise StaffImportError(
+            reader.line_num + 1, f"the row cannot be read as CSV ({error})"
+        ) from None
