@@ -93,6 +93,10 @@ ACTIONS = {
     "people.password_reset_requested": "Password link asked for",
     "people.password_reset_throttled": "Password link refused: asked for too often",
     "sign_in_records.removed": "Old sign-in records removed after the retention period",
+    # The read API's service tokens (api/)
+    "service_token.created": "API token created",
+    "service_token.revoked": "API token revoked",
+    "service_token.used_from_new_address": "API token used from a new address",
     # The Django admin and the trail itself
     "admin.created": "Added in the admin pages",
     "admin.changed": "Changed in the admin pages",
@@ -121,11 +125,18 @@ OBJECT_TYPES = {
     "people.directorate": "Directorate",
     "people.businessunit": "Business unit",
     "auth.group": "Role",
+    "api.servicetoken": "API token",
 }
 
 FIELDS = {
     "withdrawn_at": "Access withdrawn",
     "name": "Name",
+    # API tokens
+    "owner": "Owner",
+    "scope": "May read",
+    "expires_at": "Expires",
+    "revoked_at": "Revoked",
+    "address": "Used from",
     "url": "Address",
     "allows_shared_display_names": "Accounts may share a display name",
     "offered": "Offered to staff",

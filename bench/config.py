@@ -29,6 +29,7 @@ class Page:
     peer_target: float = 0.0  # throughput at least this many times the peer's
     obj: Callable | None = None  # (user) -> model instance for a detail page's URL
     deep: Deep | None = None
+    api_scope: str = ""  # the read API's pages: sent with a service token of this scope
 
 
 @dataclass(frozen=True)

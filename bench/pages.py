@@ -66,6 +66,33 @@ PAGES = [
         peer="admin-audit",
         peer_target=50,
     ),
+    # The read API (/api/v1/), with a service token: the register's first page as JSON, and
+    # the audit feed from the start and from deep in the trail.
+    Page(
+        "Register API (grants)",
+        "api-v1:grants",
+        user="admin",
+        api_scope="register:read",
+        peer="admin-grants",
+        peer_target=5,
+    ),
+    Page(
+        "Audit feed (API)",
+        "api-v1:audit-events",
+        user="auditor",
+        api_scope="audit:read",
+        peer="admin-audit",
+        peer_target=50,
+    ),
+    Page(
+        "Audit feed (API), from event 1,000,000",
+        "api-v1:audit-events",
+        query="after_id=1000000",
+        user="auditor",
+        api_scope="audit:read",
+        peer="admin-audit",
+        peer_target=50,
+    ),
     # The peers: Django's stock admin on the same data, as an admin.
     Page(
         "Admin changelist: grants",

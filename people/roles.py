@@ -44,6 +44,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "people.change_staffprofile",
         "people.add_user",
         "people.change_user",
+        # The read API's service tokens: seen, created and revoked (api/).
+        "api.view_servicetoken",
+        "api.add_servicetoken",
+        "api.change_servicetoken",
         # The beat schedule is seen, not changed: it is defined in settings, and an edit
         # could silence a sweep (lapse, expiry, the audit checkpoint) without a trace in the
         # trail, since django-celery-beat's admin is not audited. Superusers may still.

@@ -58,6 +58,7 @@ NAVIGATION = [
         "access_requests:site-list",
         lambda user: user.has_perm("access_requests.view_site"),
     ),
+    ("API tokens", "api:token-list", lambda user: user.has_perm("api.view_servicetoken")),
     ("Admin", "admin:index", lambda user: user.is_staff),
 ]
 

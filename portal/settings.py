@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     # Project apps, top floor first (docs/architecture.md).
     "portal",
     "monitoring",
+    "api",
     "oversight",
     "staffing",
     "approvals",
@@ -436,6 +437,9 @@ SNS_CHARGEABLE_UNITS = os.environ.get("SNS_CHARGEABLE_UNITS", "directorate").str
 if SNS_CHARGEABLE_UNITS not in ("directorate", "organisation"):
     raise ImproperlyConfigured("SNS_CHARGEABLE_UNITS must be 'directorate' or 'organisation'")
 SNS_APPROVAL_TOKEN_DAYS = env_int("SNS_APPROVAL_TOKEN_DAYS", 14)
+# The read API (/api/v1/): requests each service token may make in a minute (a fixed
+# window; the next answers 429 with Retry-After until the minute is over).
+SNS_API_RATE_PER_MINUTE = env_int("SNS_API_RATE_PER_MINUTE", 120)
 # The emailed "create or reset your password" link: Django's password-reset token works
 # until the password changes (so once) and for this long at most.
 SNS_PASSWORD_LINK_HOURS = env_int("SNS_PASSWORD_LINK_HOURS", 24)

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from api.urls import read_api_urls
 from approvals.views import notify_callback
 from monitoring.views import metrics_view
 from people.forms import AdminSignInForm
@@ -32,6 +33,8 @@ urlpatterns = [
     path("approvals/", include("approvals.urls")),
     path("oversight/", include("oversight.urls")),
     path("staffing/", include("staffing.urls")),
+    path("api-tokens/", include("api.urls")),
+    path("api/v1/", read_api_urls()),
     path("admin/", admin.site.urls),
 ]
 

@@ -106,6 +106,7 @@ class Side:
     token: str | None = None
     retired_site: object = None  # a site no longer offered (Manage sites' "offer again")
     ended_grant: AccessGrant | None = None  # revoked, its access still to withdraw (ICT)
+    service_token: object = None  # a read API token (api.ServiceToken) owned by the staff member
 
     @property
     def password_uidb64(self) -> str:
@@ -257,7 +258,21 @@ def build_side(marker: str, *, site) -> Side:
         audit_event=audit_event,
     )
     side.token = approval_token(approval)
+    side.service_token = _service_token(staff, marker)
     return side
+
+
+def _service_token(owner, marker: str):
+    from api.services import service_token_create
+
+    token, _secret = service_token_create(
+        name=f"{marker} monitoring",
+        owner=owner,
+        scopes=["audit:read"],
+        expires_at=timezone.now() + datetime.timedelta(days=30),
+        actor=owner,
+    )
+    return token
 
 
 def approval_token(approval: ApprovalRequest) -> str | None:
@@ -308,6 +323,7 @@ class UnknownParameter(LookupError):
 # Which object a parameter names, by (substring of the parameter's name) → side attribute.
 # First match wins; `pk`/`id` fall back on the URL's name and app.
 PARAMETER_OBJECTS = [
+    ("service_token", "service_token"),
     ("token", "token"),
     ("withdrawal", "ended_grant"),
     ("provisioning", "awaiting_grant"),
@@ -409,10 +425,18 @@ def _admin_url(route: Route) -> str:
 
 # Models whose rows are the portal's business state. The audit trail grows on purpose
 # (an opened link is recorded), sessions and axes' tables are bookkeeping.
-STATE_APPS = ("people", "access_requests", "approvals", "notifications")
+STATE_APPS = ("people", "access_requests", "approvals", "notifications", "api")
 # Fields a GET may legitimately set: the approvals app records when a link was first opened.
 MAY_CHANGE_ON_GET = {
     "approvals.approvalrequest": {"first_opened_at", "updated_at"},
+    # A read API request with a token records its use and counts it against the rate.
+    "api.servicetoken": {
+        "last_used_at",
+        "last_used_address",
+        "window_started_at",
+        "window_requests",
+        "updated_at",
+    },
 }
 
 

@@ -45,6 +45,8 @@ from access_requests.tests.factories import (
     grant_in_status,
     requester_with_director,
 )
+from api import services as api_services
+from api.models import Scope
 from approvals import services as approval_services
 from approvals.models import ApprovalRequest, Delegation
 from approvals.tests.factories import (
@@ -94,6 +96,7 @@ SERVICE_MODULES = [
     case_retention,
     portal_tasks,
     audit_retention,
+    api_services,
 ]
 
 
@@ -1532,6 +1535,72 @@ def run_audit_client_fields_purge(run):
     )
 
 
+# --- the read API's service tokens ---------------------------------------------------------
+
+API = "api.services"
+
+
+def _service_token(admin=None):
+    admin = admin or UserFactory(role=Role.ADMIN)
+    return api_services.service_token_create(
+        name="SIEM",
+        owner=admin,
+        scopes=[Scope.AUDIT_READ],
+        expires_at=timezone.now() + datetime.timedelta(days=30),
+        actor=admin,
+    )
+
+
+def run_service_token_create(run):
+    admin = UserFactory(role=Role.ADMIN)
+    run.service_starts()
+    token, _secret = api_services.service_token_create(
+        name="SIEM",
+        owner=admin,
+        scopes=[Scope.AUDIT_READ],
+        expires_at=timezone.now() + datetime.timedelta(days=30),
+        actor=admin,
+        client=CLIENT,
+    )
+    return Expected(
+        "service_token.created",
+        token,
+        admin.email,
+        CLIENT.address,
+        changes={"scope": "audit:read", "owner": admin.email},
+    )
+
+
+def run_service_token_revoke(run):
+    admin = UserFactory(role=Role.ADMIN)
+    token, _secret = _service_token(admin)
+    run.service_starts()
+    api_services.service_token_revoke(token=token, actor=admin, client=CLIENT)
+    return Expected("service_token.revoked", token, admin.email, CLIENT.address)
+
+
+def run_service_token_use(run):
+    token, secret = _service_token()
+    api_services.service_token_use(secret=secret, client=Client("198.51.100.1", "siem"))
+    run.service_starts()
+    api_services.service_token_use(secret=secret, client=CLIENT)
+    return Expected(
+        "service_token.used_from_new_address",
+        token,
+        "anonymous",
+        CLIENT.address,
+        changes={"address": ["198.51.100.1", CLIENT.address]},
+    )
+
+
+def run_service_token_use_same_address(run):
+    token, secret = _service_token()
+    api_services.service_token_use(secret=secret, client=CLIENT)
+    run.service_starts()
+    api_services.service_token_use(secret=secret, client=CLIENT)
+    return NoEvent(token)
+
+
 # Keyed by the service function's dotted path (a variant adds " (what)"); entries that are
 # not a service module's function (signing in) are named in words. Admin edits:
 # audit/tests/test_admin_edits.py.
@@ -1627,6 +1696,10 @@ SERVICES = {
     f"{CASE_RETENTION}.case_texts_purge_due": run_case_texts_purge_due,
     f"{PORTAL_TASKS}.sign_in_records_purge": run_sign_in_records_purge,
     f"{AUDIT_RETENTION}.audit_client_fields_purge": run_audit_client_fields_purge,
+    f"{API}.service_token_create": run_service_token_create,
+    f"{API}.service_token_revoke": run_service_token_revoke,
+    f"{API}.service_token_use": run_service_token_use,
+    f"{API}.service_token_use (same address)": run_service_token_use_same_address,
     "sign in": run_sign_in,
     "failed sign in": run_failed_sign_in,
     "sign out": run_sign_out,
@@ -1668,6 +1741,8 @@ NOT_STATE_CHANGING = {
     f"{PEOPLE}.password_link",
     # retention: the closed cases whose free text is due for removal (a read)
     f"{CASE_RETENTION}.cases_with_texts_due",
+    # the read API: the SHA-256 of a token (arithmetic)
+    f"{API}.token_digest",
 }
 
 # Public functions that write, but only as one step of the calling service, inside its

@@ -15,6 +15,7 @@ class PersonOnPage:
     name: str
     business_unit: str
     directorate: str
+    email: str = ""
 
 
 NOBODY = PersonOnPage(name="", business_unit="", directorate="")
@@ -36,6 +37,7 @@ def people_on_page(ids: set[int]) -> dict[int, PersonOnPage]:
             name=display_name_of(p["common_name"], p["first_name"], p["last_name"], p["email"]),
             business_unit=p["unit_name"] or "",
             directorate=p["directorate_name"] or "",
+            email=p["email"],
         )
         for p in people
     }

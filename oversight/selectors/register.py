@@ -111,10 +111,13 @@ class RegisterRow:
 GRANT_STATUS_LABELS = dict(AccessGrant.Status.choices)
 
 
-def register_page_values(queryset: QuerySet[AccessGrant], *, by_holder: bool) -> QuerySet:
+def register_page_values(
+    queryset: QuerySet[AccessGrant], *, by_holder: bool, extra: tuple[str, ...] = ()
+) -> QuerySet:
     """Filtered grants (`register_filtered`) as dictionaries of the grant's own columns and
     its case's reference, ready for keyset pages on `end_date` or `holder_sort` (when
-    `by_holder`), then `id`. Turn a page of them into rows with `register_rows`."""
+    `by_holder`), then `id`. Turn a page of them into rows with `register_rows`. `extra`
+    names more of the grant's columns (the read API's paying unit)."""
     if by_holder:
         queryset = queryset.annotate(holder_sort=holder_sort_key())
     columns = ["holder_sort"] if by_holder else []
@@ -128,6 +131,7 @@ def register_page_values(queryset: QuerySet[AccessGrant], *, by_holder: bool) ->
         "status",
         "start_date",
         "end_date",
+        *extra,
         *columns,
         reference=F("business_case__reference"),
     )

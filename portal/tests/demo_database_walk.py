@@ -103,6 +103,12 @@ def main() -> dict:
     approval_decide(
         approval_request=active_approval, decision="approve", actor=active_approval.approver
     )
+    # The paying unit's budget holder agrees to the PC's cost (unless the director is them).
+    cost = ApprovalRequest.objects.filter(
+        business_case=active_case, stage=ApprovalRequest.Stage.BUDGET_HOLDER, status="open"
+    ).first()
+    if cost is not None:
+        approval_decide(approval_request=cost, decision="approve", actor=cost.approver)
     active_grant = AccessGrant.objects.get(business_case=active_case)
     grant_provision(grant=active_grant, actor=ict, asset_tag="PC-0042")
     reminder_day = timezone.localdate() + datetime.timedelta(
@@ -127,7 +133,7 @@ def main() -> dict:
     seen["audit_trail_status"] = trail.status_code
     case_file = client.get(f"/oversight/cases/{case.pk}/")
     seen["case_file_status"] = case_file.status_code
-    seen["case_file_shows_approval"] = "approval.decided" in case_file.content.decode()
+    seen["case_file_shows_approval"] = "Decision made" in case_file.content.decode()
 
     seen["outbox_pending"] = OutboundEmail.objects.filter(
         status=OutboundEmail.Status.PENDING

@@ -28,10 +28,20 @@ PUBLIC_URL_NAMES = {
     "privacy",
     # GOV.UK Notify's delivery receipts: Notify's servers post them with a bearer token.
     "notify-callback",
+    # The read API's OpenAPI document (it holds no data) and its root (404).
+    "api-v1:openapi-json",
+    "api-v1:api-root",
 }
 # The emailed links carry their own credential: a token for one case, or for one person's
-# password.
-TOKEN_URL_NAMES = {"approvals:decide", "people:password-reset-confirm"}
+# password. The read API's endpoints answer to a service token, never a session (401
+# without one: api/tests/test_access.py).
+TOKEN_URL_NAMES = {
+    "approvals:decide",
+    "people:password-reset-confirm",
+    "api-v1:grants",
+    "api-v1:business-cases",
+    "api-v1:audit-events",
+}
 
 
 def all_url_patterns(resolver=None, prefix="", namespace=""):
@@ -116,10 +126,19 @@ NAV_EXPECTED = {
     Role.ICT: ({"Home", "Provisioning"}, {"Cases to decide", "Register", "Audit trail"}),
     Role.AUDITOR: (
         {"Register", "Audit trail", "Reports", "Sites"},
-        {"Admin", "Provisioning", "Your requests", "Failed email"},
+        {"Admin", "Provisioning", "Your requests", "Failed email", "API tokens"},
     ),
     Role.ADMIN: (
-        {"Register", "Audit trail", "Reports", "Failed email", "Sites", "Admin", "Cases to decide"},
+        {
+            "Register",
+            "Audit trail",
+            "Reports",
+            "Failed email",
+            "Sites",
+            "API tokens",
+            "Admin",
+            "Cases to decide",
+        },
         set(),
     ),
 }

@@ -18,6 +18,7 @@ OWN_CASE = {"anonymous": 302, "staff": (200, 404), "auditor": 403, "*": 404}
 OWN_DRAFT = {**OWN_CASE, "object": "draft_case"}  # question pages: drafts only
 POST_ONLY = {"anonymous": 302, "*": 405}
 OVERSIGHT = {"anonymous": 302, "auditor": 200, "admin": 200, "*": 403}
+ADMINS = {"anonymous": 302, "admin": 200, "*": 403}
 
 # role → status, or role → (status for one's own object, status for someone else's).
 # Roles: anonymous, staff, director, ict, auditor, admin. "*" is every role not named.
@@ -139,6 +140,20 @@ EXPECTED = {
         "*": 403,
         "object": "retired_site",
     },
+    # The read API's service tokens and its reference: admins only. Admins see and revoke
+    # every token (a token is the department's, not a side's).
+    "api:token-list": ADMINS,
+    "api:token-create": ADMINS,
+    "api:token-revoke": ADMINS,
+    "api:reference": ADMINS,
+    # The read API answers to service tokens, not sessions: signed in or not, a request
+    # without a token is 401 (api/tests/test_access.py covers every kind of token). Its
+    # OpenAPI document is public: it describes the endpoints and holds no data.
+    "api-v1:grants": {"*": 401},
+    "api-v1:business-cases": {"*": 401},
+    "api-v1:audit-events": {"*": 401},
+    "api-v1:openapi-json": {"*": 200},
+    "api-v1:api-root": {"*": 404},
 }
 
 

@@ -116,6 +116,7 @@ POSTS = {
     "access_requests:site-rename": ("site", lambda s: {"name": f"{s.marker} Renamed"}, "admin"),
     "access_requests:site-retire": ("site", lambda s: {}, "admin"),
     "access_requests:site-unretire": ("retired_site", lambda s: {}, "admin"),
+    "api:token-revoke": ("service_token", lambda s: {}, "admin"),
 }
 
 # (route, role) that may change side B's object, and why.
@@ -136,6 +137,8 @@ MAY_CHANGE_OTHERS = {
     ("access_requests:site-rename", "admin"): "admins manage the catalogue",
     ("access_requests:site-retire", "admin"): "admins manage the catalogue",
     ("access_requests:site-unretire", "admin"): "admins manage the catalogue",
+    # A service token is the department's, not its owner's: admins revoke any.
+    ("api:token-revoke", "admin"): "admins revoke any service token",
 }
 
 # URLs with no object of anyone's in them: posting there acts on one's own account or
@@ -149,6 +152,7 @@ NO_OBJECT = {
     "accessibility",
     "oversight:report-csv",
     "healthz",
+    "metrics",  # a scraper's, GET only
     "sign-in",
     "sign-out",
     # Single sign-on: GET only, and about no one's object until it signs someone in.
@@ -177,8 +181,18 @@ NO_OBJECT = {
     "oversight:audit-trail-csv",
     "oversight:reports",
     "oversight:failed-emails",
+    "oversight:directorate-access",  # GET only: the grant page's Revoke is matrixed there
     "access_requests:site-list",
     "access_requests:site-add",  # a new site: nobody's object (admins only, matrix above)
+    "api:token-list",
+    "api:token-create",  # a new token (admins only: api/tests/test_pages.py)
+    "api:reference",
+    # The read API: GET only (405 to a POST), by token, never a session's CSRF-checked form.
+    "api-v1:grants",
+    "api-v1:business-cases",
+    "api-v1:audit-events",
+    "api-v1:openapi-json",
+    "api-v1:api-root",
 }
 
 
