@@ -37,6 +37,7 @@ from access_requests.forms.business_cases import (
 from access_requests.models import AccessTier, BusinessCase
 from access_requests.selectors import business_cases as selectors
 from access_requests.services import business_cases as services
+from access_requests.views.task_list import draft_task_list
 
 # Sending and withdrawing a case call up into approvals, which changes the case's status
 # (through this app's services) together with its approval requests.
@@ -61,6 +62,8 @@ def _case_or_404(request, pk: int) -> BusinessCase:
 class Step:
     url: str
     complete: bool
+    key: str  # which question: sites, tier, pc, need, dates, identity, declarations
+    title: str  # the task's name on the draft's task list
 
 
 def journey_steps(case: BusinessCase) -> list[Step]:
@@ -71,8 +74,8 @@ def journey_steps(case: BusinessCase) -> list[Step]:
 
     identities = list(case.site_identities.all())
     steps = [
-        Step(url("case-sites"), bool(identities)),
-        Step(url("case-tier"), bool(case.tier)),
+        Step(url("case-sites"), bool(identities), "sites", "Which sites you need"),
+        Step(url("case-tier"), bool(case.tier), "tier", "What kind of access you need"),
     ]
     if case.tier == AccessTier.ACTIVE:
         steps.append(
@@ -84,16 +87,30 @@ def journey_steps(case: BusinessCase) -> list[Step]:
                     and case.pc_choice
                     and (case.pc_choice != BusinessCase.PcChoice.EXISTING or case.pc_asset_tag)
                 ),
+                "pc",
+                "Who pays for the standalone PC",
             )
         )
     steps += [
-        Step(url("case-need"), bool(case.purpose and case.audience and case.integration)),
-        Step(url("case-dates"), services.business_case_dates_are_valid(case=case)),
+        Step(
+            url("case-need"),
+            bool(case.purpose and case.audience and case.integration),
+            "need",
+            "Your business need",
+        ),
+        Step(
+            url("case-dates"),
+            services.business_case_dates_are_valid(case=case),
+            "dates",
+            "When you need access",
+        ),
     ]
     steps += [
         Step(
             url("case-identity", site_pk=identity.site_id),
             services.identity_is_complete(identity),
+            "identity",
+            f"Your identity on {identity.site.name}",
         )
         for identity in identities
     ]
@@ -101,6 +118,8 @@ def journey_steps(case: BusinessCase) -> list[Step]:
         Step(
             url("case-declarations"),
             all(getattr(case, name) for name in DECLARATIONS),
+            "declarations",
+            "Declarations",
         )
     )
     return steps
@@ -456,7 +475,15 @@ def case_list(request):
 
 @require_safe
 def case_detail(request, pk):
+    """A draft's page is its task list; a sent case's page shows its answers and what has
+    happened to it."""
     case = _case_or_404(request, pk)
+    if case.is_draft:
+        return render(
+            request,
+            "access_requests/business_case/tasks.html",
+            {"case": case, **draft_task_list(case, journey_steps(case))},
+        )
     return render(
         request,
         "access_requests/business_case/detail.html",
