@@ -59,3 +59,11 @@ class ReasonRequired(GrantError):
 
 class NotRenewable(GrantError):
     """The grant cannot be renewed (yet, or any more); the message says why."""
+
+
+class NotAskableAgain(Exception):
+    """Only a case closed without access (rejected, withdrawn, lapsed) is asked again."""
+
+    def __init__(self, case):
+        self.case = case
+        super().__init__("Only a rejected, withdrawn or expired request can be asked again")

@@ -95,6 +95,7 @@ class Side:
     submitted_case: BusinessCase
     approval: ApprovalRequest
     decided_case: BusinessCase
+    closed_case: BusinessCase  # withdrawn: its requester may ask again with its answers
     grant: AccessGrant  # active
     awaiting_grant: AccessGrant  # approved, waiting for ICT
     delegation: object
@@ -126,6 +127,7 @@ class Side:
             self.staff.email,
             self.submitted_case.reference,
             self.decided_case.reference,
+            self.closed_case.reference,
         ]
 
 
@@ -170,6 +172,15 @@ def build_side(marker: str, *, site) -> Side:
         requester=staff, submitted=True, reference=f"{ref}001", sites=[site], **need
     )
     approval = ApprovalRequestFactory(business_case=submitted_case, approver=director)
+    closed_case = BusinessCaseFactory(
+        requester=staff,
+        submitted=True,
+        reference=f"{ref}004",
+        status=BusinessCase.Status.WITHDRAWN,
+        withdrawn_at=timezone.now(),
+        sites=[site],
+        **need,
+    )
     grant = AccessGrantFactory(
         business_case__requester=staff,
         business_case__reference=f"{ref}002",
@@ -212,6 +223,7 @@ def build_side(marker: str, *, site) -> Side:
         submitted_case=submitted_case,
         approval=approval,
         decided_case=grant.business_case,
+        closed_case=closed_case,
         grant=grant,
         awaiting_grant=awaiting_grant,
         delegation=delegation,

@@ -82,6 +82,8 @@ def budget_holder_for_unit(*, email: str, unit: BusinessUnit | None, requester) 
 # What each audit action means to the person reading their case's timeline.
 TIMELINE_LABELS = {
     "case.started": "Draft started",
+    "case.asked_again": "Draft started with the answers of an earlier request",
+    "case.renewal_started": "Renewal started",
     "case.answers_saved": "Answers saved",
     "case.sites_changed": "Sites chosen",
     "case.identity_saved": "Identity answered",

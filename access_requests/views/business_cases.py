@@ -13,12 +13,13 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views import View
-from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from access_requests.errors import (
     AnswerRefused,
     BusinessCaseIncomplete,
     BusinessCaseNotEditable,
+    NotAskableAgain,
     NotRenewable,
     TransitionNotAllowed,
 )
@@ -36,7 +37,7 @@ from access_requests.forms.business_cases import (
 )
 from access_requests.models import AccessTier, BusinessCase
 from access_requests.selectors import business_cases as selectors
-from access_requests.services import business_cases as services
+from access_requests.services import business_cases as services, case_copies
 from access_requests.views.task_list import draft_task_list
 
 # Sending and withdrawing a case call up into approvals, which changes the case's status
@@ -536,3 +537,23 @@ def case_withdraw(request, pk):
     return render(
         request, "access_requests/business_case/withdraw.html", {"case": case, "form": form}
     )
+
+
+@require_POST
+def case_ask_again(request, pk):
+    """Ask again with these answers, on a rejected, withdrawn or lapsed case: a new draft
+    from its answers, shown as its task list."""
+    case = _case_or_404(request, pk)
+    try:
+        draft = case_copies.business_case_ask_again(
+            case=case, actor=request.user, client=client_of(request)
+        )
+    except NotAskableAgain as refused:
+        messages.info(request, str(refused))
+        return redirect("access_requests:case-detail", pk=case.pk)
+    messages.success(
+        request,
+        f"Your new draft request has the answers of {case.reference}. "
+        "Check each section, then send it.",
+    )
+    return redirect("access_requests:case-detail", pk=draft.pk)
