@@ -91,7 +91,8 @@ class Side:
     marker: str
     staff: object
     director: object
-    draft_case: BusinessCase
+    draft_case: BusinessCase  # every question answered
+    empty_draft: BusinessCase  # just started: nothing answered
     submitted_case: BusinessCase
     approval: ApprovalRequest
     decided_case: BusinessCase
@@ -166,6 +167,7 @@ def build_side(marker: str, *, site) -> Side:
         "integration": f"{marker} integration",
     }
     draft_case = BusinessCaseFactory(requester=staff, sites=[site], **need)
+    empty_draft = BusinessCase.objects.create(requester=staff)
     # References from a year the portal's counter never reaches, so real submits do not clash.
     ref = f"SNS-1999-{marker[:2].upper()}"
     submitted_case = BusinessCaseFactory(
@@ -220,6 +222,7 @@ def build_side(marker: str, *, site) -> Side:
         staff=staff,
         director=director,
         draft_case=draft_case,
+        empty_draft=empty_draft,
         submitted_case=submitted_case,
         approval=approval,
         decided_case=grant.business_case,
