@@ -78,3 +78,11 @@ class NothingToWithdraw(Exception):
     def __init__(self, grant):
         self.grant = grant
         super().__init__(f"{grant} has no access to withdraw")
+
+
+class NotAskableAgain(Exception):
+    """Only a case closed without access (rejected, withdrawn, lapsed) is asked again."""
+
+    def __init__(self, case):
+        self.case = case
+        super().__init__("Only a rejected, withdrawn or expired request can be asked again")

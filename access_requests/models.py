@@ -70,6 +70,11 @@ class BusinessCase(TimeStampedModel):
         def closed(cls):
             return [cls.APPROVED, cls.REJECTED, cls.WITHDRAWN, cls.LAPSED]
 
+        @classmethod
+        def may_ask_again(cls):
+            """Closed without access: the requester may start a new draft from its answers."""
+            return [cls.REJECTED, cls.WITHDRAWN, cls.LAPSED]
+
     TRANSITIONS = {
         Status.DRAFT: {Status.SUBMITTED},
         Status.SUBMITTED: {Status.APPROVED, Status.REJECTED, Status.WITHDRAWN, Status.LAPSED},
@@ -150,6 +155,16 @@ class BusinessCase(TimeStampedModel):
         on_delete=models.PROTECT,
         related_name="renewal_cases",
     )
+    # "Ask again with these answers": this draft started from a case that was rejected,
+    # withdrawn or lapsed.
+    asked_again_from = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="asked_again_cases",
+        editable=False,
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -182,6 +197,10 @@ class BusinessCase(TimeStampedModel):
     @property
     def is_draft(self) -> bool:
         return self.status == self.Status.DRAFT
+
+    @property
+    def may_ask_again(self) -> bool:
+        return self.status in self.Status.may_ask_again()
 
     @property
     def is_active_tier(self) -> bool:

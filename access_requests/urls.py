@@ -42,6 +42,7 @@ urlpatterns = [
     path("<int:pk>/sent/", may_ask(case_views.case_confirmation), name="case-confirmation"),
     path("<int:pk>/delete/", may_ask(case_views.case_delete), name="case-delete"),
     path("<int:pk>/withdraw/", may_ask(case_views.case_withdraw), name="case-withdraw"),
+    path("<int:pk>/ask-again/", may_ask(case_views.case_ask_again), name="case-ask-again"),
 ]
 
 # Access grants (issue 5): ICT's provisioning queue and the holder's grant pages.

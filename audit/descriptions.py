@@ -26,6 +26,7 @@ ACTIONS = {
     # Business cases (the requester, the portal's sweeps)
     "case.started": "Draft started",
     "case.renewal_started": "Renewal started as a new draft",
+    "case.asked_again": "Asked again: a new draft with an earlier request's answers",
     "case.sites_changed": "Sites chosen",
     "case.answers_saved": "Answers saved",
     "case.identity_saved": "Identity on a site answered",
@@ -129,6 +130,7 @@ OBJECT_TYPES = {
 }
 
 FIELDS = {
+    "asked_again_from": "Asked again from",
     "withdrawn_at": "Access withdrawn",
     "name": "Name",
     # API tokens

@@ -93,10 +93,12 @@ class Side:
     marker: str
     staff: object
     director: object
-    draft_case: BusinessCase
+    draft_case: BusinessCase  # every question answered
+    empty_draft: BusinessCase  # just started: nothing answered
     submitted_case: BusinessCase
     approval: ApprovalRequest
     decided_case: BusinessCase
+    closed_case: BusinessCase  # withdrawn: its requester may ask again with its answers
     grant: AccessGrant  # active
     awaiting_grant: AccessGrant  # approved, waiting for ICT
     delegation: object
@@ -132,6 +134,7 @@ class Side:
             self.staff.email,
             self.submitted_case.reference,
             self.decided_case.reference,
+            self.closed_case.reference,
         ]
 
 
@@ -170,12 +173,22 @@ def build_side(marker: str, *, site) -> Side:
         "integration": f"{marker} integration",
     }
     draft_case = BusinessCaseFactory(requester=staff, sites=[site], **need)
+    empty_draft = BusinessCase.objects.create(requester=staff)
     # References from a year the portal's counter never reaches, so real submits do not clash.
     ref = f"SNS-1999-{marker[:2].upper()}"
     submitted_case = BusinessCaseFactory(
         requester=staff, submitted=True, reference=f"{ref}001", sites=[site], **need
     )
     approval = ApprovalRequestFactory(business_case=submitted_case, approver=director)
+    closed_case = BusinessCaseFactory(
+        requester=staff,
+        submitted=True,
+        reference=f"{ref}004",
+        status=BusinessCase.Status.WITHDRAWN,
+        withdrawn_at=timezone.now(),
+        sites=[site],
+        **need,
+    )
     grant = AccessGrantFactory(
         business_case__requester=staff,
         business_case__reference=f"{ref}002",
@@ -193,7 +206,7 @@ def build_side(marker: str, *, site) -> Side:
     )
     ended_grant = AccessGrantFactory(
         business_case__requester=staff,
-        business_case__reference=f"{ref}004",
+        business_case__reference=f"{ref}005",
         business_case__sites=[site],
         business_case__purpose=need["purpose"],
         approved_by=director,
@@ -246,9 +259,11 @@ def build_side(marker: str, *, site) -> Side:
         staff=staff,
         director=director,
         draft_case=draft_case,
+        empty_draft=empty_draft,
         submitted_case=submitted_case,
         approval=approval,
         decided_case=grant.business_case,
+        closed_case=closed_case,
         grant=grant,
         awaiting_grant=awaiting_grant,
         ended_grant=ended_grant,

@@ -13,12 +13,13 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views import View
-from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from access_requests.errors import (
     AnswerRefused,
     BusinessCaseIncomplete,
     BusinessCaseNotEditable,
+    NotAskableAgain,
     NotRenewable,
     TransitionNotAllowed,
 )
@@ -36,7 +37,8 @@ from access_requests.forms.business_cases import (
 )
 from access_requests.models import AccessTier, BusinessCase
 from access_requests.selectors import business_cases as selectors
-from access_requests.services import business_cases as services
+from access_requests.services import business_cases as services, case_copies
+from access_requests.views.task_list import draft_task_list
 
 # Sending and withdrawing a case call up into approvals, which changes the case's status
 # (through this app's services) together with its approval requests.
@@ -61,6 +63,8 @@ def _case_or_404(request, pk: int) -> BusinessCase:
 class Step:
     url: str
     complete: bool
+    key: str  # which question: sites, tier, pc, need, dates, identity, declarations
+    title: str  # the task's name on the draft's task list
 
 
 def journey_steps(case: BusinessCase) -> list[Step]:
@@ -72,8 +76,13 @@ def journey_steps(case: BusinessCase) -> list[Step]:
     identities = list(case.site_identities.all())
     steps = [
         # A site retired since it was chosen must be taken off before the case is sent.
-        Step(url("case-sites"), bool(identities) and all(i.site.is_active for i in identities)),
-        Step(url("case-tier"), bool(case.tier)),
+        Step(
+            url("case-sites"),
+            bool(identities) and all(i.site.is_active for i in identities),
+            "sites",
+            "Which sites you need",
+        ),
+        Step(url("case-tier"), bool(case.tier), "tier", "What kind of access you need"),
     ]
     if case.tier == AccessTier.ACTIVE:
         steps.append(
@@ -85,16 +94,30 @@ def journey_steps(case: BusinessCase) -> list[Step]:
                     and case.pc_choice
                     and (case.pc_choice != BusinessCase.PcChoice.EXISTING or case.pc_asset_tag)
                 ),
+                "pc",
+                "Who pays for the standalone PC",
             )
         )
     steps += [
-        Step(url("case-need"), bool(case.purpose and case.audience and case.integration)),
-        Step(url("case-dates"), services.business_case_dates_are_valid(case=case)),
+        Step(
+            url("case-need"),
+            bool(case.purpose and case.audience and case.integration),
+            "need",
+            "Your business need",
+        ),
+        Step(
+            url("case-dates"),
+            services.business_case_dates_are_valid(case=case),
+            "dates",
+            "When you need access",
+        ),
     ]
     steps += [
         Step(
             url("case-identity", site_pk=identity.site_id),
             services.identity_is_complete(identity),
+            "identity",
+            f"Your identity on {identity.site.name}",
         )
         for identity in identities
     ]
@@ -102,6 +125,8 @@ def journey_steps(case: BusinessCase) -> list[Step]:
         Step(
             url("case-declarations"),
             all(getattr(case, name) for name in DECLARATIONS),
+            "declarations",
+            "Declarations",
         )
     )
     return steps
@@ -469,7 +494,15 @@ def case_list(request):
 
 @require_safe
 def case_detail(request, pk):
+    """A draft's page is its task list; a sent case's page shows its answers and what has
+    happened to it."""
     case = _case_or_404(request, pk)
+    if case.is_draft:
+        return render(
+            request,
+            "access_requests/business_case/tasks.html",
+            {"case": case, **draft_task_list(case, journey_steps(case))},
+        )
     return render(
         request,
         "access_requests/business_case/detail.html",
@@ -523,3 +556,23 @@ def case_withdraw(request, pk):
     return render(
         request, "access_requests/business_case/withdraw.html", {"case": case, "form": form}
     )
+
+
+@require_POST
+def case_ask_again(request, pk):
+    """Ask again with these answers, on a rejected, withdrawn or lapsed case: a new draft
+    from its answers, shown as its task list."""
+    case = _case_or_404(request, pk)
+    try:
+        draft = case_copies.business_case_ask_again(
+            case=case, actor=request.user, client=client_of(request)
+        )
+    except NotAskableAgain as refused:
+        messages.info(request, str(refused))
+        return redirect("access_requests:case-detail", pk=case.pk)
+    messages.success(
+        request,
+        f"Your new draft request has the answers of {case.reference}. "
+        "Check each section, then send it.",
+    )
+    return redirect("access_requests:case-detail", pk=draft.pk)

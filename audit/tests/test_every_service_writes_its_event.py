@@ -30,6 +30,7 @@ from access_requests.models import AccessGrant, BusinessCase, SafeUseReminder
 from access_requests.selectors.grants import expiry_notice_due
 from access_requests.services import (
     business_cases as case_services,
+    case_copies,
     grant_emails,
     grant_expiry,
     grant_renewal,
@@ -81,6 +82,7 @@ CLIENT = Client(address="203.0.113.9", user_agent="Service test")
 SERVICE_MODULES = [
     case_services,
     site_services,
+    case_copies,
     grant_services,
     grant_expiry,
     grant_safe_use,
@@ -257,6 +259,24 @@ def run_business_case_lapse(run):
     )
     return Expected(
         "case.lapsed", case, "system:case_lapse_due", changes=_status("submitted", "lapsed")
+    )
+
+
+CASE_COPIES = "access_requests.services.case_copies"
+
+
+def run_business_case_ask_again(run):
+    old = submitted_case()
+    approval_services.case_withdraw(case=old, actor=old.requester)
+    run.service_starts()
+    new = case_copies.business_case_ask_again(case=old, actor=old.requester, client=CLIENT)
+    assert new.asked_again_from_id == old.pk
+    return Expected(
+        "case.asked_again",
+        new,
+        old.requester.email,
+        CLIENT.address,
+        {**_status(None, "draft"), "asked_again_from": old.reference},
     )
 
 
@@ -1613,6 +1633,7 @@ SERVICES = {
     f"{CASES}.business_case_submit": run_business_case_submit,
     f"{CASES}.business_case_withdraw": run_business_case_withdraw,
     f"{CASES}.business_case_lapse": run_business_case_lapse,
+    f"{CASE_COPIES}.business_case_ask_again": run_business_case_ask_again,
     f"{GRANTS}.grant_create_from_case": run_grant_create_from_case,
     f"{GRANTS}.grant_provision": run_grant_provision,
     "access_requests.services.grant_withdrawal.grant_withdrawal_confirm": (
@@ -1719,6 +1740,8 @@ NOT_STATE_CHANGING = {
     f"{CASES}.identity_is_complete",
     f"{CASES}.business_case_dates_are_valid",
     f"{CASES}.business_case_may_withdraw",
+    # the paying unit and budget holder of an earlier case, as far as they still hold
+    f"{CASE_COPIES}.who_pays_still",
     # grant emails: who ICT is (the mailbox or the ICT people), and what the emails say
     f"{GRANT_EMAILS}.ict_recipients",
     f"{GRANT_EMAILS}.grant_page_url",
@@ -1756,6 +1779,9 @@ AUDITED_BY_CALLER = {
     f"{CASES}.business_case_decide",
     # Ends sessions of people switched off: the switching-off service records it.
     f"{DIRECTORY}.sessions_end",
+    # The copy of an earlier case's answers into a new draft, for `grant_renewal_start`
+    # (`case.renewal_started`) and `business_case_ask_again` (`case.asked_again`).
+    f"{CASE_COPIES}.business_case_draft_copy",
     # Writes the email asking ICT to withdraw access, for the revoking or surrendering service.
     f"{GRANT_EMAILS}.ict_email_queue",
 }

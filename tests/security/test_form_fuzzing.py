@@ -31,7 +31,10 @@ from tests.portal_map import (
 )
 
 # (url name, role, object of side A filling its parameters), for forms not found otherwise.
-EXTRA_FORM_PAGES: list[tuple[str, str, str | None]] = []
+EXTRA_FORM_PAGES: list[tuple[str, str, str | None]] = [
+    # "Ask again with these answers" is offered on a withdrawn case.
+    ("access_requests:case-detail", "staff", "closed_case"),
+]
 
 HOSTILE = [
     "",

@@ -51,6 +51,7 @@ EXPECTED = {
     "access_requests:case-detail": OWN_CASE,
     "access_requests:case-confirmation": OWN_CASE,
     "access_requests:case-withdraw": OWN_CASE,
+    "access_requests:case-ask-again": {"anonymous": 302, "auditor": 403, "*": 405},  # POST only
     "access_requests:case-continue": {**OWN_DRAFT, "staff": (302, 404)},  # to the next question
     "access_requests:case-sites": OWN_DRAFT,
     "access_requests:case-tier": OWN_DRAFT,

@@ -59,6 +59,7 @@ def _identity(side: Side) -> dict:
 # Others' objects that a role may change by design are in MAY_CHANGE_OTHERS.
 POSTS = {
     "access_requests:case-withdraw": ("submitted_case", lambda s: {"reason": "Gone"}, "staff"),
+    "access_requests:case-ask-again": ("closed_case", lambda s: {}, "staff"),
     "access_requests:case-sites": (
         "draft_case",
         lambda s: {"sites": [str(SiteFactory(name=f"{s.marker} Forum").pk)]},
