@@ -2,7 +2,7 @@
 line (`StaffImportError`). What the rows change is `people.directory`'s."""
 
 import csv
-import unicodedata
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -88,18 +88,18 @@ def staff_rows_read(lines: Iterable[str]) -> Iterator[StaffRow]:
         yield StaffRow(line=line, **{**values, "email": values["email"].lower(), "role": role})
 
 
-# Control characters (NUL, line breaks, tabs…) and the invisible characters that reverse
-# or embed text direction (U+202A–U+202E, U+2066–U+2069): in a name, job title, unit or cost
-# centre they only break email subjects, CSV cells and pages, as the web forms refuse NUL.
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Control characters (NUL, line breaks, tabs…: Unicode's category Cc, which is exactly
+# U+0000–U+001F and U+007F–U+009F) and the invisible characters that reverse or embed text
+# direction (U+202A–U+202E, U+2066–U+2069): in a name, job title, unit or cost centre they
+# only break email subjects, CSV cells and pages, as the web forms refuse NUL. One regular
+# expression finds them: a file of 50,000 rows has 400,000 values to check.
+_UNWANTED_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def _control_character(value: str) -> str | None:
     """The first unwanted character in `value`, as U+XXXX, or None."""
-    for character in value:
-        if unicodedata.category(character) == "Cc" or character in _BIDI_CONTROLS:
-            return f"U+{ord(character):04X}"
-    return None
+    found = _UNWANTED_CHARACTER.search(value)
+    return f"U+{ord(found.group()):04X}" if found else None
 
 
 def _csv_read(reader, read):
