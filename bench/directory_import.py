@@ -1,17 +1,22 @@
 """Timing the staff directory import on a scratch database (`python -m bench.run import`).
 
-`manage.py import_staff FILE` runs as an operator runs it (a process of its own, its
-start-up included) twice: into an empty portal, then again with `--full` and the same file
-(nothing changes). The scratch database (`<bench database>_import`) is created and
-migrated here and dropped afterwards: the loaded bench data is left alone. The file is
-generated, shaped as the bench data set is (3 organisations, 40 directorates each with its
-director, 200 business units, a few admins, auditors and ICT people, the rest staff).
+The `import_staff` command runs twice, each time in a process of its own (its start-up
+included, as an operator's `manage.py import_staff FILE`): into an empty portal, then
+again with `--full` and the same file (nothing changes). The process reports the CPU time
+the import used in Python and in its PostgreSQL backend as well: on a shared machine the
+wall-clock time also counts the waits for a core. The scratch database (`<bench
+database>_import`) is created and migrated here and dropped afterwards: the loaded bench
+data is left alone. The file is generated, shaped as the bench data set is (3
+organisations, 40 directorates each with its director, 200 business units, a few admins,
+auditors and ICT people, the rest staff).
 
 `BENCH_IMPORT_PEOPLE` sets how many people (default 50,000): the targets are for 50,000,
 so another size is timed and checked but not judged against them.
 """
 
 import csv
+import io
+import json
 import os
 import random
 import re
@@ -91,13 +96,17 @@ def import_measure(config: DirectoryImport, work: Path) -> dict:
         counts = _counts(scratch)
         row.update(counts)
         say(
-            f"  {row['create_seconds']:.1f} s: {row['create_created']:,} created; "
+            f"  {row['create_seconds']:.1f} s ({_cpu(row, 'create')}): "
+            f"{row['create_created']:,} created; "
             f"{counts['audit_staff_created']:,} creation events, "
             f"{counts['search_texts']:,} search texts"
         )
         say("  the same file again, --full")
         row.update(_timed_import(path, ["--full"], env, prefix="reimport"))
-        say(f"  {row['reimport_seconds']:.1f} s: {row['reimport_unchanged']:,} unchanged")
+        say(
+            f"  {row['reimport_seconds']:.1f} s ({_cpu(row, 'reimport')}): "
+            f"{row['reimport_unchanged']:,} unchanged"
+        )
     except Exception as error:  # noqa: BLE001 - the import's failure must not stop the report
         say(f"  failed: {error!r}")
         return {**row, "state": f"failed: {error!r}"[:300]}
@@ -107,6 +116,14 @@ def import_measure(config: DirectoryImport, work: Path) -> dict:
     row["state"] = "measured"
     row.update(_verdicts(row))
     return row
+
+
+def _cpu(row: dict, run: str) -> str:
+    postgresql = row[f"{run}_postgresql_cpu_seconds"]
+    return (
+        f"CPU {row[f'{run}_python_cpu_seconds']:.1f} s Python, "
+        f"{'?' if postgresql is None else f'{postgresql:.1f}'} s PostgreSQL"
+    )
 
 
 def _verdicts(row: dict) -> dict:
@@ -145,16 +162,15 @@ def _database_create(name: str) -> None:
 
 
 def _manage(arguments: list[str], env: dict) -> subprocess.CompletedProcess:
-    result = subprocess.run(  # noqa: S603 - our own manage.py, fixed arguments
-        [sys.executable, "manage.py", *arguments],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+    return _run([sys.executable, "manage.py", *arguments], env)
+
+
+def _run(command: list[str], env: dict) -> subprocess.CompletedProcess:
+    result = subprocess.run(  # noqa: S603 - our own manage.py and harness, fixed arguments
+        command, cwd=ROOT, env=env, capture_output=True, text=True, check=False
     )
     if result.returncode != 0:
-        raise RuntimeError(f"manage.py {arguments[0]} failed: {result.stderr[-1000:]}")
+        raise RuntimeError(f"{' '.join(command[1:3])} failed: {result.stderr[-1000:]}")
     return result
 
 
@@ -163,21 +179,66 @@ IMPORTED = re.compile(r"(\d+) created, (\d+) updated, (\d+) unchanged")
 
 
 def _timed_import(path: Path, arguments: list[str], env: dict, *, prefix: str) -> dict:
+    """One import in a process of its own (`import-worker`), timed from outside (start-up
+    included); the process reports the CPU time it and its PostgreSQL backend used, which a
+    busy machine's other work does not inflate as it does the wall-clock time."""
     load = os.getloadavg()[0]
     started = time.perf_counter()
-    result = _manage(["import_staff", str(path), *arguments], env)
+    result = _run([sys.executable, "-m", "bench.run", "import-worker", str(path), *arguments], env)
     seconds = time.perf_counter() - started
-    found = IMPORTED.search(result.stdout)
+    line = next((x for x in result.stdout.splitlines() if x.startswith("IMPORT_JSON ")), None)
+    if line is None:
+        raise RuntimeError(f"the import worker said: {result.stdout[-500:]}")
+    report = json.loads(line[len("IMPORT_JSON ") :])
+    found = IMPORTED.search(report["output"])
     if found is None:
-        raise RuntimeError(f"import_staff said: {result.stdout[-500:]}")
+        raise RuntimeError(f"import_staff said: {report['output'][-500:]}")
     created, updated, unchanged = (int(n) for n in found.groups())
     return {
         f"{prefix}_seconds": seconds,
+        f"{prefix}_python_cpu_seconds": report["python_cpu_seconds"],
+        f"{prefix}_postgresql_cpu_seconds": report["postgresql_cpu_seconds"],
         f"{prefix}_load_average_before": load,
         f"{prefix}_created": created,
         f"{prefix}_updated": updated,
         f"{prefix}_unchanged": unchanged,
     }
+
+
+def worker_main(args) -> None:
+    """Run `import_staff` on this process's database connection and print, as one JSON
+    line, what it said and the CPU time it used here and in its PostgreSQL backend."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    backend_before, python_before = _process_cpu_seconds(backend), time.process_time()
+    output = io.StringIO()
+    call_command("import_staff", args.file, *(["--full"] if args.full else []), stdout=output)
+    backend_after = _process_cpu_seconds(backend)
+    report = {
+        "output": output.getvalue(),
+        "python_cpu_seconds": time.process_time() - python_before,
+        "postgresql_cpu_seconds": (
+            backend_after - backend_before
+            if backend_before is not None and backend_after is not None
+            else None
+        ),
+    }
+    print("IMPORT_JSON " + json.dumps(report))
+
+
+def _process_cpu_seconds(pid: int) -> float | None:
+    """User and system CPU time of a process on this machine (None when PostgreSQL runs
+    elsewhere or /proc cannot be read)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    # utime and stime, the 14th and 15th fields of proc(5), counted after the ")".
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _counts(database: str) -> dict:

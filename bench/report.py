@@ -256,24 +256,36 @@ def import_lines(run: dict | None) -> list[str]:
         return []
     lines = [
         "",
-        "| staff directory import | people | seconds | target | load average before "
-        "| target met? |",
-        "| --- | ---: | ---: | ---: | ---: | --- |",
+        "| staff directory import | people | seconds | target | CPU s: Python + PostgreSQL "
+        "| load average before | target met? |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     if run.get("state") != "measured":
-        return [*lines, f"| {run['label']} | {run['people']:,} | | | | {run.get('state')} |"]
+        return [*lines, f"| {run['label']} | {run['people']:,} | | | | | {run.get('state')} |"]
     for key, label in [("create", "from empty"), ("reimport", "unchanged `--full` re-import")]:
         target = run[f"{key}_target_seconds"]
         lines.append(
             f"| {label} | {run['people']:,} | {run[f'{key}_seconds']:.1f} | "
-            f"{'—' if target is None else f'≤ {target:g} s'} | "
+            f"{'—' if target is None else f'≤ {target:g} s'} | {cpu_text(run, key)} | "
             f"{run[f'{key}_load_average_before']:.1f} | {run[f'{key}_verdict']} |"
         )
     lines += [
         "",
-        "Each run is `manage.py import_staff` in a process of its own (start-up included) on "
-        f"a scratch database; after the first: {run['people']:,} people, "
+        "Each run is `import_staff` in a process of its own (start-up included) on a scratch "
+        f"database; after the first: {run['people']:,} people, "
         f"{run['audit_staff_created']:,} with their creation event, "
-        f"{run['search_texts']:,} with their search text.",
+        f"{run['search_texts']:,} with their search text. The CPU time is the import's own "
+        "(its process and its PostgreSQL backend): on a shared machine the seconds also "
+        "count the waits for a core, the CPU time does not.",
     ]
     return lines
+
+
+def cpu_text(run: dict, key: str) -> str:
+    python, postgresql = (
+        run.get(f"{key}_python_cpu_seconds"),
+        run.get(f"{key}_postgresql_cpu_seconds"),
+    )
+    if python is None:
+        return "—"
+    return f"{python:.1f} + {'?' if postgresql is None else f'{postgresql:.1f}'}"

@@ -508,6 +508,9 @@ def main(argv=None) -> None:
     directory = sub.add_parser("import")
     directory.add_argument("--out", required=True)
     directory.add_argument("--work", required=True, help="a folder for the generated file")
+    directory_worker = sub.add_parser("import-worker")
+    directory_worker.add_argument("file")
+    directory_worker.add_argument("--full", action="store_true")
     report = sub.add_parser("report")
     report.add_argument("inputs", nargs="+")
     report.add_argument("--results-dir", default=str(ROOT / "bench" / "results"))
@@ -519,6 +522,10 @@ def main(argv=None) -> None:
         Path(args.out).write_text(json.dumps(phase_sweeps(args), indent=2, default=str))
     elif args.phase == "import":
         Path(args.out).write_text(json.dumps(phase_import(args), indent=2, default=str))
+    elif args.phase == "import-worker":
+        from bench import directory_import
+
+        directory_import.worker_main(args)
     elif args.phase == "sweep-worker":
         from bench import sweeps as sweep_module
 
