@@ -52,6 +52,17 @@ class Sweep:
     target_seconds: float = 60.0
 
 
+@dataclass(frozen=True)
+class DirectoryImport:
+    """`manage.py import_staff` over a generated directory of `people`, on a scratch
+    database: from empty, then the same file again with `--full` (nothing changes)."""
+
+    label: str
+    people: int = 50_000
+    create_target_seconds: float = 60.0
+    reimport_target_seconds: float = 15.0
+
+
 def first_approved_case_of(user):
     """The person's newest approved case: a full case page with a timeline."""
     from access_requests.models import BusinessCase

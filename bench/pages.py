@@ -8,6 +8,7 @@ bench accounts of `bench.data.accounts` (admin, auditor, ict, staff, director). 
 
 from bench.config import (
     Deep,
+    DirectoryImport,
     Export,
     Page,
     Sweep,
@@ -142,3 +143,7 @@ SWEEPS = [
         services=["approvals.services.reminders.approval_remind_due"],
     ),
 ]
+
+# The staff directory import (issue 17): a department's directory into an empty portal,
+# then re-run unchanged as the nightly `--full` import would be (bench/directory_import.py).
+DIRECTORY_IMPORT = DirectoryImport("Staff directory import (manage.py import_staff)")

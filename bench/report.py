@@ -162,6 +162,7 @@ def phase_report(args) -> dict:
         "pages": page_rows(data.get("pages", []), data.get("floor_runs", [])),
         "exports": [export_row(e) for e in data.get("exports", [])],
         "sweeps": data.get("sweeps", []),
+        "directory_import": data.get("directory_import"),
         "raw": data,
     }
     markdown = report_markdown(result)
@@ -240,9 +241,51 @@ def report_markdown(result: dict) -> str:
             f"on {measured[0]['sweep_connections']} batch(es) at once, each on its own "
             "database connection (`SNS_SWEEP_CONNECTIONS`).",
         ]
+    lines += import_lines(result.get("directory_import"))
     lines += ["", "Measured URLs:", ""]
     for r in result["pages"] + result["exports"]:
         if r.get("path") and r["state"] == "measured":
             note = f" ({r['deep']})" if r.get("deep") else ""
             lines.append(f"- {r['label']}: `{r['path']}`{note}")
     return "\n".join(lines) + "\n"
+
+
+def import_lines(run: dict | None) -> list[str]:
+    """The staff directory import's two runs (bench/directory_import.py)."""
+    if not run:
+        return []
+    lines = [
+        "",
+        "| staff directory import | people | seconds | target | CPU s: Python + PostgreSQL "
+        "| load average before | target met? |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    if run.get("state") != "measured":
+        return [*lines, f"| {run['label']} | {run['people']:,} | | | | | {run.get('state')} |"]
+    for key, label in [("create", "from empty"), ("reimport", "unchanged `--full` re-import")]:
+        target = run[f"{key}_target_seconds"]
+        lines.append(
+            f"| {label} | {run['people']:,} | {run[f'{key}_seconds']:.1f} | "
+            f"{'—' if target is None else f'≤ {target:g} s'} | {cpu_text(run, key)} | "
+            f"{run[f'{key}_load_average_before']:.1f} | {run[f'{key}_verdict']} |"
+        )
+    lines += [
+        "",
+        "Each run is `import_staff` in a process of its own (start-up included) on a scratch "
+        f"database; after the first: {run['people']:,} people, "
+        f"{run['audit_staff_created']:,} with their creation event, "
+        f"{run['search_texts']:,} with their search text. The CPU time is the import's own "
+        "(its process and its PostgreSQL backend): on a shared machine the seconds also "
+        "count the waits for a core, the CPU time does not.",
+    ]
+    return lines
+
+
+def cpu_text(run: dict, key: str) -> str:
+    python, postgresql = (
+        run.get(f"{key}_python_cpu_seconds"),
+        run.get(f"{key}_postgresql_cpu_seconds"),
+    )
+    if python is None:
+        return "—"
+    return f"{python:.1f} + {'?' if postgresql is None else f'{postgresql:.1f}'}"

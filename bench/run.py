@@ -2,7 +2,8 @@
 
     python -m bench.run pages  --base-url http://127.0.0.1:8765 --master-pid N --out pages.json
     python -m bench.run sweeps --out sweeps.json          (gunicorn stopped: it clones the DB)
-    python -m bench.run report pages.json sweeps.json     (prints the table, saves results)
+    python -m bench.run import --out import.json --work DIR   (the staff directory import)
+    python -m bench.run report pages.json sweeps.json import.json   (prints, saves results)
 
 It reads the same environment as the server (DATABASE_URL, SECRET_KEY…): sessions are
 created directly in the database for the bench accounts, so nothing signs in through axes.
@@ -508,6 +509,16 @@ def phase_sweeps(args) -> dict:
     return {"sweeps": [sweeps.sweep_measure(sweep, args) for sweep in SWEEPS]}
 
 
+# --- the staff directory import ---------------------------------------------------------------
+
+
+def phase_import(args) -> dict:
+    from bench import directory_import
+    from bench.pages import DIRECTORY_IMPORT
+
+    return {"directory_import": directory_import.import_measure(DIRECTORY_IMPORT, Path(args.work))}
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.run")
     sub = parser.add_subparsers(dest="phase", required=True)
@@ -525,6 +536,12 @@ def main(argv=None) -> None:
     worker = sub.add_parser("sweep-worker")
     worker.add_argument("service")
     worker.add_argument("--timeout", type=float, default=120)
+    directory = sub.add_parser("import")
+    directory.add_argument("--out", required=True)
+    directory.add_argument("--work", required=True, help="a folder for the generated file")
+    directory_worker = sub.add_parser("import-worker")
+    directory_worker.add_argument("file")
+    directory_worker.add_argument("--full", action="store_true")
     report = sub.add_parser("report")
     report.add_argument("inputs", nargs="+")
     report.add_argument("--results-dir", default=str(ROOT / "bench" / "results"))
@@ -534,6 +551,12 @@ def main(argv=None) -> None:
         Path(args.out).write_text(json.dumps(phase_pages(args), indent=2, default=str))
     elif args.phase == "sweeps":
         Path(args.out).write_text(json.dumps(phase_sweeps(args), indent=2, default=str))
+    elif args.phase == "import":
+        Path(args.out).write_text(json.dumps(phase_import(args), indent=2, default=str))
+    elif args.phase == "import-worker":
+        from bench import directory_import
+
+        directory_import.worker_main(args)
     elif args.phase == "sweep-worker":
         from bench import sweeps as sweep_module
 

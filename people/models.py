@@ -196,8 +196,9 @@ class PersonSearchText(models.Model):
     """A person's email and commonly used name as one text (a line each), which the
     register's holder search reads: one trigram index, one query, each person once.
 
-    PostgreSQL keeps it with triggers on the user and profile tables (people migration
-    0003), whoever writes them: the portal, the admin, `import_staff` or a bulk load. On
+    PostgreSQL keeps it with triggers on the user and profile tables (people migrations
+    0003 and 0006: one set-based upsert per INSERT statement, a row trigger per update or
+    deletion), whoever writes them: the portal, the admin, `import_staff` or a bulk load. On
     SQLite (`make run`'s demo database) it stays empty and the search reads both tables.
     """
 

@@ -9,13 +9,16 @@
 #     floor page) on loopback.
 #  3. python -m bench.run pages: wrk on each page of bench/pages.py, then the CSV export.
 #  4. gunicorn stopped; python -m bench.run sweeps on a copy of the database.
-#  5. python -m bench.run report: prints the table, saves bench/results/<date>.md/.json
+#  5. python -m bench.run import: manage.py import_staff of a generated 50,000-person
+#     directory into an empty scratch database ($BENCH_DB_import, dropped afterwards), then
+#     the same file again with --full.
+#  6. python -m bench.run report: prints the table, saves bench/results/<date>.md/.json
 #     and bench/results/latest.md.
 #
 # Variables: BENCH_SCALE (1.0), BENCH_DB (sns_bench), BENCH_PG (postgres://postgres@127.0.0.1:5432),
 # BENCH_REDIS_URL (redis://127.0.0.1:6379/5), BENCH_PORT (8765), BENCH_DURATION (10 s per page),
 # BENCH_WARMUP (2 s), BENCH_CONNECTIONS (2), BENCH_SWEEP_TIMEOUT (120 s per sweep run),
-# BENCH_SKIP_SWEEPS (unset).
+# BENCH_SKIP_SWEEPS (unset), BENCH_SKIP_IMPORT (unset), BENCH_IMPORT_PEOPLE (50000).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -155,5 +158,8 @@ gunicorn_stop
 if [ -z "${BENCH_SKIP_SWEEPS:-}" ]; then
     "$PY" -m bench.run sweeps --out "$WORK/sweeps.json" --timeout "${BENCH_SWEEP_TIMEOUT:-120}"
 fi
-"$PY" -m bench.run report "$WORK/pages.json" "$WORK/sweeps.json"
+if [ -z "${BENCH_SKIP_IMPORT:-}" ]; then
+    "$PY" -m bench.run import --out "$WORK/import.json" --work "$WORK"
+fi
+"$PY" -m bench.run report "$WORK/pages.json" "$WORK/sweeps.json" "$WORK/import.json"
 say "raw files and the gunicorn log are in $WORK"

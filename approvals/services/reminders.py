@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models.base import ModelState
 from django.utils import timezone
 
 from access_requests.models import BusinessCase
 from audit.services import NewEvent, SystemActor, record, record_many
+from core.models import model_reference
 from core.sweeping import batches_handle
 from core.working_days import add_working_days, add_working_days_at
 from notifications.rendering import email_date
@@ -149,20 +149,6 @@ class _Reminder:
     number: int
 
 
-def _reference_to(model, pk: int):
-    """An instance holding only its primary key, for the outbox and the audit trail, which
-    read nothing else of it (its type and id). The sweep makes two per reminder, and
-    `Model(pk=…)` works out the default of every other field, a cost the sweep notices; so
-    this sets the id and Django's instance state only (`ModelState`, private API: the one
-    place in the project that builds an instance this way). Any other field read from it
-    is loaded from the database, as a deferred field would be."""
-    instance = model.__new__(model)
-    instance._state = ModelState()
-    instance._state.adding = False
-    setattr(instance, model._meta.pk.attname, pk)
-    return instance
-
-
 def _reminder_rows_insert(reminders: list[_Reminder]) -> list[_Reminder]:
     """One ApprovalReminder row per reminder, in one INSERT … ON CONFLICT DO NOTHING: the
     reminders whose row was written (a row that exists means that reminder went out
@@ -248,14 +234,14 @@ def _reminders_write(*, reminders: list[_Reminder], now) -> None:
                 to=[
                     (approver_email, f"approval-reminder:{reminder.approval_id}:{reminder.number}")
                 ],
-                related=_reference_to(ApprovalRequest, reminder.approval_id),
+                related=model_reference(ApprovalRequest, reminder.approval_id),
                 secrets={"link": links.decide(token)},
             )
         )
         events.append(
             NewEvent(
                 action="approval.reminded",
-                obj=_reference_to(BusinessCase, reminder.case_id),
+                obj=model_reference(BusinessCase, reminder.case_id),
                 object_repr=case["reference"] or f"Draft {reminder.case_id}",  # str(case)
                 changes={
                     "approval_request": reminder.approval_id,

@@ -6,11 +6,16 @@ staff directory import and a bulk update do, and search the register as an audit
 """
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
 
 from access_requests.models import AccessGrant
+from access_requests.tests.factories import AccessGrantFactory
+from audit.models import AuditEvent
 from people.models import StaffProfile, User
+from people.staff_csv import STAFF_CSV_COLUMNS
+from people.tests.factories import BusinessUnitFactory
 
 from .factories import grant_held
 from .test_register import references_on_page
@@ -69,3 +74,65 @@ def test_a_person_with_a_profile_can_be_deleted():
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
     assert not User.objects.filter(pk=holder.pk).exists()
+
+
+def directory_import(tmp_path, rows: list[str], *args) -> None:
+    path = tmp_path / "staff.csv"
+    path.write_text(",".join(STAFF_CSV_COLUMNS) + "\n" + "".join(rows), encoding="utf-8")
+    call_command("import_staff", str(path), *args, verbosity=0)
+
+
+IMPORTED = [
+    "pat.ormerod@directory.example.gov.uk,Pat Ormerod,Analyst,Org,Policy,Unit A,CC1,director\n",
+    "quinn.l@directory.example.gov.uk,Quinn Larkspur,Analyst,Org,Policy,Unit A,CC1,staff\n",
+    "rene.thistle@directory.example.gov.uk,René Thistle,,Org,Policy,Unit B,CC2,ict\n",
+]
+
+
+def test_people_the_directory_import_creates_are_found_and_each_has_its_event(
+    client, auditor, tmp_path
+):
+    directory_import(tmp_path, IMPORTED)
+    quinn = User.objects.get(email="quinn.l@directory.example.gov.uk")
+    grant = AccessGrantFactory(business_case__requester=quinn, provisioned=True)
+
+    assert found(client, "larkspur") == [grant.business_case.reference]
+    assert found(client, "quinn.l") == [grant.business_case.reference]
+    imported = User.objects.filter(email__endswith="@directory.example.gov.uk")
+    events = AuditEvent.objects.filter(action="people.staff_created")
+    assert sorted(events.values_list("object_id", "object_repr")) == sorted(
+        (str(person.pk), person.email) for person in imported
+    )
+
+
+def test_a_person_the_directory_import_renames_is_found_by_their_new_name_only(
+    client, auditor, tmp_path
+):
+    directory_import(tmp_path, IMPORTED)
+    quinn = User.objects.get(email="quinn.l@directory.example.gov.uk")
+    grant = AccessGrantFactory(business_case__requester=quinn, provisioned=True)
+
+    renamed = [IMPORTED[0], IMPORTED[1].replace("Quinn Larkspur", "Quinn Foxglove"), IMPORTED[2]]
+    directory_import(tmp_path, renamed)
+
+    assert found(client, "foxglove") == [grant.business_case.reference]
+    assert found(client, "larkspur") == []
+
+
+def test_people_and_profiles_inserted_in_bulk_are_found(client, auditor):
+    unit = BusinessUnitFactory()
+    people = User.objects.bulk_create(
+        [User(email=f"bulk.{n}@example.gov.uk") for n in range(3)]
+        + [User(email="ash.bramble@example.gov.uk")]
+    )
+    StaffProfile.objects.bulk_create(
+        [
+            StaffProfile(user=person, commonly_used_name=f"Bulk Person {n}", business_unit=unit)
+            for n, person in enumerate(people[:3])
+        ]
+    )
+    grant = AccessGrantFactory(business_case__requester=people[1], provisioned=True)
+    without_profile = AccessGrantFactory(business_case__requester=people[3], provisioned=True)
+
+    assert found(client, "bulk person 1") == [grant.business_case.reference]
+    assert found(client, "ash.bramble") == [without_profile.business_case.reference]
