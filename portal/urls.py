@@ -32,6 +32,7 @@ urlpatterns = [
     path("approvals/", include("approvals.urls")),
     path("oversight/", include("oversight.urls")),
     path("staffing/", include("staffing.urls")),
+    path("reviews/", include("reviews.urls")),
     path("admin/", admin.site.urls),
 ]
 
