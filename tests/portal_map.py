@@ -105,6 +105,8 @@ class Side:
     audit_event: object = None  # an event of the trail about the submitted case
     token: str | None = None
     retired_site: object = None  # a site no longer offered (Manage sites' "offer again")
+    access_review: object = None  # an open review of this side's directorate
+    review_item: object = None  # its item for the side's active grant (the director's)
 
     @property
     def password_uidb64(self) -> str:
@@ -242,7 +244,20 @@ def build_side(marker: str, *, site) -> Side:
         audit_event=audit_event,
     )
     side.token = approval_token(approval)
+    side.access_review, side.review_item = _access_review(directorate, director, grant)
     return side
+
+
+def _access_review(directorate, director, grant):
+    """An open access review of the directorate, its active grant put to its director."""
+    from reviews.models import AccessReview, ReviewItem
+
+    review = AccessReview.objects.create(
+        due_on=timezone.localdate() + datetime.timedelta(days=14), started_at=timezone.now()
+    )
+    review.directorates.set([directorate])
+    item = ReviewItem.objects.create(review=review, grant=grant, reviewer=director)
+    return review, item
 
 
 def approval_token(approval: ApprovalRequest) -> str | None:
@@ -330,6 +345,8 @@ def object_path_for(route: Route, parameter: str, override: str | None = None) -
             return "approval"
         if route.namespace == "access_requests":
             return "submitted_case"
+        if route.namespace == "reviews":
+            return "access_review"
     raise UnknownParameter(
         f"{route.name}: which object is the URL parameter <{parameter}>? "
         "Add it to PARAMETER_OBJECTS in tests/portal_map.py or give the row an `object`."
@@ -393,7 +410,7 @@ def _admin_url(route: Route) -> str:
 
 # Models whose rows are the portal's business state. The audit trail grows on purpose
 # (an opened link is recorded), sessions and axes' tables are bookkeeping.
-STATE_APPS = ("people", "access_requests", "approvals", "notifications")
+STATE_APPS = ("people", "access_requests", "approvals", "notifications", "reviews")
 # Fields a GET may legitimately set: the approvals app records when a link was first opened.
 MAY_CHANGE_ON_GET = {
     "approvals.approvalrequest": {"first_opened_at", "updated_at"},

@@ -115,6 +115,18 @@ POSTS = {
     "access_requests:site-rename": ("site", lambda s: {"name": f"{s.marker} Renamed"}, "admin"),
     "access_requests:site-retire": ("site", lambda s: {}, "admin"),
     "access_requests:site-unretire": ("retired_site", lambda s: {}, "admin"),
+    # A reviewer ends (or keeps) the grants put to them; admins decide any.
+    "reviews:review": (
+        "access_review",
+        lambda s: {
+            f"decision_{s.review_item.pk}": "end",
+            f"reason_{s.review_item.pk}": "No longer needed",
+        },
+        "director",
+    ),
+    "reviews:keep-unmarked": ("access_review", lambda s: {"confirm": "on"}, "director"),
+    "reviews:progress": ("access_review", lambda s: {}, None),  # GET only
+    "reviews:export": ("access_review", lambda s: {}, None),  # GET only
 }
 
 # (route, role) that may change side B's object, and why.
@@ -134,6 +146,9 @@ MAY_CHANGE_OTHERS = {
     ("access_requests:site-rename", "admin"): "admins manage the catalogue",
     ("access_requests:site-retire", "admin"): "admins manage the catalogue",
     ("access_requests:site-unretire", "admin"): "admins manage the catalogue",
+    # Admins decide any grant in a review (as they may revoke any grant).
+    ("reviews:review", "admin"): "admins review any grant",
+    ("reviews:keep-unmarked", "admin"): "admins review any grant",
 }
 
 # URLs with no object of anyone's in them: posting there acts on one's own account or
@@ -173,6 +188,8 @@ NO_OBJECT = {
     "oversight:audit-trail-csv",
     "oversight:reports",
     "oversight:failed-emails",
+    "reviews:list",
+    "reviews:start",  # a new review
     "access_requests:site-list",
     "access_requests:site-add",  # a new site: nobody's object (admins only, matrix above)
 }
