@@ -54,6 +54,12 @@ ACTIONS = {
     "site.renamed": "Site renamed",
     "site.retired": "Site retired: no longer offered",
     "site.unretired": "Site offered again",
+    # Access reviews (recertification)
+    "access_review.started": "Access review started; each reviewer emailed",
+    "access_review.decided": "Access reviewed: kept or ended",
+    "access_review.reminded": "Reviewers reminded of the access review's due date",
+    "access_review.escalated": "Access nobody reviewed by the due date sent to the fallback approver",
+    "access_review.closed": "Access review ended; what nobody reviewed kept or ended",
     # Delegations
     "delegation.created": "Deputy named",
     "delegation.cancelled": "Deputy's delegation cancelled",
@@ -127,11 +133,26 @@ OBJECT_TYPES = {
     "people.businessunit": "Business unit",
     "auth.group": "Role",
     "api.servicetoken": "API token",
+    "reviews.accessreview": "Access review",
 }
 
 FIELDS = {
     "asked_again_from": "Asked again from",
     "withdrawn_at": "Access withdrawn",
+    # Access reviews
+    "due_on": "Due on",
+    "directorates": "Directorates (none: the whole department)",
+    "tiers": "Tiers (none: both)",
+    "grants_to_review": "Grants to review",
+    "reviewers": "Reviewers emailed",
+    "access_review": "Access review",
+    "review_decision": "Review decision",
+    "kept_with_all_unmarked": "Kept with all that were not marked",
+    "automatic": "Decided by the review's end",
+    "grants_outstanding": "Grants not reviewed yet",
+    "grants_escalated": "Grants sent to the fallback approver",
+    "default_applied": "What happened to access nobody reviewed",
+    "grants_not_reviewed": "Grants nobody reviewed",
     "name": "Name",
     # API tokens
     "owner": "Owner",
@@ -309,6 +330,8 @@ VALUES = {
         "budget_holder": "Budget holder's agreement to the cost",
     },
     "decision": {"approve": "Approve", "reject": "Reject"},
+    "review_decision": {"": "Not reviewed", "keep": "Kept", "end": "Ended"},
+    "default_applied": {"keep": "Kept", "end": "Ended"},
     "approval_status": APPROVAL_STATUSES,
 }
 # Fields that hold one list, never a [before, after] pair (even with two items).
@@ -320,6 +343,8 @@ LIST_FIELDS = frozenset(
         "superseded",
         "approval_requests_expired",
         "approval_requests_closed",
+        "directorates",
+        "tiers",
     }
 )
 
@@ -334,6 +359,10 @@ SYSTEM_ACTORS = {
     "retention sweep": "the portal, removing what is kept no longer",
     "import_staff": "the staff directory import",
     "load_demo_data": "the demo data loader",
+    "access_review_schedule": "the portal, starting the scheduled access review",
+    "access_review_remind_due": "the portal, reminding access reviewers",
+    "access_review_escalate_due": "the portal, escalating access nobody reviewed",
+    "access_review_close_due": "the portal, ending an access review",
 }
 # Who acts without signing in, by what they did.
 ANONYMOUS_ACTORS = {

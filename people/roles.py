@@ -18,6 +18,7 @@ VIEW_EVERYTHING = [
     "people.view_businessunit",
     "people.view_staffprofile",
     "people.view_user",
+    "reviews.view_accessreview",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
@@ -34,6 +35,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "access_requests.add_site",
         "access_requests.change_site",
         "access_requests.revoke_accessgrant",
+        "reviews.add_accessreview",
         "people.add_organisation",
         "people.change_organisation",
         "people.add_directorate",

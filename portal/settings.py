@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "api",
     "oversight",
     "staffing",
+    "reviews",
     "approvals",
     "access_requests",
     "people",
@@ -491,6 +492,19 @@ if SNS_RETENTION_CLIENT_DAYS < 30:
 # Hourly: expired sessions, old sign-in records, old email bodies, closed cases' reasons,
 # old audit events' client addresses and browsers.
 CELERY_BEAT_SCHEDULE["retention-sweep"] = {"task": "portal.retention_sweep", "schedule": 3600.0}
+
+# Access reviews (reviews/, docs/access-reviews.md): a review is due this many days after it
+# starts; a schedule starts one every SNS_ACCESS_REVIEW_MONTHS months (0: never, only admins
+# start them); what nobody reviewed by the end is kept or ended (`keep` or `end`).
+SNS_ACCESS_REVIEW_DAYS = env_int("SNS_ACCESS_REVIEW_DAYS", 14)
+SNS_ACCESS_REVIEW_MONTHS = env_int("SNS_ACCESS_REVIEW_MONTHS", 0)
+SNS_ACCESS_REVIEW_DEFAULT = os.environ.get("SNS_ACCESS_REVIEW_DEFAULT", "end").strip().lower()
+if SNS_ACCESS_REVIEW_DEFAULT not in {"keep", "end"}:
+    raise ImproperlyConfigured("SNS_ACCESS_REVIEW_DEFAULT must be keep or end")
+CELERY_BEAT_SCHEDULE["access-reviews-sweep"] = {
+    "task": "reviews.access_reviews_sweep",
+    "schedule": SNS_SWEEP_INTERVAL_SECONDS,
+}
 
 # Text for people, JSON lines for a log platform (LOG_FORMAT=json); each line carries the
 # request id and user id (portal/logging_config.py).

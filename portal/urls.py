@@ -35,6 +35,7 @@ urlpatterns = [
     path("staffing/", include("staffing.urls")),
     path("api-tokens/", include("api.urls")),
     path("api/v1/", read_api_urls()),
+    path("reviews/", include("reviews.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -109,6 +109,8 @@ class Side:
     retired_site: object = None  # a site no longer offered (Manage sites' "offer again")
     ended_grant: AccessGrant | None = None  # revoked, its access still to withdraw (ICT)
     service_token: object = None  # a read API token (api.ServiceToken) owned by the staff member
+    access_review: object = None  # an open review of this side's directorate
+    review_item: object = None  # its item for the side's active grant (the director's)
 
     @property
     def password_uidb64(self) -> str:
@@ -274,6 +276,7 @@ def build_side(marker: str, *, site) -> Side:
     )
     side.token = approval_token(approval)
     side.service_token = _service_token(staff, marker)
+    side.access_review, side.review_item = _access_review(directorate, director, grant)
     return side
 
 
@@ -288,6 +291,18 @@ def _service_token(owner, marker: str):
         actor=owner,
     )
     return token
+
+
+def _access_review(directorate, director, grant):
+    """An open access review of the directorate, its active grant put to its director."""
+    from reviews.models import AccessReview, ReviewItem
+
+    review = AccessReview.objects.create(
+        due_on=timezone.localdate() + datetime.timedelta(days=14), started_at=timezone.now()
+    )
+    review.directorates.set([directorate])
+    item = ReviewItem.objects.create(review=review, grant=grant, reviewer=director)
+    return review, item
 
 
 def approval_token(approval: ApprovalRequest) -> str | None:
@@ -377,6 +392,8 @@ def object_path_for(route: Route, parameter: str, override: str | None = None) -
             return "approval"
         if route.namespace == "access_requests":
             return "submitted_case"
+        if route.namespace == "reviews":
+            return "access_review"
     raise UnknownParameter(
         f"{route.name}: which object is the URL parameter <{parameter}>? "
         "Add it to PARAMETER_OBJECTS in tests/portal_map.py or give the row an `object`."
@@ -440,7 +457,7 @@ def _admin_url(route: Route) -> str:
 
 # Models whose rows are the portal's business state. The audit trail grows on purpose
 # (an opened link is recorded), sessions and axes' tables are bookkeeping.
-STATE_APPS = ("people", "access_requests", "approvals", "notifications", "api")
+STATE_APPS = ("people", "access_requests", "approvals", "notifications", "api", "reviews")
 # Fields a GET may legitimately set: the approvals app records when a link was first opened.
 MAY_CHANGE_ON_GET = {
     "approvals.approvalrequest": {"first_opened_at", "updated_at"},

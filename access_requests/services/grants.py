@@ -42,6 +42,8 @@ from notifications.services import email_queue, email_queue_many
 
 # Who revoked a grant, in the holder's email, when the staff directory import did.
 REVOKED_BY_DIRECTORY = "The staff directory import"
+# How the holder's email names a system task that revokes access (by its `SystemActor` name).
+REVOKED_BY_SYSTEM = {"access_review_close_due": "The access review"}
 
 
 def grant_create_from_case(
@@ -192,18 +194,26 @@ def grant_return(
 
 
 def grant_revoke(
-    *, grant: AccessGrant, actor, reason: str, client: Client | None = None
+    *,
+    grant: AccessGrant,
+    actor,
+    reason: str,
+    client: Client | None = None,
+    by_reviewer: bool = False,
 ) -> AccessGrant:
     """Awaiting or active → revoked, by an admin or the holder's director, with a reason;
-    or by the staff directory import (a `SystemActor`: the holder left the department), when
-    `revoked_by` stays empty. The holder is told, and ICT is asked to withdraw the access."""
+    or by the staff directory import or an access review's end (a `SystemActor`), when
+    `revoked_by` stays empty. `by_reviewer`: the actor is the grant's reviewer in an access
+    review (the fallback approver reviews a director's own access), as the caller checked
+    with the review's item locked. The holder is told, and ICT is asked to withdraw the
+    access."""
     reason = (reason or "").strip()
     if not reason:
         raise ReasonRequired()
     by_system = isinstance(actor, SystemActor)
     with transaction.atomic():
         locked = grant_for_update(grant)
-        if not by_system and not grant_may_revoke(user=actor, grant=locked):
+        if not (by_system or by_reviewer) and not grant_may_revoke(user=actor, grant=locked):
             raise PermissionDenied("Only an admin or the holder's director can revoke a grant")
         transition_check(locked, AccessGrant.Status.REVOKED)
         old_status = locked.status
@@ -224,7 +234,9 @@ def grant_revoke(
         context = {
             **grant_email_context(locked),
             "reason": reason,
-            "revoked_by": REVOKED_BY_DIRECTORY if by_system else actor.display_name,
+            "revoked_by": REVOKED_BY_SYSTEM.get(actor.name, REVOKED_BY_DIRECTORY)
+            if by_system
+            else actor.display_name,
         }
         email_queue(
             to=locked.holder.email,

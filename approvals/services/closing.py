@@ -189,13 +189,19 @@ def _renewals_close(
 
 
 def grant_revoke_closing_renewals(
-    *, grant: AccessGrant, actor, reason: str, client: Client | None = None
+    *,
+    grant: AccessGrant,
+    actor,
+    reason: str,
+    client: Client | None = None,
+    by_reviewer: bool = False,
 ) -> AccessGrant:
-    """Revoke a grant (`grant_revoke`) and close its renewal under way, in one transaction."""
+    """Revoke a grant (`grant_revoke`, with its `by_reviewer`) and close its renewal under
+    way, in one transaction."""
     with transaction.atomic():
         _renewals_under_way(grant)
         revoked = grant_lifecycle.grant_revoke(
-            grant=grant, actor=actor, reason=reason, client=client
+            grant=grant, actor=actor, reason=reason, client=client, by_reviewer=by_reviewer
         )
         _renewals_close(grant=revoked, actor=actor, client=client)
     return revoked

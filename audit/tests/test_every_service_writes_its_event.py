@@ -72,6 +72,8 @@ from people.models import Role, User
 from people.staff_csv import staff_rows_read
 from people.tests.factories import TEST_PASSWORD, DirectorateFactory, UserFactory, director_of
 from portal import tasks as portal_tasks
+from reviews import services as review_services
+from reviews.tests.factories import department, grant_held_in
 from staffing import services as staffing_services
 
 pytestmark = pytest.mark.django_db
@@ -94,6 +96,7 @@ SERVICE_MODULES = [
     people_services,
     people_directory,
     staffing_services,
+    review_services,
     email_retention,
     case_retention,
     portal_tasks,
@@ -1624,6 +1627,113 @@ def run_service_token_use_same_address(run):
 # Keyed by the service function's dotted path (a variant adds " (what)"); entries that are
 # not a service module's function (signing in) are named in words. Admin edits:
 # audit/tests/test_admin_edits.py.
+
+# --- reviews.services -------------------------------------------------------------------------
+
+REVIEWS = "reviews.services"
+
+
+def _review_started():
+    directorate, director = department()
+    grant = grant_held_in(directorate)
+    review = review_services.access_review_start(actor=director)
+    return review, director, grant
+
+
+def _on(day: datetime.date):
+    return time_machine.travel(datetime.datetime.combine(day, datetime.time(12)), tick=False)
+
+
+def run_access_review_start(run):
+    directorate, director = department()
+    grant_held_in(directorate)
+    run.service_starts()
+    review = review_services.access_review_start(actor=director, client=CLIENT)
+    return Expected(
+        "access_review.started",
+        review,
+        director.email,
+        CLIENT.address,
+        {"grants_to_review": 1, "reviewers": 1},
+    )
+
+
+def run_access_review_start_scheduled(run):
+    run.settings.SNS_ACCESS_REVIEW_MONTHS = 6
+    directorate, _ = department()
+    grant_held_in(directorate)
+    run.service_starts()
+    review = review_services.access_review_start_scheduled()
+    return Expected("access_review.started", review, "system:access_review_schedule")
+
+
+def run_review_item_decide(run):
+    review, director, grant = _review_started()
+    run.service_starts()
+    review_services.review_item_decide(
+        item=review.items.get(), actor=director, decision="end", reason="Moved on", client=CLIENT
+    )
+    return [
+        Expected(
+            "access_review.decided",
+            grant,
+            director.email,
+            CLIENT.address,
+            {"review_decision": ["", "end"], "reason": "Moved on"},
+        ),
+        Expected("grant.revoked", grant, director.email, CLIENT.address),
+    ]
+
+
+def run_review_keep_unmarked(run):
+    review, director, grant = _review_started()
+    run.service_starts()
+    review_services.review_keep_unmarked(review=review, actor=director, client=CLIENT)
+    return Expected(
+        "access_review.decided",
+        grant,
+        director.email,
+        CLIENT.address,
+        {"review_decision": ["", "keep"], "kept_with_all_unmarked": True},
+    )
+
+
+def run_access_review_remind_due(run):
+    review, _, _ = _review_started()
+    run.service_starts()
+    with _on(review.due_on):
+        review_services.access_review_remind_due()
+    return Expected("access_review.reminded", review, "system:access_review_remind_due")
+
+
+def run_access_review_escalate_due(run):
+    review, _, _ = _review_started()
+    run.service_starts()
+    with _on(review.due_on + datetime.timedelta(days=1)):
+        review_services.access_review_escalate_due()
+    return Expected(
+        "access_review.escalated",
+        review,
+        "system:access_review_escalate_due",
+        changes={"grants_escalated": 1},
+    )
+
+
+def run_access_review_close_due(run):
+    review, _, grant = _review_started()
+    day = review_services.access_review_closes_on(review) + datetime.timedelta(days=1)
+    with _on(day):
+        review_services.access_review_escalate_due()
+        run.service_starts()
+        review_services.access_review_close_due()
+    actor = "system:access_review_close_due"
+    return [
+        Expected("access_review.closed", review, actor, changes={"default_applied": "end"}),
+        Expected("access_review.decided", grant, actor, changes={"automatic": True}),
+        Expected("grant.revoked", grant, actor, changes=_status("active", "revoked")),
+    ]
+
+
 SERVICES = {
     f"{CASES}.business_case_start": run_business_case_start,
     f"{CASES}.business_case_save_answers": run_business_case_save_answers,
@@ -1721,6 +1831,13 @@ SERVICES = {
     f"{API}.service_token_revoke": run_service_token_revoke,
     f"{API}.service_token_use": run_service_token_use,
     f"{API}.service_token_use (same address)": run_service_token_use_same_address,
+    f"{REVIEWS}.access_review_start": run_access_review_start,
+    f"{REVIEWS}.access_review_start_scheduled": run_access_review_start_scheduled,
+    f"{REVIEWS}.review_item_decide": run_review_item_decide,
+    f"{REVIEWS}.review_keep_unmarked": run_review_keep_unmarked,
+    f"{REVIEWS}.access_review_remind_due": run_access_review_remind_due,
+    f"{REVIEWS}.access_review_escalate_due": run_access_review_escalate_due,
+    f"{REVIEWS}.access_review_close_due": run_access_review_close_due,
     "sign in": run_sign_in,
     "failed sign in": run_failed_sign_in,
     "sign out": run_sign_out,
@@ -1728,6 +1845,8 @@ SERVICES = {
 
 # Public functions of the service modules that change nothing: rules, reads and selectors.
 NOT_STATE_CHANGING = {
+    # The last day of an access review: a date rule.
+    f"{REVIEWS}.access_review_closes_on",
     # The Message-ID an email keeps across retries: a pure function of the row.
     f"{NOTIFICATIONS}.outbox_message_id",
     # A context manager that only changes when committed emails are published to the broker.

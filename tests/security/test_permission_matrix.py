@@ -130,6 +130,14 @@ EXPECTED = {
     # A director sees their own directorate's access; the matrix's leak check proves they
     # never see side B's.
     "oversight:directorate-access": {**OVERSIGHT, "director": 200},
+    # Access reviews: admins start them, admins and auditors follow their progress; a
+    # reviewer (here side A's director) sees their own review page, admins any.
+    "reviews:list": OVERSIGHT,
+    "reviews:start": {"anonymous": 302, "admin": 200, "*": 403},
+    "reviews:review": {"anonymous": 302, "director": (200, 403), "admin": 200, "*": 403},
+    "reviews:keep-unmarked": {"anonymous": 302, "director": (200, 403), "admin": 200, "*": 403},
+    "reviews:progress": OVERSIGHT,
+    "reviews:export": OVERSIGHT,
     # Manage sites: the catalogue is the admins'; auditors see the list and change nothing.
     "access_requests:site-list": OVERSIGHT,
     "access_requests:site-add": {"anonymous": 302, "admin": 200, "*": 403},

@@ -118,6 +118,18 @@ POSTS = {
     "access_requests:site-retire": ("site", lambda s: {}, "admin"),
     "access_requests:site-unretire": ("retired_site", lambda s: {}, "admin"),
     "api:token-revoke": ("service_token", lambda s: {}, "admin"),
+    # A reviewer ends (or keeps) the grants put to them; admins decide any.
+    "reviews:review": (
+        "access_review",
+        lambda s: {
+            f"decision_{s.review_item.pk}": "end",
+            f"reason_{s.review_item.pk}": "No longer needed",
+        },
+        "director",
+    ),
+    "reviews:keep-unmarked": ("access_review", lambda s: {"confirm": "on"}, "director"),
+    "reviews:progress": ("access_review", lambda s: {}, None),  # GET only
+    "reviews:export": ("access_review", lambda s: {}, None),  # GET only
 }
 
 # (route, role) that may change side B's object, and why.
@@ -140,6 +152,9 @@ MAY_CHANGE_OTHERS = {
     ("access_requests:site-unretire", "admin"): "admins manage the catalogue",
     # A service token is the department's, not its owner's: admins revoke any.
     ("api:token-revoke", "admin"): "admins revoke any service token",
+    # Admins decide any grant in a review (as they may revoke any grant).
+    ("reviews:review", "admin"): "admins review any grant",
+    ("reviews:keep-unmarked", "admin"): "admins review any grant",
 }
 
 # URLs with no object of anyone's in them: posting there acts on one's own account or
@@ -183,6 +198,8 @@ NO_OBJECT = {
     "oversight:reports",
     "oversight:failed-emails",
     "oversight:directorate-access",  # GET only: the grant page's Revoke is matrixed there
+    "reviews:list",
+    "reviews:start",  # a new review
     "access_requests:site-list",
     "access_requests:site-add",  # a new site: nobody's object (admins only, matrix above)
     "api:token-list",

@@ -1,0 +1,189 @@
+import pytest
+from django.urls import reverse
+
+from access_requests.models import AccessGrant, AccessTier, SafeUseReminder
+from people.models import Role
+from people.tests.factories import UserFactory
+from reviews import services
+from reviews.models import AccessReview
+
+from .factories import department, grant_held_in
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def started():
+    directorate, director = department()
+    passive = grant_held_in(directorate)
+    active = grant_held_in(directorate, active=True)
+    SafeUseReminder.objects.create(grant=active, period=1, confirm_by=active.start_date)
+    review = services.access_review_start(actor=director)
+    return review, director, passive, active
+
+
+def test_the_review_page_shows_need_sites_tier_cost_and_safe_use(sign_in, started, settings):
+    review, director, passive, active = started
+    page = sign_in(director).get(reverse("reviews:review", args=[review.pk]))
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "Monitor public discussion of visa policy" in text
+    for site in active.sites.all():
+        assert site.name in text
+    assert AccessTier.ACTIVE.label in text and AccessTier.PASSIVE.label in text
+    assert f"£{settings.SNS_STANDALONE_PC_YEARLY_COST:,} a year" in text
+    assert "Not confirmed (was due" in text or "Asked, due" in text
+    assert "Keep all that are not marked" in text
+
+
+def test_end_without_a_reason_shows_the_error_summary_and_saves_nothing(sign_in, started):
+    review, director, passive, active = started
+    item = review.items.get(grant=passive)
+    page = sign_in(director).post(
+        reverse("reviews:review", args=[review.pk]), {f"decision_{item.pk}": "end"}
+    )
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "govuk-error-summary" in text
+    assert f'href="#id_reason_{item.pk}"' in text
+    item.refresh_from_db()
+    assert item.decision == ""
+
+
+def test_keep_and_end_from_the_page(sign_in, started):
+    review, director, passive, active = started
+    keep = review.items.get(grant=passive)
+    end = review.items.get(grant=active)
+    client = sign_in(director)
+    page = client.post(
+        reverse("reviews:review", args=[review.pk]),
+        {
+            f"decision_{keep.pk}": "keep",
+            f"decision_{end.pk}": "end",
+            f"reason_{end.pk}": "No longer in the role",
+        },
+    )
+    assert page.status_code == 302
+    active.refresh_from_db()
+    passive.refresh_from_db()
+    assert active.status == AccessGrant.Status.REVOKED
+    assert passive.status == AccessGrant.Status.ACTIVE
+    assert "Nothing left to review" in client.get(page.url).content.decode()
+
+
+def test_a_decision_that_lost_the_race_gets_a_clear_page(sign_in, started):
+    review, director, passive, active = started
+    item = review.items.get(grant=passive)
+    services.review_item_decide(item=item, actor=director, decision="keep")
+    page = sign_in(director).post(
+        reverse("reviews:review", args=[review.pk]),
+        {f"decision_{item.pk}": "end", f"reason_{item.pk}": "Not needed"},
+    )
+    assert page.status_code == 409
+    assert "already kept by" in page.content.decode()
+    passive.refresh_from_db()
+    assert passive.status == AccessGrant.Status.ACTIVE
+
+
+def test_a_grant_that_ended_meanwhile_says_so(sign_in, started):
+    review, director, passive, active = started
+    item = review.items.get(grant=passive)
+    AccessGrant.objects.filter(pk=passive.pk).update(status=AccessGrant.Status.SURRENDERED)
+    client = sign_in(director)
+    page = client.post(reverse("reviews:review", args=[review.pk]), {f"decision_{item.pk}": "keep"})
+    assert page.status_code == 409
+    assert "ended after the review started" in page.content.decode()
+    text = client.get(reverse("reviews:review", args=[review.pk])).content.decode()
+    assert "Access that ended after the review started" in text
+
+
+def test_keep_all_that_are_not_marked_needs_a_confirmation(sign_in, started):
+    review, director, passive, active = started
+    client = sign_in(director)
+    url = reverse("reviews:keep-unmarked", args=[review.pk])
+    assert "2 grants have no decision yet" in client.get(url).content.decode()
+    refused = client.post(url, {})
+    assert "govuk-error-summary" in refused.content.decode()
+    assert not review.items.filter(decision="keep").exists()
+    assert client.post(url, {"confirm": "on"}).status_code == 302
+    assert review.items.filter(decision="keep").count() == 2
+
+
+def test_who_may_see_the_review_page(sign_in, started, client):
+    review, director, passive, active = started
+    url = reverse("reviews:review", args=[review.pk])
+    assert client.get(url).status_code == 302  # to sign in
+    assert sign_in(passive.holder).get(url).status_code == 403
+    assert sign_in(UserFactory(role=Role.AUDITOR)).get(url).status_code == 403
+    assert sign_in(UserFactory(role=Role.ADMIN)).get(url).status_code == 200
+
+
+def test_start_page_question_and_errors(sign_in, started):
+    review, director, passive, active = started
+    admin = UserFactory(role=Role.ADMIN)
+    client = sign_in(admin)
+    url = reverse("reviews:start")
+    assert client.get(url).status_code == 200
+    bad = client.post(url, {"due_on_0": "1", "due_on_1": "1", "due_on_2": "2000"})
+    assert "govuk-error-summary" in bad.content.decode()
+    assert "must be in the future" in bad.content.decode()
+    assert AccessReview.objects.count() == 1
+    assert sign_in(director).get(url).status_code == 403
+
+
+def test_progress_by_directorate_and_csv(sign_in, started):
+    review, director, passive, active = started
+    services.review_item_decide(
+        item=review.items.get(grant=active), actor=director, decision="end", reason="=cmd()"
+    )
+    auditor = UserFactory(role=Role.AUDITOR)
+    client = sign_in(auditor)
+    page = client.get(reverse("reviews:progress", args=[review.pk]))
+    assert page.status_code == 200
+    rows = page.context["rows"]
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["total"], row["reviewed"], row["ended"], row["outstanding"]) == (2, 1, 1, 1)
+    assert client.get(reverse("reviews:list")).status_code == 200
+    csv = b"".join(client.get(reverse("reviews:export", args=[review.pk])).streaming_content)
+    text = csv.decode()
+    assert "Outcome" in text.splitlines()[0]
+    assert "'=cmd()" in text and "Not reviewed yet" in text
+    assert sign_in(director).get(reverse("reviews:progress", args=[review.pk])).status_code == 403
+
+
+def test_review_page_query_count_is_constant(sign_in, started, django_assert_max_num_queries):
+    review, director, passive, active = started
+    client = sign_in(director)
+    url = reverse("reviews:review", args=[review.pk])
+    client.get(url)
+    with django_assert_max_num_queries(20) as few:
+        client.get(url)
+    directorate = passive.holder.profile.business_unit.directorate
+    for _ in range(6):
+        grant_held_in(directorate, active=True)
+    bigger = services.access_review_start(actor=director)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        page = client.get(reverse("reviews:review", args=[bigger.pk]))
+    assert len(page.context["cards"]) == 8
+
+
+def test_progress_and_list_query_counts_are_constant(
+    sign_in, started, django_assert_max_num_queries
+):
+    review, director, passive, active = started
+    client = sign_in(UserFactory(role=Role.ADMIN))
+    urls = [reverse("reviews:progress", args=[review.pk]), reverse("reviews:list")]
+    counts = []
+    for url in urls:
+        client.get(url)
+        with django_assert_max_num_queries(20) as few:
+            client.get(url)
+        counts.append(len(few.captured_queries))
+    for _ in range(3):
+        other, other_director = department()
+        grant_held_in(other)
+        services.access_review_start(actor=other_director)
+    for url, count in zip(urls, counts, strict=True):
+        with django_assert_max_num_queries(count):
+            client.get(url)

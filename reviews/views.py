@@ -1,0 +1,220 @@
+"""Access review pages: the reviewer's page (Keep or End for each grant, and "Keep all that
+are not marked" after a confirmation), and the admins' and auditors' pages (start a review,
+the list of reviews, a review's progress by directorate and its CSV)."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_safe
+
+from core.client import client_of
+from oversight.csv_export import csv_response
+
+from . import selectors, services
+from .errors import AlreadyReviewed, GrantEndedMeanwhile, NothingToReview, ReviewClosed
+from .forms import KeepUnmarkedForm, ReviewDecisionsForm, StartReviewForm
+from .models import AccessReview
+
+
+def _require(request, permission: str) -> None:
+    if not (request.user.is_active and request.user.has_perm(permission)):
+        raise PermissionDenied
+
+
+@require_safe
+def review_list(request):
+    _require(request, selectors.VIEW_PERMISSION)
+    return render(
+        request,
+        "reviews/review_list.html",
+        {
+            "reviews": selectors.reviews_listed()[:100],
+            "may_start": request.user.has_perm(selectors.START_PERMISSION),
+        },
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def review_start(request):
+    _require(request, selectors.START_PERMISSION)
+    form = StartReviewForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            review = services.access_review_start(
+                actor=request.user,
+                directorates=list(form.cleaned_data["directorates"]),
+                tiers=form.cleaned_data["tiers"],
+                due_on=form.cleaned_data["due_on"],
+                client=client_of(request),
+            )
+        except NothingToReview as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request, f"Review started: {review.items.count()} grants sent to their reviewers"
+            )
+            return redirect("reviews:progress", pk=review.pk)
+    return render(request, "reviews/start.html", {"form": form})
+
+
+def _review_for_reviewer(request, pk: int) -> AccessReview:
+    review = get_object_or_404(AccessReview, pk=pk)
+    if not request.user.is_active or not (
+        selectors.may_decide_any(request.user)
+        or selectors.items_for(review=review, user=request.user).exists()
+    ):
+        raise PermissionDenied("Only the review's reviewers and admins can see this page")
+    return review
+
+
+def _review_page(request, review, form, status=200):
+    lines = selectors.review_lines(
+        selectors.items_for(review=review, user=request.user),
+        yearly_pc_cost=settings.SNS_STANDALONE_PC_YEARLY_COST,
+    )
+    outstanding = [line for line in lines if not line.item.decision and not line.ended_meanwhile]
+    cards = [
+        {
+            "line": line,
+            "decision": form[f"decision_{line.item.pk}"],
+            "reason": form[f"reason_{line.item.pk}"],
+        }
+        for line in outstanding
+        if f"decision_{line.item.pk}" in form.fields
+    ]
+    return render(
+        request,
+        "reviews/review.html",
+        {
+            "review": review,
+            "form": form,
+            "lines": lines,
+            "outstanding": outstanding,
+            "cards": cards,
+            "decided": [line for line in lines if line.item.decision],
+            "ended_meanwhile": [
+                line for line in lines if line.ended_meanwhile and not line.item.decision
+            ],
+        },
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def review(request, pk: int):
+    review = _review_for_reviewer(request, pk)
+    items = list(
+        selectors.items_for(review=review, user=request.user)
+        .filter(decision="", grant__status__in=selectors.CURRENT)
+        .select_related("grant__holder__profile")
+    )
+    if request.method != "POST":
+        return _review_page(request, review, ReviewDecisionsForm(items=items))
+    if not review.is_open:
+        return render(request, "reviews/closed.html", {"review": review}, status=409)
+    posted = _posted_items(request, review)
+    form = ReviewDecisionsForm(
+        request.POST, items=posted + [item for item in items if item not in posted]
+    )
+    if not form.is_valid():
+        return _review_page(request, review, form)
+    refused = []
+    saved = 0
+    for item, decision, reason in form.decisions():
+        try:
+            services.review_item_decide(
+                item=item,
+                actor=request.user,
+                decision=decision,
+                reason=reason,
+                client=client_of(request),
+            )
+            saved += 1
+        except (AlreadyReviewed, GrantEndedMeanwhile) as error:
+            refused.append(error)
+        except ReviewClosed:
+            return render(request, "reviews/closed.html", {"review": review}, status=409)
+    if refused:
+        return render(
+            request,
+            "reviews/refused.html",
+            {"review": review, "refused": refused, "saved": saved},
+            status=409,
+        )
+    messages.success(request, f"{saved} {'decision' if saved == 1 else 'decisions'} saved")
+    return redirect("reviews:review", pk=review.pk)
+
+
+def _posted_items(request, review):
+    """The items whose choices the form posted and this person reviews, decided or not: a
+    decision that lost a race is then reported, not silently dropped."""
+    ids = []
+    for name in request.POST:
+        if name.startswith("decision_") and name[len("decision_") :].isdigit():
+            ids.append(int(name[len("decision_") :]))
+    return list(
+        selectors.items_for(review=review, user=request.user)
+        .filter(pk__in=ids)
+        .select_related("grant__holder__profile")
+        .order_by("pk")
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def review_keep_unmarked(request, pk: int):
+    review = _review_for_reviewer(request, pk)
+    if not review.is_open:
+        return render(request, "reviews/closed.html", {"review": review}, status=409)
+    outstanding = (
+        selectors.items_for(review=review, user=request.user)
+        .filter(decision="", grant__status__in=selectors.CURRENT)
+        .count()
+    )
+    form = KeepUnmarkedForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            kept = services.review_keep_unmarked(
+                review=review, actor=request.user, client=client_of(request)
+            )
+        except ReviewClosed:
+            return render(request, "reviews/closed.html", {"review": review}, status=409)
+        messages.success(request, f"{kept} {'grant' if kept == 1 else 'grants'} kept")
+        return redirect("reviews:review", pk=review.pk)
+    return render(
+        request,
+        "reviews/keep_unmarked.html",
+        {"review": review, "form": form, "outstanding": outstanding},
+    )
+
+
+@require_safe
+def review_progress(request, pk: int):
+    _require(request, selectors.VIEW_PERMISSION)
+    review = get_object_or_404(
+        AccessReview.objects.select_related("started_by__profile").prefetch_related("directorates"),
+        pk=pk,
+    )
+    rows = selectors.review_progress(review)
+    return render(
+        request,
+        "reviews/progress.html",
+        {
+            "review": review,
+            "rows": rows,
+            "totals": selectors.progress_totals(rows),
+            "closes_on": services.access_review_closes_on(review),
+            "default": settings.SNS_ACCESS_REVIEW_DEFAULT,
+        },
+    )
+
+
+@require_safe
+def review_export(request, pk: int):
+    _require(request, selectors.VIEW_PERMISSION)
+    review = get_object_or_404(AccessReview, pk=pk)
+    return csv_response(
+        filename=f"access-review-{review.pk}.csv",
+        header=selectors.CSV_HEADER,
+        rows=selectors.review_csv_rows(review),
+    )
