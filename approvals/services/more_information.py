@@ -30,10 +30,12 @@ from notifications.services import email_queue
 from .. import emails, selectors
 from ..errors import ApprovalClosed, ApprovalLinkExpired, ApprovalLostAuthority, DecisionInvalid
 from ..models import ApprovalRequest
+from .closing import approvals_closed_emails
 from .decisions import VIA_LINK
 from .routing import Route, approval_request_create, approval_request_send
 
 QUESTION_MAX = 2000
+CLOSED_SENT_BACK = "sent_back"
 
 
 def approval_ask_more_information(
@@ -87,11 +89,14 @@ def approval_ask_more_information(
             f"information on {timezone.localdate(now):%-d %B %Y}."
         )[:300]
         approval.save(update_fields=["status", "next_reminder_at", "closed_because", "updated_at"])
-        superseded = list(
-            ApprovalRequest.objects.filter(business_case=case, status=ApprovalRequest.Status.OPEN)
+        others = list(
+            ApprovalRequest.objects.select_for_update(of=("self",))
+            .select_related("approver__profile", "on_behalf_of__profile")
+            .filter(business_case=case, status=ApprovalRequest.Status.OPEN)
             .exclude(pk=approval.pk)
-            .values_list("pk", flat=True)
+            .order_by("pk")
         )
+        superseded = [other.pk for other in others]
         ApprovalRequest.objects.filter(pk__in=superseded).update(
             status=ApprovalRequest.Status.SUPERSEDED,
             next_reminder_at=None,
@@ -99,6 +104,15 @@ def approval_ask_more_information(
             updated_at=now,
         )
         business_case_ask_more_information(case=case, question=question, asked_at=now)
+        # The other approvers (a deputy, a director whose deputy asked) hold links that no
+        # longer work: they are told why, as when a case is withdrawn.
+        approvals_closed_emails(
+            case=case,
+            approvals=others,
+            because=CLOSED_SENT_BACK,
+            closed_at=now,
+            closed_because=approval.closed_because,
+        )
         record(
             actor=actor,
             action="approval.more_information_asked",

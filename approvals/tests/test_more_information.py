@@ -378,3 +378,28 @@ def test_after_approving_the_confirmation_says_what_was_decided_with_the_dates(
     html = response.content.decode()
     assert "Case approved" in html
     assert f"Access from {case.start_date:%-d %B %Y} to {end:%-d %B %Y}" in html
+
+
+def test_the_other_approvers_are_told_their_link_no_longer_works():
+    from approvals.tests.factories import DelegationFactory
+
+    requester, director = requester_and_director(profile__name="Sam Staff")
+    deputy = UserFactory(profile__name="Dee Deputy")
+    DelegationFactory(director=director, deputy=deputy)
+    case = submitted_case(requester=requester)
+    director_request = case.approval_requests.get(approver=director)
+    deputy_request = case.approval_requests.get(approver=deputy)
+    deputy_link = decide_url(deputy_request)
+
+    approval_ask_more_information(
+        approval_request=director_request, question=QUESTION, actor=director
+    )
+
+    [told] = emails_to(deputy.email, "approval_closed")
+    assert "sent back for more information" in told.subject
+    assert "Dana Director asked Sam Staff for more information" in told.body_text
+    deputy_request.refresh_from_db()
+    assert deputy_request.status == ApprovalRequest.Status.SUPERSEDED
+    page = Client().get(deputy_link)
+    assert page.status_code == 410
+    assert "This case was sent back for more information" in page.content.decode()
