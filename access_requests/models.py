@@ -57,6 +57,8 @@ class BusinessCase(TimeStampedModel):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"  # being written by the requester
         SUBMITTED = "submitted", "Awaiting decision"  # sent to an approver
+        # The approver asked a question; the requester changes answers and sends it again.
+        MORE_INFORMATION = "more_information", "More information needed"
         APPROVED = "approved", "Approved"
         REJECTED = "rejected", "Rejected"
         WITHDRAWN = "withdrawn", "Withdrawn"  # by the requester before a decision
@@ -65,6 +67,16 @@ class BusinessCase(TimeStampedModel):
         @classmethod
         def decided(cls):
             return [cls.APPROVED, cls.REJECTED]
+
+        @classmethod
+        def under_way(cls):
+            """Not yet decided or closed: a draft, waiting for a decision, or sent back."""
+            return [cls.DRAFT, cls.SUBMITTED, cls.MORE_INFORMATION]
+
+        @classmethod
+        def sent_undecided(cls):
+            """Sent and not yet decided or closed: with the approver or sent back."""
+            return [cls.SUBMITTED, cls.MORE_INFORMATION]
 
         @classmethod
         def closed(cls):
@@ -77,7 +89,14 @@ class BusinessCase(TimeStampedModel):
 
     TRANSITIONS = {
         Status.DRAFT: {Status.SUBMITTED},
-        Status.SUBMITTED: {Status.APPROVED, Status.REJECTED, Status.WITHDRAWN, Status.LAPSED},
+        Status.SUBMITTED: {
+            Status.APPROVED,
+            Status.REJECTED,
+            Status.WITHDRAWN,
+            Status.LAPSED,
+            Status.MORE_INFORMATION,
+        },
+        Status.MORE_INFORMATION: {Status.SUBMITTED, Status.WITHDRAWN},
         Status.APPROVED: set(),
         Status.REJECTED: set(),
         Status.WITHDRAWN: set(),
@@ -93,7 +112,7 @@ class BusinessCase(TimeStampedModel):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="business_cases"
     )
     status = models.CharField(
-        max_length=12, choices=Status.choices, default=Status.DRAFT, editable=False
+        max_length=20, choices=Status.choices, default=Status.DRAFT, editable=False
     )
     sites = models.ManyToManyField(Site, through="SiteIdentity", related_name="business_cases")
     tier = models.CharField(max_length=10, choices=AccessTier.choices, blank=True)
@@ -145,6 +164,10 @@ class BusinessCase(TimeStampedModel):
     withdrawn_at = models.DateTimeField(null=True, blank=True, editable=False)
     withdrawal_reason = models.TextField(max_length=1000, blank=True, editable=False)
     lapsed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The approver's latest question, when they asked for more information (kept after the
+    # case is sent again; every question is in the audit trail).
+    more_information_question = models.TextField(max_length=2000, blank=True, editable=False)
+    more_information_asked_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Why the case went to a fallback approver, shown on the case page.
     routing_note = models.CharField(max_length=300, blank=True, editable=False)
     # A renewal continues this grant.
@@ -189,6 +212,11 @@ class BusinessCase(TimeStampedModel):
                 | (~Q(status__in=["approved", "rejected"]) & Q(decided_at__isnull=True)),
                 name="case_decided_at_iff_decided",
             ),
+            models.CheckConstraint(
+                condition=~Q(status="more_information")
+                | (~Q(more_information_question="") & Q(more_information_asked_at__isnull=False)),
+                name="case_more_information_has_question",
+            ),
         ]
 
     def __str__(self):
@@ -201,6 +229,11 @@ class BusinessCase(TimeStampedModel):
     @property
     def may_ask_again(self) -> bool:
         return self.status in self.Status.may_ask_again()
+
+    def is_editable(self) -> bool:
+        """Whether the requester may change the answers: a draft, or a case sent back to them
+        for more information."""
+        return self.status in (self.Status.DRAFT, self.Status.MORE_INFORMATION)
 
     @property
     def is_active_tier(self) -> bool:

@@ -16,7 +16,7 @@ class NoApproverAvailable(Exception):
 class ApprovalClosed(Exception):
     """The approval request can no longer be decided: decided, superseded, withdrawn…
 
-    `why` is one of "decided", "withdrawn", "lapsed", "superseded".
+    `why` is one of "decided", "withdrawn", "lapsed", "sent_back", "superseded".
     """
 
     def __init__(self, approval_request, why: str):

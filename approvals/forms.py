@@ -1,8 +1,9 @@
 from crispy_forms_gds.helper import FormHelper
-from crispy_forms_gds.layout import Field, Fluid, Layout, Size, Submit
+from crispy_forms_gds.layout import ConditionalRadios, Field, Fluid, Layout, Size, Submit
 from django import forms
 from django.utils import timezone
 
+from access_requests.forms.business_cases import RevealQuestion
 from access_requests.models import BusinessCase
 from core.forms import GovukForm, RealDateInputField
 
@@ -15,19 +16,33 @@ from .selectors import (
 )
 
 REASON_MAX = 2000
+QUESTION_MAX = 2000
+
+# The decision page's third choice: not a decision, so not an ApprovalRequest.Decision.
+ASK_MORE_INFORMATION = "more_information"
+CHOOSE = "Select approve, reject or ask for more information"
+
+
+class DecisionRadios(ConditionalRadios):
+    """The decision's radios with their legend as the form's medium heading."""
+
+    def render(self, form, context, *args, **kwargs):
+        context.update({"legend_size": Size.for_legend(Size.MEDIUM), "legend_tag": "h2"})
+        return super().render(form, context, *args, **kwargs)
 
 
 class DecisionForm(GovukForm):
-    """Approve or reject one case. Only the POST of this form decides anything."""
+    """Approve, reject or ask the requester for more information about one case. Only the
+    POST of this form changes anything."""
 
     decision = forms.ChoiceField(
         label="Your decision",
-        choices=ApprovalRequest.Decision.choices,
+        choices=[
+            *ApprovalRequest.Decision.choices,
+            (ASK_MORE_INFORMATION, "Ask for more information"),
+        ],
         widget=forms.RadioSelect,
-        error_messages={
-            "required": "Select approve or reject",
-            "invalid_choice": "Select approve or reject",
-        },
+        error_messages={"required": CHOOSE, "invalid_choice": CHOOSE},
     )
     end_date = RealDateInputField(
         label="End access earlier (optional)",
@@ -42,6 +57,15 @@ class DecisionForm(GovukForm):
         widget=forms.Textarea(attrs={"rows": 4}),
         error_messages={"max_length": f"Reason must be {REASON_MAX} characters or fewer"},
     )
+    question = forms.CharField(
+        label="Your question for the requester",
+        help_text="They will see it on their request and in an email, change any answer and "
+        "send the case back to you.",
+        required=False,
+        max_length=QUESTION_MAX,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"max_length": f"Your question must be {QUESTION_MAX} characters or fewer"},
+    )
 
     def __init__(self, *args, case: BusinessCase, **kwargs):
         super().__init__(*args, **kwargs)
@@ -55,8 +79,18 @@ class DecisionForm(GovukForm):
         self.helper.form_tag = False
         self.helper.disable_csrf = True
         self.helper.layout = Layout(
-            Field.radios("decision", legend_size=Size.MEDIUM, legend_tag="h2"),
-            Field("end_date"),
+            # The end date and the question sit inside their choice's reveal: always in the
+            # page (so it works without JavaScript), hidden by GOV.UK Frontend's script
+            # until that choice is selected.
+            DecisionRadios(
+                "decision",
+                RevealQuestion("Approve", Field("end_date")),
+                RevealQuestion("Reject"),
+                RevealQuestion(
+                    "Ask for more information",
+                    Field.textarea("question", max_characters=QUESTION_MAX, rows=4),
+                ),
+            ),
             Field.textarea("reason", max_characters=REASON_MAX, rows=4),
             Submit("send", "Send decision", data_prevent_double_click="true"),
         )
@@ -65,7 +99,10 @@ class DecisionForm(GovukForm):
         cleaned = super().clean()
         decision = cleaned.get("decision")
         reason = (cleaned.get("reason") or "").strip()
+        question = (cleaned.get("question") or "").strip()
         end_date = cleaned.get("end_date")
+        if decision == ASK_MORE_INFORMATION and not question:
+            self.add_error("question", "Enter your question for the requester")
         if decision == ApprovalRequest.Decision.REJECT and not reason:
             self.add_error("reason", "Enter the reason for rejecting the case")
         if decision == ApprovalRequest.Decision.APPROVE and end_date is not None:
@@ -82,6 +119,7 @@ class DecisionForm(GovukForm):
                     f"{self.case.start_date:%-d %B %Y}",
                 )
         cleaned["reason"] = reason
+        cleaned["question"] = question
         return cleaned
 
 

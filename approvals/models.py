@@ -44,9 +44,13 @@ class ApprovalRequest(TimeStampedModel):
         DECIDED = "decided", "Decided"  # this approver decided the case
         SUPERSEDED = "superseded", "Superseded"  # another approver decided, or withdrawn
         EXPIRED = "expired", "Expired"  # the case lapsed without a decision
+        # This approver asked the requester for more information: the case went back to
+        # them, and when it is sent again this approver gets a new request and link.
+        SENT_BACK = "sent_back", "Sent back for more information"
 
     TRANSITIONS = {
-        Status.OPEN: {Status.DECIDED, Status.SUPERSEDED, Status.EXPIRED},
+        Status.OPEN: {Status.DECIDED, Status.SUPERSEDED, Status.EXPIRED, Status.SENT_BACK},
+        Status.SENT_BACK: set(),
         Status.DECIDED: set(),
         Status.SUPERSEDED: set(),
         Status.EXPIRED: set(),

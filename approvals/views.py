@@ -35,7 +35,7 @@ from .errors import (
     DecisionInvalid,
     DelegationInvalid,
 )
-from .forms import CostDecisionForm, DecisionForm, DelegationForm
+from .forms import ASK_MORE_INFORMATION, CostDecisionForm, DecisionForm, DelegationForm
 from .models import ApprovalRequest
 
 CASES_PER_PAGE = 25
@@ -65,6 +65,9 @@ def _closed_page(request, approval, case, why):
                 "case": case,
                 "decided": decided,
                 "decided_by_you": decided is not None and decided.pk == approval.pk,
+                "grant": selectors.grant_for_case(case=case)
+                if decided is not None and decided.pk == approval.pk
+                else None,
             },
         )
     return render(
@@ -108,15 +111,24 @@ def _decision_page(request, approval, *, via: str, actor):
         form = form_class(request.POST, case=case)
         if form.is_valid():
             try:
-                services.approval_decide(
-                    approval_request=approval,
-                    decision=form.cleaned_data["decision"],
-                    reason=form.cleaned_data["reason"],
-                    end_date=form.cleaned_data["end_date"],
-                    actor=actor,
-                    client=client_of(request),
-                    via=via,
-                )
+                if form.cleaned_data["decision"] == ASK_MORE_INFORMATION:
+                    services.approval_ask_more_information(
+                        approval_request=approval,
+                        question=form.cleaned_data["question"],
+                        actor=actor,
+                        client=client_of(request),
+                        via=via,
+                    )
+                else:
+                    services.approval_decide(
+                        approval_request=approval,
+                        decision=form.cleaned_data["decision"],
+                        reason=form.cleaned_data["reason"],
+                        end_date=form.cleaned_data["end_date"],
+                        actor=actor,
+                        client=client_of(request),
+                        via=via,
+                    )
             except ApprovalClosed as closed:
                 case.refresh_from_db()
                 return _closed_page(request, approval, case, closed.why)
@@ -127,7 +139,8 @@ def _decision_page(request, approval, *, via: str, actor):
             except DecisionInvalid as invalid:
                 form.add_error(invalid.field, invalid.message)
             else:
-                return redirect(request.path)  # shows "decided by you"
+                # Shows "decided by you", or "sent back" with the question asked.
+                return redirect(request.path)
     else:
         form = form_class(case=case)
         if request.method == "GET":
@@ -149,6 +162,8 @@ def _decision_page(request, approval, *, via: str, actor):
         context["yearly_cost"] = f"£{settings.SNS_STANDALONE_PC_YEARLY_COST:,}"
         context["director_approval"] = selectors.case_director_approval(case=case)
         return render(request, "approvals/decide_cost.html", context)
+    context["history"] = selectors.requester_history(case=case)
+    context["pc_yearly_cost"] = settings.SNS_STANDALONE_PC_YEARLY_COST
     return render(request, "approvals/decide.html", context)
 
 

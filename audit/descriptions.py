@@ -32,6 +32,7 @@ ACTIONS = {
     "case.identity_saved": "Identity on a site answered",
     "case.draft_deleted": "Draft deleted",
     "case.submitted": "Sent for a decision",
+    "case.sent_again": "Sent again with more information",
     "case.withdrawn": "Withdrawn",
     "case.lapsed": "Expired without a decision",
     "case.texts_removed": "Closed cases' written reasons removed after the retention period",
@@ -39,6 +40,7 @@ ACTIONS = {
     "approval.sent": "Sent to an approver",
     "approval.opened": "Approver's link opened",
     "approval.decided": "Decision made",
+    "approval.more_information_asked": "Approver asked for more information",
     "approval.superseded": "Approval request closed",
     "approval.reminded": "Reminder sent to the approver",
     "approval.reminders_stopped": "Reminders to the approver stopped",
@@ -222,6 +224,8 @@ FIELDS = {
     "cost_agreed_by": "Cost agreed by",
     "decision": "Decision",
     "decided_by": "Decided by",
+    "question": "Question for the requester",
+    "asked_by": "Asked by",
     "via": "How",
     "reason": "Reason",
     "superseded": "Other approval requests closed",
@@ -285,6 +289,7 @@ FIELDS = {
 CASE_STATUSES = {
     "draft": "Draft",
     "submitted": "Awaiting decision",
+    "more_information": "More information needed",
     "approved": "Approved",
     "rejected": "Rejected",
     "withdrawn": "Withdrawn",
@@ -303,6 +308,7 @@ APPROVAL_STATUSES = {
     "decided": "Decided",
     "superseded": "Superseded",
     "expired": "Expired",
+    "sent_back": "Sent back for more information",
 }
 EMAIL_STATUSES = {"pending": "Waiting to send", "sent": "Sent", "failed": "Failed"}
 STATUSES_BY_OBJECT_TYPE = {

@@ -28,7 +28,7 @@ def people_access(*, user_ids: list[int]) -> dict[int, PersonAccess]:
     ):
         access[grant.holder_id].grants.append(grant)
     for case in BusinessCase.objects.filter(
-        requester_id__in=user_ids, status=BusinessCase.Status.SUBMITTED
+        requester_id__in=user_ids, status__in=BusinessCase.Status.sent_undecided()
     ).order_by("pk"):
         access[case.requester_id].open_cases.append(case)
     for approval in (

@@ -111,6 +111,11 @@ class Side:
     service_token: object = None  # a read API token (api.ServiceToken) owned by the staff member
     access_review: object = None  # an open review of this side's directorate
     review_item: object = None  # its item for the side's active grant (the director's)
+    # A case sent back to the requester for more information, and one sent again (its
+    # approver's open request, with a working token): states the pages show differently.
+    sent_back_case: BusinessCase | None = None
+    sent_again_approval: ApprovalRequest | None = None
+    sent_again_token: str | None = None
 
     @property
     def password_uidb64(self) -> str:
@@ -256,6 +261,30 @@ def build_side(marker: str, *, site) -> Side:
             "(KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 " + "Extension/1.0 " * 20,
         ),
     )
+    question = {
+        "more_information_question": f"{marker} question: which accounts will you follow?",
+        "more_information_asked_at": timezone.now(),
+    }
+    sent_back_case = BusinessCaseFactory(
+        requester=staff,
+        submitted=True,
+        status=BusinessCase.Status.MORE_INFORMATION,
+        reference=f"{ref}006",
+        sites=[site],
+        **need,
+        **question,
+    )
+    ApprovalRequestFactory(
+        business_case=sent_back_case,
+        approver=director,
+        status=ApprovalRequest.Status.SENT_BACK,
+    )
+    sent_again_approval = ApprovalRequestFactory(
+        business_case=BusinessCaseFactory(
+            requester=staff, submitted=True, reference=f"{ref}007", sites=[site], **need, **question
+        ),
+        approver=director,
+    )
     side = Side(
         marker=marker,
         staff=staff,
@@ -277,6 +306,9 @@ def build_side(marker: str, *, site) -> Side:
     side.token = approval_token(approval)
     side.service_token = _service_token(staff, marker)
     side.access_review, side.review_item = _access_review(directorate, director, grant)
+    side.sent_back_case = sent_back_case
+    side.sent_again_approval = sent_again_approval
+    side.sent_again_token = approval_token(sent_again_approval)
     return side
 
 
@@ -303,6 +335,31 @@ def _access_review(directorate, director, grant):
     review.directorates.set([directorate])
     item = ReviewItem.objects.create(review=review, grant=grant, reviewer=director)
     return review, item
+
+
+def state_pages(world: "World") -> list[tuple[str, str, str]]:
+    """(name, role, url) of pages in a state the URL walk does not reach with its one object
+    per parameter: a case sent back for more information, as its requester sees it and
+    changes it, and the decision page of a case sent again."""
+    side = world.own
+    case = side.sent_back_case
+    return [
+        (
+            "access_requests:case-detail (more information needed)",
+            "staff",
+            reverse("access_requests:case-detail", kwargs={"pk": case.pk}),
+        ),
+        (
+            "access_requests:case-check (send it again)",
+            "staff",
+            reverse("access_requests:case-check", kwargs={"pk": case.pk}),
+        ),
+        (
+            "approvals:decide (sent again)",
+            "anonymous",
+            reverse("approvals:decide", args=[side.sent_again_token]),
+        ),
+    ]
 
 
 def approval_token(approval: ApprovalRequest) -> str | None:

@@ -540,7 +540,9 @@ class SubmitCaseForm(GovukForm):
         super().__init__(*args, **kwargs)
         self.case = case
         self.fields["answers_seen"].initial = answers_fingerprint(case)
-        self.helper = _helper("answers_seen", button="Accept and send")
+        self.helper = _helper(
+            "answers_seen", button="Accept and send" if case.is_draft else "Send it again"
+        )
 
     def clean(self):
         cleaned = super().clean()

@@ -51,7 +51,7 @@ def _renewal_under_way():
     draft or waiting for a decision."""
     open_case = BusinessCase.objects.filter(
         renewal_of=OuterRef("pk"),
-        status__in=[BusinessCase.Status.DRAFT, BusinessCase.Status.SUBMITTED],
+        status__in=BusinessCase.Status.under_way(),
     )
     return Exists(AccessGrant.objects.filter(renewed_from=OuterRef("pk"))) | Exists(open_case)
 
@@ -271,11 +271,11 @@ def grant_has_renewal(grant: AccessGrant) -> bool:
 
 
 def grant_renewal_under_way(*, grant: AccessGrant) -> BusinessCase | None:
-    """The grant's renewal case in draft or waiting for a decision, if there is one."""
+    """The grant's renewal case in draft, waiting for a decision or sent back, if any."""
     return (
         BusinessCase.objects.filter(
             renewal_of=grant,
-            status__in=[BusinessCase.Status.DRAFT, BusinessCase.Status.SUBMITTED],
+            status__in=BusinessCase.Status.under_way(),
         )
         .order_by("-pk")
         .first()

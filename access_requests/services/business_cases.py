@@ -6,7 +6,8 @@ Only a draft's answers change.
 
 The status is assigned here and nowhere else (`access_requests/tests/
 test_business_case_status_owner.py` checks): `business_case_submit`, `business_case_withdraw`,
-`business_case_decide` and `business_case_lapse` each take the case locked by their caller,
+`business_case_decide`, `business_case_ask_more_information`, `business_case_send_again`
+and `business_case_lapse` each take the case locked by their caller,
 the approvals app (`approvals.services`), which routes, decides and closes its approval
 requests in the same transaction. These services never import approvals; the pages that
 send and withdraw a case call up into `approvals.services`.
@@ -24,6 +25,7 @@ from access_requests.errors import (
     BusinessCaseIncomplete,
     BusinessCaseNotEditable,
     NotRenewable,
+    TransitionNotAllowed,
     transition_check,
 )
 from access_requests.models import AccessTier, BusinessCase, ReferenceCounter, Site, SiteIdentity
@@ -192,8 +194,10 @@ def business_case_missing_answers(
 
 
 def _lock_draft(case: BusinessCase) -> BusinessCase:
+    """The case locked, if its answers may change: a draft, or a case sent back to the
+    requester for more information."""
     locked = BusinessCase.objects.select_for_update().get(pk=case.pk)
-    if locked.status != BusinessCase.Status.DRAFT:
+    if not locked.is_editable:
         raise BusinessCaseNotEditable(locked)
     return locked
 
@@ -363,6 +367,8 @@ def business_case_delete_draft(*, case: BusinessCase, actor, client: Client | No
     """Delete a draft the person no longer wants. A sent case cannot be deleted."""
     with transaction.atomic():
         locked = _lock_draft(case)
+        if not locked.is_draft:
+            raise BusinessCaseNotEditable(locked)
         _audit(
             actor=actor,
             action="case.draft_deleted",
@@ -395,6 +401,10 @@ def business_case_submit(
     """
     with transaction.atomic():
         transition_check(case, BusinessCase.Status.SUBMITTED)
+        if case.status != BusinessCase.Status.DRAFT:
+            # A case sent back for more information is sent again by
+            # `business_case_send_again`, keeping its reference.
+            raise TransitionNotAllowed(case, BusinessCase.Status.SUBMITTED)
         if case.renewal_of_id:
             # A renewal drafted before its grant was revoked or given up is not sent.
             not_renewable = grant_not_renewable_reason(grant=case.renewal_of)
@@ -473,6 +483,67 @@ def business_case_withdraw(
             action="case.withdrawn",
             case=case,
             changes={"status": [old_status, case.status], "reason": reason},
+            client=client,
+        )
+    return case
+
+
+def business_case_ask_more_information(
+    *, case: BusinessCase, question: str, asked_at: datetime.datetime
+) -> BusinessCase:
+    """Submitted → more information needed: the approver's question goes back to the
+    requester, who may change any answer and send the case again. `case` is locked by the
+    caller, in its transaction: `approvals.services.approval_ask_more_information`, whose
+    `approval.more_information_asked` event records this change with who asked (so this
+    writes no event of its own).
+
+    Raises TransitionNotAllowed unless the case is waiting for a decision.
+    """
+    transition_check(case, BusinessCase.Status.MORE_INFORMATION)
+    case.status = BusinessCase.Status.MORE_INFORMATION
+    case.more_information_question = question
+    case.more_information_asked_at = asked_at
+    case.save(
+        update_fields=[
+            "status",
+            "more_information_question",
+            "more_information_asked_at",
+            "updated_at",
+        ]
+    )
+    return case
+
+
+def business_case_send_again(
+    *, case: BusinessCase, actor, client: Client | None = None
+) -> BusinessCase:
+    """More information needed → submitted: the requester sends the case again, with the
+    reference it has. `submitted_at` becomes now, so the lapse clock restarts from this
+    send. `case` is locked by the caller, in its transaction
+    (`approvals.services.case_send_again`, which sends it to the approver who asked).
+
+    Raises TransitionNotAllowed unless the case was sent back, NotRenewable if it renews a
+    grant since revoked or given up, BusinessCaseIncomplete if a question is unanswered.
+    """
+    with transaction.atomic():
+        transition_check(case, BusinessCase.Status.SUBMITTED)
+        if case.status != BusinessCase.Status.MORE_INFORMATION:
+            raise TransitionNotAllowed(case, BusinessCase.Status.SUBMITTED)
+        if case.renewal_of_id:
+            not_renewable = grant_not_renewable_reason(grant=case.renewal_of)
+            if not_renewable:
+                raise NotRenewable(not_renewable)
+        missing = business_case_missing_answers(case=case)
+        if missing:
+            raise BusinessCaseIncomplete(missing)
+        case.status = BusinessCase.Status.SUBMITTED
+        case.submitted_at = timezone.now()
+        case.save(update_fields=["status", "submitted_at", "updated_at"])
+        record(
+            actor=actor,
+            action="case.sent_again",
+            obj=case,
+            changes={"status": ["more_information", "submitted"]},
             client=client,
         )
     return case

@@ -35,7 +35,7 @@ def grant_renewal_start(*, grant: AccessGrant, actor, client: Client | None = No
         under_way = (
             BusinessCase.objects.filter(
                 renewal_of=locked,
-                status__in=[BusinessCase.Status.DRAFT, BusinessCase.Status.SUBMITTED],
+                status__in=BusinessCase.Status.under_way(),
             )
             .order_by("-created_at")
             .first()

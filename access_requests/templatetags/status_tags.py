@@ -2,7 +2,8 @@
 case's or a grant's status (`{% load status_tags %}`, then `status|case_tag` or
 `status|grant_tag` as the tag's class).
 
-Green: in force or agreed. Blue: waiting on someone else (a decision, ICT). Orange: ended
+Green: in force or agreed. Blue: waiting on someone else (a decision, ICT). Yellow:
+waiting on the person themselves (more information asked for). Orange: ended
 without the outcome asked for, needing a look (lapsed, returned by ICT). Red: refused or
 taken away. Grey: closed in the ordinary way, or not yet started.
 """
@@ -16,6 +17,7 @@ register = template.Library()
 CASE_STATUS_TAGS = {
     BusinessCase.Status.DRAFT: "govuk-tag--grey",
     BusinessCase.Status.SUBMITTED: "govuk-tag--blue",
+    BusinessCase.Status.MORE_INFORMATION: "govuk-tag--yellow",
     BusinessCase.Status.APPROVED: "govuk-tag--green",
     BusinessCase.Status.REJECTED: "govuk-tag--red",
     BusinessCase.Status.WITHDRAWN: "govuk-tag--grey",

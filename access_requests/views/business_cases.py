@@ -169,7 +169,7 @@ class QuestionView(View):
 
     def dispatch(self, request, pk, **kwargs):
         self.case = _case_or_404(request, pk)
-        if not self.case.is_draft:
+        if not self.case.is_editable:
             messages.info(request, "This request has been sent, so its answers cannot change.")
             return redirect("access_requests:case-detail", pk=self.case.pk)
         self.changing = request.GET.get("change") == "1"
@@ -432,14 +432,16 @@ def _summary_context(case: BusinessCase) -> dict:
 def case_check(request, pk):
     """Check your answers; POST "Accept and send" hands the case to the approval step."""
     case = _case_or_404(request, pk)
-    if not case.is_draft:
+    if not case.is_editable:
         # A second tab or the back button after sending: show the case, not an error.
         return redirect("access_requests:case-detail", pk=case.pk)
     form = SubmitCaseForm(request.POST if request.method == "POST" else None, case=case)
     missing = services.business_case_missing_answers(case=case)
     if request.method == "POST" and form.is_valid():
+        # A case sent back for more information goes again to the approver who asked.
+        send = approval_services.case_submit if case.is_draft else approval_services.case_send_again
         try:
-            approval_services.case_submit(case=case, actor=request.user, client=client_of(request))
+            send(case=case, actor=request.user, client=client_of(request))
         except TransitionNotAllowed:
             return redirect("access_requests:case-detail", pk=case.pk)
         except (BusinessCaseIncomplete, NoApproverAvailable, NotRenewable) as error:
@@ -463,16 +465,17 @@ def case_check(request, pk):
 @require_safe
 def case_confirmation(request, pk):
     case = _case_or_404(request, pk)
-    if case.is_draft:
+    if case.is_editable:
         return redirect("access_requests:case-check", pk=case.pk)
     return render(request, "access_requests/business_case/confirmation.html", {"case": case})
 
 
 @require_safe
 def case_continue(request, pk):
-    """Resume a draft at its first unanswered page (or at "Check your answers")."""
+    """Resume a draft (or a case sent back for more information) at its first unanswered
+    page (or at "Check your answers")."""
     case = _case_or_404(request, pk)
-    if not case.is_draft:
+    if not case.is_editable:
         return redirect("access_requests:case-detail", pk=case.pk)
     first_open = next((step.url for step in journey_steps(case) if not step.complete), None)
     return HttpResponseRedirect(first_open or _check_url(case))

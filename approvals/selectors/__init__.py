@@ -11,7 +11,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from access_requests.models import BusinessCase, Site, SiteIdentity
+from access_requests.models import AccessGrant, BusinessCase, Site, SiteIdentity
 from core.sweeping import after_keyset
 from people.models import display_name_of
 
@@ -169,6 +169,7 @@ def case_for_decision(*, case_id: int) -> BusinessCase:
             "requester__profile__business_unit__directorate__organisation",
             "paying_business_unit",
             "budget_holder__profile",
+            "renewal_of__business_case",
         )
         .prefetch_related(
             Prefetch(
@@ -180,10 +181,55 @@ def case_for_decision(*, case_id: int) -> BusinessCase:
     )
 
 
+# The decision page lists at most this many of the requester's earlier cases.
+EARLIER_CASES_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class RequesterHistory:
+    """What the approver sees of the requester besides this case: their current access
+    (awaiting provisioning or active, with its sites) and their earlier sent cases, newest
+    first, each with its outcome (and its grant, if approved)."""
+
+    current_grants: list[AccessGrant]
+    earlier_cases: list[BusinessCase]
+    more_earlier_cases: bool
+
+
+def requester_history(*, case: BusinessCase) -> RequesterHistory:
+    """The requester's current grants and earlier cases for the decision page: three
+    queries (grants, their sites, cases with their grants), whatever their number."""
+    grants = list(
+        AccessGrant.objects.filter(
+            holder_id=case.requester_id, status__in=AccessGrant.Status.current()
+        )
+        .prefetch_related(Prefetch("sites", queryset=Site.objects.order_by("name")))
+        .order_by("end_date", "pk")
+    )
+    earlier = list(
+        BusinessCase.objects.filter(requester_id=case.requester_id)
+        .exclude(pk=case.pk)
+        .exclude(status=BusinessCase.Status.DRAFT)
+        .select_related("grant")
+        .order_by("-submitted_at", "-pk")[: EARLIER_CASES_SHOWN + 1]
+    )
+    return RequesterHistory(
+        current_grants=grants,
+        earlier_cases=earlier[:EARLIER_CASES_SHOWN],
+        more_earlier_cases=len(earlier) > EARLIER_CASES_SHOWN,
+    )
+
+
+def grant_for_case(*, case: BusinessCase) -> AccessGrant | None:
+    """The grant an approved case created, if any."""
+    return AccessGrant.objects.filter(business_case=case).first()
+
+
 def approval_closed_reason(*, approval: ApprovalRequest, case: BusinessCase) -> str | None:
     """Why this approval request can no longer be decided, or None while it is open.
 
-    "decided" (by anyone), "withdrawn", "lapsed", "superseded".
+    "decided" (by anyone), "withdrawn", "lapsed", "sent_back" (this request asked for more
+    information, or another did and the case is with the requester), "superseded".
     """
     if (
         case.status in BusinessCase.Status.decided()
@@ -197,6 +243,11 @@ def approval_closed_reason(*, approval: ApprovalRequest, case: BusinessCase) -> 
         or approval.status == ApprovalRequest.Status.EXPIRED
     ):
         return "lapsed"
+    if (
+        approval.status == ApprovalRequest.Status.SENT_BACK
+        or case.status == BusinessCase.Status.MORE_INFORMATION
+    ):
+        return "sent_back"
     if (
         case.status != BusinessCase.Status.SUBMITTED
         or approval.status != ApprovalRequest.Status.OPEN

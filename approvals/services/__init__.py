@@ -3,6 +3,8 @@
 - `links`: the emailed decision links and their tokens;
 - `routing`: who decides a submitted case, and sending it to them (`case_submit`);
 - `decisions`: opening a link, and the decision (`approval_decide`);
+- `more_information`: the approver asking the requester for more information
+  (`approval_ask_more_information`), and the case sent again to them (`case_send_again`);
 - `closing`: a case withdrawn (`case_withdraw`) or lapsed closes its open requests, and a
   grant revoked or given up closes its renewal under way;
 - `reminders`: reminders to approvers and escalation after the last one;
@@ -37,6 +39,7 @@ from .decisions import VIA_LINK, VIA_SIGNED_IN, approval_decide, approval_opened
 from .delegations import delegation_cancel, delegation_create
 from .lapse import case_lapse_due, case_lapse_one
 from .links import approval_link
+from .more_information import approval_ask_more_information, case_send_again
 from .people_changes import (
     directorate_director_change,
     person_leave,
@@ -52,6 +55,7 @@ from .undeliverable import approval_escalate_undeliverable, delivery_receipt_app
 __all__ = [
     "VIA_LINK",
     "VIA_SIGNED_IN",
+    "approval_ask_more_information",
     "approval_decide",
     "approval_escalate_undeliverable",
     "approval_link",
@@ -65,6 +69,7 @@ __all__ = [
     "case_lapse_one",
     "case_reroute",
     "case_routing",
+    "case_send_again",
     "case_submit",
     "case_withdraw",
     "delegation_cancel",

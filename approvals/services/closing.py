@@ -163,7 +163,7 @@ def _renewals_under_way(grant: AccessGrant) -> list[BusinessCase]:
         BusinessCase.objects.select_for_update()
         .filter(
             renewal_of=grant,
-            status__in=[BusinessCase.Status.DRAFT, BusinessCase.Status.SUBMITTED],
+            status__in=BusinessCase.Status.under_way(),
         )
         .order_by("pk")
     )

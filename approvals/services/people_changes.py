@@ -115,7 +115,7 @@ def person_leave(
             grant_revoke_closing_renewals(grant=grant, actor=actor, reason=reason, client=client)
             effects.grants_ended.append(grant.pk)
         for case in BusinessCase.objects.filter(
-            requester=person, status=BusinessCase.Status.SUBMITTED
+            requester=person, status__in=BusinessCase.Status.sent_undecided()
         ).order_by("pk"):
             case_withdraw(case=case, actor=actor, reason=f"The requester {reason}.", client=client)
             effects.cases_withdrawn.append(case.pk)

@@ -149,9 +149,11 @@ def approval_request_create(
     action: str,
     escalated_from: ApprovalRequest | None = None,
     undeliverable: bool = False,
+    sent_again: dict | None = None,
 ) -> ApprovalRequest:
     """One approval request for a case the caller has locked: the row, its audit event
-    (`action`) and the email with its link to the approver."""
+    (`action`) and the email with its link to the approver (`sent_again`: the question
+    they asked, when the case comes back to them with more information)."""
     token, digest, expires = token_issue()
     now = timezone.now()
     approval = ApprovalRequest.objects.create(
@@ -201,6 +203,7 @@ def approval_request_create(
             if escalated_from is not None
             else None,
             yearly_cost=f"£{settings.SNS_STANDALONE_PC_YEARLY_COST:,}",
+            sent_again=sent_again,
         ),
         related=approval,
         dedupe_key=f"approval-request:{approval.pk}",

@@ -150,7 +150,7 @@ def test_rejecting_needs_a_reason_which_the_requester_is_told(client, case_and_a
 def test_no_decision_chosen_is_an_error(client, case_and_approval):
     _, approval = case_and_approval
     response = client.post(decide_url(approval), {})
-    assert "Select approve or reject" in response.content.decode()
+    assert "Select approve, reject or ask for more information" in response.content.decode()
 
 
 def test_an_earlier_end_date_limits_the_grant_and_a_later_one_is_refused(client, case_and_approval):

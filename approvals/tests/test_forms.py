@@ -46,7 +46,7 @@ def test_the_decision_form_never_crashes_and_keeps_its_rules(decision, reason, d
 @pytest.mark.parametrize(
     ("data", "error"),
     [
-        ({}, "Select approve or reject"),
+        ({}, "Select approve, reject or ask for more information"),
         ({"decision": "reject"}, "Enter the reason for rejecting the case"),
         ({"decision": "approve", "reason": "x" * 2001}, "Reason must be 2000 characters or fewer"),
         (

@@ -753,6 +753,73 @@ def run_approval_decide_budget_holder_agrees(run):
     ]
 
 
+def run_approval_ask_more_information(run):
+    case = submitted_case()
+    approval = case.approval_requests.get()
+    run.service_starts()
+    approval_services.approval_ask_more_information(
+        approval_request=approval,
+        question="Which accounts will you follow?",
+        actor=approval.approver,
+        client=CLIENT,
+    )
+    return Expected(
+        "approval.more_information_asked",
+        case,
+        approval.approver.email,
+        CLIENT.address,
+        {
+            **_status("submitted", "more_information"),
+            "question": "Which accounts will you follow?",
+        },
+    )
+
+
+def _sent_back_case():
+    case = submitted_case()
+    approval = case.approval_requests.get()
+    approval_services.approval_ask_more_information(
+        approval_request=approval, question="Which accounts?", actor=approval.approver
+    )
+    case.refresh_from_db()
+    return case, approval
+
+
+def run_case_send_again(run):
+    case, asked = _sent_back_case()
+    run.service_starts()
+    approval_services.case_send_again(case=case, actor=case.requester, client=CLIENT)
+    return [
+        Expected(
+            "case.sent_again",
+            case,
+            case.requester.email,
+            CLIENT.address,
+            _status("more_information", "submitted"),
+        ),
+        Expected(
+            "approval.sent",
+            case,
+            case.requester.email,
+            CLIENT.address,
+            {"approver": asked.approver.email},
+        ),
+    ]
+
+
+def run_business_case_send_again(run):
+    case, _ = _sent_back_case()
+    run.service_starts()
+    case_services.business_case_send_again(case=case, actor=case.requester, client=CLIENT)
+    return Expected(
+        "case.sent_again",
+        case,
+        case.requester.email,
+        CLIENT.address,
+        _status("more_information", "submitted"),
+    )
+
+
 def _reminder_due(case, **fields):
     ApprovalRequest.objects.filter(business_case=case).update(
         next_reminder_at=timezone.now() - datetime.timedelta(minutes=1), **fields
@@ -1742,6 +1809,7 @@ SERVICES = {
     f"{CASES}.business_case_delete_draft": run_business_case_delete_draft,
     f"{CASES}.business_case_submit": run_business_case_submit,
     f"{CASES}.business_case_withdraw": run_business_case_withdraw,
+    f"{CASES}.business_case_send_again": run_business_case_send_again,
     f"{CASES}.business_case_lapse": run_business_case_lapse,
     f"{CASE_COPIES}.business_case_ask_again": run_business_case_ask_again,
     f"{GRANTS}.grant_create_from_case": run_grant_create_from_case,
@@ -1776,6 +1844,8 @@ SERVICES = {
     f"{APPROVALS}.approval_decide (reject)": run_approval_decide_reject,
     f"{APPROVALS}.approval_decide (budget holder asked)": run_approval_decide_budget_holder_asked,
     f"{APPROVALS}.approval_decide (budget holder agrees)": run_approval_decide_budget_holder_agrees,
+    f"{APPROVALS}.approval_ask_more_information": run_approval_ask_more_information,
+    f"{APPROVALS}.case_send_again": run_case_send_again,
     f"{APPROVALS}.approval_remind_one": run_approval_remind_one,
     f"{APPROVALS}.approval_remind_one (escalation)": run_approval_remind_one_escalates,
     f"{APPROVALS}.approval_remind_one (nobody to escalate to)": (
@@ -1896,6 +1966,9 @@ AUDITED_BY_CALLER = {
     f"{NOTIFICATIONS}.email_queue_many",
     # The case's decided status: `approval_decide` records it in its `approval.decided` event.
     f"{CASES}.business_case_decide",
+    # The case sent back: `approval_ask_more_information` records it in its
+    # `approval.more_information_asked` event.
+    f"{CASES}.business_case_ask_more_information",
     # Ends sessions of people switched off: the switching-off service records it.
     f"{DIRECTORY}.sessions_end",
     # The copy of an earlier case's answers into a new draft, for `grant_renewal_start`

@@ -3,7 +3,14 @@
 from dataclasses import dataclass
 
 from tests.forms_found import CSRF_FIELD, find_forms, signed_in_client
-from tests.portal_map import ROLES, UnknownParameter, World, portal_routes, url_for
+from tests.portal_map import (
+    ROLES,
+    UnknownParameter,
+    World,
+    portal_routes,
+    state_pages,
+    url_for,
+)
 
 # Pages that are not the portal's own GOV.UK pages: Django's admin has its own markup.
 NOT_OURS = ("admin:",)
@@ -63,6 +70,9 @@ def page_urls(world: World) -> list[tuple[str, str, str]]:
         response = signed_in_client(world, role).get(url)
         assert response.status_code == 200, f"{name} [{obj}] as {role}: {response.status_code}"
         found.append((f"{name} [{obj}]", role, url))
+    for name, role, url in state_pages(world):
+        assert signed_in_client(world, role).get(url).status_code == 200, name
+        found.append((name, role, url))
     return found
 
 
