@@ -56,6 +56,36 @@ def approval_opened(
         )
 
 
+def approval_lock_to_act(*, approval_request: ApprovalRequest, via: str):
+    """Inside the caller's transaction: lock the case, then the request (approvals' lock
+    order), and check the request may still be acted on: open, its link unexpired (by link),
+    and its approver still holding the authority it was sent for. Returns (case, approval,
+    now); raises ApprovalClosed, ApprovalLinkExpired or ApprovalLostAuthority."""
+    case = (
+        BusinessCase.objects.select_for_update(of=("self",))
+        .select_related("requester__profile")
+        .get(pk=approval_request.business_case_id)
+    )
+    approval = (
+        ApprovalRequest.objects.select_for_update(of=("self",))
+        .select_related("approver__profile", "on_behalf_of__profile")
+        .get(pk=approval_request.pk)
+    )
+    why = selectors.approval_closed_reason(approval=approval, case=case)
+    if why is not None:
+        raise ApprovalClosed(approval, why)
+    now = timezone.now()
+    if via == VIA_LINK and approval.token_expires_at <= now:
+        raise ApprovalLinkExpired(approval)
+    # Read after the locks, as the directory stands now: a director replaced, or a
+    # delegation ended, since the request was sent takes the decision away. A change
+    # committing meanwhile orders itself after this one.
+    authority = selectors.approval_authority(approval=approval, on=timezone.localdate(now))
+    if not authority.ok:
+        raise ApprovalLostAuthority(approval, authority)
+    return case, approval, now
+
+
 def approval_decide(
     *,
     approval_request: ApprovalRequest,
@@ -81,28 +111,7 @@ def approval_decide(
         raise DecisionInvalid("reason", "Reason must be 2000 characters or fewer")
 
     with transaction.atomic():
-        case = (
-            BusinessCase.objects.select_for_update(of=("self",))
-            .select_related("requester__profile")
-            .get(pk=approval_request.business_case_id)
-        )
-        approval = (
-            ApprovalRequest.objects.select_for_update(of=("self",))
-            .select_related("approver__profile", "on_behalf_of__profile")
-            .get(pk=approval_request.pk)
-        )
-        why = selectors.approval_closed_reason(approval=approval, case=case)
-        if why is not None:
-            raise ApprovalClosed(approval, why)
-        now = timezone.now()
-        if via == VIA_LINK and approval.token_expires_at <= now:
-            raise ApprovalLinkExpired(approval)
-        # Read after the locks, as the directory stands now: a director replaced, or a
-        # delegation ended, since the request was sent takes the decision away. A change
-        # committing meanwhile orders itself after this decision.
-        authority = selectors.approval_authority(approval=approval, on=timezone.localdate(now))
-        if not authority.ok:
-            raise ApprovalLostAuthority(approval, authority)
+        case, approval, now = approval_lock_to_act(approval_request=approval_request, via=via)
 
         approving = decision == ApprovalRequest.Decision.APPROVE
         if not approving or end_date == case.end_date:

@@ -28,10 +28,10 @@ from notifications.rendering import email_date
 from notifications.services import email_queue
 
 from .. import emails, selectors
-from ..errors import ApprovalClosed, ApprovalLinkExpired, ApprovalLostAuthority, DecisionInvalid
+from ..errors import DecisionInvalid
 from ..models import ApprovalRequest
 from .closing import approvals_closed_emails
-from .decisions import VIA_LINK
+from .decisions import VIA_LINK, approval_lock_to_act
 from .routing import Route, approval_request_create, approval_request_send
 
 QUESTION_MAX = 2000
@@ -61,25 +61,7 @@ def approval_ask_more_information(
             "question", f"Your question must be {QUESTION_MAX} characters or fewer"
         )
     with transaction.atomic():
-        case = (
-            BusinessCase.objects.select_for_update(of=("self",))
-            .select_related("requester__profile")
-            .get(pk=approval_request.business_case_id)
-        )
-        approval = (
-            ApprovalRequest.objects.select_for_update(of=("self",))
-            .select_related("approver__profile", "on_behalf_of__profile")
-            .get(pk=approval_request.pk)
-        )
-        why = selectors.approval_closed_reason(approval=approval, case=case)
-        if why is not None:
-            raise ApprovalClosed(approval, why)
-        now = timezone.now()
-        if via == VIA_LINK and approval.token_expires_at <= now:
-            raise ApprovalLinkExpired(approval)
-        authority = selectors.approval_authority(approval=approval, on=timezone.localdate(now))
-        if not authority.ok:
-            raise ApprovalLostAuthority(approval, authority)
+        case, approval, now = approval_lock_to_act(approval_request=approval_request, via=via)
         transition_check(approval, ApprovalRequest.Status.SENT_BACK)
 
         approval.status = ApprovalRequest.Status.SENT_BACK
