@@ -230,6 +230,7 @@ class BusinessCase(TimeStampedModel):
     def may_ask_again(self) -> bool:
         return self.status in self.Status.may_ask_again()
 
+    @property
     def is_editable(self) -> bool:
         """Whether the requester may change the answers: a draft, or a case sent back to them
         for more information."""

@@ -258,6 +258,12 @@ def test_the_timeline_says_in_words_what_happened_when_and_who_with_draft_saves_
         record(actor=None, action="approval.opened", obj=case)
         record(actor=director, action="approval.decided", obj=case)
         record(actor=SystemActor("outbox"), action="grant.expired", obj=case)
+    # A draft's page is its task list; the timeline is on the page of a case sent.
+    BusinessCase.objects.filter(pk=case.pk).update(
+        status=BusinessCase.Status.SUBMITTED,
+        reference="SNS-2026-09999",
+        submitted_at=datetime.datetime(2026, 12, 4, 16, 0, tzinfo=datetime.UTC),
+    )
     client.force_login(person)
     html = client.get(url("case-detail", case)).content.decode()
     timeline = html.split("What has happened")[1]

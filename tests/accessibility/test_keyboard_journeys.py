@@ -123,9 +123,14 @@ def ask_for_active_participation(keys, javascript):
     keys.press_button("Accept and send")
 
 
-def decision_link(mailoutbox, director) -> str:
-    [email] = [message for message in mailoutbox if message.to == [director.email]]
-    return LINK_PATTERN.search(email.body)[1]
+def decision_link(mailoutbox, approver) -> str:
+    """The decision link in the one email to `approver` that carries one."""
+    [link] = [
+        found[1]
+        for message in mailoutbox
+        if message.to == [approver.email] and (found := LINK_PATTERN.search(message.body))
+    ]
+    return link
 
 
 def expect_status_in_your_requests(keys, case, status):
@@ -179,6 +184,12 @@ def test_staff_ask_and_the_director_approves_from_the_email_with_the_keyboard_al
     expect(heading(page)).to_contain_text("Decide Priya Patel")
     keys.choose_radio("decision", "Approve")
     keys.press_button("Send decision")
+    expect(page.get_by_text("We have asked the budget holder")).to_be_visible()
+
+    # The paying unit's budget holder agrees to the PC's cost from their own link.
+    page.goto(decision_link(mailoutbox, case.budget_holder))
+    keys.choose_radio("decision", "Agree to pay")
+    keys.press_button("Send answer")
     expect(page.get_by_role("heading", name="Case approved")).to_be_visible()
     case.refresh_from_db()
     assert case.status == BusinessCase.Status.APPROVED
@@ -209,7 +220,7 @@ def test_the_director_rejects_with_a_reason_correcting_a_mistake_with_the_keyboa
     page = keys.page
 
     page.goto(decision_link(mailoutbox, director))
-    expect(page.get_by_text("Run a recruitment campaign.")).to_be_visible()
+    expect(page.get_by_text("Run a recruitment campaign.").first).to_be_visible()
     keys.choose_radio("decision", "Reject")
     keys.press_button("Send decision")
 
