@@ -1,6 +1,6 @@
 """The staff directory's own changes: what a file would change (`staff_directory_plan`, a
-pure diff against the database) and making those changes (`staff_directory_apply`), and
-switching one person off or on (`person_deactivate`, `person_activate`).
+pure diff against the database) and making those changes (`staff_directory_apply`; joiners
+go in through `directory_bulk`, leavers are switched off through `switching`).
 
 What a change means for access (grants ended, cases re-routed, approvers told) is the
 business of the apps above: `approvals.services.people_changes` runs it, in the same
@@ -13,17 +13,17 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
-from django.contrib.sessions.models import Session
 from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.services import NewEvent, record_many
-from core.client import Client
-from core.models import column_fields, model_reference
+from core.models import model_reference
 
+from .directory_bulk import joiners_insert, joiners_insert_orm
 from .models import BusinessUnit, Directorate, Organisation, Role, StaffProfile, User
 from .roles import ADMIN_SITE_ROLES
 from .staff_csv import StaffImportError, StaffRow
+from .switching import users_switch_off
 
 # A full import refuses to switch off more than this share of the active people (or
 # `LEAVER_LIMIT_FLOOR`, whichever is more) unless told a limit: a truncated HR extract must
@@ -437,7 +437,7 @@ def staff_directory_apply(*, plan: DirectoryPlan, actor) -> DirectoryApplied:
             )
         events += _budget_holders_set(plan.budget_holders)
         if plan.leavers:
-            _switch_off([leaver.user_id for leaver in plan.leavers])
+            users_switch_off([leaver.user_id for leaver in plan.leavers])
             applied.switched_off = len(plan.leavers)
             events += [
                 NewEvent(
@@ -509,7 +509,7 @@ def _joiners_create(joiners, unit_ids, groups, applied) -> list[NewEvent]:
     # One unusable password for all: each is "!" and random text, and nobody signs in with
     # it (joiners set their own through the emailed link); hashing 50,000 would cost seconds.
     unusable = make_password(None)
-    insert = _joiners_insert if connection.vendor == "postgresql" else _joiners_insert_orm
+    insert = joiners_insert if connection.vendor == "postgresql" else joiners_insert_orm
     created: list[tuple[int, StaffRow]] = []
     for start in range(0, len(joiners), CREATE_BATCH):
         batch = joiners[start : start + CREATE_BATCH]
@@ -530,101 +530,6 @@ def _joiners_create(joiners, unit_ids, groups, applied) -> list[NewEvent]:
         )
         for pk, row in created
     ]
-
-
-def _joiners_insert(batch: list[StaffRow], unit_ids, groups, password: str) -> dict[str, int]:
-    """The batch's users, profiles and roles in one statement (PostgreSQL): the rows go in
-    as one array a column, so the statement's size and Python's work do not grow with a
-    model instance a row, and the search text's statement triggers (people migration 0006)
-    see each person whole. Columns the file does not give take the models' defaults, worked
-    out once. Returns the new ids by email."""
-    user = User(password=password, is_active=True)
-    profile = StaffProfile()
-    user_columns, user_values = _constant_columns(User, user, varying={"email", "is_staff"})
-    profile_columns, profile_values = _constant_columns(
-        StaffProfile, profile, varying={"user", "commonly_used_name", "job_title", "business_unit"}
-    )
-    quote = connection.ops.quote_name
-    membership = User.groups.through._meta
-    sql = f"""
-        WITH file_rows AS (
-            SELECT * FROM unnest(%s::text[], %s::boolean[], %s::text[], %s::text[],
-                                 %s::bigint[], %s::bigint[])
-                AS r(email, is_staff, name, job_title, unit_id, group_id)
-        ), users AS (
-            INSERT INTO {quote(User._meta.db_table)}
-                ({", ".join(map(quote, [*user_columns, "email", "is_staff"]))})
-            SELECT {", ".join(["%s"] * len(user_values))}, r.email, r.is_staff FROM file_rows r
-            RETURNING id, email
-        ), profiles AS (
-            INSERT INTO {quote(StaffProfile._meta.db_table)}
-                ({", ".join(map(quote, profile_columns))},
-                 user_id, commonly_used_name, job_title, business_unit_id)
-            SELECT {", ".join(["%s"] * len(profile_values))}, u.id, r.name, r.job_title, r.unit_id
-            FROM users u JOIN file_rows r ON r.email = u.email
-        ), roles AS (
-            INSERT INTO {quote(membership.db_table)}
-                ({quote(membership.get_field("user").column)},
-                 {quote(membership.get_field("group").column)})
-            SELECT u.id, r.group_id FROM users u JOIN file_rows r ON r.email = u.email
-        )
-        SELECT id, email FROM users
-    """  # noqa: S608  # nosec B608 - names from the models, values are parameters
-    params = [
-        [row.email for row in batch],
-        [row.role in ADMIN_SITE_ROLES for row in batch],
-        [row.name for row in batch],
-        [row.job_title for row in batch],
-        [unit_ids[row.cost_centre] for row in batch],
-        [groups[row.role].pk for row in batch],
-        *user_values,
-        *profile_values,
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return {email: pk for pk, email in cursor.fetchall()}
-
-
-def _constant_columns(model, instance, *, varying: set[str]) -> tuple[list[str], list]:
-    """The columns of `model` other than its primary key and the `varying` fields, with the
-    value each takes for `instance` as a save would write it (defaults, `auto_now`)."""
-    columns, values = [], []
-    for model_field in column_fields(model):
-        if model_field.primary_key or model_field.name in varying:
-            continue
-        columns.append(model_field.column)
-        values.append(
-            model_field.get_db_prep_save(model_field.pre_save(instance, add=True), connection)
-        )
-    return columns, values
-
-
-def _joiners_insert_orm(batch: list[StaffRow], unit_ids, groups, password: str) -> dict[str, int]:
-    """`_joiners_insert` through the ORM, for SQLite (the demo database)."""
-    users = User.objects.bulk_create(
-        [
-            User(email=row.email, password=password, is_staff=row.role in ADMIN_SITE_ROLES)
-            for row in batch
-        ]
-    )
-    StaffProfile.objects.bulk_create(
-        [
-            StaffProfile(
-                user_id=user.pk,
-                commonly_used_name=row.name,
-                job_title=row.job_title,
-                business_unit_id=unit_ids[row.cost_centre],
-            )
-            for user, row in zip(users, batch, strict=True)
-        ]
-    )
-    User.groups.through.objects.bulk_create(
-        [
-            User.groups.through(user_id=user.pk, group_id=groups[row.role].pk)
-            for user, row in zip(users, batch, strict=True)
-        ]
-    )
-    return {user.email: user.pk for user in users}
 
 
 def _people_update(plan: DirectoryPlan, unit_ids, groups) -> list[NewEvent]:
@@ -686,68 +591,3 @@ def _people_update(plan: DirectoryPlan, unit_ids, groups) -> list[NewEvent]:
         )
         for update in plan.updates
     ]
-
-
-def _switch_off(user_ids: list[int]) -> None:
-    """Switched off: they cannot sign in (`is_active`), and their sessions end now."""
-    User.objects.filter(pk__in=user_ids).update(is_active=False)
-    sessions_end(user_ids=user_ids)
-
-
-def sessions_end(*, user_ids: list[int]) -> int:
-    """Delete the sessions of these people. A session names its person only inside its
-    signed data, so the unexpired ones (a few hours' worth) are read and decoded."""
-    wanted = {str(pk) for pk in user_ids}
-    doomed = [
-        session.pk
-        for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator()
-        if session.get_decoded().get("_auth_user_id") in wanted
-    ]
-    Session.objects.filter(pk__in=doomed).delete()
-    return len(doomed)
-
-
-def person_deactivate(*, person: User, actor, reason: str, client: Client | None = None) -> User:
-    """Switch one person off (an admin's decision, with a reason): they cannot sign in and
-    their sessions end. Returns the person (unchanged if already off). The access effects
-    are `approvals.services.people_changes.person_switch_off`'s, which calls this."""
-    with transaction.atomic():
-        locked = User.objects.select_for_update().get(pk=person.pk)
-        if locked.is_active:
-            _switch_off([locked.pk])
-            locked.is_active = False
-            record_many(
-                actor=actor,
-                events=[
-                    NewEvent(
-                        action="people.switched_off",
-                        obj=locked,
-                        object_repr=locked.email,
-                        changes={"is_active": [True, False], "reason": reason},
-                        client=client,
-                    )
-                ],
-            )
-    return locked
-
-
-def person_activate(*, person: User, actor, client: Client | None = None) -> User:
-    """Switch a person back on: they may sign in again. Their ended grants stay ended."""
-    with transaction.atomic():
-        locked = User.objects.select_for_update().get(pk=person.pk)
-        if not locked.is_active:
-            locked.is_active = True
-            locked.save(update_fields=["is_active"])
-            record_many(
-                actor=actor,
-                events=[
-                    NewEvent(
-                        action="people.switched_on",
-                        obj=locked,
-                        object_repr=locked.email,
-                        changes={"is_active": [False, True]},
-                        client=client,
-                    )
-                ],
-            )
-    return locked

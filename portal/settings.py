@@ -7,17 +7,22 @@ defaults; see ``refuse_demo_defaults`` at the bottom.
 
 import ipaddress
 import os
-import re
 import sys
 from datetime import date
 from email.utils import parseaddr
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
+from portal.environment import (
+    env_bool,
+    env_int,
+    env_list,
+    loopback_http,
+    notify_settings_problems,
+)
 from portal.logging_config import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -25,22 +30,6 @@ VAR_DIR = Path(os.environ.get("PORTAL_VAR_DIR", BASE_DIR / "var"))
 
 DEMO_SECRET_KEY = "demo-only-insecure-key-do-not-use-in-production"  # noqa: S105
 DEMO_AUDIT_CHAIN_KEY = "demo-only-audit-chain-key-do-not-use-in-production"  # noqa: S105
-
-
-def env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def env_list(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
-
-
-def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value else default
 
 
 DEBUG = env_bool("DEBUG", False)
@@ -306,28 +295,6 @@ NOTIFY_BASE_URL = os.environ.get(
 ).rstrip("/")
 # Notify accepts 3,000 messages a minute per API key; the sender keeps under it.
 NOTIFY_MESSAGES_PER_MINUTE = env_int("NOTIFY_MESSAGES_PER_MINUTE", 3000)
-_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-
-
-def notify_settings_problems(*, api_key: str, template_id: str, reply_to_id: str) -> list[str]:
-    """What is wrong with a Notify configuration: none of it, or enough of it to send."""
-    if not api_key:
-        return ["NOTIFY_EMAIL_TEMPLATE_ID is set without NOTIFY_API_KEY"] if template_id else []
-    problems = []
-    if not re.fullmatch(rf".+-{_UUID}-{_UUID}", api_key):
-        problems.append(
-            "NOTIFY_API_KEY is not a Notify API key (key name, service id and secret, "
-            "joined by hyphens)"
-        )
-    if not template_id:
-        problems.append("set NOTIFY_EMAIL_TEMPLATE_ID (the Notify template every email uses)")
-    elif not re.fullmatch(_UUID, template_id):
-        problems.append("NOTIFY_EMAIL_TEMPLATE_ID is not a template id (a UUID)")
-    if reply_to_id and not re.fullmatch(_UUID, reply_to_id):
-        problems.append("NOTIFY_REPLY_TO_ID is not a reply-to address id (a UUID)")
-    return problems
-
-
 if _notify_problems := notify_settings_problems(
     api_key=NOTIFY_API_KEY, template_id=NOTIFY_EMAIL_TEMPLATE_ID, reply_to_id=NOTIFY_REPLY_TO_ID
 ):
@@ -582,12 +549,7 @@ if any(oidc_given.values()) and not all(oidc_given.values()):
 SSO_ENABLED = bool(OIDC_ISSUER)
 
 
-def _loopback_http(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme == "http" and parts.hostname in {"127.0.0.1", "localhost", "::1"}
-
-
-if SSO_ENABLED and not (OIDC_ISSUER.startswith("https://") or _loopback_http(OIDC_ISSUER)):
+if SSO_ENABLED and not (OIDC_ISSUER.startswith("https://") or loopback_http(OIDC_ISSUER)):
     # The discovery document names the keys that ID tokens are checked with.
     raise ImproperlyConfigured(
         "OIDC_ISSUER must be an https:// address (http:// only for a provider on this machine)"

@@ -27,8 +27,8 @@ from audit.services import NewEvent, record_many
 from core.client import Client
 from notifications.rendering import email_date
 from notifications.services import email_queue
-from people.directory import person_activate, person_deactivate
 from people.models import Directorate, User
+from people.switching import person_activate, person_deactivate
 
 from ..models import ApprovalRequest, Delegation
 from .closing import case_withdraw, grant_revoke_closing_renewals
@@ -96,7 +96,7 @@ def _cases_to_reroute(query: Q) -> list[BusinessCase]:
 def person_leave(
     *, person: User, actor, reason: str = LEFT_THE_DEPARTMENT, client: Client | None = None
 ) -> LeaverEffects:
-    """The access effects of a person switched off (`people.directory.person_deactivate`
+    """The access effects of a person switched off (`people.switching.person_deactivate`
     first): their current grants are revoked with `reason` (the holder and ICT are told, ICT
     asked to withdraw the access and recover any standalone PC; a renewal under way closes),
     their sent cases are withdrawn, the delegations they gave or hold end, and each case

@@ -66,7 +66,11 @@ from notifications import (
 )
 from notifications.delivery import DeliveryReceipt
 from notifications.models import OutboundEmail
-from people import directory as people_directory, services as people_services
+from people import (
+    directory as people_directory,
+    services as people_services,
+    switching as people_switching,
+)
 from people.errors import PasswordLinkThrottled
 from people.models import Role, User
 from people.staff_csv import staff_rows_read
@@ -1286,7 +1290,7 @@ def run_person_deactivate(run):
     admin = UserFactory(role=Role.ADMIN)
     person = UserFactory()
     run.service_starts()
-    people_directory.person_deactivate(person=person, actor=admin, reason="Left", client=CLIENT)
+    people_switching.person_deactivate(person=person, actor=admin, reason="Left", client=CLIENT)
     return Expected("people.switched_off", person, admin.email, CLIENT.address, {"reason": "Left"})
 
 
@@ -1294,7 +1298,7 @@ def run_person_activate(run):
     admin = UserFactory(role=Role.ADMIN)
     person = UserFactory(is_active=False)
     run.service_starts()
-    people_directory.person_activate(person=person, actor=admin, client=CLIENT)
+    people_switching.person_activate(person=person, actor=admin, client=CLIENT)
     return Expected(
         "people.switched_on", person, admin.email, CLIENT.address, {"is_active": [False, True]}
     )
@@ -1870,8 +1874,8 @@ SERVICES = {
     f"{STAFFING}.staff_directory_sync": run_staff_import,
     f"{STAFFING}.staff_directory_sync (full: a leaver)": run_staff_directory_sync_leaver,
     f"{DIRECTORY}.staff_directory_apply": run_staff_import_updates,
-    f"{DIRECTORY}.person_deactivate": run_person_deactivate,
-    f"{DIRECTORY}.person_activate": run_person_activate,
+    "people.switching.person_deactivate": run_person_deactivate,
+    "people.switching.person_activate": run_person_activate,
     f"{APPROVALS}.case_reroute": run_case_reroute,
     f"{APPROVALS}.person_leave": run_person_leave,
     f"{APPROVALS}.person_move": run_person_move,
@@ -1970,7 +1974,7 @@ AUDITED_BY_CALLER = {
     # `approval.more_information_asked` event.
     f"{CASES}.business_case_ask_more_information",
     # Ends sessions of people switched off: the switching-off service records it.
-    f"{DIRECTORY}.sessions_end",
+    "people.switching.sessions_end",
     # The copy of an earlier case's answers into a new draft, for `grant_renewal_start`
     # (`case.renewal_started`) and `business_case_ask_again` (`case.asked_again`).
     f"{CASE_COPIES}.business_case_draft_copy",

@@ -1,0 +1,50 @@
+"""Reading settings from the environment, and the checks that refuse a half-made
+configuration with a message saying what to set."""
+
+import os
+import re
+from urllib.parse import urlsplit
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+def notify_settings_problems(*, api_key: str, template_id: str, reply_to_id: str) -> list[str]:
+    """What is wrong with a Notify configuration: none of it, or enough of it to send."""
+    if not api_key:
+        return ["NOTIFY_EMAIL_TEMPLATE_ID is set without NOTIFY_API_KEY"] if template_id else []
+    problems = []
+    if not re.fullmatch(rf".+-{_UUID}-{_UUID}", api_key):
+        problems.append(
+            "NOTIFY_API_KEY is not a Notify API key (key name, service id and secret, "
+            "joined by hyphens)"
+        )
+    if not template_id:
+        problems.append("set NOTIFY_EMAIL_TEMPLATE_ID (the Notify template every email uses)")
+    elif not re.fullmatch(_UUID, template_id):
+        problems.append("NOTIFY_EMAIL_TEMPLATE_ID is not a template id (a UUID)")
+    if reply_to_id and not re.fullmatch(_UUID, reply_to_id):
+        problems.append("NOTIFY_REPLY_TO_ID is not a reply-to address id (a UUID)")
+    return problems
+
+
+def loopback_http(url: str) -> bool:
+    """An http:// address on this machine (a test's provider), the one http allowed."""
+    parts = urlsplit(url)
+    return parts.scheme == "http" and parts.hostname in {"127.0.0.1", "localhost", "::1"}
