@@ -79,7 +79,7 @@ class StreamingReplica:
             )
             if cursor.fetchone()[0]:
                 return
-            with open(hba_file.with_suffix(".sns-lock"), "w") as lock:
+            with open(Path(tempfile.gettempdir()) / "sns-pg-hba.lock", "w") as lock:
                 fcntl.flock(lock, fcntl.LOCK_EX)
                 text = hba_file.read_text()
                 line = f"host replication {user} 127.0.0.1/32 trust"
