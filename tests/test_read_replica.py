@@ -19,6 +19,7 @@ from django.urls import reverse
 from access_requests.models import Site
 from access_requests.tests.factories import SiteFactory
 from api.models import Scope
+from api.services import service_token_revoke
 from api.tests.factories import bearer, token_with
 from core.replica import LAG_CHECK_SECONDS, reading_from_replica, reads_from_replica
 from monitoring.tests.test_metrics import TOKEN as METRICS_TOKEN, value
@@ -178,3 +179,21 @@ def test_a_stopped_replica_leaves_pages_on_the_primary(replica_alias):
     response = Client().get(reverse("api-v1:grants"), **bearer(token_with(Scope.REGISTER_READ)[1]))
     assert response.status_code == 200
     assert "Nia New" in response.content.decode()
+
+
+def test_a_revoked_token_or_a_removed_role_stops_at_once_while_the_replica_is_behind(
+    replica_alias,
+):
+    token, secret = token_with(Scope.REGISTER_READ)
+    admin = UserFactory(role=Role.ADMIN)
+    client = Client()
+    client.force_login(admin)
+    replica_alias.wait_for_replay()
+    replica_alias.pause_replay()
+
+    service_token_revoke(token=token, actor=token.owner)
+    admin.groups.clear()
+
+    # Who someone is and what they may do come from the primary, not the replica.
+    assert Client().get(reverse("api-v1:grants"), **bearer(secret)).status_code == 401
+    assert client.get(reverse("oversight:register")).status_code == 403
