@@ -142,6 +142,11 @@ else:
 # every write, every read inside a write's transaction and a person's pages just after their
 # own change read the primary. Under a test runner the alias mirrors the test database.
 DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL and not DATABASE_URL.startswith(("postgres://", "postgresql://")):
+    raise ImproperlyConfigured(
+        "DATABASE_REPLICA_URL is a PostgreSQL replica of DATABASE_URL: set DATABASE_URL to "
+        "the primary (postgres://…)"
+    )
 if DATABASE_REPLICA_URL:
     DATABASES["replica"] = {
         **dj_database_url.parse(
