@@ -1,10 +1,11 @@
 """A real PostgreSQL streaming replica of the machine's cluster, on loopback, for tests.
 
 `StreamingReplica.start()` takes a base backup of the cluster at `DATABASE_URL`'s host and
-port with `pg_basebackup -R` into a temporary folder, and starts it as a hot standby on a
-free port; `stop()` stops it (as if its machine went away), `start_again()` restarts it,
-`remove()` stops it and deletes the folder. PostgreSQL's programs refuse to run as root,
-so under root they run as the `postgres` user.
+port with `pg_basebackup -R` into a temporary folder, through a replication slot of its own
+(a busy primary would otherwise recycle WAL the replica still needs), and starts it as a
+hot standby on a free port; `stop()` stops it (as if its machine went away),
+`start_again()` restarts it, `remove()` stops it, drops its slot and deletes the folder.
+PostgreSQL's programs refuse to run as root, so under root they run as the `postgres` user.
 
 The primary must accept replication connections from 127.0.0.1: when its `pg_hba.conf`
 has no such line, `allow_replication()` appends `host replication <user> 127.0.0.1/32
@@ -36,6 +37,19 @@ AT_LEAST_PRIMARY = (
 )
 
 
+SLOT_PREFIX = "sns_test_replica_"
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -55,6 +69,8 @@ class StreamingReplica:
         self.data = self.folder / "data"
         self.log = self.folder / "replica.log"
         self.started_in_seconds: float | None = None
+        # The primary keeps the WAL this replica has not received yet, however busy it is.
+        self.slot = f"{SLOT_PREFIX}{os.getpid()}_{self.port}"
 
     # The primary's side
 
@@ -92,6 +108,27 @@ class StreamingReplica:
                     )
                 cursor.execute("SELECT pg_reload_conf()")
 
+    def drop_abandoned_slots(self) -> None:
+        """Drops this helper's slots left by test runs that died before removing their
+        replica: a slot nobody reads keeps the primary's WAL for ever."""
+        with self.primary_connection() as connection, connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT slot_name FROM pg_replication_slots WHERE NOT active AND slot_name LIKE %s",
+                [SLOT_PREFIX + "%"],
+            )
+            for (name,) in cursor.fetchall():
+                pid = name.removeprefix(SLOT_PREFIX).split("_")[0]
+                if not (pid.isdigit() and _process_alive(int(pid))):
+                    cursor.execute("SELECT pg_drop_replication_slot(%s)", [name])
+
+    def drop_slot(self) -> None:
+        with self.primary_connection() as connection, connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+                "WHERE slot_name = %s",
+                [self.slot],
+            )
+
     def _primary_settings(self) -> dict[str, str]:
         with self.primary_connection() as connection, connection.cursor() as cursor:
             values = {}
@@ -103,17 +140,24 @@ class StreamingReplica:
     # The replica's side
 
     def _run(self, *command: str, timeout: float = 300) -> None:
-        subprocess.run(  # noqa: S603 - our own fixed programs and arguments
+        done = subprocess.run(  # noqa: S603 - our own fixed programs and arguments
             [*_as_postgres(), *command],
-            check=True,
             capture_output=True,
+            text=True,
             timeout=timeout,
             cwd=self.folder,
         )
+        if done.returncode:
+            log = self.log.read_text()[-3000:] if self.log.exists() else "(no log)"
+            raise RuntimeError(
+                f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout}{done.stderr}\n"
+                f"replica.log:\n{log}"
+            )
 
     def start(self) -> "StreamingReplica":
         began = time.monotonic()
         self.allow_replication()
+        self.drop_abandoned_slots()
         postgres = pwd.getpwnam("postgres") if os.geteuid() == 0 else None
         if postgres:
             os.chown(self.folder, postgres.pw_uid, postgres.pw_gid)
@@ -125,6 +169,8 @@ class StreamingReplica:
             f"--pgdata={self.data}",
             "--write-recovery-conf",
             "--wal-method=stream",
+            "--create-slot",
+            f"--slot={self.slot}",
             "--checkpoint=fast",
             "--no-sync",
         )
@@ -169,7 +215,10 @@ class StreamingReplica:
             if (self.data / "postmaster.pid").exists():
                 self.stop()
         finally:
-            shutil.rmtree(self.folder, ignore_errors=True)
+            try:
+                self.drop_slot()
+            finally:
+                shutil.rmtree(self.folder, ignore_errors=True)
 
     def settings_dict(self) -> dict:
         return {
