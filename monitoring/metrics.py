@@ -1,6 +1,7 @@
 """The Prometheus metrics at /metrics: request latency by view (counted in each process),
 and the service's state (outbox, failed mail, open cases, the beat tasks' last runs, the
-Celery queue), read from the database and the broker when scraped.
+Celery queue, the database replica's lag), read from the database and the broker when
+scraped.
 
 Under gunicorn each worker process counts its own requests: set `PROMETHEUS_MULTIPROC_DIR`
 to an empty folder shared by the workers (prometheus_client's multiprocess mode) so a scrape
@@ -18,6 +19,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from access_requests.models import BusinessCase
+from core.replica import replica_status
 from notifications.models import OutboundEmail
 
 from .models import TaskRun
@@ -50,6 +52,7 @@ class ServiceStateCollector:
         yield from self._open_cases(now)
         yield from self._task_runs()
         yield from self._queue()
+        yield from self._replica()
 
     def _outbox(self, now):
         pending = Q(status=OutboundEmail.Status.PENDING)
@@ -136,6 +139,21 @@ class ServiceStateCollector:
         )
         family.add_metric([queue], waiting)
         yield family
+
+    def _replica(self):
+        """The database replica's lag, measured now; only with a replica configured."""
+        status = replica_status(fresh=True)
+        if not status.configured:
+            return
+        yield GaugeMetricFamily(
+            "sns_replica_up", "1 if the database replica answered.", value=int(status.answering)
+        )
+        if status.lag_seconds is not None:
+            yield GaugeMetricFamily(
+                "sns_replica_lag_seconds",
+                "How far the database replica's replay is behind the primary.",
+                value=status.lag_seconds,
+            )
 
 
 def render() -> bytes:

@@ -19,6 +19,7 @@ from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
+from core.replica import reads_from_replica, replica_configured, replica_status, wrote_recently
 from people.models import Role
 from people.roles import load_roles
 
@@ -103,6 +104,7 @@ def _register_count(filtered, query: dict) -> int:
     return count
 
 
+@reads_from_replica
 @require_safe
 @permission_required(VIEW_REGISTER, raise_exception=True)
 def register(request):
@@ -139,7 +141,23 @@ def register(request):
             status_label=dict(STATUS_CHOICES).get(filters.status, ""),
         )
     context["filter_form_html"] = _filter_form_html(form, query)
+    context["replica_note"] = _replica_note(request)
     return render(request, "oversight/register.html", context)
+
+
+def _replica_note(request) -> dict | None:
+    """For admins, where the page was read from and how far behind the replica is."""
+    if not replica_configured() or not request.user.has_role(Role.ADMIN):
+        return None
+    status = replica_status()
+    reads = getattr(request, "reads_on_replica", None)
+    return {
+        "on_replica": bool(reads and reads.on_replica),
+        "answering": status.answering,
+        "lag_seconds": status.lag_seconds,
+        "max_lag_seconds": settings.SNS_REPLICA_MAX_LAG_SECONDS,
+        "own_change": wrote_recently(request),
+    }
 
 
 def _sort_links(query: dict, current: str) -> dict:
@@ -162,6 +180,7 @@ def _sort_links(query: dict, current: str) -> dict:
     return links
 
 
+@reads_from_replica
 @require_safe
 @permission_required(VIEW_REGISTER, raise_exception=True)
 def register_csv(request):
@@ -177,6 +196,7 @@ def register_csv(request):
     )
 
 
+@reads_from_replica
 @require_safe
 @permission_required(VIEW_REGISTER, raise_exception=True)
 def case_detail(request, pk: int):
@@ -190,6 +210,7 @@ def case_detail(request, pk: int):
     )
 
 
+@reads_from_replica
 @require_safe
 @permission_required(VIEW_TRAIL, raise_exception=True)
 def audit_trail(request):
@@ -213,6 +234,7 @@ def audit_trail(request):
     return render(request, "oversight/audit_trail.html", context)
 
 
+@reads_from_replica
 @require_safe
 @permission_required(VIEW_TRAIL, raise_exception=True)
 def audit_event(request, pk: int):
@@ -222,6 +244,7 @@ def audit_event(request, pk: int):
     return render(request, "oversight/audit_event.html", {"event": event})
 
 
+@reads_from_replica
 @require_safe
 @permission_required(VIEW_TRAIL, raise_exception=True)
 def audit_trail_csv(request):
@@ -237,6 +260,7 @@ def audit_trail_csv(request):
     )
 
 
+@reads_from_replica
 @require_safe
 @permission_required(VIEW_REGISTER, raise_exception=True)
 def reports_page(request):
@@ -308,6 +332,7 @@ def reports_page(request):
     return render(request, "oversight/reports.html", context)
 
 
+@reads_from_replica
 @require_safe
 @permission_required(VIEW_REGISTER, raise_exception=True)
 def report_csv(request):

@@ -88,6 +88,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Notes a person's own change in the session, so their next pages read the primary.
+    "core.replica.ReadYourWritesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -134,6 +136,33 @@ else:
             "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
         }
     }
+
+# A PostgreSQL streaming replica of the primary (docs/read-replica.md): the oversight wing's
+# pages and exports and the read API read from it through core.replica.ReplicaRouter, while
+# every write, every read inside a write's transaction and a person's pages just after their
+# own change read the primary. Under a test runner the alias mirrors the test database.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL and not DATABASE_URL.startswith(("postgres://", "postgresql://")):
+    raise ImproperlyConfigured(
+        "DATABASE_REPLICA_URL is a PostgreSQL replica of DATABASE_URL: set DATABASE_URL to "
+        "the primary (postgres://…)"
+    )
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = {
+        **dj_database_url.parse(
+            DATABASE_REPLICA_URL,
+            conn_max_age=env_int("DB_CONN_MAX_AGE", 600),
+            conn_health_checks=True,
+        ),
+        "TEST": {"MIRROR": "default"},
+    }
+    # A replica that stops answering costs a page this long before it reads the primary.
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
+DATABASE_ROUTERS = ["core.replica.ReplicaRouter"]
+# Reads fall back to the primary while the replica is further behind than this.
+SNS_REPLICA_MAX_LAG_SECONDS = env_int("SNS_REPLICA_MAX_LAG_SECONDS", 30)
+# After a person changes anything, their pages read the primary for this long.
+SNS_READ_YOUR_WRITES_SECONDS = env_int("SNS_READ_YOUR_WRITES_SECONDS", 10)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "people.User"

@@ -57,3 +57,75 @@ def broker(settings):
         yield control
     finally:
         control.start()
+
+
+@pytest.fixture(scope="session")
+def streaming_replica(django_db_setup, django_db_blocker):
+    """A real streaming replica of the test database (`tests/streaming_replica.py`), one
+    per test session (per worker under pytest-xdist), removed at the end, also on failure.
+    Its base backup is taken after the test database exists."""
+    from django.db import connection
+
+    from tests.streaming_replica import StreamingReplica
+
+    primary = connection.settings_dict
+    replica = StreamingReplica(
+        host=primary["HOST"] or "127.0.0.1",
+        port=int(primary["PORT"] or 5432),
+        user=primary["USER"] or "postgres",
+        database=primary["NAME"],
+    )
+    try:
+        replica.start()
+        print(f"\nstreaming replica started in {replica.started_in_seconds:.1f} s")  # noqa: T201
+        yield replica
+    finally:
+        replica.remove()
+
+
+@pytest.fixture(scope="module")
+def replica_database_alias(streaming_replica):
+    """The `replica` database alias pointing at the streaming replica, as
+    `DATABASE_REPLICA_URL` would make it, for one test module. Module-wide, because
+    pytest-django checks a test's `databases` against the aliases when it sets the test up:
+    the module's tests say `django_db(transaction=True, databases=["default", "replica"])`
+    (their rows must be committed to reach the replica). As a test mirror of `default`, the
+    alias is never flushed; every other module runs without it."""
+    from django.db import connections
+
+    from core.replica import REPLICA, replica_status
+
+    configured = connections.configure_settings(
+        {
+            "default": dict(connections.settings["default"]),
+            REPLICA: {**streaming_replica.settings_dict(), "TEST": {"MIRROR": "default"}},
+        }
+    )
+    connections.settings[REPLICA] = configured[REPLICA]
+    try:
+        yield streaming_replica
+    finally:
+        connections[REPLICA].close()
+        del connections[REPLICA]
+        del connections.settings[REPLICA]
+        replica_status(fresh=True)
+
+
+@pytest.fixture
+def replica_alias(replica_database_alias):
+    """The streaming replica behind the `replica` alias, running, replaying and caught up
+    when a test starts and again when it ends."""
+    from core.replica import replica_status
+
+    replica = replica_database_alias
+    replica.resume_replay()
+    replica.wait_for_replay()
+    replica_status(fresh=True)
+    try:
+        yield replica
+    finally:
+        if not (replica.data / "postmaster.pid").exists():
+            replica.start_again()
+        replica.resume_replay()
+        replica.wait_for_replay()
+        replica_status(fresh=True)

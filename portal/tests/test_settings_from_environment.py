@@ -15,6 +15,7 @@ def settings_in_subprocess(env_overrides: dict, expression: str) -> subprocess.C
         if key
         not in {
             "DATABASE_URL",
+            "DATABASE_REPLICA_URL",
             "CELERY_BROKER_URL",
             "EMAIL_HOST",
             "SECRET_KEY",
@@ -203,3 +204,44 @@ def test_half_a_notify_configuration_is_refused_saying_what_is_missing(tmp_path)
     assert bad_key.returncode != 0
     assert "NOTIFY_API_KEY is not a Notify API key" in bad_key.stderr
     assert "not-a-key" not in bad_key.stderr  # a key is never repeated in a message
+
+
+def test_a_replica_is_a_second_database_alias_read_through_the_router(tmp_path):
+    result = settings_in_subprocess(
+        {
+            "DEBUG": "1",
+            "PORTAL_VAR_DIR": str(tmp_path),
+            "DATABASE_URL": "postgres://portal:secret@db.internal:5432/portal",
+            "DATABASE_REPLICA_URL": "postgres://reader:secret@replica.internal:5432/portal",
+            "SNS_REPLICA_MAX_LAG_SECONDS": "5",
+        },
+        "s.DATABASES['replica']['HOST'], s.DATABASES['replica']['TEST'], "
+        "s.DATABASES['replica']['OPTIONS'], s.DATABASE_ROUTERS, s.SNS_REPLICA_MAX_LAG_SECONDS",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "replica.internal" in result.stdout
+    assert "'MIRROR': 'default'" in result.stdout
+    assert "'connect_timeout': 3" in result.stdout
+    assert "core.replica.ReplicaRouter" in result.stdout
+    assert result.stdout.split()[-1] == "5"
+
+
+def test_without_a_replica_there_is_no_replica_alias(tmp_path):
+    result = settings_in_subprocess(
+        {"DEBUG": "1", "PORTAL_VAR_DIR": str(tmp_path)}, "sorted(s.DATABASES)"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['default']"
+
+
+def test_a_replica_needs_a_postgresql_primary(tmp_path):
+    result = settings_in_subprocess(
+        {
+            "DEBUG": "1",
+            "PORTAL_VAR_DIR": str(tmp_path),
+            "DATABASE_REPLICA_URL": "postgres://reader@replica.internal:5432/portal",
+        },
+        "1",
+    )
+    assert result.returncode != 0
+    assert "DATABASE_REPLICA_URL is a PostgreSQL replica of DATABASE_URL" in result.stderr
