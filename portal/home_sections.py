@@ -46,6 +46,8 @@ def for_user(user) -> dict:
             user=user, today=today, limit=25
         )
     sections["directorate_access"] = user.has_role(Role.DIRECTOR)
+    # A budget holder agrees to costs and may name a deputy to agree while they are away.
+    sections["budget_held"] = list(user.business_units_budget_held.values_list("name", flat=True))
     if not user.has_role(Role.AUDITOR):
         # Reviewers are directors and fallback approvers, but escalation can reach anyone
         # who decides cases; auditors read only.
