@@ -81,6 +81,14 @@ def items_for(*, review: AccessReview, user) -> QuerySet[ReviewItem]:
     return items
 
 
+def items_passed_on(*, review: AccessReview, user) -> QuerySet[ReviewItem]:
+    """Items escalation took from this director: their directorate's people's grants that
+    went to the fallback reviewer after the due date."""
+    return review.items.filter(
+        escalated=True, grant__holder__profile__business_unit__directorate__director=user
+    )
+
+
 def reviews_to_do(*, user) -> QuerySet[AccessReview]:
     """Open reviews in which this person has something outstanding, each with how many
     people's access (`to_review`), soonest due first: one query."""
