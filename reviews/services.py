@@ -166,9 +166,12 @@ def _locked_item(item: ReviewItem) -> ReviewItem:
     """The item and its grant, locked: a revoke, a give-up or the expiry sweep ending the
     grant at the same moment either comes first (and the decision sees it ended) or waits
     for the decision."""
+    # Only locked rows are joined: after waiting for a lock PostgreSQL re-reads the locked
+    # rows but keeps the joined rows it first read, so who decided (and the review) are read
+    # once the lock is held.
     return (
         ReviewItem.objects.select_for_update(of=("self", "grant"))
-        .select_related("review", "grant", "decided_by__profile")
+        .select_related("grant")
         .get(pk=item.pk)
     )
 
