@@ -199,13 +199,22 @@ def case_list(request):
     ).get_page(request.GET.get("page"))
     page.object_list = selectors.approval_requests_by_id(list(page.object_list), with_sites=True)
     load_roles(request.user)  # one read of the groups for this check and the navigation's
-    may_delegate = request.user.has_role(Role.DIRECTOR) or request.user.has_role(Role.ADMIN)
+    may_delegate = may_name_deputies(request.user)
     return render(request, "approvals/case_list.html", {"page": page, "may_delegate": may_delegate})
 
 
+def may_name_deputies(user) -> bool:
+    """Directors and admins (the role), and budget holders (a business unit names them)."""
+    return (
+        user.has_role(Role.DIRECTOR)
+        or user.has_role(Role.ADMIN)
+        or (user.is_active and user.business_units_budget_held.exists())
+    )
+
+
 def _director_only(user):
-    if not (user.has_role(Role.DIRECTOR) or user.has_role(Role.ADMIN)):
-        raise PermissionDenied("Only directors name deputies")
+    if not may_name_deputies(user):
+        raise PermissionDenied("Only directors and budget holders name deputies")
 
 
 @require_safe

@@ -37,6 +37,7 @@ from .csv_export import (
     csv_text,
     neutralised,
 )
+from .selectors.accountability import NOT_REVIEWED, cost_agreed, latest_review_outcomes
 from .selectors.people import display_names
 
 REGISTER_HEADER = [
@@ -53,6 +54,12 @@ REGISTER_HEADER = [
     "Approver",
     "Approved on behalf of",
     "Status",
+    "Cost agreed by",
+    "Cost agreed on",
+    "Latest access review",
+    "Review outcome",
+    "Reviewed by",
+    "Reviewed on",
 ]
 STATUS_LABELS = dict(AccessGrant.Status.choices)
 ROWS_PER_WRITE = 1000
@@ -82,6 +89,7 @@ class _Names:
         }
         self.sites: dict[str | None, str] = {None: "", "": ""}
         self.people: dict[int | None, str] = {None: ""}
+        self.raw_names: dict[int, str] = {}
 
     def _read_sites(self, ids: str) -> None:
         """ "3,7" → "Facebook; LinkedIn" (A to Z), once per distinct set of sites."""
@@ -93,7 +101,48 @@ class _Names:
         if missing:
             found = display_names(missing, using=self.using)
             for pk in missing:
+                self.raw_names[pk] = found.get(pk, "")
                 self.people[pk] = csv_text(neutralised(found.get(pk, "")))
+
+    def _accountability(self, grant_ids: list[int]) -> dict[int, str]:
+        """Each grant's last six cells (who agreed to the cost and when, its latest access
+        review and its outcome): two queries a batch, the same whichever producer made the
+        rest of the row."""
+        grants = (
+            AccessGrant.objects.using(self.using)
+            .filter(pk__in=grant_ids)
+            .values_list(
+                "pk", "tier", "cost_agreed_by_id", "approved_by_id", "holder_id", "approved_at"
+            )
+        )
+        reviews = latest_review_outcomes(grant_ids, using=self.using)
+        grants = list(grants)
+        self._read_people(
+            ({row[2] for row in grants} | {review.decided_by_id for review in reviews.values()})
+            - {None}
+        )
+        cells = {}
+        for pk, tier, agreed_by_id, approved_by_id, holder_id, approved_at in grants:
+            cost = cost_agreed(
+                tier=tier,
+                cost_agreed_by_id=agreed_by_id,
+                approved_by_id=approved_by_id,
+                holder_id=holder_id,
+                approved_at=approved_at,
+                name_of=self.raw_names.__getitem__,
+            )
+            review = reviews.get(pk)
+            cells[pk] = csv_text(
+                neutralised(cost.by),
+                str(cost.on or ""),
+                str(review.review_started_on) if review else "",
+                review.outcome if review else NOT_REVIEWED,
+                neutralised(self.raw_names[review.decided_by_id])
+                if review and review.decided_by_id
+                else "",
+                str(review.decided_on or "") if review else "",
+            )
+        return cells
 
     def lines(self, batch: list[tuple]) -> str:
         """A batch of row pieces (`_pg_register_sql`'s columns) as CSV lines."""
@@ -102,11 +151,12 @@ class _Names:
         for row in batch:
             if row[7] not in sites:
                 self._read_sites(row[7])
+        after = self._accountability([row[0] for row in batch])
         return "".join(
             [
                 f"{head},{units.get(unit_id, no_unit)},{sites[site_ids]},{middle},"
-                f"{people[approver_id]},{people[behalf_id]},{status}\r\n"
-                for _, head, unit_id, middle, approver_id, behalf_id, status, site_ids in batch
+                f"{people[approver_id]},{people[behalf_id]},{status},{after[pk]}\r\n"
+                for pk, head, unit_id, middle, approver_id, behalf_id, status, site_ids in batch
             ]
         )
 

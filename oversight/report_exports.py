@@ -32,6 +32,23 @@ def _standalone_pcs(period):
         yield [row.business_unit, row.cost_centre, row.pcs, row.yearly_cost]
 
 
+def _access_reviews(period):
+    for row in reports.access_reviews_in_period(period=period):
+        yield [
+            row.started_on.isoformat(),
+            row.due_on.isoformat(),
+            "Ended" if row.closed else "Open",
+            row.grants,
+            row.reviewed,
+            row.kept,
+            row.ended,
+            row.ended_by_default,
+            row.kept_by_default,
+            row.ended_meanwhile,
+            row.outstanding,
+        ]
+
+
 TABLES = {
     "cases-per-month": ReportTable(
         "Cases per month", ["Month", "Submitted", "Approved", "Rejected"], _cases_per_month
@@ -51,5 +68,29 @@ TABLES = {
         "Standalone PCs in use",
         ["Business unit", "Cost centre", "PCs", "Yearly cost (£)"],
         _standalone_pcs,
+    ),
+    "access-reviews": ReportTable(
+        "Access reviews",
+        [
+            "Started",
+            "Due",
+            "Status",
+            "Grants",
+            "Reviewed",
+            "Kept",
+            "Ended",
+            "Ended by default",
+            "Kept by default",
+            "Ended meanwhile",
+            "Outstanding",
+        ],
+        _access_reviews,
+    ),
+    "budget-holders": ReportTable(
+        "Budget holders’ decisions",
+        ["What happened to the cost", "Cases"],
+        lambda period: (
+            [row.label, row.count] for row in reports.budget_holder_decisions(period=period)
+        ),
     ),
 }

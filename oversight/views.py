@@ -321,6 +321,8 @@ def reports_page(request):
             prefix="£",
         ),
         "pc_yearly_cost": settings.SNS_STANDALONE_PC_YEARLY_COST,
+        "access_reviews": reports.access_reviews_in_period(period=period),
+        "budget_holders": reports.budget_holder_decisions(period=period),
         "form": form,
         "period": period,
         "filter_form_html": _filter_form_html(form, query, "reports"),

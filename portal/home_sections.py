@@ -6,6 +6,7 @@ from access_requests.selectors import business_cases as case_selectors, grants a
 from approvals import selectors as approval_selectors
 from people.models import Role
 from people.roles import load_roles
+from reviews import selectors as review_selectors
 
 APPROVER_ROLES = (Role.DIRECTOR, Role.ADMIN, Role.DEPUTY)
 
@@ -45,6 +46,12 @@ def for_user(user) -> dict:
             user=user, today=today, limit=25
         )
     sections["directorate_access"] = user.has_role(Role.DIRECTOR)
+    # A budget holder agrees to costs and may name a deputy to agree while they are away.
+    sections["budget_held"] = list(user.business_units_budget_held.values_list("name", flat=True))
+    if not user.has_role(Role.AUDITOR):
+        # Reviewers are directors and fallback approvers, but escalation can reach anyone
+        # who decides cases; auditors read only.
+        sections["reviews_to_do"] = list(review_selectors.reviews_to_do(user=user)[:5])
     if user.has_perm("access_requests.provision_accessgrant"):
         sections["provisioning_count"] = grant_selectors.grants_awaiting_provisioning().count()
     sections["oversight"] = user.has_perm("access_requests.view_accessgrant")

@@ -2,7 +2,7 @@
 
 
 class ReviewError(Exception):
-    pass
+    passed_on = False
 
 
 class NothingToReview(ReviewError):
@@ -35,6 +35,17 @@ class GrantEndedMeanwhile(ReviewError):
     def __init__(self, item):
         self.item = item
         super().__init__("This access ended after the review started: there is nothing to decide")
+
+
+class ReviewPassedOn(ReviewError):
+    """After the due date the item went to the fallback reviewer (escalation), so its first
+    reviewer no longer decides it."""
+
+    passed_on = True
+
+    def __init__(self, item):
+        self.item = item
+        super().__init__("After the due date this access went to someone else to review")
 
 
 class ReasonRequired(ReviewError):

@@ -81,14 +81,31 @@ def items_for(*, review: AccessReview, user) -> QuerySet[ReviewItem]:
     return items
 
 
+def items_passed_on(*, review: AccessReview, user) -> QuerySet[ReviewItem]:
+    """Items escalation took from this director: their directorate's people's grants that
+    went to the fallback reviewer after the due date."""
+    return review.items.filter(
+        escalated=True, grant__holder__profile__business_unit__directorate__director=user
+    )
+
+
 def reviews_to_do(*, user) -> QuerySet[AccessReview]:
-    """Open reviews in which this person has something outstanding."""
-    return AccessReview.objects.filter(
-        closed_at=None,
-        items__reviewer=user,
-        items__decision="",
-        items__grant__status__in=CURRENT,
-    ).distinct()
+    """Open reviews in which this person has something outstanding, each with how many
+    people's access (`to_review`), soonest due first: one query."""
+    return (
+        AccessReview.objects.filter(closed_at=None)
+        .annotate(
+            to_review=Count(
+                "items__grant__holder",
+                distinct=True,
+                filter=Q(
+                    items__reviewer=user, items__decision="", items__grant__status__in=CURRENT
+                ),
+            )
+        )
+        .filter(to_review__gt=0)
+        .order_by("due_on", "pk")
+    )
 
 
 @dataclass(frozen=True)

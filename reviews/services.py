@@ -15,7 +15,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from approvals.services.closing import grant_revoke_closing_renewals
+from approvals.services.closing import grant_renewals_lock, grant_revoke_closing_renewals
 from audit.services import NewEvent, SystemActor, record, record_many
 from core.client import Client
 from core.links import absolute_url
@@ -32,6 +32,7 @@ from .errors import (
     NothingToReview,
     ReasonRequired,
     ReviewClosed,
+    ReviewPassedOn,
 )
 from .models import AccessReview, ReviewItem
 
@@ -162,9 +163,15 @@ def access_review_start_scheduled(*, today: datetime.date | None = None) -> Acce
 
 
 def _locked_item(item: ReviewItem) -> ReviewItem:
+    """The item and its grant, locked: a revoke, a give-up or the expiry sweep ending the
+    grant at the same moment either comes first (and the decision sees it ended) or waits
+    for the decision."""
+    # Only locked rows are joined: after waiting for a lock PostgreSQL re-reads the locked
+    # rows but keeps the joined rows it first read, so who decided (and the review) are read
+    # once the lock is held.
     return (
-        ReviewItem.objects.select_for_update(of=("self",))
-        .select_related("review", "grant", "decided_by__profile")
+        ReviewItem.objects.select_for_update(of=("self", "grant"))
+        .select_related("grant")
         .get(pk=item.pk)
     )
 
@@ -181,15 +188,22 @@ def review_item_decide(
     grant with the reason (the holder and ICT are told, a renewal under way closes).
 
     Raises ReasonRequired (ending without a reason), ReviewClosed, AlreadyReviewed (another
-    decision came first), GrantEndedMeanwhile, or PermissionDenied."""
+    decision came first), GrantEndedMeanwhile, ReviewPassedOn (escalated to someone else
+    after the due date), or PermissionDenied."""
     reason = (reason or "").strip()
     if decision not in (Decision.KEEP, Decision.END):
         raise ValueError(f"Not a review decision: {decision!r}")
     if decision == Decision.END and not reason:
         raise ReasonRequired()
     with transaction.atomic():
+        if decision == Decision.END:
+            # A revoke locks the grant's renewal cases before the grant: the same order here.
+            grant_renewals_lock(grant=item.grant_id)
         locked = _locked_item(item)
         if not selectors.may_decide(user=actor, item=locked):
+            if locked.escalated:
+                # Its first reviewer, late: say who has it now, or who already decided it.
+                raise AlreadyReviewed(locked) if locked.decision else ReviewPassedOn(locked)
             raise PermissionDenied("Only the reviewer or an admin can decide this")
         if locked.decision:
             raise AlreadyReviewed(locked)

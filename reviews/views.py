@@ -12,7 +12,13 @@ from core.client import client_of
 from oversight.csv_export import csv_response
 
 from . import selectors, services
-from .errors import AlreadyReviewed, GrantEndedMeanwhile, NothingToReview, ReviewClosed
+from .errors import (
+    AlreadyReviewed,
+    GrantEndedMeanwhile,
+    NothingToReview,
+    ReviewClosed,
+    ReviewPassedOn,
+)
 from .forms import KeepUnmarkedForm, ReviewDecisionsForm, StartReviewForm
 from .models import AccessReview
 
@@ -63,6 +69,7 @@ def _review_for_reviewer(request, pk: int) -> AccessReview:
     if not request.user.is_active or not (
         selectors.may_decide_any(request.user)
         or selectors.items_for(review=review, user=request.user).exists()
+        or selectors.items_passed_on(review=review, user=request.user).exists()
     ):
         raise PermissionDenied("Only the review's reviewers and admins can see this page")
     return review
@@ -96,6 +103,10 @@ def _review_page(request, review, form, status=200):
             "ended_meanwhile": [
                 line for line in lines if line.ended_meanwhile and not line.item.decision
             ],
+            "passed_on": selectors.items_passed_on(review=review, user=request.user)
+            .filter(decision="")
+            .exclude(reviewer=request.user)
+            .count(),
         },
         status=status,
     )
@@ -131,7 +142,7 @@ def review(request, pk: int):
                 client=client_of(request),
             )
             saved += 1
-        except (AlreadyReviewed, GrantEndedMeanwhile) as error:
+        except (AlreadyReviewed, GrantEndedMeanwhile, ReviewPassedOn) as error:
             refused.append(error)
         except ReviewClosed:
             return render(request, "reviews/closed.html", {"review": review}, status=409)
@@ -147,14 +158,18 @@ def review(request, pk: int):
 
 
 def _posted_items(request, review):
-    """The items whose choices the form posted and this person reviews, decided or not: a
-    decision that lost a race is then reported, not silently dropped."""
+    """The items whose choices the form posted and this person reviews, decided or not, or
+    that escalation passed on meanwhile: a decision that lost a race is then reported, not
+    silently dropped."""
     ids = []
     for name in request.POST:
         if name.startswith("decision_") and name[len("decision_") :].isdigit():
             ids.append(int(name[len("decision_") :]))
     return list(
-        selectors.items_for(review=review, user=request.user)
+        (
+            selectors.items_for(review=review, user=request.user)
+            | review.items.filter(escalated=True)
+        )
         .filter(pk__in=ids)
         .select_related("grant__holder__profile")
         .order_by("pk")

@@ -236,6 +236,14 @@ def approval_closed_reason(*, approval: ApprovalRequest, case: BusinessCase) -> 
         or approval.status == ApprovalRequest.Status.DECIDED
     ):
         return "decided"
+    if (
+        approval.stage == ApprovalRequest.Stage.DIRECTOR
+        and approval.status == ApprovalRequest.Status.SUPERSEDED
+        and case.status == BusinessCase.Status.SUBMITTED
+        and case_director_approval(case=case) is not None
+    ):
+        # Another approver of the first stage approved: the case waits for its budget holder.
+        return "decided"
     if case.status == BusinessCase.Status.WITHDRAWN:
         return "withdrawn"
     if (

@@ -9,7 +9,8 @@ delegation ended):
 - director: the approver is the director of the requester's current directorate;
 - deputy: the delegation is in force that day (not cancelled, between its dates), and the
   person it deputises for is active and still decides the requester's cases (the director
-  of their directorate, or their organisation's fallback approver);
+  of their directorate, or their organisation's fallback approver), or, for the cost, is
+  still the case's budget holder (`case_budget_holder`);
 - fallback and escalation: the approver is the organisation's fallback approver, or an
   active admin (a case with no fallback approver is sent to every admin);
 
@@ -50,6 +51,7 @@ def approvals_with_authority(*, on: datetime.date) -> Q:
     rules in this module's docstring), for lists and sweeps to filter by."""
     reason = ApprovalRequest.Reason
     as_director = Q(routed_because=reason.DIRECTOR, approver=F(_DIRECTOR))
+    stage = ApprovalRequest.Stage
     as_deputy = (
         Q(
             routed_because=reason.DEPUTY,
@@ -59,7 +61,17 @@ def approvals_with_authority(*, on: datetime.date) -> Q:
             on_behalf_of__is_active=True,
         )
         & ~Q(on_behalf_of=F("business_case__requester"))
-        & (Q(on_behalf_of=F(_DIRECTOR)) | Q(on_behalf_of=F(_FALLBACK)))
+        & (
+            Q(stage=stage.DIRECTOR) & (Q(on_behalf_of=F(_DIRECTOR)) | Q(on_behalf_of=F(_FALLBACK)))
+            | Q(stage=stage.BUDGET_HOLDER)
+            & (
+                Q(on_behalf_of=F(_UNIT_HOLDER))
+                | Q(
+                    **{f"{_UNIT_HOLDER}__isnull": True},
+                    on_behalf_of=F("business_case__budget_holder"),
+                )
+            )
+        )
     )
     as_fallback = Q(routed_because__in=[reason.FALLBACK, reason.ESCALATION]) & (
         Q(approver=F(_FALLBACK)) | Q(_is_active_admin("approver_id"))
@@ -159,6 +171,9 @@ def _why_not(*, approval: ApprovalRequest, case: BusinessCase, approver, on) -> 
             return f"Your delegation from {director} ended on {delegation.ends_on:%-d %B %Y}."
         if delegation.starts_on > on:
             return f"Your delegation from {director} starts on {delegation.starts_on:%-d %B %Y}."
+        if approval.stage == ApprovalRequest.Stage.BUDGET_HOLDER:
+            unit = case.paying_business_unit
+            return f"{director} is no longer the budget holder for {unit.name}, so you cannot agree for them."
         return f"{director} no longer decides cases from {requester}, so you cannot for them."
     organisation = directorate.organisation if directorate is not None else None
     if organisation is not None and organisation.fallback_approver_id is not None:
@@ -181,8 +196,8 @@ def who_decides_now(*, case: BusinessCase) -> str:
 
 
 NOT_AN_APPROVER = (
-    "You can name a deputy only while you are the director of a directorate or an "
-    "organisation's fallback approver"
+    "You can name a deputy only while you are the director of a directorate, an "
+    "organisation's fallback approver or a business unit's budget holder"
 )
 
 
@@ -200,10 +215,20 @@ def delegation_too_long(starts_on: datetime.date, ends_on: datetime.date) -> str
 
 
 def approver_may_name_deputy(*, user) -> bool:
-    """Only someone who decides cases in their own right names a deputy: an active person
-    who is a directorate's director or an organisation's fallback approver now."""
+    """Only someone who decides cases (or their cost) in their own right names a deputy: an
+    active person who is a directorate's director, an organisation's fallback approver or a
+    business unit's budget holder now."""
     if not user.is_active:
         return False
+    return (
+        user.directorates_led.exists()
+        or user.fallback_for_organisations.exists()
+        or user.business_units_budget_held.exists()
+    )
+
+
+def decides_cases(user) -> bool:
+    """A directorate's director or an organisation's fallback approver now."""
     return user.directorates_led.exists() or user.fallback_for_organisations.exists()
 
 
@@ -212,7 +237,9 @@ def deputy_refused_because(*, director, deputy) -> str | None:
 
     A deputy is an active person who could approve in their own right (a director, a
     fallback approver, an admin) or holds the deputy role; never the director themself,
-    an auditor or ICT (whose roles keep them apart from deciding)."""
+    an auditor or ICT (whose roles keep them apart from deciding). A budget holder who does
+    not decide cases may name anyone else who can sign in: their deputy agrees to costs
+    only, since only budget-holder requests are ever sent on their behalf."""
     if deputy.pk == director.pk:
         return "Enter someone else's email address"
     if not deputy.is_active:
@@ -225,6 +252,8 @@ def deputy_refused_because(*, director, deputy) -> str | None:
         or deputy.directorates_led.exists()
         or deputy.fallback_for_organisations.exists()
     ):
+        return None
+    if not decides_cases(director) and director.business_units_budget_held.exists():
         return None
     return (
         "Enter the email address of a director, a deputy director or an administrator: "

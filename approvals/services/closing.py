@@ -169,6 +169,12 @@ def _renewals_under_way(grant: AccessGrant) -> list[BusinessCase]:
     )
 
 
+def grant_renewals_lock(*, grant) -> None:
+    """Lock the renewals under way of a grant (an instance or its id) before a caller locks
+    the grant itself and then revokes it, keeping the order every revoke takes."""
+    _renewals_under_way(grant)
+
+
 # Why a renewal closes when its holder lets the access it would renew lapse.
 RENEWAL_CLOSED_BY_LAPSE = "You chose to let the access this request would renew lapse."
 

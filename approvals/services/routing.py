@@ -66,7 +66,7 @@ def case_routing(*, case: BusinessCase, on: datetime.date | None = None) -> Rout
     active-tier case, who agrees to its cost (`budget_holder_routing`)."""
     on = on or timezone.localdate()
     if selectors.case_director_approval(case=case) is not None:
-        return budget_holder_routing(case=case)
+        return budget_holder_routing(case=case, on=on)
     requester = case.requester
     profile = getattr(requester, "profile", None)
     directorate = profile.business_unit.directorate if profile is not None else None
@@ -112,19 +112,35 @@ def case_routing(*, case: BusinessCase, on: datetime.date | None = None) -> Rout
     return routing
 
 
-def budget_holder_routing(*, case: BusinessCase) -> Routing:
+def budget_holder_routing(*, case: BusinessCase, on: datetime.date | None = None) -> Routing:
     """Who agrees to the cost of a case its director approved: the paying unit's budget
-    holder (`selectors.case_budget_holder`); if they can no longer sign in, the fallback
-    approver, or else every admin."""
+    holder (`selectors.case_budget_holder`) and their deputies in force; if the budget
+    holder can no longer sign in, the fallback approver, or else every admin."""
     holder = selectors.case_budget_holder(case=case)
     unit = case.paying_business_unit
     stage = ApprovalRequest.Stage.BUDGET_HOLDER
     if holder is not None and holder.is_active and holder.pk != case.requester_id:
-        return Routing(
+        routing = Routing(
             routes=[Route(holder, ApprovalRequest.Reason.BUDGET_HOLDER, stage=stage)],
             note=f"Sent to {holder.display_name}, budget holder for {unit.name}, to agree "
-            "to the cost."[:300],
+            "to the cost.",
         )
+        # The budget holder's deputies get it too while their delegation is in force.
+        for delegation in selectors.delegations_active(
+            director=holder, on=on or timezone.localdate()
+        ):
+            deputy = delegation.deputy
+            if not deputy.is_active or deputy.pk == case.requester_id:
+                continue
+            routing.routes.append(
+                Route(deputy, ApprovalRequest.Reason.DEPUTY, delegation, holder, stage=stage)
+            )
+            routing.note += (
+                f" Also sent to {deputy.display_name}, deputising for "
+                f"{holder.display_name} until {delegation.ends_on:%-d %B %Y}."
+            )
+        routing.note = routing.note[:300]
+        return routing
     profile = getattr(case.requester, "profile", None)
     organisation = profile.business_unit.directorate.organisation if profile else None
     approvers, who = fallback_approvers(organisation=organisation, exclude_ids={case.requester_id})

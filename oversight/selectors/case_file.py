@@ -11,6 +11,7 @@ from audit.models import AuditEvent
 from notifications.models import OutboundEmail
 from people.models import User
 
+from .accountability import cost_agreed, latest_review_outcomes
 from .audit_trail import AuditRow, audit_page_values, audit_rows
 
 
@@ -26,7 +27,13 @@ class CaseFile:
 
 TIMELINE_LIMIT = 1000
 
-GRANT_PEOPLE = ("approved_by", "approved_on_behalf_of", "provisioned_by", "revoked_by")
+GRANT_PEOPLE = (
+    "approved_by",
+    "approved_on_behalf_of",
+    "provisioned_by",
+    "revoked_by",
+    "cost_agreed_by",
+)
 APPROVAL_PEOPLE = ("approver", "on_behalf_of")
 
 
@@ -83,14 +90,32 @@ def case_file(*, pk: int) -> CaseFile | None:
         ApprovalRequest.objects.filter(business_case_id=pk).order_by("created_at", "id")
     )
     people_ids = {case.requester_id}
+    review = None
     if grant is not None:
         people_ids |= {getattr(grant, f"{name}_id") for name in GRANT_PEOPLE}
+        review = latest_review_outcomes([grant.pk]).get(grant.pk)
+        if review is not None:
+            people_ids.add(review.decided_by_id)
     for approval in approvals:
         people_ids |= {getattr(approval, f"{name}_id") for name in APPROVAL_PEOPLE}
     people = _people(people_ids)
     case.requester = people[case.requester_id]
     if grant is not None:
         _attach_people(grant, GRANT_PEOPLE, people)
+
+        def name_of(pk: int) -> str:
+            return people[pk].display_name
+
+        grant.cost_agreed = cost_agreed(
+            tier=grant.tier,
+            cost_agreed_by_id=grant.cost_agreed_by_id,
+            approved_by_id=grant.approved_by_id,
+            holder_id=grant.holder_id,
+            approved_at=grant.approved_at,
+            name_of=name_of,
+        ).text
+        grant.review = review.text(name_of) if review is not None else ""
+        grant.review_id = review.review_id if review is not None else None
     for approval in approvals:
         _attach_people(approval, APPROVAL_PEOPLE, people)
     decision = next((a for a in approvals if a.status == ApprovalRequest.Status.DECIDED), None)

@@ -15,6 +15,7 @@ from access_requests.selectors.grants import site_names_by_grant
 from people.models import BusinessUnit, Directorate, Organisation, User
 
 from ..pagination import SortKey, parse_date, parse_id, parse_text
+from .accountability import NOT_REVIEWED, cost_agreed, latest_review_outcomes
 from .distinct import loose_index_scan_sql
 from .people import NOBODY, people_on_page
 from .search import search_condition
@@ -106,6 +107,10 @@ class RegisterRow:
     approver: str
     status: str
     status_label: str
+    # Accountability after approval: who agreed to the cost, the latest access review.
+    cost_agreed: str = ""
+    review: str = ""
+    review_id: int | None = None
 
 
 GRANT_STATUS_LABELS = dict(AccessGrant.Status.choices)
@@ -127,6 +132,8 @@ def register_page_values(
         "holder_id",
         "approved_by_id",
         "approved_on_behalf_of_id",
+        "cost_agreed_by_id",
+        "approved_at",
         "tier",
         "status",
         "start_date",
@@ -138,18 +145,30 @@ def register_page_values(
 
 
 def register_rows(values: list[dict]) -> list[RegisterRow]:
-    """A page of `register_page_values` as register rows: two more queries, for the people
-    on the page (holders and approvers) and for the sites."""
+    """A page of `register_page_values` as register rows: three more queries, for the
+    grants' latest access reviews, the people on the page (holders, approvers, who agreed
+    to the cost and who reviewed) and the sites."""
     if not values:
         return []
+    reviews = latest_review_outcomes(v["id"] for v in values)
     people = people_on_page(
         {
             v[column]
             for v in values
-            for column in ("holder_id", "approved_by_id", "approved_on_behalf_of_id")
+            for column in (
+                "holder_id",
+                "approved_by_id",
+                "approved_on_behalf_of_id",
+                "cost_agreed_by_id",
+            )
             if v[column] is not None
         }
+        | {r.decided_by_id for r in reviews.values() if r.decided_by_id is not None}
     )
+
+    def name_of(pk: int) -> str:
+        return people.get(pk, NOBODY).name
+
     sites = site_names_by_grant([v["id"] for v in values])
     rows = []
     for v in values:
@@ -157,6 +176,7 @@ def register_rows(values: list[dict]) -> list[RegisterRow]:
         approver = people.get(v["approved_by_id"], NOBODY).name
         if v["approved_on_behalf_of_id"] is not None:
             approver += " for " + people.get(v["approved_on_behalf_of_id"], NOBODY).name
+        review = reviews.get(v["id"])
         rows.append(
             RegisterRow(
                 id=v["id"],
@@ -172,6 +192,16 @@ def register_rows(values: list[dict]) -> list[RegisterRow]:
                 approver=approver,
                 status=v["status"],
                 status_label=GRANT_STATUS_LABELS.get(v["status"], v["status"]),
+                cost_agreed=cost_agreed(
+                    tier=v["tier"],
+                    cost_agreed_by_id=v["cost_agreed_by_id"],
+                    approved_by_id=v["approved_by_id"],
+                    holder_id=v["holder_id"],
+                    approved_at=v["approved_at"],
+                    name_of=name_of,
+                ).text,
+                review=review.text(name_of) if review is not None else NOT_REVIEWED,
+                review_id=review.review_id if review is not None else None,
             )
         )
     return rows

@@ -10,6 +10,8 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from access_requests.models import AccessGrant, AccessTier, BusinessCase, Site
+from approvals.models import ApprovalRequest
+from reviews.models import AccessReview
 
 MONTHS = 12
 
@@ -246,4 +248,138 @@ def standalone_pcs_by_business_unit() -> list[PcCostRow]:
             yearly_cost=row["pcs"] * cost,
         )
         for row in rows
+    ]
+
+
+# --- Accountability after approval: access reviews and the budget holders' decisions ----
+
+
+@dataclass(frozen=True)
+class ReviewReportRow:
+    """One access review started in the period, and what became of its grants: decided by
+    a person (kept, ended), by the review's end (`SNS_ACCESS_REVIEW_DEFAULT`), or not yet."""
+
+    review_id: int
+    started_on: datetime.date
+    due_on: datetime.date
+    closed: bool
+    grants: int
+    reviewed: int
+    kept: int
+    ended: int
+    ended_by_default: int
+    kept_by_default: int
+    ended_meanwhile: int
+    outstanding: int
+
+
+def access_reviews_in_period(*, period: ReportPeriod) -> list[ReviewReportRow]:
+    """The reviews started in the period, newest first, with their counts: one query."""
+    current = AccessGrant.Status.current()
+    by_person = Q(items__automatic=False)
+    rows = (
+        AccessReview.objects.filter(started_at__gte=period.since, started_at__lt=period.until)
+        .annotate(
+            grants=Count("items"),
+            kept=Count("items", filter=by_person & Q(items__decision="keep")),
+            ended=Count("items", filter=by_person & Q(items__decision="end")),
+            ended_by_default=Count("items", filter=Q(items__automatic=True, items__decision="end")),
+            kept_by_default=Count("items", filter=Q(items__automatic=True, items__decision="keep")),
+            ended_meanwhile=Count(
+                "items", filter=Q(items__decision="") & ~Q(items__grant__status__in=current)
+            ),
+            outstanding=Count(
+                "items", filter=Q(items__decision="", items__grant__status__in=current)
+            ),
+        )
+        .order_by("-started_at", "-pk")
+        .values_list(
+            "pk",
+            "started_at",
+            "due_on",
+            "closed_at",
+            "grants",
+            "kept",
+            "ended",
+            "ended_by_default",
+            "kept_by_default",
+            "ended_meanwhile",
+            "outstanding",
+        )
+    )
+    return [
+        ReviewReportRow(
+            review_id=pk,
+            started_on=timezone.localdate(started_at),
+            due_on=due_on,
+            closed=closed_at is not None,
+            grants=grants,
+            reviewed=kept + ended,
+            kept=kept,
+            ended=ended,
+            ended_by_default=ended_by_default,
+            kept_by_default=kept_by_default,
+            ended_meanwhile=ended_meanwhile,
+            outstanding=outstanding,
+        )
+        for (
+            pk,
+            started_at,
+            due_on,
+            closed_at,
+            grants,
+            kept,
+            ended,
+            ended_by_default,
+            kept_by_default,
+            ended_meanwhile,
+            outstanding,
+        ) in rows
+    ]
+
+
+def budget_holder_decisions(*, period: ReportPeriod) -> list[CountRow]:
+    """What happened to the cost of active-tier cases in the period: the budget holders'
+    answers (agreed, refused, lapsed unanswered), the director's approval counting for the
+    cost (the shortcuts, told apart by who `cost_agreed_by` is), and what waits now. Two
+    queries."""
+    in_period = Q(decided_at__gte=period.since, decided_at__lt=period.until)
+    stage = ApprovalRequest.objects.filter(stage=ApprovalRequest.Stage.BUDGET_HOLDER)
+    decided = ApprovalRequest.Status.DECIDED
+    answers = stage.aggregate(
+        agreed=Count("id", filter=in_period & Q(status=decided, decision="approve")),
+        refused=Count("id", filter=in_period & Q(status=decided, decision="reject")),
+        lapsed=Count(
+            "id",
+            filter=Q(
+                status=ApprovalRequest.Status.EXPIRED,
+                updated_at__gte=period.since,
+                updated_at__lt=period.until,
+            ),
+        ),
+        waiting=Count("id", filter=Q(status=ApprovalRequest.Status.OPEN)),
+    )
+    shortcuts = AccessGrant.objects.filter(
+        tier=AccessTier.ACTIVE, approved_at__gte=period.since, approved_at__lt=period.until
+    ).aggregate(
+        director=Count("id", filter=Q(cost_agreed_by=F("approved_by"))),
+        requester=Count(
+            "id", filter=Q(cost_agreed_by=F("holder")) & ~Q(cost_agreed_by=F("approved_by"))
+        ),
+        nobody=Count("id", filter=Q(cost_agreed_by__isnull=True)),
+    )
+    return [
+        CountRow("Agreed by the budget holder", answers["agreed"]),
+        CountRow("Refused by the budget holder", answers["refused"]),
+        CountRow("Lapsed waiting for the budget holder", answers["lapsed"]),
+        CountRow(
+            "Director’s approval counted: the director is the budget holder",
+            shortcuts["director"],
+        ),
+        CountRow(
+            "Director’s approval counted: the requester is the budget holder",
+            shortcuts["requester"],
+        ),
+        CountRow("Director’s approval counted: no budget holder named", shortcuts["nobody"]),
+        CountRow("Waiting for the budget holder now", answers["waiting"]),
     ]

@@ -59,6 +59,8 @@ def register_rows_html(rows) -> str:
                 start_date=short_date(row.start_date),
                 end_date=short_date(row.end_date),
                 approver=html.escape(row.approver),
+                cost_agreed=html.escape(row.cost_agreed),
+                review=html.escape(row.review),
                 status_tag=grant_tag(row.status),
                 status_label=html.escape(row.status_label),
             )

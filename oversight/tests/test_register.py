@@ -404,6 +404,12 @@ def test_csv_rows_hold_the_same_figures_as_the_page_with_iso_dates(client, audit
         "Jo Approver",
         "",
         "Active",
+        "No cost (passive monitoring)",
+        "",
+        "",
+        "Not in an access review",
+        "",
+        "",
     ]
 
 

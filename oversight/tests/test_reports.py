@@ -113,7 +113,8 @@ def test_the_reports_page_draws_each_chart_as_inline_svg_with_a_table_beneath(cl
     assert html.count('<svg class="portal-chart"') == 5
     assert html.count('role="img"') == 5
     assert '<desc id="active-by-site-desc">Active grants by site. Bluesky: 1.</desc>' in html
-    assert html.count('<table class="govuk-table"') == 5
+    # The five charts' tables and the budget holders' decisions (no access review yet)
+    assert html.count('<table class="govuk-table"') == 6
     svg = "".join(re.findall(r"<svg class=\"portal-chart\".*?</svg>", html, re.S))
     assert "style=" not in svg and "<script" not in svg  # the CSP allows neither
     assert 'fill="#1d70b8"' in svg

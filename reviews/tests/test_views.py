@@ -187,3 +187,28 @@ def test_progress_and_list_query_counts_are_constant(
     for url, count in zip(urls, counts, strict=True):
         with django_assert_max_num_queries(count):
             client.get(url)
+
+
+def test_the_reviewer_s_home_page_links_to_their_outstanding_review(sign_in, settings):
+    directorate, director = department()
+    first = grant_held_in(directorate)
+    grant_held_in(directorate, holder=first.holder, active=True)  # the same person twice
+    grant_held_in(directorate)
+    review = services.access_review_start(actor=director)
+    client = sign_in(director)
+    link = f'href="{reverse("reviews:review", args=[review.pk])}"'
+    due = f"{review.due_on:%-d %B %Y}"
+
+    text = client.get(reverse("home")).content.decode()
+    assert link in text
+    assert f"Review access for 2 people by {due}" in text
+
+    for item in review.items.exclude(grant__holder=first.holder):
+        services.review_item_decide(item=item, actor=director, decision="keep")
+    assert f"Review access for 1 person by {due}" in client.get(reverse("home")).content.decode()
+
+    services.review_keep_unmarked(review=review, actor=director)
+    assert link not in client.get(reverse("home")).content.decode()
+    # Someone with nothing to review is not shown the section.
+    other = UserFactory()
+    assert "Review access for" not in sign_in(other).get(reverse("home")).content.decode()
