@@ -73,6 +73,23 @@ class Unit(Schema):
     cost_centre: str
 
 
+class CostAgreement(Schema):
+    text: str = Field(description="who agreed to the cost, in the register's words")
+    agreed_by: Person | None = Field(description="the budget holder (or deputy) who agreed")
+    agreed_on: datetime.date | None
+    counted_as_director: bool = Field(
+        description="the director's approval counted for the cost (a shortcut)"
+    )
+
+
+class ReviewOutcome(Schema):
+    review_id: int
+    outcome: str
+    decided_by: Person | None
+    decided_on: datetime.date | None
+    text: str = Field(description="the outcome in the register's words")
+
+
 class Grant(Schema):
     id: int
     reference: str | None
@@ -88,6 +105,10 @@ class Grant(Schema):
     approved_by: Person | None
     approved_on_behalf_of: Person | None
     paying_unit: Unit | None
+    cost_agreed: CostAgreement = Field(description="who agreed to an active-tier grant's cost")
+    latest_review: ReviewOutcome | None = Field(
+        description="the grant's latest access review, or null if it has been in none"
+    )
 
 
 class GrantPage(Schema):

@@ -6,6 +6,7 @@ from django.db.models import Prefetch, QuerySet
 
 from access_requests.models import TIER_LABELS, BusinessCase, SiteIdentity
 from access_requests.selectors.grants import site_names_by_grant
+from oversight.selectors.accountability import cost_agreed, latest_review_outcomes
 from oversight.selectors.people import NOBODY, people_on_page
 from oversight.selectors.register import GRANT_STATUS_LABELS
 from people.models import BusinessUnit
@@ -28,19 +29,61 @@ def _person(person, pk) -> dict | None:
     return {"id": pk, "name": person.name, "email": person.email}
 
 
+def _cost_agreement(v: dict, people: dict, name_of) -> dict:
+    agreed = cost_agreed(
+        tier=v["tier"],
+        cost_agreed_by_id=v["cost_agreed_by_id"],
+        approved_by_id=v["approved_by_id"],
+        holder_id=v["holder_id"],
+        approved_at=v["approved_at"],
+        name_of=name_of,
+    )
+    by_id = None if agreed.shortcut else v["cost_agreed_by_id"]
+    return {
+        "text": agreed.text,
+        "agreed_by": _person(people.get(by_id, NOBODY), by_id),
+        "agreed_on": agreed.on,
+        "counted_as_director": agreed.shortcut,
+    }
+
+
+def _review(outcome, people: dict, name_of) -> dict | None:
+    if outcome is None:
+        return None
+    return {
+        "review_id": outcome.review_id,
+        "outcome": outcome.outcome,
+        "decided_by": _person(people.get(outcome.decided_by_id, NOBODY), outcome.decided_by_id),
+        "decided_on": outcome.decided_on,
+        "text": outcome.text(name_of),
+    }
+
+
 def grant_items(values: list[dict]) -> list[dict]:
     """A page of `register_page_values(..., extra=("paying_business_unit_id",))` as the API's
-    grants: three more queries, for the people on the page, the sites and the paying units."""
+    grants: four more queries, for the latest access reviews, the people on the page, the
+    sites and the paying units."""
     if not values:
         return []
+    reviews = latest_review_outcomes(v["id"] for v in values)
     people = people_on_page(
         {
             v[column]
             for v in values
-            for column in ("holder_id", "approved_by_id", "approved_on_behalf_of_id")
+            for column in (
+                "holder_id",
+                "approved_by_id",
+                "approved_on_behalf_of_id",
+                "cost_agreed_by_id",
+            )
             if v[column] is not None
         }
+        | {r.decided_by_id for r in reviews.values() if r.decided_by_id is not None}
     )
+
+    def name_of(pk: int) -> str:
+        return people.get(pk, NOBODY).name
+
     sites = site_names_by_grant([v["id"] for v in values])
     units = _units({v["paying_business_unit_id"] for v in values} - {None})
     items = []
@@ -73,6 +116,8 @@ def grant_items(values: list[dict]) -> list[dict]:
                     v["approved_on_behalf_of_id"],
                 ),
                 "paying_unit": units.get(v["paying_business_unit_id"]),
+                "cost_agreed": _cost_agreement(v, people, name_of),
+                "latest_review": _review(reviews.get(v["id"]), people, name_of),
             }
         )
     return items

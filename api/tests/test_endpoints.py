@@ -187,3 +187,36 @@ def test_grants_filtered_by_unknown_ids_are_empty_not_an_error(client, register_
     for name in ("site", "organisation", "directorate", "business_unit", "approver"):
         assert _get(client, "api-v1:grants", register_reader, {name: 999999})["items"] == []
     assert AccessGrant.objects.count() == 1
+
+
+def test_a_grant_says_who_agreed_to_its_cost_and_its_latest_review(client, register_reader):
+    from oversight.tests.test_register_accountability import (
+        agreed_by_budget_holder,
+        director_holds_the_budget,
+    )
+    from reviews import services as reviews
+
+    agreed = agreed_by_budget_holder()
+    shortcut = director_holds_the_budget()
+    directorate = agreed.holder.profile.business_unit.directorate
+    director = directorate.director
+    review = reviews.access_review_start(actor=director, directorates=[directorate])
+    reviews.review_item_decide(item=review.items.get(grant=agreed), actor=director, decision="keep")
+    today = timezone.localdate()
+
+    items = {i["id"]: i for i in _get(client, "api-v1:grants", register_reader)["items"]}
+
+    bea = items[agreed.pk]["cost_agreed"]
+    assert bea["agreed_by"]["name"] == "Bea Budget"
+    assert bea["agreed_on"] == today.isoformat()
+    assert bea["counted_as_director"] is False
+    assert bea["text"] == f"Agreed by Bea Budget on {today:%-d %B %Y}"
+    director_pays = items[shortcut.pk]["cost_agreed"]
+    assert director_pays["counted_as_director"] is True
+    assert director_pays["agreed_by"] is None
+    assert "the director is the budget holder" in director_pays["text"]
+    kept = items[agreed.pk]["latest_review"]
+    assert kept["review_id"] == review.pk
+    assert (kept["outcome"], kept["decided_by"]["id"]) == ("Kept", director.pk)
+    assert kept["decided_on"] == today.isoformat()
+    assert items[shortcut.pk]["latest_review"] is None

@@ -10,7 +10,6 @@ import datetime
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from django.db import DEFAULT_DB_ALIAS
 from django.utils import timezone
 
 from access_requests.models import AccessGrant, AccessTier
@@ -100,9 +99,10 @@ NOT_REVIEWED = "Not in an access review"
 
 
 def latest_review_outcomes(
-    grant_ids: Iterable[int], *, using: str = DEFAULT_DB_ALIAS
+    grant_ids: Iterable[int], *, using: str | None = None
 ) -> dict[int, ReviewOutcome]:
-    """Each grant's latest review (by the review's start) and its outcome, in one query."""
+    """Each grant's latest review (by the review's start) and its outcome, in one query;
+    `using` None lets the database router choose, as for the rest of the page."""
     ids = list(grant_ids)
     if not ids:
         return {}
