@@ -137,9 +137,10 @@ def record(
     )
     ((pk, row),) = _append(actor=actor, events=[new])
     # The row as the database holds it, built as a query would load it (`Model.from_db`):
-    # an instance that is saved, not one waiting to be inserted.
+    # an instance that is saved, not one waiting to be inserted. A pending event has no id
+    # and no hashes until the sequencer chains it.
     fields = column_fields(AuditEvent)
-    values = [pk if field.primary_key else row[field.attname] for field in fields]
+    values = [pk if field.primary_key else row.get(field.attname, "") for field in fields]
     return AuditEvent.from_db(
         router.db_for_write(AuditEvent), [field.attname for field in fields], values
     )
@@ -191,61 +192,88 @@ def _head_create_once() -> None:
     AuditChainHead.objects.get_or_create(pk=1, defaults={"last_hash": GENESIS_HASH})
 
 
-def _append(*, actor, events: list[NewEvent]) -> list[tuple[int, dict]]:
-    """Lock the head, chain and insert the events; returns each one's id and stored values.
+def _append(*, actor, events: list[NewEvent]) -> list[tuple[int | None, dict]]:
+    """Write the events, chained now if the chain head is free, else pending; returns each
+    one's id (None while pending) and stored values.
 
-    The INSERT's rows take their ids in the order of its VALUES, and the head stays locked
-    until commit (nobody else appends meanwhile), so the chain read in id order
-    (`audit_chain_verify`) is the order hashed here."""
+    Chained now: the head is locked until commit (nobody else chains meanwhile) and the
+    INSERT's rows take their ids in the order of its VALUES, so the chain read in id order
+    (`audit_chain_verify`) is the order hashed here. Pending: when another transaction holds
+    the head (a sweep's batch, another request), the events go into `AuditPendingEvent`
+    without waiting, and the sequencer (`audit.sequencer`) chains them, in order, just
+    after this commit. Once a transaction has left events pending, it leaves the rest
+    pending too, so its events are chained in the order it wrote them."""
     if not events:
         return []
     user, label = _actor_fields(actor)
     now = timezone.now()
-    # No savepoint: an event that cannot be written fails the caller's whole transaction.
-    # Callers record last, after their other writes, so the chain head (locked until
-    # commit, one appender at a time) is held as briefly as possible.
     key = chain_key()
+    actor_id = user.pk if user is not None else None
+    rows = []
+    for new in events:
+        obj = new.obj
+        changes_json = _changes_json(new.changes)
+        address = new.client.address if new.client else None
+        user_agent = (new.client.user_agent if new.client else "")[:500]
+        content = {
+            "occurred_at": now,
+            "actor_id": actor_id,
+            "actor_label": label[:254],
+            "action": new.action,
+            "object_type": obj._meta.label_lower if obj is not None else "",
+            "object_id": str(obj.pk) if obj is not None else "",
+            "object_repr": (new.object_repr if new.object_repr is not None else str(obj or ""))[
+                :200
+            ],
+            "client_digest": client_digest(address=address, user_agent=user_agent, key=key),
+            # Stored and hashed as read back from its JSON, so the two are identical.
+            "changes": json.loads(changes_json),
+            "client_address": address,
+            "user_agent": user_agent,
+        }
+        rows.append((content, changes_json))
+    # No savepoint: an event that cannot be written fails the caller's whole transaction.
     with transaction.atomic(savepoint=False):
-        head = _head_lock()
-        previous_hash = head.last_hash
-        rows = []
-        occurred_at = now.isoformat()  # every event of a call shares it: written out once
-        actor_id = user.pk if user is not None else None
-        for new in events:
-            obj = new.obj
-            changes_json = _changes_json(new.changes)
-            address = new.client.address if new.client else None
-            user_agent = (new.client.user_agent if new.client else "")[:500]
-            content = {
-                "occurred_at": now,
-                "actor_id": actor_id,
-                "actor_label": label[:254],
-                "action": new.action,
-                "object_type": obj._meta.label_lower if obj is not None else "",
-                "object_id": str(obj.pk) if obj is not None else "",
-                "object_repr": (new.object_repr if new.object_repr is not None else str(obj or ""))[
-                    :200
-                ],
-                "client_digest": client_digest(address=address, user_agent=user_agent, key=key),
-                # Stored and hashed as read back from its JSON, so the two are identical.
-                "changes": json.loads(changes_json),
-            }
-            hashed = {**content, "occurred_at": occurred_at}
-            row = {
-                **content,
-                "client_address": address,
-                "user_agent": user_agent,
-                "previous_hash": previous_hash,
-                "hash": event_hash(previous_hash=previous_hash, content=hashed, key=key),
-            }
-            previous_hash = row["hash"]
-            rows.append((row, changes_json))
-        ids = _insert_events(rows)
-        # The head's trigger lets it move only to the newest event, along the chain.
-        head.last_hash = previous_hash
-        head.last_id = max(ids)
-        head.save(update_fields=["last_hash", "last_id", "updated_at"])
+        from .sequencer import audit_sequence_soon, head_try, pending_insert
+
+        head = head_try()
+        if head is None:
+            pending_insert(rows)
+            return [(None, row) for row, _ in rows]
+        ids = chain_rows(head, rows, key=key)
+        # Events others left pending while this transaction held the head: chained after it.
+        transaction.on_commit(audit_sequence_soon, using=router.db_for_write(AuditEvent))
     return [(pk, row) for pk, (row, _) in zip(ids, rows, strict=True)]
+
+
+def chain_rows(head: AuditChainHead, rows: list[tuple[dict, str]], *, key: bytes) -> list[int]:
+    """Hash `rows` (each an event's values and its changes as JSON text) onto the locked
+    head, insert them in this order and move the head; returns their ids."""
+    previous_hash = head.last_hash
+    for row, _ in rows:
+        hashed = {
+            name: row[name]
+            for name in (
+                "actor_id",
+                "actor_label",
+                "action",
+                "object_type",
+                "object_id",
+                "object_repr",
+                "client_digest",
+                "changes",
+            )
+        }
+        hashed["occurred_at"] = row["occurred_at"].isoformat()
+        row["previous_hash"] = previous_hash
+        row["hash"] = event_hash(previous_hash=previous_hash, content=hashed, key=key)
+        previous_hash = row["hash"]
+    ids = _insert_events(rows)
+    # The head's trigger lets it move only to the newest event, along the chain.
+    head.last_hash = previous_hash
+    head.last_id = max(ids)
+    head.save(update_fields=["last_hash", "last_id", "updated_at"])
+    return ids
 
 
 def _insert_events(rows: list[tuple[dict, str]]) -> list[int]:
