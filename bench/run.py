@@ -550,6 +550,7 @@ def main(argv=None) -> None:
     writes.add_argument("--seconds", type=float, default=8, help="per journey and concurrency")
     writes.add_argument("--items-per-phase", type=int, default=400)
     writes.add_argument("--sweep-items", type=int, default=100_000)
+    sub.add_parser("verify-worker")
     report = sub.add_parser("report")
     report.add_argument("inputs", nargs="+")
     report.add_argument("--results-dir", default=str(ROOT / "bench" / "results"))
@@ -566,6 +567,10 @@ def main(argv=None) -> None:
 
         result = {"writes": writes_module.phase_writes(args)}
         Path(args.out).write_text(json.dumps(result, indent=2, default=str))
+    elif args.phase == "verify-worker":
+        from bench import writes as writes_module
+
+        writes_module.verify_worker_main()
     elif args.phase == "import-worker":
         from bench import directory_import
 

@@ -254,6 +254,48 @@ def prepare_provisioning(count: int, used: set[int], ict_cookie: str) -> list[It
     ]
 
 
+# --- CPU ------------------------------------------------------------------------------------
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, idle) CPU seconds of the whole machine since boot, from /proc/stat."""
+    fields = [int(x) for x in open("/proc/stat").readline().split()[1:]]  # noqa: PTH123, SIM115
+    tick = os.sysconf("SC_CLK_TCK")
+    idle = fields[3] + fields[4]
+    return (sum(fields) - idle) / tick, idle / tick
+
+
+def server_cpu(pid: int) -> float:
+    """CPU seconds used so far by the gunicorn workers under `pid`."""
+    from bench.run import children_of
+
+    total = 0
+    for child in children_of(pid):
+        try:
+            stat = open(f"/proc/{child}/stat").read().rsplit(")", 1)[1].split()  # noqa: PTH123, SIM115
+        except OSError:
+            continue
+        total += int(stat[11]) + int(stat[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def measured(
+    base: str, items: list[Item], clients: int, seconds: float, clone: str, pid: int
+) -> dict:
+    """`drive`, with the lock waits sampled and the CPU our server got against the
+    machine's (busy, idle) over the same time."""
+    sampler = LockSampler(clone)
+    sampler.start()
+    busy0, idle0 = machine_cpu()
+    ours0 = server_cpu(pid)
+    run = drive(base, items, clients, seconds)
+    busy1, idle1 = machine_cpu()
+    run["locks"] = sampler.stop()
+    run["server_cpu_seconds"] = server_cpu(pid) - ours0
+    run["machine_busy_seconds"], run["machine_idle_seconds"] = busy1 - busy0, idle1 - idle0
+    return run
+
+
 # --- lock waits ---------------------------------------------------------------------------
 
 
@@ -266,6 +308,8 @@ class LockSampler(threading.Thread):
         self.clone = clone
         self.running = True
         self.samples = self.waiting = self.behind_head = 0
+        self.backlog_max = 0
+        self.backlog_oldest_max = 0.0
 
     def run(self):
         db = psycopg2.connect(**db_params(self.clone))
@@ -286,6 +330,14 @@ class LockSampler(threading.Thread):
                     self.samples += 1
                     self.waiting += waiting
                     self.behind_head += behind
+                    # Events waiting to be chained (audit/sequencer.py): the merge delay.
+                    cursor.execute(
+                        "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(staged_at)), 0) "
+                        "FROM audit_auditpendingevent"
+                    )
+                    pending, oldest = cursor.fetchone()
+                    self.backlog_max = max(self.backlog_max, pending)
+                    self.backlog_oldest_max = max(self.backlog_oldest_max, float(oldest))
                     time.sleep(0.02)
         finally:
             db.close()
@@ -298,6 +350,8 @@ class LockSampler(threading.Thread):
             "samples": self.samples,
             "mean_waiting_on_a_lock": self.waiting / n,
             "mean_waiting_behind_the_head": self.behind_head / n,
+            "pending_events_max": self.backlog_max,
+            "merge_delay_max_seconds": self.backlog_oldest_max,
         }
 
 
@@ -344,21 +398,61 @@ def gunicorn_start(clone: str, port: int, work: str) -> subprocess.Popen:
 
 
 def verify_timed(clone: str) -> dict:
+    """`manage.py verify_audit` on the copy, in a process of its own: its seconds, and the
+    CPU seconds it and its PostgreSQL backend used (on a shared machine the wall clock
+    also counts the waits for a core)."""
     env = {**os.environ, "DATABASE_URL": clone_url(clone)}
     started = time.perf_counter()
     result = subprocess.run(  # noqa: S603 - our own command
-        [sys.executable, "manage.py", "verify_audit"],
+        [sys.executable, "-m", "bench.run", "verify-worker"],
         env=env,
         capture_output=True,
         text=True,
         check=False,
     )
+    seconds = time.perf_counter() - started
+    line = next((x for x in result.stdout.splitlines() if x.startswith("VERIFY_JSON ")), None)
+    report = json.loads(line[len("VERIFY_JSON ") :]) if line else {"ok": False}
     return {
-        "seconds": time.perf_counter() - started,
-        "ok": result.returncode == 0,
-        "output": (result.stdout + result.stderr).strip()[-600:],
+        "seconds": seconds,
         "load": os.getloadavg()[0],
+        **report,
+        "output": report.get("output") or (result.stdout + result.stderr).strip()[-600:],
     }
+
+
+def verify_worker_main() -> None:
+    """Run `verify_audit` here and print, as one JSON line, what it said and the CPU time
+    it used here and in its PostgreSQL backend."""
+    import io
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    from bench.directory_import import _process_cpu_seconds
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    backend_before, python_before = _process_cpu_seconds(backend), time.process_time()
+    output, ok = io.StringIO(), True
+    try:
+        call_command("verify_audit", stdout=output)
+    except CommandError as error:
+        output.write(str(error))
+        ok = False
+    backend_after = _process_cpu_seconds(backend)
+    report = {
+        "ok": ok,
+        "output": output.getvalue().strip()[-600:],
+        "python_cpu_seconds": time.process_time() - python_before,
+        "postgresql_cpu_seconds": (
+            backend_after - backend_before
+            if backend_before is not None and backend_after is not None
+            else None
+        ),
+    }
+    print("VERIFY_JSON " + json.dumps(report))
 
 
 def sequence_backlog_wait(timeout: float = 30.0) -> float:
@@ -390,8 +484,20 @@ def phase_writes(args) -> dict:
         ict = _session(BENCH_USERS["ict"])
         used: dict[str, set] = {"decide": set(), "send": set(), "provision": set()}
         per_phase = args.items_per_phase
+        # Few drafts of the data set have every answer: found once, shared by the phases.
+        drafts: list[Item] = []
+
+        def submissions(n: int) -> list[Item]:
+            if not drafts and not used["send"]:
+                drafts.extend(prepare_submissions(10**9, used["send"]))
+                say(f"Accept and send: {len(drafts)} complete drafts")
+            share = min(n, max(1, len(drafts) // len(CLIENTS)))
+            taken = drafts[:share]
+            del drafts[:share]
+            return taken
+
         journeys = [
-            ("Accept and send", lambda n: prepare_submissions(n, used["send"])),
+            ("Accept and send", submissions),
             ("Decision by the emailed link", lambda n: prepare_decisions(n, used["decide"])),
             ("Provisioning", lambda n: prepare_provisioning(n, used["provision"], ict)),
         ]
@@ -399,14 +505,16 @@ def phase_writes(args) -> dict:
             for clients in CLIENTS:
                 items = prepare(per_phase)
                 say(f"{label}, {clients} client(s): {len(items)} prepared")
-                run = drive(base, items, clients, args.seconds)
+                run = measured(base, items, clients, args.seconds, clone, server.pid)
                 run.pop("_latencies")
                 run["label"] = label
                 result["journeys"].append(run)
                 say(
                     f"  {run['writes_per_second']:.1f} writes/s, p50 {run['p50_ms']:.0f} ms, "
                     f"p99 {run['p99_ms']:.0f} ms, failures {run['failures']}, "
-                    f"load {run['load']:.2f}"
+                    f"load {run['load']:.2f}; server CPU {run['server_cpu_seconds']:.1f} s, "
+                    f"machine idle {run['machine_idle_seconds']:.1f} s; "
+                    f"behind the head {run['locks']['mean_waiting_behind_the_head']:.2f}"
                 )
         result["sweep"] = decisions_under_sweep(base, clone, used["decide"], args)
         result["merge_wait_seconds"] = sequence_backlog_wait()
@@ -432,7 +540,8 @@ def decisions_under_sweep(base: str, clone: str, used: set, args) -> dict:
     idle_items = prepare_decisions(args.items_per_phase, used)
     sampler = LockSampler(clone)
     sampler.start()
-    idle = drive(base, idle_items, 1, args.seconds)
+    # Long enough for a p99 over more than a handful of decisions.
+    idle = drive(base, idle_items, 1, max(args.seconds, 20))
     idle.pop("_latencies")
     idle["locks"] = sampler.stop()
     say(f"  idle: p50 {idle['p50_ms']:.0f} ms, p99 {idle['p99_ms']:.0f} ms ({idle['writes']})")

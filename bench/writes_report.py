@@ -25,7 +25,9 @@ def writes_verdicts(run: dict) -> dict:
     verify = run.get("verify")
     if verify:
         verdicts["verify_audit passes, in ≤ 60 s"] = (
-            f"{verify['seconds']:.1f} s, {'passes' if verify['ok'] else 'FAILS'}",
+            f"{verify['seconds']:.1f} s (CPU: {verify.get('python_cpu_seconds') or 0:.1f} s "
+            f"Python + {verify.get('postgresql_cpu_seconds') or 0:.1f} s PostgreSQL; load "
+            f"{verify.get('load', 0):.1f}), {'passes' if verify['ok'] else 'FAILS'}",
             verify["ok"] and verify["seconds"] <= VERIFY_TARGET_SECONDS,
         )
     failures = sum(j["failures"] for j in run.get("journeys", []))
@@ -39,14 +41,16 @@ def writes_lines(run: dict | None) -> list[str]:
     lines = [
         "",
         "| write journey | clients | writes/s | POST p50 ms | POST p99 ms | failed "
-        "| load average |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| load average | server CPU s | machine idle s | waiting behind the chain head |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for j in run.get("journeys", []):
         note = " (ran out of prepared items)" if j.get("ran_out") else ""
         lines.append(
             f"| {j['label']}{note} | {j['clients']} | {j['writes_per_second']:.1f} | "
-            f"{j['p50_ms']:.0f} | {j['p99_ms']:.0f} | {j['failures']} | {j['load']:.2f} |"
+            f"{j['p50_ms']:.0f} | {j['p99_ms']:.0f} | {j['failures']} | {j['load']:.2f} | "
+            f"{j.get('server_cpu_seconds', 0):.1f} | {j.get('machine_idle_seconds', 0):.1f} | "
+            f"{j.get('locks', {}).get('mean_waiting_behind_the_head', 0):.2f} |"
         )
     sweep = run.get("sweep")
     if sweep:
@@ -63,7 +67,12 @@ def writes_lines(run: dict | None) -> list[str]:
                 f"{r['locks']['mean_waiting_on_a_lock']:.2f} | "
                 f"{r['locks']['mean_waiting_behind_the_head']:.2f} | {r['load']:.2f} |"
             )
-        lines.append(f"\nThe sweep ran {sweep['sweep_seconds']:.1f} s ({sweep.get('sweep')}).")
+        locks = during["locks"]
+        lines.append(
+            f"\nThe sweep ran {sweep['sweep_seconds']:.1f} s ({sweep.get('sweep')}). Events "
+            f"waiting to be chained during it: at most {locks.get('pending_events_max', 0)}, the "
+            f"oldest {locks.get('merge_delay_max_seconds', 0):.2f} s old (the merge delay)."
+        )
     if run.get("sequencer"):
         lines.append(f"\nSequencer: {run['sequencer']}.")
     lines += ["", "| write target | figure | met? |", "| --- | --- | --- |"]

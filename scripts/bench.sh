@@ -8,7 +8,9 @@
 #     a closed port so nothing is sent, SNS_BENCH=1 installs the bench app and mounts its
 #     floor page) on loopback.
 #  3. python -m bench.run pages: wrk on each page of bench/pages.py, then the CSV export.
-#  4. gunicorn stopped; python -m bench.run sweeps on a copy of the database.
+#  4. gunicorn stopped; python -m bench.run writes: the write journeys (bench/writes.py) on a
+#     copy of the database with a gunicorn of its own on $BENCH_PORT+1; then
+#     python -m bench.run sweeps on a copy of the database.
 #  5. python -m bench.run import: manage.py import_staff of a generated 50,000-person
 #     directory into an empty scratch database ($BENCH_DB_import, dropped afterwards), then
 #     the same file again with --full.
