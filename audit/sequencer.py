@@ -28,7 +28,6 @@ Verification, checkpoints, the feed and the export cover chained events only;
 
 import json
 import logging
-import time
 
 from django.db import connections, router, transaction
 
@@ -39,8 +38,9 @@ logger = logging.getLogger("audit.sequencer")
 # pg_advisory_xact_lock's key for "holds the chain head" (any fixed number).
 CHAIN_LOCK = 0x5A5A_C4A1
 SEQUENCE_BATCH = 1000
-# How long a committing transaction spends chaining others' pending events at most.
-SOON_MAX_SECONDS = 0.5
+# The most batches a committing transaction chains for others (SEQUENCE_BATCH events each):
+# a bound for a request under a long backlog, never reached by a sweep's few batches.
+SOON_MAX_BATCHES = 20
 PENDING_COLUMNS = (
     "occurred_at",
     "actor_id",
@@ -144,21 +144,21 @@ def _sequence_batch(limit: int) -> int | None:
     return len(fetched)
 
 
-def audit_sequence(*, limit: int = SEQUENCE_BATCH, max_seconds: float | None = None) -> int:
-    """Chain pending events until none is left (or `max_seconds` pass, or another
+def audit_sequence(*, limit: int = SEQUENCE_BATCH, max_batches: int | None = None) -> int:
+    """Chain pending events until none is left (or `max_batches` are done, or another
     transaction holds the head); returns how many were chained. It looks again after each
     batch's commit has released the head: an event whose writer found the head taken by
     this batch is picked up here."""
     connection = _connection()
     if connection.vendor != "postgresql":
         return 0
-    started = time.monotonic()
-    total = 0
-    while max_seconds is None or time.monotonic() - started < max_seconds:
+    total = batches = 0
+    while max_batches is None or batches < max_batches:
         done = _sequence_batch(limit)
         if done is None:
             break
         total += done
+        batches += 1
         if done < limit and not _backlog_exists():
             break
     return total
@@ -172,7 +172,7 @@ def audit_sequence_soon() -> None:
     if hasattr(connection, "audit_pending_txid"):
         del connection.audit_pending_txid
     if _backlog_exists():
-        audit_sequence(max_seconds=SOON_MAX_SECONDS)
+        audit_sequence(max_batches=SOON_MAX_BATCHES)
 
 
 def _backlog_exists() -> bool:

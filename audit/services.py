@@ -364,7 +364,11 @@ def _client_fields_cleared_up_to() -> int:
 
 
 def audit_chain_verify(
-    *, checkpoints: list | None = None, chunk_size: int = 5000
+    *,
+    checkpoints: list | None = None,
+    chunk_size: int = 5000,
+    workers: int | None = None,
+    parallel_from: int = 100_000,
 ) -> tuple[int, ChainBreak | None]:
     """Walk the chain oldest first; return (events checked, first break or None).
 
@@ -372,9 +376,27 @@ def audit_chain_verify(
     digest the hash covers unless the retention sweep cleared them; the head must name the newest event; and each of
     `checkpoints` (`audit.checkpoints.Checkpoint`, signed and kept outside the database)
     must find its event, with its hash, after exactly its count of events: a trail shorter
-    than a checkpoint, or different up to it, is a break even when its own links hold."""
+    than a checkpoint, or different up to it, is a break even when its own links hold.
+
+    A trail of `parallel_from` events or more is first checked on `workers` processes
+    (`AUDIT_VERIFY_WORKERS`, `audit.verify_parallel`); only a trail that fails there is
+    walked here, in one process, to name its first broken link."""
     key = chain_key()
     cleared_up_to = _client_fields_cleared_up_to()
+    workers = settings.AUDIT_VERIFY_WORKERS if workers is None else workers
+    head_id = AuditChainHead.objects.filter(pk=1).values_list("last_id", flat=True).first() or 0
+    if workers > 1 and head_id >= parallel_from:
+        from .verify_parallel import audit_chain_verify_parallel
+
+        checked = audit_chain_verify_parallel(
+            checkpoints=list(checkpoints or []),
+            cleared_up_to=cleared_up_to,
+            workers=workers,
+            chunk_size=chunk_size,
+            genesis=GENESIS_HASH,
+        )
+        if checked is not None:
+            return checked, None
     pending = sorted(checkpoints or [], key=lambda checkpoint: checkpoint.last_id)
     pending = [checkpoint for checkpoint in pending if checkpoint.last_id > 0]
     previous_hash = GENESIS_HASH
@@ -460,7 +482,14 @@ class _CheckedRow:
         return AuditEvent(**fields)
 
 
-def _events_checked_fast(key: bytes, cleared_up_to: int, chunk_size: int):
+def _events_checked_fast(
+    key: bytes,
+    cleared_up_to: int,
+    chunk_size: int,
+    *,
+    after_id: int = 0,
+    up_to_id: int | None = None,
+):
     """Every event in id order, each checked against its own hash, from a server-side
     cursor as plain rows: a model instance and Django's JSON encoder per event cost more
     than the HMAC itself over two million events. A row that fails here is checked again by
@@ -477,11 +506,14 @@ def _events_checked_fast(key: bytes, cleared_up_to: int, chunk_size: int):
     )
     sql = (
         f"SELECT {columns}, {quote('changes')}::text, {quote('previous_hash')}, {quote('hash')} "  # noqa: S608  # nosec B608 - names from the model
-        f"FROM {quote(AuditEvent._meta.db_table)} ORDER BY {quote('id')}"
+        f"FROM {quote(AuditEvent._meta.db_table)} WHERE {quote('id')} > %s"
+        + (f" AND {quote('id')} <= %s" if up_to_id is not None else "")
+        + f" ORDER BY {quote('id')}"
     )
+    params = [after_id] if up_to_id is None else [after_id, up_to_id]
     with transaction.atomic(using=connection.alias), connection.chunked_cursor() as cursor:
         cursor.itersize = chunk_size
-        cursor.execute(sql)
+        cursor.execute(sql, params)
         for row in cursor:
             (pk, occurred_at, actor_id, actor_label, action, object_type, object_id) = row[:7]
             object_repr, address, user_agent, digest, changes, previous_hash, hashed = row[7:]

@@ -15,4 +15,4 @@ def checkpoint_write() -> None:
 def sequence_pending() -> None:
     # Beat runs it every AUDIT_SEQUENCE_INTERVAL_SECONDS: the backstop for events whose
     # writer died between its commit and chaining them (each writer tries it on commit).
-    audit_sequence(max_seconds=30)
+    audit_sequence(max_batches=100)

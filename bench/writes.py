@@ -301,7 +301,7 @@ def measured(
 
 class LockSampler(threading.Thread):
     """Every 20 ms: how many backends of the copy wait on a lock, and how many of those wait
-    behind a backend holding the audit chain's head."""
+    for the audit chain's head (their statement is the head's `SELECT … FOR UPDATE`)."""
 
     def __init__(self, clone: str):
         super().__init__(daemon=True)
@@ -316,10 +316,7 @@ class LockSampler(threading.Thread):
         db.autocommit = True
         query = """
             SELECT count(*),
-                   count(*) FILTER (WHERE EXISTS (
-                     SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
-                     WHERE l.pid = ANY(pg_blocking_pids(a.pid)) AND l.granted
-                       AND c.relname = 'audit_auditchainhead' AND l.mode = 'RowShareLock'))
+                   count(*) FILTER (WHERE a.query ILIKE '%%FROM "audit_auditchainhead"%%FOR UPDATE%%')
             FROM pg_stat_activity a
             WHERE a.datname = %s AND a.wait_event_type = 'Lock'"""
         try:

@@ -22,7 +22,15 @@ from django.db import connection, transaction
 from audit.feed import audit_feed
 from audit.models import AuditEvent, AuditPendingEvent
 from audit.sequencer import CHAIN_LOCK, audit_backlog, audit_sequence
-from audit.services import NewEvent, SystemActor, audit_chain_verify, record, record_many
+from audit.services import (
+    GENESIS_HASH,
+    NewEvent,
+    SystemActor,
+    audit_chain_verify,
+    record,
+    record_many,
+)
+from audit.verify_parallel import audit_chain_verify_parallel
 from conftest import ROOT, worker_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -188,3 +196,36 @@ def test_a_sequencer_killed_mid_run_loses_and_repeats_nothing(tmp_path):
     assert labels_in_chain_order() == ["before"] + [f"e{n:05d}" for n in range(total)]
     assert not AuditPendingEvent.objects.exists()
     assert audit_chain_verify() == (1 + total, None)
+
+
+def test_verification_on_several_processes_agrees_with_the_walk_in_one():
+    """`verify_audit` checks a long trail in ranges, one process each; a tampered trail
+    still gets the one-process walk's answer (the first broken link)."""
+    record_many(
+        actor=SystemActor("test"),
+        events=[NewEvent(action="test.many", object_repr=f"e{n}") for n in range(30)],
+    )
+    assert audit_chain_verify(workers=3, parallel_from=0) == (30, None)
+    # The ranges alone say the trail holds (no walk in one process was needed).
+    assert (
+        audit_chain_verify_parallel(
+            checkpoints=[], cleared_up_to=0, workers=3, chunk_size=7, genesis=GENESIS_HASH
+        )
+        == 30
+    )
+    victim = AuditEvent.objects.order_by("id")[20]
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER audit_event_append_only")
+        cursor.execute(
+            "UPDATE audit_auditevent SET object_repr = 'forged' WHERE id = %s", [victim.id]
+        )
+        cursor.execute("ALTER TABLE audit_auditevent ENABLE TRIGGER audit_event_append_only")
+    assert (
+        audit_chain_verify_parallel(
+            checkpoints=[], cleared_up_to=0, workers=3, chunk_size=7, genesis=GENESIS_HASH
+        )
+        is None
+    )
+    checked, chain_break = audit_chain_verify(workers=3, parallel_from=0)
+    assert (checked, chain_break.event_id) == (20, victim.id)
+    assert "altered" in chain_break.reason
