@@ -21,6 +21,7 @@ import http.client
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import threading
@@ -439,10 +440,15 @@ def verify_worker_main() -> None:
         output.write(str(error))
         ok = False
     backend_after = _process_cpu_seconds(backend)
+    # The ranges' processes (audit.verify_parallel) are reaped children by now.
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     report = {
         "ok": ok,
         "output": output.getvalue().strip()[-600:],
-        "python_cpu_seconds": time.process_time() - python_before,
+        "python_cpu_seconds": time.process_time()
+        - python_before
+        + children.ru_utime
+        + children.ru_stime,
         "postgresql_cpu_seconds": (
             backend_after - backend_before
             if backend_before is not None and backend_after is not None
@@ -483,12 +489,14 @@ def phase_writes(args) -> dict:
         per_phase = args.items_per_phase
         # Few drafts of the data set have every answer: found once, shared by the phases.
         drafts: list[Item] = []
+        shares: list[int] = []
 
         def submissions(n: int) -> list[Item]:
             if not drafts and not used["send"]:
                 drafts.extend(prepare_submissions(10**9, used["send"]))
+                shares.append(min(n, max(1, len(drafts) // len(CLIENTS))))
                 say(f"Accept and send: {len(drafts)} complete drafts")
-            share = min(n, max(1, len(drafts) // len(CLIENTS)))
+            share = shares[0] if shares else 0
             taken = drafts[:share]
             del drafts[:share]
             return taken
