@@ -550,6 +550,9 @@ def main(argv=None) -> None:
     writes.add_argument("--seconds", type=float, default=8, help="per journey and concurrency")
     writes.add_argument("--items-per-phase", type=int, default=400)
     writes.add_argument("--sweep-items", type=int, default=100_000)
+    writes.add_argument(
+        "--sweep-only", action="store_true", help="only the decision under the sweep"
+    )
     sub.add_parser("verify-worker")
     report = sub.add_parser("report")
     report.add_argument("inputs", nargs="+")

@@ -322,12 +322,17 @@ class LockSampler(threading.Thread):
             WHERE a.datname = %s AND a.wait_event_type = 'Lock'"""
         try:
             with db.cursor() as cursor:
+                cursor.execute("SELECT to_regclass('audit_auditpendingevent') IS NOT NULL")
+                self.has_pending_table = cursor.fetchone()[0]
                 while self.running:
                     cursor.execute(query, [self.clone])
                     waiting, behind = cursor.fetchone()
                     self.samples += 1
                     self.waiting += waiting
                     self.behind_head += behind
+                    if not self.has_pending_table:
+                        time.sleep(0.02)
+                        continue
                     # Events waiting to be chained (audit/sequencer.py): the merge delay.
                     cursor.execute(
                         "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(staged_at)), 0) "
@@ -506,7 +511,7 @@ def phase_writes(args) -> dict:
             ("Decision by the emailed link", lambda n: prepare_decisions(n, used["decide"])),
             ("Provisioning", lambda n: prepare_provisioning(n, used["provision"], ict)),
         ]
-        for label, prepare in journeys:
+        for label, prepare in journeys if not args.sweep_only else []:
             for clients in CLIENTS:
                 items = prepare(per_phase)
                 say(f"{label}, {clients} client(s): {len(items)} prepared")
@@ -524,8 +529,9 @@ def phase_writes(args) -> dict:
         result["sweep"] = decisions_under_sweep(base, clone, used["decide"], args)
         result["merge_wait_seconds"] = sequence_backlog_wait()
         say("verify_audit on the copy")
-        result["verify"] = verify_timed(clone)
-        say(f"  {result['verify']['seconds']:.1f} s: {result['verify']['output'][-200:]}")
+        result["verify"] = verify_timed(clone) if not args.sweep_only else None
+        if result["verify"]:
+            say(f"  {result['verify']['seconds']:.1f} s: {result['verify']['output'][-200:]}")
     except Exception as error:  # noqa: BLE001 - reported in the table
         say(f"  failed: {error!r}")
         result["state"] = f"failed: {error!r}"[:300]
