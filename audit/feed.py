@@ -5,9 +5,11 @@
 **Ordering.** An event's id comes from a sequence when its INSERT runs, and ids from a
 sequence are handed out when asked for, not when their transactions commit: in general a
 reader could see id 11 committed while id 10's transaction is still open, move its cursor
-past 10 and never see it. Here an event is only appended after the chain head's row is
-locked (`audit.services._append`), the ids are drawn while holding that lock, and the lock
-is held until commit; so the next appender draws its ids only after the previous one has
+past 10 and never see it. Here an event is only chained after the chain head's row is
+locked (by its writer, `audit.services._append`, or by the sequencer for events written
+while the head was busy, `audit.sequencer`: those are pending, outside the chain and the
+feed, until then), the ids are drawn while holding that lock, and the lock is held until
+commit; so the next appender draws its ids only after the previous one has
 committed (or rolled back, leaving a gap that is never filled). The feed relies on that,
 and is defensive as well: it serves only events up to the head's `last_id`, read in the same
 statement (one snapshot), and the head moves to an event only in the transaction that

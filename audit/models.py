@@ -10,6 +10,7 @@ proves, against whom: docs/threat-model.md.
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Now
 
 
 class AppendOnlyError(Exception):
@@ -104,3 +105,39 @@ class AuditChainHead(models.Model):
 
     def __str__(self):
         return self.last_hash
+
+
+class AuditPendingEvent(models.Model):
+    """An event committed with the work it records but not chained yet: written when the
+    chain head was busy (another transaction appending), so that no writer waits for the
+    head. The sequencer (`audit.sequencer`) moves these into the chain, oldest first, in the
+    transaction that deletes them here: each is chained exactly once, and a crash before
+    that commit leaves it here for the next run. Its columns are an event's, without the
+    hashes (given only when chained)."""
+
+    occurred_at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # read only whole, oldest first, by the sequencer
+    )
+    actor_label = models.CharField(max_length=254)
+    action = models.CharField(max_length=80)
+    object_type = models.CharField(max_length=80, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    object_repr = models.CharField(max_length=200, blank=True)
+    client_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True)
+    client_digest = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 - as AuditEvent's
+    changes = models.JSONField(default=dict, blank=True)
+    # When its transaction wrote it (the database's clock): the merge delay is measured from it.
+    staged_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} (pending)"

@@ -14,7 +14,7 @@ applied migrations.
 
 from django.db import connection
 
-from .models import AuditChainHead, AuditEvent
+from .models import AuditChainHead, AuditEvent, AuditPendingEvent
 
 READ_ONLY_TABLES = {"django_migrations"}
 
@@ -44,6 +44,9 @@ def runtime_grants(*, role: str) -> list[str]:
         elif table == head:
             statements.append(f"GRANT SELECT, INSERT ON {quote(table)} TO {who}")
             statements.append(f"GRANT UPDATE ({head_columns}) ON {quote(table)} TO {who}")
+        elif table == AuditPendingEvent._meta.db_table:
+            # Written, then deleted by the sequencer as it chains them: never edited.
+            statements.append(f"GRANT SELECT, INSERT, DELETE ON {quote(table)} TO {who}")
         elif table in READ_ONLY_TABLES:
             statements.append(f"GRANT SELECT ON {quote(table)} TO {who}")
         else:

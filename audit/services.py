@@ -137,9 +137,10 @@ def record(
     )
     ((pk, row),) = _append(actor=actor, events=[new])
     # The row as the database holds it, built as a query would load it (`Model.from_db`):
-    # an instance that is saved, not one waiting to be inserted.
+    # an instance that is saved, not one waiting to be inserted. A pending event has no id
+    # and no hashes until the sequencer chains it.
     fields = column_fields(AuditEvent)
-    values = [pk if field.primary_key else row[field.attname] for field in fields]
+    values = [pk if field.primary_key else row.get(field.attname, "") for field in fields]
     return AuditEvent.from_db(
         router.db_for_write(AuditEvent), [field.attname for field in fields], values
     )
@@ -191,61 +192,88 @@ def _head_create_once() -> None:
     AuditChainHead.objects.get_or_create(pk=1, defaults={"last_hash": GENESIS_HASH})
 
 
-def _append(*, actor, events: list[NewEvent]) -> list[tuple[int, dict]]:
-    """Lock the head, chain and insert the events; returns each one's id and stored values.
+def _append(*, actor, events: list[NewEvent]) -> list[tuple[int | None, dict]]:
+    """Write the events, chained now if the chain head is free, else pending; returns each
+    one's id (None while pending) and stored values.
 
-    The INSERT's rows take their ids in the order of its VALUES, and the head stays locked
-    until commit (nobody else appends meanwhile), so the chain read in id order
-    (`audit_chain_verify`) is the order hashed here."""
+    Chained now: the head is locked until commit (nobody else chains meanwhile) and the
+    INSERT's rows take their ids in the order of its VALUES, so the chain read in id order
+    (`audit_chain_verify`) is the order hashed here. Pending: when another transaction holds
+    the head (a sweep's batch, another request), the events go into `AuditPendingEvent`
+    without waiting, and the sequencer (`audit.sequencer`) chains them, in order, just
+    after this commit. Once a transaction has left events pending, it leaves the rest
+    pending too, so its events are chained in the order it wrote them."""
     if not events:
         return []
     user, label = _actor_fields(actor)
     now = timezone.now()
-    # No savepoint: an event that cannot be written fails the caller's whole transaction.
-    # Callers record last, after their other writes, so the chain head (locked until
-    # commit, one appender at a time) is held as briefly as possible.
     key = chain_key()
+    actor_id = user.pk if user is not None else None
+    rows = []
+    for new in events:
+        obj = new.obj
+        changes_json = _changes_json(new.changes)
+        address = new.client.address if new.client else None
+        user_agent = (new.client.user_agent if new.client else "")[:500]
+        content = {
+            "occurred_at": now,
+            "actor_id": actor_id,
+            "actor_label": label[:254],
+            "action": new.action,
+            "object_type": obj._meta.label_lower if obj is not None else "",
+            "object_id": str(obj.pk) if obj is not None else "",
+            "object_repr": (new.object_repr if new.object_repr is not None else str(obj or ""))[
+                :200
+            ],
+            "client_digest": client_digest(address=address, user_agent=user_agent, key=key),
+            # Stored and hashed as read back from its JSON, so the two are identical.
+            "changes": json.loads(changes_json),
+            "client_address": address,
+            "user_agent": user_agent,
+        }
+        rows.append((content, changes_json))
+    # No savepoint: an event that cannot be written fails the caller's whole transaction.
     with transaction.atomic(savepoint=False):
-        head = _head_lock()
-        previous_hash = head.last_hash
-        rows = []
-        occurred_at = now.isoformat()  # every event of a call shares it: written out once
-        actor_id = user.pk if user is not None else None
-        for new in events:
-            obj = new.obj
-            changes_json = _changes_json(new.changes)
-            address = new.client.address if new.client else None
-            user_agent = (new.client.user_agent if new.client else "")[:500]
-            content = {
-                "occurred_at": now,
-                "actor_id": actor_id,
-                "actor_label": label[:254],
-                "action": new.action,
-                "object_type": obj._meta.label_lower if obj is not None else "",
-                "object_id": str(obj.pk) if obj is not None else "",
-                "object_repr": (new.object_repr if new.object_repr is not None else str(obj or ""))[
-                    :200
-                ],
-                "client_digest": client_digest(address=address, user_agent=user_agent, key=key),
-                # Stored and hashed as read back from its JSON, so the two are identical.
-                "changes": json.loads(changes_json),
-            }
-            hashed = {**content, "occurred_at": occurred_at}
-            row = {
-                **content,
-                "client_address": address,
-                "user_agent": user_agent,
-                "previous_hash": previous_hash,
-                "hash": event_hash(previous_hash=previous_hash, content=hashed, key=key),
-            }
-            previous_hash = row["hash"]
-            rows.append((row, changes_json))
-        ids = _insert_events(rows)
-        # The head's trigger lets it move only to the newest event, along the chain.
-        head.last_hash = previous_hash
-        head.last_id = max(ids)
-        head.save(update_fields=["last_hash", "last_id", "updated_at"])
+        from .sequencer import audit_sequence_soon, head_try, pending_insert
+
+        head = head_try()
+        if head is None:
+            pending_insert(rows)
+            return [(None, row) for row, _ in rows]
+        ids = chain_rows(head, rows, key=key)
+        # Events others left pending while this transaction held the head: chained after it.
+        transaction.on_commit(audit_sequence_soon, using=router.db_for_write(AuditEvent))
     return [(pk, row) for pk, (row, _) in zip(ids, rows, strict=True)]
+
+
+def chain_rows(head: AuditChainHead, rows: list[tuple[dict, str]], *, key: bytes) -> list[int]:
+    """Hash `rows` (each an event's values and its changes as JSON text) onto the locked
+    head, insert them in this order and move the head; returns their ids."""
+    previous_hash = head.last_hash
+    for row, _ in rows:
+        hashed = {
+            name: row[name]
+            for name in (
+                "actor_id",
+                "actor_label",
+                "action",
+                "object_type",
+                "object_id",
+                "object_repr",
+                "client_digest",
+                "changes",
+            )
+        }
+        hashed["occurred_at"] = row["occurred_at"].isoformat()
+        row["previous_hash"] = previous_hash
+        row["hash"] = event_hash(previous_hash=previous_hash, content=hashed, key=key)
+        previous_hash = row["hash"]
+    ids = _insert_events(rows)
+    # The head's trigger lets it move only to the newest event, along the chain.
+    head.last_hash = previous_hash
+    head.last_id = max(ids)
+    head.save(update_fields=["last_hash", "last_id", "updated_at"])
+    return ids
 
 
 def _insert_events(rows: list[tuple[dict, str]]) -> list[int]:
@@ -336,7 +364,11 @@ def _client_fields_cleared_up_to() -> int:
 
 
 def audit_chain_verify(
-    *, checkpoints: list | None = None, chunk_size: int = 5000
+    *,
+    checkpoints: list | None = None,
+    chunk_size: int = 5000,
+    workers: int | None = None,
+    parallel_from: int = 100_000,
 ) -> tuple[int, ChainBreak | None]:
     """Walk the chain oldest first; return (events checked, first break or None).
 
@@ -344,22 +376,41 @@ def audit_chain_verify(
     digest the hash covers unless the retention sweep cleared them; the head must name the newest event; and each of
     `checkpoints` (`audit.checkpoints.Checkpoint`, signed and kept outside the database)
     must find its event, with its hash, after exactly its count of events: a trail shorter
-    than a checkpoint, or different up to it, is a break even when its own links hold."""
+    than a checkpoint, or different up to it, is a break even when its own links hold.
+
+    A trail of `parallel_from` events or more is first checked on `workers` processes
+    (`AUDIT_VERIFY_WORKERS`, `audit.verify_parallel`); only a trail that fails there is
+    walked here, in one process, to name its first broken link."""
     key = chain_key()
     cleared_up_to = _client_fields_cleared_up_to()
+    workers = settings.AUDIT_VERIFY_WORKERS if workers is None else workers
+    head_id = AuditChainHead.objects.filter(pk=1).values_list("last_id", flat=True).first() or 0
+    if workers > 1 and head_id >= parallel_from:
+        from .verify_parallel import audit_chain_verify_parallel
+
+        checked = audit_chain_verify_parallel(
+            checkpoints=list(checkpoints or []),
+            cleared_up_to=cleared_up_to,
+            workers=workers,
+            chunk_size=chunk_size,
+            genesis=GENESIS_HASH,
+        )
+        if checked is not None:
+            return checked, None
     pending = sorted(checkpoints or [], key=lambda checkpoint: checkpoint.last_id)
     pending = [checkpoint for checkpoint in pending if checkpoint.last_id > 0]
     previous_hash = GENESIS_HASH
     last_id = 0
     checked = 0
-    for event in AuditEvent.objects.order_by("id").iterator(chunk_size=chunk_size):
+    for event in _events_checked_fast(key, cleared_up_to, chunk_size):
         if pending and pending[0].last_id < event.id:
             return checked, ChainBreak(
                 event.id, f"the event {pending[0].describe()} names is missing (removed)"
             )
-        chain_break = _link_break(event, previous_hash, key, cleared_up_to)
-        if chain_break is not None:
-            return checked, chain_break
+        if not event.verified or event.previous_hash != previous_hash:
+            chain_break = _link_break(event.model(), previous_hash, key, cleared_up_to)
+            if chain_break is not None:
+                return checked, chain_break
         previous_hash = event.hash
         last_id = event.id
         checked += 1
@@ -384,3 +435,116 @@ def audit_chain_verify(
     elif head.last_hash != previous_hash or head.last_id != last_id:
         return checked, ChainBreak(None, "the newest event(s) were removed from the end")
     return checked, None
+
+
+_VERIFY_COLUMNS = (
+    "id",
+    "occurred_at",
+    "actor_id",
+    "actor_label",
+    "action",
+    "object_type",
+    "object_id",
+    "object_repr",
+    "client_address",
+    "user_agent",
+    "client_digest",
+    "changes",
+    "previous_hash",
+    "hash",
+)
+
+
+@dataclass
+class _CheckedRow:
+    """One event as the fast walk read it: `verified` when its own hash and client digest
+    hold (its link to the one before is compared by the caller)."""
+
+    values: tuple
+    verified: bool
+
+    @property
+    def id(self) -> int:
+        return self.values[0]
+
+    @property
+    def previous_hash(self) -> str:
+        return self.values[12]
+
+    @property
+    def hash(self) -> str:
+        return self.values[13]
+
+    def model(self) -> AuditEvent:
+        fields = dict(zip(_VERIFY_COLUMNS, self.values, strict=True))
+        if isinstance(fields["changes"], str):
+            fields["changes"] = json.loads(fields["changes"])
+        return AuditEvent(**fields)
+
+
+def _events_checked_fast(
+    key: bytes,
+    cleared_up_to: int,
+    chunk_size: int,
+    *,
+    after_id: int = 0,
+    up_to_id: int | None = None,
+):
+    """Every event in id order, each checked against its own hash, from a server-side
+    cursor as plain rows: a model instance and Django's JSON encoder per event cost more
+    than the HMAC itself over two million events. A row that fails here is checked again by
+    `_link_break`, which says why."""
+    keyed = hmac.new(key, digestmod=hashlib.sha256)
+    dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
+    loads = json.loads
+    compare = hmac.compare_digest
+    digests: dict[tuple, str] = {}
+    connection = connections[router.db_for_read(AuditEvent)]
+    quote = connection.ops.quote_name
+    columns = ", ".join(
+        quote(AuditEvent._meta.get_field(name).column) for name in _VERIFY_COLUMNS[:-3]
+    )
+    sql = (
+        f"SELECT {columns}, {quote('changes')}::text, {quote('previous_hash')}, {quote('hash')} "  # noqa: S608  # nosec B608 - names from the model
+        f"FROM {quote(AuditEvent._meta.db_table)} WHERE {quote('id')} > %s"
+        + (f" AND {quote('id')} <= %s" if up_to_id is not None else "")
+        + f" ORDER BY {quote('id')}"
+    )
+    params = [after_id] if up_to_id is None else [after_id, up_to_id]
+    with transaction.atomic(using=connection.alias), connection.chunked_cursor() as cursor:
+        cursor.itersize = chunk_size
+        cursor.execute(sql, params)
+        for row in cursor:
+            (pk, occurred_at, actor_id, actor_label, action, object_type, object_id) = row[:7]
+            object_repr, address, user_agent, digest, changes, previous_hash, hashed = row[7:]
+            content = {
+                "occurred_at": occurred_at.isoformat(),
+                "actor_id": actor_id,
+                "actor_label": actor_label,
+                "action": action,
+                "object_type": object_type,
+                "object_id": object_id,
+                "object_repr": object_repr,
+                "changes": loads(changes),
+            }
+            if digest is None:
+                content["client_address"] = address
+                content["user_agent"] = user_agent
+            else:
+                content["client_digest"] = digest
+            mac = keyed.copy()
+            mac.update((previous_hash + dumps(content)).encode("utf-8"))
+            verified = compare(mac.hexdigest(), hashed)
+            if verified and digest is not None:
+                if address is None and not user_agent:
+                    verified = not digest or pk <= cleared_up_to
+                else:
+                    # Few distinct clients sign most events: each pair's digest once.
+                    recorded = digests.get((address, user_agent))
+                    if recorded is None:
+                        if len(digests) > 100_000:
+                            digests.clear()
+                        recorded = client_digest(address=address, user_agent=user_agent, key=key)
+                        digests[(address, user_agent)] = recorded
+                    verified = compare(digest, recorded)
+            yield _CheckedRow(row, verified)

@@ -13,6 +13,7 @@ from django.db import connection
 
 from bench.console import say
 from bench.pages import FLOOR
+from bench.writes_report import writes_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -163,6 +164,7 @@ def phase_report(args) -> dict:
         "exports": [export_row(e) for e in data.get("exports", [])],
         "sweeps": data.get("sweeps", []),
         "directory_import": data.get("directory_import"),
+        "writes": data.get("writes"),
         "raw": data,
     }
     markdown = report_markdown(result)
@@ -242,6 +244,7 @@ def report_markdown(result: dict) -> str:
             "database connection (`SNS_SWEEP_CONNECTIONS`).",
         ]
     lines += import_lines(result.get("directory_import"))
+    lines += writes_lines(result.get("writes"))
     lines += ["", "Measured URLs:", ""]
     for r in result["pages"] + result["exports"]:
         if r.get("path") and r["state"] == "measured":

@@ -3,6 +3,7 @@
     python -m bench.run pages  --base-url http://127.0.0.1:8765 --master-pid N --out pages.json
     python -m bench.run sweeps --out sweeps.json          (gunicorn stopped: it clones the DB)
     python -m bench.run import --out import.json --work DIR   (the staff directory import)
+    python -m bench.run writes --out writes.json --work DIR   (write journeys, on a copy)
     python -m bench.run report pages.json sweeps.json import.json   (prints, saves results)
 
 It reads the same environment as the server (DATABASE_URL, SECRET_KEY…): sessions are
@@ -542,6 +543,17 @@ def main(argv=None) -> None:
     directory_worker = sub.add_parser("import-worker")
     directory_worker.add_argument("file")
     directory_worker.add_argument("--full", action="store_true")
+    writes = sub.add_parser("writes")
+    writes.add_argument("--out", required=True)
+    writes.add_argument("--work", required=True, help="a folder for the server's log")
+    writes.add_argument("--port", type=int, default=8766)
+    writes.add_argument("--seconds", type=float, default=8, help="per journey and concurrency")
+    writes.add_argument("--items-per-phase", type=int, default=400)
+    writes.add_argument("--sweep-items", type=int, default=100_000)
+    writes.add_argument(
+        "--sweep-only", action="store_true", help="only the decision under the sweep"
+    )
+    sub.add_parser("verify-worker")
     report = sub.add_parser("report")
     report.add_argument("inputs", nargs="+")
     report.add_argument("--results-dir", default=str(ROOT / "bench" / "results"))
@@ -553,6 +565,15 @@ def main(argv=None) -> None:
         Path(args.out).write_text(json.dumps(phase_sweeps(args), indent=2, default=str))
     elif args.phase == "import":
         Path(args.out).write_text(json.dumps(phase_import(args), indent=2, default=str))
+    elif args.phase == "writes":
+        from bench import writes as writes_module
+
+        result = {"writes": writes_module.phase_writes(args)}
+        Path(args.out).write_text(json.dumps(result, indent=2, default=str))
+    elif args.phase == "verify-worker":
+        from bench import writes as writes_module
+
+        writes_module.verify_worker_main()
     elif args.phase == "import-worker":
         from bench import directory_import
 

@@ -424,6 +424,16 @@ CELERY_BEAT_SCHEDULE["audit-checkpoint"] = {
     "task": "audit.checkpoint_write",
     "schedule": AUDIT_CHECKPOINT_INTERVAL_SECONDS,
 }
+# `verify_audit` checks a long trail in this many processes at once (one range each).
+AUDIT_VERIFY_WORKERS = int(os.environ.get("AUDIT_VERIFY_WORKERS", str(os.cpu_count() or 1)))
+# Events written while another transaction held the chain head wait to be chained
+# (audit/sequencer.py); each writer chains them on commit, and beat does so this often as
+# the backstop: the longest an event can wait if its writer dies between commit and chaining.
+AUDIT_SEQUENCE_INTERVAL_SECONDS = float(os.environ.get("AUDIT_SEQUENCE_INTERVAL_SECONDS", "1"))
+CELERY_BEAT_SCHEDULE["audit-sequence"] = {
+    "task": "audit.sequence_pending",
+    "schedule": AUDIT_SEQUENCE_INTERVAL_SECONDS,
+}
 
 # Business rules that the department may tune.
 SNS_MAX_MONTHS_PASSIVE = env_int("SNS_MAX_MONTHS_PASSIVE", 12)

@@ -8,7 +8,9 @@
 #     a closed port so nothing is sent, SNS_BENCH=1 installs the bench app and mounts its
 #     floor page) on loopback.
 #  3. python -m bench.run pages: wrk on each page of bench/pages.py, then the CSV export.
-#  4. gunicorn stopped; python -m bench.run sweeps on a copy of the database.
+#  4. gunicorn stopped; python -m bench.run writes: the write journeys (bench/writes.py) on a
+#     copy of the database with a gunicorn of its own on $BENCH_PORT+1; then
+#     python -m bench.run sweeps on a copy of the database.
 #  5. python -m bench.run import: manage.py import_staff of a generated 50,000-person
 #     directory into an empty scratch database ($BENCH_DB_import, dropped afterwards), then
 #     the same file again with --full.
@@ -18,7 +20,8 @@
 # Variables: BENCH_SCALE (1.0), BENCH_DB (sns_bench), BENCH_PG (postgres://postgres@127.0.0.1:5432),
 # BENCH_REDIS_URL (redis://127.0.0.1:6379/5), BENCH_PORT (8765), BENCH_DURATION (10 s per page),
 # BENCH_WARMUP (2 s), BENCH_CONNECTIONS (2), BENCH_SWEEP_TIMEOUT (120 s per sweep run),
-# BENCH_SKIP_SWEEPS (unset), BENCH_SKIP_IMPORT (unset), BENCH_IMPORT_PEOPLE (50000).
+# BENCH_SKIP_SWEEPS (unset), BENCH_SKIP_IMPORT (unset), BENCH_IMPORT_PEOPLE (50000),
+# BENCH_SKIP_WRITES (unset), BENCH_WRITES_SECONDS (8 s per write journey and concurrency).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -155,11 +158,15 @@ done
     --out "$WORK/pages.json"
 gunicorn_stop
 
+if [ -z "${BENCH_SKIP_WRITES:-}" ]; then
+    "$PY" -m bench.run writes --out "$WORK/writes.json" --work "$WORK" \
+        --port "$((BENCH_PORT + 1))" --seconds "${BENCH_WRITES_SECONDS:-8}"
+fi
 if [ -z "${BENCH_SKIP_SWEEPS:-}" ]; then
     "$PY" -m bench.run sweeps --out "$WORK/sweeps.json" --timeout "${BENCH_SWEEP_TIMEOUT:-120}"
 fi
 if [ -z "${BENCH_SKIP_IMPORT:-}" ]; then
     "$PY" -m bench.run import --out "$WORK/import.json" --work "$WORK"
 fi
-"$PY" -m bench.run report "$WORK/pages.json" "$WORK/sweeps.json" "$WORK/import.json"
+"$PY" -m bench.run report "$WORK/pages.json" "$WORK/sweeps.json" "$WORK/import.json" "$WORK/writes.json"
 say "raw files and the gunicorn log are in $WORK"

@@ -3,6 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from audit.checkpoints import audit_checkpoints_read, checkpoint_path
+from audit.sequencer import audit_backlog
 from audit.services import audit_chain_verify
 
 
@@ -36,6 +37,15 @@ class Command(BaseCommand):
                 f"{checked} events before it verified."
             )
         self.stdout.write(self.style.SUCCESS(f"Audit trail intact: {checked} events verified."))
+        # Pending events are committed but not chained yet: the checks above do not cover them.
+        backlog = audit_backlog()
+        if backlog["events"]:
+            self.stdout.write(
+                f"{backlog['events']} events are waiting to be chained (the oldest for "
+                f"{backlog['oldest_seconds']:.1f} s): the sequencer chains them."
+            )
+        else:
+            self.stdout.write("No events are waiting to be chained.")
         path = checkpoint_path(folder=folder)
         if checkpoints:
             self.stdout.write(f"It agrees with the {len(checkpoints)} checkpoints in {path}.")
