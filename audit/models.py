@@ -66,6 +66,10 @@ class AuditEvent(models.Model):
     # checked by walking it in id order, `audit_chain_verify`), and a unique index on random
     # keys costs every event written a random leaf page of a large index.
     hash = models.CharField(max_length=64)
+    # The pending row this event was chained from (audit/sequencer.py): the pending table's
+    # delete trigger (migration 0011) lets a pending row go only once an event names it, so
+    # the runtime login cannot make an event vanish between its commit and its chaining.
+    pending_id = models.BigIntegerField(null=True, blank=True, editable=False)
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -78,6 +82,11 @@ class AuditEvent(models.Model):
             # The audit page filters by who acted, whoever it was (a person, a system
             # task, "anonymous"), newest first.
             models.Index(fields=["actor_label", "id"], name="audit_actor_label_idx"),
+            models.Index(
+                fields=["pending_id"],
+                name="audit_pending_idx",
+                condition=models.Q(pending_id__isnull=False),
+            ),
         ]
 
     def __str__(self):

@@ -5,11 +5,13 @@ A transaction that records an event takes the chain head only if it is free
 itself, as before. If another transaction holds the head (a sweep's batch of 250 events, a
 request appending), it does not wait: it writes its events into `AuditPendingEvent`, in its
 own transaction, and commits. The sequencer then chains pending events oldest first: in one
-transaction it takes the head, deletes a batch of pending rows, hashes them onto the chain,
-inserts them as events and moves the head. So
+transaction it takes the head, reads a batch of pending rows, hashes them onto the chain,
+inserts them as events (each naming its pending row), moves the head and deletes the
+pending rows, which their trigger allows only once an event names them. So
 
 - an event committed is never lost: it is either chained or pending, and a sequencer that
-  dies before its commit leaves the batch pending (its DELETE rolls back with its INSERT);
+  dies before its commit leaves the batch pending (its DELETE rolls back with its INSERT),
+  and nobody, the runtime login included, can delete a pending row without chaining it;
 - an event is chained exactly once (the DELETE and the INSERT commit together), and once
   chained it never moves: the head only moves forward (migration 0007's trigger);
 - a transaction's events are chained in the order it wrote them (ids of one INSERT follow
@@ -126,21 +128,27 @@ def _sequence_batch(limit: int) -> int | None:
         head = _head_lock()
         with connection.cursor() as cursor:
             cursor.execute(
-                f"DELETE FROM {table} WHERE id IN "  # noqa: S608  # nosec B608 - names from the model
-                f"(SELECT id FROM {table} ORDER BY id LIMIT %s) RETURNING id, {columns}",
+                f"SELECT id, {columns} FROM {table} ORDER BY id LIMIT %s",  # noqa: S608  # nosec B608 - names from the model
                 [limit],
             )
-            fetched = sorted(cursor.fetchall())
+            fetched = cursor.fetchall()
         if not fetched:
             return 0
         rows = []
         for values in fetched:
             row = dict(zip(PENDING_COLUMNS, values[1:], strict=True))
+            row["pending_id"] = values[0]
             # A raw cursor hands jsonb back as its text: hashed as parsed, as `record` does.
             if isinstance(row["changes"], str):
                 row["changes"] = json.loads(row["changes"])
             rows.append((row, json.dumps(row["changes"], sort_keys=True)))
         chain_rows(head, rows, key=chain_key())
+        # Only now may the pending rows go: their trigger wants the event that names each.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {table} WHERE id = ANY(%s)",  # noqa: S608  # nosec B608 - name from the model
+                [[values[0] for values in fetched]],
+            )
     return len(fetched)
 
 

@@ -285,6 +285,7 @@ def _insert_events(rows: list[tuple[dict, str]]) -> list[int]:
     quote = connection.ops.quote_name
     params = []
     for row, changes_json in rows:
+        row.setdefault("pending_id", None)
         for field in fields:
             params.append(changes_json if field.attname == "changes" else row[field.attname])
     placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"

@@ -16,8 +16,9 @@ from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from audit.models import AuditChainHead, AuditEvent
+from audit.models import AuditChainHead, AuditEvent, AuditPendingEvent
 from audit.retention import audit_client_fields_purge
+from audit.sequencer import audit_sequence
 from audit.services import SystemActor, audit_chain_verify, record
 from conftest import AUDIT_TRUNCATE_TRIGGERS
 from core.client import Client
@@ -101,6 +102,29 @@ def test_the_runtime_login_clears_old_client_fields_through_the_retention_sweep(
         assert audit_client_fields_purge() == 1
     old = AuditEvent.objects.get(pk=old.pk)
     assert (old.client_address, old.user_agent) == (None, "")
+    assert audit_chain_verify() == (2, None)
+
+
+def test_the_runtime_login_removes_a_pending_event_only_by_chaining_it(runtime_role):
+    # A writer that found the chain head busy left this event pending (audit/sequencer.py).
+    record(actor=SystemActor("test"), action="test.chained")
+    pending = AuditPendingEvent.objects.create(
+        occurred_at=timezone.now(),
+        actor_label="system:test",
+        action="test.pending",
+        client_digest="",  # as `record` writes it when no client was recorded
+    )
+    with pytest.raises(DatabaseError, match="removed only once it is chained"):
+        with as_runtime_login() as cursor:
+            cursor.execute("DELETE FROM audit_auditpendingevent")
+    assert AuditPendingEvent.objects.filter(pk=pending.pk).exists()
+
+    with as_runtime_login():
+        assert audit_sequence() == 1
+    assert not AuditPendingEvent.objects.exists()
+    chained = AuditEvent.objects.get(pending_id=pending.pk)
+    assert chained.action == "test.pending"
+    assert AuditChainHead.objects.get(pk=1).last_id == chained.id
     assert audit_chain_verify() == (2, None)
 
 
