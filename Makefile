@@ -2,7 +2,7 @@
 #
 #   make install   venv + node + assets (each step only does work when its inputs changed)
 #   make run       install, then scripts/run_dev.sh (web + celery worker + celery beat)
-#   make test      install, service check, ruff, security-scan, pytest   (make test PYTEST_ARGS="-k foo")
+#   make test      install, service check, ruff, security-scan, pytest in parallel   (make test PYTEST_ARGS="-k foo")
 #   make security-scan   bandit over the project's code, pip-audit over requirements.txt
 #   make lint      ruff check + ruff format --check
 #   make format    ruff format + ruff check --fix
@@ -19,6 +19,11 @@ RUFF    := $(VENV)/bin/ruff
 PYTEST  := $(VENV)/bin/pytest
 
 PYTEST_ARGS ?=
+# The suite runs in parallel (pytest-xdist): 3 workers, each with its own PostgreSQL database
+# (test_<name>_gw0…) and Redis database (the base one + the worker's number); worksteal
+# hands the long browser and fuzzing tests out first-come. docs/testing.md says why 3.
+# `make test PYTEST_PARALLEL=` runs in one process.
+PYTEST_PARALLEL ?= -n 3 --dist worksteal
 
 # Test defaults; a value from the caller's environment or the make command line wins.
 # Target-specific, so `make run` keeps the settings' own defaults.
@@ -67,7 +72,7 @@ test: install
 	$(RUFF) check .
 	$(RUFF) format --check .
 	bash scripts/security_scan.sh
-	$(PYTEST) $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 # Into the database make run uses (DEBUG=1 like make run, unless set): SQLite in var/, or
 # DATABASE_URL when that is set.

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings
@@ -16,6 +17,42 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parent
+REDIS_DATABASES = 16  # Redis's default number of databases (0–15)
+
+
+def _broker_of_this_xdist_worker() -> None:
+    """Under pytest-xdist (`make test` runs `-n`), each worker gets its own Redis database:
+    the base one in CELERY_BROKER_URL plus the worker's number (gw0 → base, gw1 → base + 1…),
+    so one worker's `app.control.purge()`, queues, results and rate counters never meet
+    another's. pytest-django gives each worker its own PostgreSQL database the same way
+    (`test_<name>_gw0`…). Django's settings are loaded before this file, so the settings,
+    the environment (which the workers a test starts inherit) and the Celery app are all
+    pointed at it here, before any test runs."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    url = os.environ.get("CELERY_BROKER_URL", "")
+    if not worker.startswith("gw") or not url.startswith("redis://"):
+        return
+    parts = urlsplit(url)
+    base = int(parts.path.strip("/") or 0)
+    db = base + int(worker.removeprefix("gw"))
+    if db >= REDIS_DATABASES:
+        pytest.exit(
+            f"xdist worker {worker} would use Redis database {db} (base {base} in "
+            f"CELERY_BROKER_URL): use fewer workers (-n) or a lower base database.",
+            returncode=4,
+        )
+    mine = urlunsplit(parts._replace(path=f"/{db}"))
+    from portal.celery import app
+
+    os.environ["CELERY_BROKER_URL"] = settings.CELERY_BROKER_URL = mine
+    app.conf.broker_url = mine
+    # The result backend follows the broker unless set on its own (settings.py's rule); a
+    # worker a test starts derives it from its CELERY_BROKER_URL the same way.
+    if "CELERY_RESULT_BACKEND" not in os.environ:
+        settings.CELERY_RESULT_BACKEND = app.conf.result_backend = mine
+
+
+_broker_of_this_xdist_worker()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -94,19 +94,21 @@ def signed_in_client(world: World, role: str) -> Client:
     return client
 
 
-def find_forms(world: World, objects: dict | None = None, extra=()) -> list[FoundForm]:
+def find_forms(world: World, objects: dict | None = None, extra=(), roles=ROLES) -> list[FoundForm]:
     """Every distinct POST form on every page each role can open (side A's objects).
 
     `objects` maps a URL name to the object that fills its parameters (the permission
-    matrix's "object" column); `extra` adds (url name, role, object) pages to visit.
+    matrix's "object" column); `extra` adds (url name, role, object) pages to visit; `roles`
+    narrows the visits to some roles (a form's identity includes its role, so the forms of
+    each role are the same whether found alone or with the others).
     """
     objects = objects or {}
     skip = {reverse(name) for name in NOT_FUZZED_ACTIONS}
     found: dict[tuple, FoundForm] = {}
-    visits = [(route, role, objects.get(route.name)) for route in portal_routes() for role in ROLES]
+    visits = [(route, role, objects.get(route.name)) for route in portal_routes() for role in roles]
     by_name = {route.name: route for route in portal_routes()}
-    visits += [(by_name[name], role, obj) for name, role, obj in extra]
-    clients = {role: signed_in_client(world, role) for role in ROLES}
+    visits += [(by_name[name], role, obj) for name, role, obj in extra if role in roles]
+    clients = {role: signed_in_client(world, role) for role in roles}
     for route, role, obj in visits:
         if route.is_admin:
             continue  # Django's own admin forms are Django's to test

@@ -72,41 +72,37 @@ def test_a_person_signs_in_reads_the_guidance_and_signs_out_with_the_keyboard_al
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("javascript", [True, False], ids=["with-js", "without-js"])
+@pytest.mark.parametrize("role", ROLES)  # one test per role, so parallel workers share them
 def test_every_control_on_every_page_takes_the_focus_in_turn_and_shows_it(
-    browser, live_server, javascript
+    browser, live_server, javascript, role
 ):
     world = build_world()
-    urls = page_urls(world)
+    urls = page_urls(world, roles=[role])
     problems, tabbed = [], 0
-    for role in ROLES:
-        context = new_context(
-            browser, live_server, world.user(role), java_script_enabled=javascript
-        )
-        page = context.new_page()
-        for name, page_role, url in urls:
-            if page_role != role:
+    context = new_context(browser, live_server, world.user(role), java_script_enabled=javascript)
+    page = context.new_page()
+    for name, _role, url in urls:
+        page.goto(url)
+        expected = set(page.evaluate(FOCUSABLE))
+        reached, first = set(), None
+        # Tab round the whole page: until the focus comes back to where it started.
+        for _ in range(2 * len(expected) + 20):
+            page.keyboard.press("Tab")
+            focused = page.evaluate(FOCUSED)
+            if focused is None:
                 continue
-            page.goto(url)
-            expected = set(page.evaluate(FOCUSABLE))
-            reached, first = set(), None
-            # Tab round the whole page: until the focus comes back to where it started.
-            for _ in range(2 * len(expected) + 20):
-                page.keyboard.press("Tab")
-                focused = page.evaluate(FOCUSED)
-                if focused is None:
-                    continue
-                if focused["key"] == first:
-                    break
-                first = first or focused["key"]
-                if not focused["shows_focus"] and focused["key"] not in reached:
-                    problems.append(f"{name} as {role}: no visible focus on {focused['key']}")
-                reached.add(focused["key"])
-            missed = expected - reached
-            if missed:
-                problems.append(f"{name} as {role}: Tab never reaches {sorted(missed)}")
-            tabbed += 1
-        context.close()
-    assert tabbed >= 10
+            if focused["key"] == first:
+                break
+            first = first or focused["key"]
+            if not focused["shows_focus"] and focused["key"] not in reached:
+                problems.append(f"{name} as {role}: no visible focus on {focused['key']}")
+            reached.add(focused["key"])
+        missed = expected - reached
+        if missed:
+            problems.append(f"{name} as {role}: Tab never reaches {sorted(missed)}")
+        tabbed += 1
+    context.close()
+    assert tabbed == len(urls) > 0
     assert not problems, "\n".join(problems)
 
 
