@@ -393,6 +393,7 @@ def phase_pages(args) -> dict:
             floor_runs.append(floor_measure(args, *floor_target))
             since_floor = 0
         row = {"label": page.label, "url_name": page.url_name, "user": page.user}
+        row["load_average"] = os.getloadavg()[0]  # a shared machine: what else was running
         row.update(role=page.role, key=page.key, peer=page.peer, peer_target=page.peer_target)
         rows.append(row)
         if page.url_name not in names:
@@ -495,6 +496,7 @@ def run_settings(args) -> dict:
         "duration_s": args.duration,
         "warmup_s": args.warmup,
         "connections": args.connections,
+        "load_average_start": list(os.getloadavg()),
         "scale": loaded.get("scale"),
         "counts": loaded.get("counts"),
     }

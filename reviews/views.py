@@ -68,35 +68,20 @@ def _review_for_reviewer(request, pk: int) -> AccessReview:
     return review
 
 
-def _review_page(request, review, form, status=200):
-    lines = selectors.review_lines(
-        selectors.items_for(review=review, user=request.user),
-        yearly_pc_cost=settings.SNS_STANDALONE_PC_YEARLY_COST,
-    )
-    outstanding = [line for line in lines if not line.item.decision and not line.ended_meanwhile]
+def _review_page(request, review, page, form, status=200):
     cards = [
         {
             "line": line,
             "decision": form[f"decision_{line.item.pk}"],
             "reason": form[f"reason_{line.item.pk}"],
         }
-        for line in outstanding
+        for line in page.outstanding
         if f"decision_{line.item.pk}" in form.fields
     ]
     return render(
         request,
         "reviews/review.html",
-        {
-            "review": review,
-            "form": form,
-            "lines": lines,
-            "outstanding": outstanding,
-            "cards": cards,
-            "decided": [line for line in lines if line.item.decision],
-            "ended_meanwhile": [
-                line for line in lines if line.ended_meanwhile and not line.item.decision
-            ],
-        },
+        {"review": review, "form": form, "page": page, "cards": cards},
         status=status,
     )
 
@@ -104,13 +89,14 @@ def _review_page(request, review, form, status=200):
 @require_http_methods(["GET", "HEAD", "POST"])
 def review(request, pk: int):
     review = _review_for_reviewer(request, pk)
-    items = list(
-        selectors.items_for(review=review, user=request.user)
-        .filter(decision="", grant__status__in=selectors.CURRENT)
-        .select_related("grant__holder__profile")
+    page = selectors.review_page(
+        review=review,
+        user=request.user,
+        yearly_pc_cost=settings.SNS_STANDALONE_PC_YEARLY_COST,
     )
+    items = [line.item for line in page.outstanding]
     if request.method != "POST":
-        return _review_page(request, review, ReviewDecisionsForm(items=items))
+        return _review_page(request, review, page, ReviewDecisionsForm(items=items))
     if not review.is_open:
         return render(request, "reviews/closed.html", {"review": review}, status=409)
     posted = _posted_items(request, review)
@@ -118,7 +104,7 @@ def review(request, pk: int):
         request.POST, items=posted + [item for item in items if item not in posted]
     )
     if not form.is_valid():
-        return _review_page(request, review, form)
+        return _review_page(request, review, page, form)
     refused = []
     saved = 0
     for item, decision, reason in form.decisions():
