@@ -166,8 +166,8 @@ def review_lines(
 # A reviewer's page shows this many grants to decide at a time (the next ones appear when
 # these are saved), and at most this many of those already decided or ended meanwhile, so
 # the page costs the same for a reviewer of ten grants and of thousands.
-REVIEW_BATCH = 20
-REVIEW_LISTED = 50
+REVIEW_BATCH = 10
+REVIEW_LISTED = 25
 
 
 @dataclass(frozen=True)
@@ -175,6 +175,7 @@ class ReviewPage:
     """What a reviewer's page shows: the next grants to decide, the latest decided, those
     that ended meanwhile, and how many of each there are."""
 
+    total: int  # every item the person reviews, decided or not
     outstanding: list[ReviewLine]
     outstanding_count: int
     decided: list[ReviewItem]
@@ -189,6 +190,7 @@ def review_page(*, review: AccessReview, user, yearly_pc_cost: int) -> ReviewPag
     counts = items.aggregate(**review_counts(ReviewItem.objects.all(), prefix=""))
     listed = ("grant__business_case", "grant__holder__profile")
     return ReviewPage(
+        total=counts["total"],
         outstanding=review_lines(
             items.filter(decision="", grant__status__in=CURRENT),
             yearly_pc_cost=yearly_pc_cost,

@@ -88,12 +88,17 @@ def _review_page(request, review, page, form, status=200):
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def review(request, pk: int):
-    review = _review_for_reviewer(request, pk)
+    review = get_object_or_404(AccessReview, pk=pk)
+    if not request.user.is_active:
+        raise PermissionDenied("Only the review's reviewers and admins can see this page")
     page = selectors.review_page(
         review=review,
         user=request.user,
         yearly_pc_cost=settings.SNS_STANDALONE_PC_YEARLY_COST,
     )
+    # The page's counts say whether the person reviews anything here (admins see every item).
+    if not page.total and not selectors.may_decide_any(request.user):
+        raise PermissionDenied("Only the review's reviewers and admins can see this page")
     items = [line.item for line in page.outstanding]
     if request.method != "POST":
         return _review_page(request, review, page, ReviewDecisionsForm(items=items))
