@@ -194,10 +194,22 @@ def decide_signed_in(request, pk):
 
 @require_safe
 def case_list(request):
-    page = Paginator(
-        selectors.approval_requests_open_ids(user=request.user), CASES_PER_PAGE
-    ).get_page(request.GET.get("page"))
-    page.object_list = selectors.approval_requests_by_id(list(page.object_list), with_sites=True)
+    paginator = Paginator(selectors.approval_requests_open_ids(user=request.user), CASES_PER_PAGE)
+    try:
+        number = max(1, int(request.GET.get("page") or 1))
+    except ValueError:
+        number = 1
+    ids, total = selectors.approval_requests_open_page_ids(
+        user=request.user, offset=(number - 1) * CASES_PER_PAGE, limit=CASES_PER_PAGE
+    )
+    if total is not None:
+        # The page's query counted the list: the paginator need not count it again.
+        paginator.count = total
+    page = paginator.get_page(number)
+    if page.number != number or total is None:
+        # Past the end (or an empty list): the last page, as get_page gives it.
+        ids = list(page.object_list)
+    page.object_list = selectors.approval_requests_by_id(ids, with_sites=True)
     load_roles(request.user)  # one read of the groups for this check and the navigation's
     may_delegate = may_name_deputies(request.user)
     return render(request, "approvals/case_list.html", {"page": page, "may_delegate": may_delegate})

@@ -81,3 +81,15 @@ def first_approved_case_of_staff(user):
     from people.models import User
 
     return first_approved_case_of(User.objects.get(email=BENCH_USERS["staff"]))
+
+
+def open_review_of(user):
+    """The newest open access review in which the person has grants to review (the loader
+    starts one for the bench director's directorate)."""
+    from reviews.models import AccessReview
+
+    return (
+        AccessReview.objects.filter(closed_at=None, items__reviewer=user)
+        .order_by("-started_at", "-pk")
+        .first()
+    )

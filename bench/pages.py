@@ -14,6 +14,7 @@ from bench.config import (
     Sweep,
     first_approved_case_of,
     first_approved_case_of_staff,
+    open_review_of,
 )
 
 FLOOR = "floor"
@@ -31,6 +32,16 @@ PAGES = [
         user="auditor",
         obj=first_approved_case_of_staff,
     ),
+    # The governance pages (issue 19): a director's 1,250-person directorate, first and deep
+    # page, and the reviewer's page of an access review in progress.
+    Page("Access in your directorate", "oversight:directorate-access", user="director"),
+    Page(
+        "Access in your directorate, deep page",
+        "oversight:directorate-access",
+        user="director",
+        deep=Deep("access_requests.AccessGrant", current_only=True),
+    ),
+    Page("Access review (reviewer's page)", "reviews:review", user="director", obj=open_review_of),
     Page("Register", "oversight:register", user="admin", peer="admin-grants", peer_target=5),
     Page(
         "Register, filtered (active tier)",

@@ -139,20 +139,23 @@ def safe_use_history(grant: AccessGrant, *, today: datetime.date) -> list[str]:
     return lines
 
 
-def review_lines(items: QuerySet[ReviewItem], *, yearly_pc_cost: int) -> list[ReviewLine]:
-    """The review page's grants in a fixed number of queries, however many there are."""
+def review_lines(
+    items: QuerySet[ReviewItem], *, yearly_pc_cost: int, limit: int | None = None
+) -> list[ReviewLine]:
+    """The review page's grants (the first `limit` by holder's name) in a fixed number of
+    queries, however many there are."""
     today = timezone.localdate()
     items = (
+        # Only what a card shows: each relation joined costs the query's building more
+        # than the database's reading.
         items.select_related(
-            "grant__business_case",
-            "grant__holder__profile__business_unit__directorate",
-            "grant__paying_business_unit",
-            "reviewer__profile",
-            "decided_by__profile",
+            "grant__business_case", "grant__holder__profile", "grant__paying_business_unit"
         )
         .prefetch_related("grant__sites", "grant__safe_use_reminders")
         .order_by("grant__holder__profile__commonly_used_name", "pk")
     )
+    if limit is not None:
+        items = items[:limit]
     lines = []
     for item in items:
         grant = item.grant
@@ -173,6 +176,62 @@ def review_lines(items: QuerySet[ReviewItem], *, yearly_pc_cost: int) -> list[Re
             )
         )
     return lines
+
+
+# A reviewer's page shows this many grants to decide at a time (the next ones appear when
+# these are saved), and at most this many of those already decided or ended meanwhile, so
+# the page costs the same for a reviewer of ten grants and of thousands.
+REVIEW_BATCH = 10
+REVIEW_LISTED = 25
+
+
+@dataclass(frozen=True)
+class ReviewPage:
+    """What a reviewer's page shows: the next grants to decide, the latest decided, those
+    that ended meanwhile, and how many of each there are."""
+
+    total: int  # every item the person reviews, decided or not
+    outstanding: list[ReviewLine]
+    outstanding_count: int
+    decided: list[ReviewItem]
+    decided_count: int
+    ended_meanwhile: list[ReviewItem]
+    ended_meanwhile_count: int
+
+
+def review_page(*, review: AccessReview, user, yearly_pc_cost: int) -> ReviewPage:
+    """The reviewer's page in a fixed number of queries."""
+    items = items_for(review=review, user=user)
+    counts = items.aggregate(**review_counts(ReviewItem.objects.all(), prefix=""))
+    listed = ("grant__business_case", "grant__holder__profile")
+    return ReviewPage(
+        total=counts["total"],
+        outstanding=review_lines(
+            items.filter(decision="", grant__status__in=CURRENT),
+            yearly_pc_cost=yearly_pc_cost,
+            limit=REVIEW_BATCH,
+        )
+        if counts["outstanding"]
+        else [],
+        outstanding_count=counts["outstanding"],
+        decided=list(
+            items.exclude(decision="")
+            .select_related(*listed, "decided_by__profile")
+            .order_by("-decided_at", "-pk")[:REVIEW_LISTED]
+        )
+        if counts["kept"] + counts["ended"]
+        else [],
+        decided_count=counts["kept"] + counts["ended"],
+        ended_meanwhile=list(
+            items.filter(decision="")
+            .exclude(grant__status__in=CURRENT)
+            .select_related(*listed)
+            .order_by("grant__holder__profile__commonly_used_name", "pk")[:REVIEW_LISTED]
+        )
+        if counts["ended_meanwhile"]
+        else [],
+        ended_meanwhile_count=counts["ended_meanwhile"],
+    )
 
 
 OUTSTANDING = Q(items__decision="", items__grant__status__in=CURRENT)

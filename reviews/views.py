@@ -75,19 +75,14 @@ def _review_for_reviewer(request, pk: int) -> AccessReview:
     return review
 
 
-def _review_page(request, review, form, status=200):
-    lines = selectors.review_lines(
-        selectors.items_for(review=review, user=request.user),
-        yearly_pc_cost=settings.SNS_STANDALONE_PC_YEARLY_COST,
-    )
-    outstanding = [line for line in lines if not line.item.decision and not line.ended_meanwhile]
+def _review_page(request, review, page, form, status=200):
     cards = [
         {
             "line": line,
             "decision": form[f"decision_{line.item.pk}"],
             "reason": form[f"reason_{line.item.pk}"],
         }
-        for line in outstanding
+        for line in page.outstanding
         if f"decision_{line.item.pk}" in form.fields
     ]
     return render(
@@ -96,13 +91,8 @@ def _review_page(request, review, form, status=200):
         {
             "review": review,
             "form": form,
-            "lines": lines,
-            "outstanding": outstanding,
+            "page": page,
             "cards": cards,
-            "decided": [line for line in lines if line.item.decision],
-            "ended_meanwhile": [
-                line for line in lines if line.ended_meanwhile and not line.item.decision
-            ],
             "passed_on": selectors.items_passed_on(review=review, user=request.user)
             .filter(decision="")
             .exclude(reviewer=request.user)
@@ -114,14 +104,24 @@ def _review_page(request, review, form, status=200):
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def review(request, pk: int):
-    review = _review_for_reviewer(request, pk)
-    items = list(
-        selectors.items_for(review=review, user=request.user)
-        .filter(decision="", grant__status__in=selectors.CURRENT)
-        .select_related("grant__holder__profile")
+    review = get_object_or_404(AccessReview, pk=pk)
+    if not request.user.is_active:
+        raise PermissionDenied("Only the review's reviewers and admins can see this page")
+    page = selectors.review_page(
+        review=review,
+        user=request.user,
+        yearly_pc_cost=settings.SNS_STANDALONE_PC_YEARLY_COST,
     )
+    # The page's counts say whether the person reviews anything here (admins see every item).
+    if not (
+        page.total
+        or selectors.may_decide_any(request.user)
+        or selectors.items_passed_on(review=review, user=request.user).exists()
+    ):
+        raise PermissionDenied("Only the review's reviewers and admins can see this page")
+    items = [line.item for line in page.outstanding]
     if request.method != "POST":
-        return _review_page(request, review, ReviewDecisionsForm(items=items))
+        return _review_page(request, review, page, ReviewDecisionsForm(items=items))
     if not review.is_open:
         return render(request, "reviews/closed.html", {"review": review}, status=409)
     posted = _posted_items(request, review)
@@ -129,7 +129,7 @@ def review(request, pk: int):
         request.POST, items=posted + [item for item in items if item not in posted]
     )
     if not form.is_valid():
-        return _review_page(request, review, form)
+        return _review_page(request, review, page, form)
     refused = []
     saved = 0
     for item, decision, reason in form.decisions():

@@ -19,7 +19,7 @@
 #
 # Variables: BENCH_SCALE (1.0), BENCH_DB (sns_bench), BENCH_PG (postgres://postgres@127.0.0.1:5432),
 # BENCH_REDIS_URL (redis://127.0.0.1:6379/5), BENCH_PORT (8765), BENCH_DURATION (10 s per page),
-# BENCH_WARMUP (2 s), BENCH_CONNECTIONS (2), BENCH_SWEEP_TIMEOUT (120 s per sweep run),
+# BENCH_WARMUP (2 s), BENCH_CONNECTIONS (16: the page targets are at 16), BENCH_SWEEP_TIMEOUT (120 s per sweep run),
 # BENCH_SKIP_SWEEPS (unset), BENCH_SKIP_IMPORT (unset), BENCH_IMPORT_PEOPLE (50000),
 # BENCH_SKIP_WRITES (unset), BENCH_WRITES_SECONDS (8 s per write journey and concurrency).
 set -euo pipefail
@@ -33,7 +33,7 @@ BENCH_REDIS_URL="${BENCH_REDIS_URL:-redis://127.0.0.1:6379/5}"
 BENCH_PORT="${BENCH_PORT:-8765}"
 BENCH_DURATION="${BENCH_DURATION:-10}"
 BENCH_WARMUP="${BENCH_WARMUP:-2}"
-BENCH_CONNECTIONS="${BENCH_CONNECTIONS:-2}"
+BENCH_CONNECTIONS="${BENCH_CONNECTIONS:-16}"
 
 # The loader refuses any other database (bench/data/guard.py): say so before creating one.
 case "$BENCH_DB" in

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet, Window
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -93,6 +93,21 @@ def approval_requests_open_ids(*, user) -> QuerySet:
         .order_by("created_at", "id")
         .values_list("id", flat=True)
     )
+
+
+def approval_requests_open_page_ids(
+    *, user, offset: int, limit: int
+) -> tuple[list[int], int | None]:
+    """A page of `approval_requests_open_ids` and how many there are in all, in one query:
+    the count is a window over the same rows, so the authority condition (the costliest
+    part of the list to build and to plan) is compiled and planned once, not again for a
+    separate COUNT. The count is None when the page is past the end (no row carries it)."""
+    rows = list(
+        approval_requests_open_ids(user=user)
+        .annotate(total=Window(Count("id")))
+        .values_list("id", "total")[offset : offset + limit]
+    )
+    return [pk for pk, _ in rows], (rows[0][1] if rows else None)
 
 
 def approver_has_cases_to_decide(*, user) -> bool:

@@ -62,6 +62,34 @@ def test_cases_to_decide_lists_the_approvers_open_cases_oldest_first(
     assert len(response.context["page"].object_list) == 8
 
 
+def test_cases_to_decide_builds_its_costly_authority_condition_once(client):
+    """The list's page and its count come from one query: the authority condition (ten
+    joined tables, the costliest part of the page to build and to plan) is not built and
+    planned again for a separate COUNT. Every page, past the end too, is still right."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    requester, director = requester_and_director()
+    cases = [submitted_case(requester=requester)] + cases_for(director, 29)
+    client.force_login(director)
+    url = reverse("approvals:case-list")
+
+    with CaptureQueriesContext(connection) as queries:
+        second = client.get(url + "?page=2")
+
+    with_authority = [q for q in queries.captured_queries if "approvals_delegation" in q["sql"]]
+    assert len(with_authority) == 1
+    assert second.context["page"].paginator.count == 30
+    assert second.context["page"].number == 2
+    shown = second.content.decode()
+    assert all(case.reference in shown for case in cases[25:])
+    assert not any(case.reference in shown for case in cases[:25])
+    past_the_end = client.get(url + "?page=9")
+    assert past_the_end.context["page"].number == 2
+    assert len(past_the_end.context["page"].object_list) == 5
+    assert client.get(url + "?page=oops").context["page"].number == 1
+
+
 def test_the_signed_in_page_decides_with_the_same_form(client):
     case = submitted_case()
     approval = case.approval_requests.get()

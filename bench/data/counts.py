@@ -37,7 +37,9 @@ def bench_counts(scale: float) -> BenchCounts:
         return max(minimum, round(base * scale))
 
     staff = scaled(50_000, 50)
-    directorates = min(40, max(3, staff // 25))
+    # A directorate is at most 1,250 people, as in the department (scale 1: 40 of them); a
+    # bigger scale is a shared service of more departments, with more directorates.
+    directorates = min(max(40, -(-staff // 1_250)), max(3, staff // 25))
     return BenchCounts(
         staff=staff,
         organisations=3,

@@ -3,8 +3,8 @@
 At scale 1.0 (see `bench_counts`): 50,000 staff in 3 organisations and 40 directorates,
 200,000 grants (one per approved case) plus 24,000 cases in the other statuses over five
 years, their approval requests and site identities, the active tier's safe-use reminders
-(most confirmed), 2,000,000 audit events forming a valid hash chain, and 20,000 sent
-emails. Rows go in with PostgreSQL `COPY` from in-memory buffers, in one transaction, with
+(most confirmed), 2,000,000 audit events forming a valid hash chain, 20,000 sent
+emails, and an access review of the bench director's directorate in progress. Rows go in with PostgreSQL `COPY` from in-memory buffers, in one transaction, with
 the secondary indexes dropped and built again afterwards; then `VACUUM ANALYZE`.
 """
 
@@ -34,6 +34,7 @@ from bench.data.pg_copy import (
     reset_sequence,
     secondary_indexes_drop,
 )
+from bench.data.reviews import review_in_progress_load
 from bench.data.state import BenchLoad
 from notifications.models import OutboundEmail
 from people.models import (
@@ -44,6 +45,7 @@ from people.models import (
     StaffProfile,
     User,
 )
+from reviews.models import AccessReview, ReviewItem
 
 # The tables the loader writes with explicit ids: their sequences continue after the load.
 SEQUENCED_MODELS = (
@@ -80,6 +82,9 @@ def bench_tables() -> list[str]:
     keep = {Site._meta.db_table}
     tables = []
     for model in (
+        ReviewItem,
+        AccessReview.directorates.through,
+        AccessReview,
         AuditEvent,
         AuditChainHead,
         OutboundEmail,
@@ -160,6 +165,8 @@ def bench_data_load(
         for model in SEQUENCED_MODELS:
             reset_sequence(model)
         indexes_build(indexes, progress)
+        # Through the services, so after the indexes their queries use.
+        reviewed = review_in_progress_load()
         counts = {
             "staff": User.objects.count(),
             "directorates": Directorate.objects.count(),
@@ -169,6 +176,7 @@ def bench_data_load(
             "safe_use_reminders": load.reminder_count,
             "audit_events": load.audit_count,
             "emails": OutboundEmail.objects.count(),
+            **reviewed,
         }
         marker_write(scale, counts)
     return counts

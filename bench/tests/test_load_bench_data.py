@@ -18,8 +18,14 @@ from bench.data.counts import bench_counts
 from notifications.models import OutboundEmail
 from people.models import Directorate, Organisation, Role, User
 from people.tests.factories import UserFactory
+from reviews.models import AccessReview, ReviewItem
 
 SCALE = 0.001
+
+
+def review_events() -> int:
+    """The audit events of the access review the loader starts through its services."""
+    return AuditEvent.objects.filter(action__startswith="access_review.").count()
 
 
 @pytest.fixture
@@ -36,8 +42,9 @@ def test_load_bench_data_loads_the_counts_of_its_scale(bench_data):
     assert Directorate.objects.count() == expected.directorates
     assert BusinessCase.objects.count() == expected.cases
     assert AccessGrant.objects.count() == expected.grants
-    assert AuditEvent.objects.count() == expected.audit_events
-    assert OutboundEmail.objects.count() == expected.emails
+    assert AuditEvent.objects.count() == expected.audit_events + review_events()
+    reviewers = ReviewItem.objects.values("reviewer").distinct().count()
+    assert OutboundEmail.objects.count() == expected.emails + reviewers  # "review started"
     assert "Loaded bench data at scale 0.001" in bench_data
 
     by_status = dict(BusinessCase.objects.values_list("status").annotate(n=Count("id")).order_by())
@@ -75,7 +82,7 @@ def test_active_tier_grants_have_their_safe_use_reminders(bench_data):
 def test_the_loaded_audit_trail_is_a_valid_hash_chain(bench_data):
     checked, chain_break = audit_chain_verify()
     assert chain_break is None
-    assert checked == bench_counts(SCALE).audit_events
+    assert checked == bench_counts(SCALE).audit_events + review_events()
     newest = AuditEvent.objects.order_by("-id").first()
     assert AuditChainHead.objects.get(pk=1).last_hash == newest.hash
     out = StringIO()
@@ -148,12 +155,36 @@ def test_reset_empties_the_trail_despite_its_truncate_triggers(bench_data):
 
     call_command("load_bench_data", scale=0.002, reset=True, verbosity=0, stdout=StringIO())
 
-    assert AuditEvent.objects.count() == bench_counts(0.002).audit_events
+    expected = bench_counts(0.002).audit_events + review_events()
+    assert AuditEvent.objects.count() == expected
     assert audit_checkpoints_read() == ([], [])
-    assert audit_chain_verify() == (bench_counts(0.002).audit_events, None)
+    assert audit_chain_verify() == (expected, None)
     with connection.cursor() as cursor:
         # The load skipped ordinary triggers for its transaction (the test's): back to normal.
         cursor.execute("SET LOCAL session_replication_role = origin")
     with pytest.raises(DatabaseError, match="TRUNCATE refused"):
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("TRUNCATE audit_auditevent CASCADE")
+
+
+def test_a_directorate_is_at_most_1250_people_at_any_scale():
+    for scale in (1, 10):
+        counts = bench_counts(scale)
+        assert counts.staff / counts.directorates == 1_250
+    assert bench_counts(10).directorates == 400
+
+
+def test_the_bench_director_has_an_access_review_in_progress(bench_data, client):
+    director = User.objects.get(email=BENCH_USERS["director"])
+    review = AccessReview.objects.get()
+    assert review.is_open
+    mine = ReviewItem.objects.filter(review=review, reviewer=director)
+    assert mine.exclude(decision="").exists()
+    assert mine.filter(decision="").exists()
+    client.force_login(director)
+
+    page = client.get(reverse("reviews:review", args=[review.pk]))
+
+    assert page.status_code == 200
+    assert "Already reviewed" in page.content.decode()
+    assert page.context["cards"]

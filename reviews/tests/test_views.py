@@ -212,3 +212,32 @@ def test_the_reviewer_s_home_page_links_to_their_outstanding_review(sign_in, set
     # Someone with nothing to review is not shown the section.
     other = UserFactory()
     assert "Review access for" not in sign_in(other).get(reverse("home")).content.decode()
+
+
+def test_a_reviewer_of_many_grants_decides_them_a_batch_at_a_time(
+    sign_in, django_assert_max_num_queries
+):
+    from reviews.selectors import REVIEW_BATCH, REVIEW_LISTED
+
+    directorate, director = department()
+    for _ in range(REVIEW_BATCH + 3):
+        grant_held_in(directorate)
+    review = services.access_review_start(actor=director)
+    client = sign_in(director)
+    url = reverse("reviews:review", args=[review.pk])
+
+    page = client.get(url)
+    first = [card["line"].item for card in page.context["cards"]]
+    assert len(first) == REVIEW_BATCH
+    text = page.content.decode()
+    assert f"{REVIEW_BATCH + 3} grants are waiting for your review" in text
+    assert f"These are the first {REVIEW_BATCH}" in text
+
+    saved = client.post(url, {f"decision_{item.pk}": "keep" for item in first}, follow=True)
+    assert f"{REVIEW_BATCH} decisions saved" in saved.content.decode()
+    rest = [card["line"].item for card in saved.context["cards"]]
+    assert len(rest) == 3 and not set(rest) & set(first)
+    assert "3 grants are waiting for your review" in saved.content.decode()
+    assert "These are the first" not in saved.content.decode()
+    assert len(saved.context["page"].decided) == min(REVIEW_BATCH, REVIEW_LISTED)
+    assert "Already reviewed" in saved.content.decode()
