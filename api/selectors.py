@@ -6,9 +6,9 @@ from django.db.models import Prefetch, QuerySet
 
 from access_requests.models import TIER_LABELS, BusinessCase, SiteIdentity
 from access_requests.selectors.grants import site_names_by_grant
-from oversight.selectors.accountability import cost_agreed, latest_review_outcomes
-from oversight.selectors.people import NOBODY, people_on_page
-from oversight.selectors.register import GRANT_STATUS_LABELS
+from oversight.selectors.accountability import cost_agreed_of
+from oversight.selectors.people import NOBODY
+from oversight.selectors.register import GRANT_STATUS_LABELS, register_page_people
 from people.models import BusinessUnit
 
 from .models import ServiceToken
@@ -30,14 +30,7 @@ def _person(person, pk) -> dict | None:
 
 
 def _cost_agreement(v: dict, people: dict, name_of) -> dict:
-    agreed = cost_agreed(
-        tier=v["tier"],
-        cost_agreed_by_id=v["cost_agreed_by_id"],
-        approved_by_id=v["approved_by_id"],
-        holder_id=v["holder_id"],
-        approved_at=v["approved_at"],
-        name_of=name_of,
-    )
+    agreed = cost_agreed_of(v, name_of)
     by_id = None if agreed.shortcut else v["cost_agreed_by_id"]
     return {
         "text": agreed.text,
@@ -65,21 +58,7 @@ def grant_items(values: list[dict]) -> list[dict]:
     sites and the paying units."""
     if not values:
         return []
-    reviews = latest_review_outcomes(v["id"] for v in values)
-    people = people_on_page(
-        {
-            v[column]
-            for v in values
-            for column in (
-                "holder_id",
-                "approved_by_id",
-                "approved_on_behalf_of_id",
-                "cost_agreed_by_id",
-            )
-            if v[column] is not None
-        }
-        | {r.decided_by_id for r in reviews.values() if r.decided_by_id is not None}
-    )
+    people, reviews = register_page_people(values)
 
     def name_of(pk: int) -> str:
         return people.get(pk, NOBODY).name

@@ -31,6 +31,23 @@ class AuditEventQuerySet(models.QuerySet):
         raise AppendOnlyError("Audit events cannot be deleted")
 
 
+# What a writer records of an event, in the order the sequencer and verification read it;
+# chaining adds `previous_hash` and `hash`.
+RECORDED_COLUMNS = (
+    "occurred_at",
+    "actor_id",
+    "actor_label",
+    "action",
+    "object_type",
+    "object_id",
+    "object_repr",
+    "client_address",
+    "user_agent",
+    "client_digest",
+    "changes",
+)
+
+
 class AuditEvent(models.Model):
     occurred_at = models.DateTimeField(db_index=True)
     actor = models.ForeignKey(

@@ -33,7 +33,7 @@ import logging
 
 from django.db import connections, router, transaction
 
-from .models import AuditChainHead, AuditEvent, AuditPendingEvent
+from .models import RECORDED_COLUMNS, AuditChainHead, AuditEvent, AuditPendingEvent
 
 logger = logging.getLogger("audit.sequencer")
 
@@ -43,19 +43,7 @@ SEQUENCE_BATCH = 1000
 # The most batches a committing transaction chains for others (SEQUENCE_BATCH events each):
 # a bound for a request under a long backlog, never reached by a sweep's few batches.
 SOON_MAX_BATCHES = 20
-PENDING_COLUMNS = (
-    "occurred_at",
-    "actor_id",
-    "actor_label",
-    "action",
-    "object_type",
-    "object_id",
-    "object_repr",
-    "client_address",
-    "user_agent",
-    "client_digest",
-    "changes",
-)
+PENDING_COLUMNS = RECORDED_COLUMNS
 
 
 def _connection():

@@ -14,7 +14,7 @@ from django.utils import timezone
 from core.client import Client, ip_or_none
 from core.models import column_fields, primary_key_field
 
-from .models import AuditChainHead, AuditEvent
+from .models import RECORDED_COLUMNS, AuditChainHead, AuditEvent
 
 GENESIS_HASH = "0" * 64
 # The retention sweep's event (`audit.retention`): its changes name the newest event it
@@ -438,22 +438,7 @@ def audit_chain_verify(
     return checked, None
 
 
-_VERIFY_COLUMNS = (
-    "id",
-    "occurred_at",
-    "actor_id",
-    "actor_label",
-    "action",
-    "object_type",
-    "object_id",
-    "object_repr",
-    "client_address",
-    "user_agent",
-    "client_digest",
-    "changes",
-    "previous_hash",
-    "hash",
-)
+_VERIFY_COLUMNS = ("id", *RECORDED_COLUMNS, "previous_hash", "hash")
 
 
 @dataclass

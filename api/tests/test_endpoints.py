@@ -118,8 +118,9 @@ def test_the_register_page_costs_the_same_queries_however_many_grants(
 ):
     for _ in range(30):
         grant_held(paying_business_unit=BusinessUnitFactory())
-    # token (lock, update, head lock, event, head), grants, people, sites, units
-    with django_assert_max_num_queries(12):
+    # token (lock, update, chain lock, head lock, event, head), grants, latest reviews,
+    # people, sites, units
+    with django_assert_max_num_queries(13):
         assert len(_get(client, "api-v1:grants", register_reader)["items"]) == 30
 
 

@@ -66,6 +66,18 @@ def cost_agreed(
     return CostAgreed(by=name_of(cost_agreed_by_id), on=on)
 
 
+def cost_agreed_of(values: dict, name_of: Callable[[int], str]) -> CostAgreed:
+    """`cost_agreed` from a grant's register values (`register_page_values`)."""
+    return cost_agreed(
+        tier=values["tier"],
+        cost_agreed_by_id=values["cost_agreed_by_id"],
+        approved_by_id=values["approved_by_id"],
+        holder_id=values["holder_id"],
+        approved_at=values["approved_at"],
+        name_of=name_of,
+    )
+
+
 @dataclass(frozen=True)
 class ReviewOutcome:
     """A grant's latest access review and what it decided."""

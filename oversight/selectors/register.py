@@ -15,7 +15,7 @@ from access_requests.selectors.grants import site_names_by_grant
 from people.models import BusinessUnit, Directorate, Organisation, User
 
 from ..pagination import SortKey, parse_date, parse_id, parse_text
-from .accountability import NOT_REVIEWED, cost_agreed, latest_review_outcomes
+from .accountability import NOT_REVIEWED, cost_agreed_of, latest_review_outcomes
 from .distinct import loose_index_scan_sql
 from .people import NOBODY, people_on_page
 from .search import search_condition
@@ -144,12 +144,10 @@ def register_page_values(
     )
 
 
-def register_rows(values: list[dict]) -> list[RegisterRow]:
-    """A page of `register_page_values` as register rows: three more queries, for the
-    grants' latest access reviews, the people on the page (holders, approvers, who agreed
-    to the cost and who reviewed) and the sites."""
-    if not values:
-        return []
+def register_page_people(values: list[dict]) -> tuple[dict, dict]:
+    """For a page of `register_page_values`: the people it names (holders, approvers, who
+    agreed to the cost and who reviewed) and each grant's latest access review, in two
+    queries."""
     reviews = latest_review_outcomes(v["id"] for v in values)
     people = people_on_page(
         {
@@ -165,6 +163,16 @@ def register_rows(values: list[dict]) -> list[RegisterRow]:
         }
         | {r.decided_by_id for r in reviews.values() if r.decided_by_id is not None}
     )
+    return people, reviews
+
+
+def register_rows(values: list[dict]) -> list[RegisterRow]:
+    """A page of `register_page_values` as register rows: three more queries, for the
+    grants' latest access reviews, the people on the page (holders, approvers, who agreed
+    to the cost and who reviewed) and the sites."""
+    if not values:
+        return []
+    people, reviews = register_page_people(values)
 
     def name_of(pk: int) -> str:
         return people.get(pk, NOBODY).name
@@ -192,14 +200,7 @@ def register_rows(values: list[dict]) -> list[RegisterRow]:
                 approver=approver,
                 status=v["status"],
                 status_label=GRANT_STATUS_LABELS.get(v["status"], v["status"]),
-                cost_agreed=cost_agreed(
-                    tier=v["tier"],
-                    cost_agreed_by_id=v["cost_agreed_by_id"],
-                    approved_by_id=v["approved_by_id"],
-                    holder_id=v["holder_id"],
-                    approved_at=v["approved_at"],
-                    name_of=name_of,
-                ).text,
+                cost_agreed=cost_agreed_of(v, name_of).text,
                 review=review.text(name_of) if review is not None else NOT_REVIEWED,
                 review_id=review.review_id if review is not None else None,
             )
