@@ -5,6 +5,9 @@ import os
 import re
 from urllib.parse import urlsplit
 
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
 
 def env_bool(name: str, default: bool = False) -> bool:
     value = os.environ.get(name)
@@ -48,3 +51,36 @@ def loopback_http(url: str) -> bool:
     """An http:// address on this machine (a test's provider), the one http allowed."""
     parts = urlsplit(url)
     return parts.scheme == "http" and parts.hostname in {"127.0.0.1", "localhost", "::1"}
+
+
+def databases_from_urls(*, primary: str, replica: str, sqlite_path, conn_max_age: int) -> dict:
+    """DATABASES from DATABASE_URL (SQLite in the var folder when empty, for `make run`) and
+    DATABASE_REPLICA_URL (the `replica` alias, only beside a PostgreSQL primary)."""
+    if primary:
+        databases = {
+            "default": dj_database_url.parse(
+                primary, conn_max_age=conn_max_age, conn_health_checks=True
+            )
+        }
+    else:
+        databases = {
+            "default": {
+                "ENGINE": "django.db.backends.sqlite3",
+                "NAME": sqlite_path,
+                "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+            }
+        }
+    if not replica:
+        return databases
+    if not primary.startswith(("postgres://", "postgresql://")):
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URL is a PostgreSQL replica of DATABASE_URL: set DATABASE_URL to "
+            "the primary (postgres://…)"
+        )
+    databases["replica"] = {
+        **dj_database_url.parse(replica, conn_max_age=conn_max_age, conn_health_checks=True),
+        "TEST": {"MIRROR": "default"},
+    }
+    # A replica that stops answering costs a page this long before it reads the primary.
+    databases["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
+    return databases

@@ -12,11 +12,11 @@ from datetime import date
 from email.utils import parseaddr
 from pathlib import Path
 
-import dj_database_url
 from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
 from portal.environment import (
+    databases_from_urls,
     env_bool,
     env_int,
     env_list,
@@ -122,42 +122,17 @@ TEMPLATES = [
 ]
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
-if DATABASE_URL:
-    DATABASES = {
-        "default": dj_database_url.parse(
-            DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 600), conn_health_checks=True
-        )
-    }
-else:
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "db.sqlite3",
-            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
-        }
-    }
-
 # A PostgreSQL streaming replica of the primary (docs/read-replica.md): the oversight wing's
 # pages and exports and the read API read from it through core.replica.ReplicaRouter, while
 # every write, every read inside a write's transaction and a person's pages just after their
 # own change read the primary. Under a test runner the alias mirrors the test database.
 DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
-if DATABASE_REPLICA_URL and not DATABASE_URL.startswith(("postgres://", "postgresql://")):
-    raise ImproperlyConfigured(
-        "DATABASE_REPLICA_URL is a PostgreSQL replica of DATABASE_URL: set DATABASE_URL to "
-        "the primary (postgres://…)"
-    )
-if DATABASE_REPLICA_URL:
-    DATABASES["replica"] = {
-        **dj_database_url.parse(
-            DATABASE_REPLICA_URL,
-            conn_max_age=env_int("DB_CONN_MAX_AGE", 600),
-            conn_health_checks=True,
-        ),
-        "TEST": {"MIRROR": "default"},
-    }
-    # A replica that stops answering costs a page this long before it reads the primary.
-    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
+DATABASES = databases_from_urls(
+    primary=DATABASE_URL,
+    replica=DATABASE_REPLICA_URL,
+    sqlite_path=VAR_DIR / "db.sqlite3",
+    conn_max_age=env_int("DB_CONN_MAX_AGE", 600),
+)
 DATABASE_ROUTERS = ["core.replica.ReplicaRouter"]
 # Reads fall back to the primary while the replica is further behind than this.
 SNS_REPLICA_MAX_LAG_SECONDS = env_int("SNS_REPLICA_MAX_LAG_SECONDS", 30)
