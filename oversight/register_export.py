@@ -26,6 +26,7 @@ from django.db.models import CharField, Expression, F, OuterRef, Subquery, TextF
 from django.db.models.functions import Cast
 
 from access_requests.models import TIER_LABELS, AccessGrant, Site
+from core.lookups import ids_any
 from people.models import BusinessUnit, display_name_of
 
 from .csv_export import (
@@ -110,7 +111,7 @@ class _Names:
         rest of the row."""
         grants = (
             AccessGrant.objects.using(self.using)
-            .filter(pk__in=grant_ids)
+            .filter(ids_any(AccessGrant, "id", grant_ids))
             .values_list(
                 "pk", "tier", "cost_agreed_by_id", "approved_by_id", "holder_id", "approved_at"
             )

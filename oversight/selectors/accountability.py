@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from access_requests.models import AccessGrant, AccessTier
+from core.lookups import ids_any
 from reviews.models import ReviewItem
 
 NO_COST = "No cost (passive monitoring)"
@@ -120,7 +121,7 @@ def latest_review_outcomes(
         return {}
     items = (
         ReviewItem.objects.using(using)
-        .filter(grant_id__in=ids)
+        .filter(ids_any(ReviewItem, "grant", ids))
         .order_by("grant_id", "-review__started_at", "-review_id")
         .values_list(
             "grant_id",
