@@ -3,6 +3,7 @@ configuration with a message saying what to set."""
 
 import os
 import re
+from datetime import date
 from urllib.parse import urlsplit
 
 import dj_database_url
@@ -18,6 +19,17 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_iso_dates(name: str, default: str = "") -> list[str]:
+    """A comma-separated list of ISO dates, kept as text; a value that is not a date stops
+    the portal at start-up rather than being skipped."""
+    days = env_list(name, default)
+    try:
+        [date.fromisoformat(day) for day in days]
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{name} must be ISO dates (YYYY-MM-DD): {error}") from None
+    return days
 
 
 def env_int(name: str, default: int) -> int:

@@ -8,7 +8,6 @@ defaults; see ``refuse_demo_defaults`` at the bottom.
 import ipaddress
 import os
 import sys
-from datetime import date
 from email.utils import parseaddr
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from portal.environment import (
     databases_from_urls,
     env_bool,
     env_int,
+    env_iso_dates,
     env_list,
     loopback_http,
     notify_settings_problems,
@@ -434,14 +434,7 @@ SNS_MAX_REMINDERS = env_int("SNS_MAX_REMINDERS", 3)
 SNS_LAPSE_AFTER_DAYS = env_int("SNS_LAPSE_AFTER_DAYS", 30)
 # The longest a director may name a deputy for, counting the first and last days.
 SNS_MAX_DELEGATION_DAYS = env_int("SNS_MAX_DELEGATION_DAYS", 92)
-# ISO dates; a value that is not a date stops the portal at start-up rather than being skipped.
-SNS_BANK_HOLIDAYS = env_list("SNS_BANK_HOLIDAYS", "2026-12-25,2026-12-28,2027-01-01")
-try:
-    [date.fromisoformat(day) for day in SNS_BANK_HOLIDAYS]
-except ValueError as error:
-    raise ImproperlyConfigured(
-        f"SNS_BANK_HOLIDAYS must be ISO dates (YYYY-MM-DD): {error}"
-    ) from None
+SNS_BANK_HOLIDAYS = env_iso_dates("SNS_BANK_HOLIDAYS", "2026-12-25,2026-12-28,2027-01-01")
 SNS_EXPIRY_NOTICE_DAYS = [int(d) for d in env_list("SNS_EXPIRY_NOTICE_DAYS", "30,7,1")]
 SNS_SAFE_USE_REMINDER_DAYS = env_int("SNS_SAFE_USE_REMINDER_DAYS", 90)
 SNS_SAFE_USE_CONFIRM_DAYS = env_int("SNS_SAFE_USE_CONFIRM_DAYS", 14)
