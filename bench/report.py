@@ -13,6 +13,7 @@ from django.db import connection
 
 from bench.console import say
 from bench.pages import FLOOR
+from bench.scale_report import baseline_find, scale_comparison, scale_lines
 from bench.writes_report import writes_lines
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -171,9 +172,13 @@ def phase_report(args) -> dict:
         "writes": data.get("writes"),
         "raw": data,
     }
+    out = Path(args.results_dir)
+    # Above scale 1, the pages beside the latest scale-1 run's (found before this run is saved).
+    result["scale_comparison"] = scale_comparison(
+        result, baseline_find(out, os.environ.get("BENCH_BASELINE", ""))
+    )
     markdown = report_markdown(result)
     print(markdown)
-    out = Path(args.results_dir)
     out.mkdir(parents=True, exist_ok=True)
     stamp = now.strftime("%Y-%m-%d-%H%M")
     (out / f"{stamp}.md").write_text(markdown)
@@ -249,6 +254,7 @@ def report_markdown(result: dict) -> str:
             f"on {measured[0]['sweep_connections']} batch(es) at once, each on its own "
             "database connection (`SNS_SWEEP_CONNECTIONS`).",
         ]
+    lines += scale_lines(result.get("scale_comparison"))
     lines += import_lines(result.get("directory_import"))
     lines += writes_lines(result.get("writes"))
     lines += ["", "Measured URLs:", ""]

@@ -15,9 +15,12 @@
 #     directory into an empty scratch database ($BENCH_DB_import, dropped afterwards), then
 #     the same file again with --full.
 #  6. python -m bench.run report: prints the table, saves bench/results/<date>.md/.json
-#     and bench/results/latest.md.
+#     and bench/results/latest.md. Above scale 1 it sets each page's p50 beside the newest
+#     scale-1 run's in bench/results (or the one BENCH_BASELINE names): `make bench`, then
+#     `make bench BENCH_SCALE=10`, reports both in the second run.
 #
-# Variables: BENCH_SCALE (1.0), BENCH_DB (sns_bench), BENCH_PG (postgres://postgres@127.0.0.1:5432),
+# Variables: BENCH_SCALE (1.0), BENCH_DB (sns_bench; sns_bench_scale<N> at another scale),
+# BENCH_BASELINE (the newest scale-1 results JSON), BENCH_PG (postgres://postgres@127.0.0.1:5432),
 # BENCH_REDIS_URL (redis://127.0.0.1:6379/5), BENCH_PORT (8765), BENCH_DURATION (10 s per page),
 # BENCH_WARMUP (2 s), BENCH_CONNECTIONS (16: the page targets are at 16), BENCH_SWEEP_TIMEOUT (120 s per sweep run),
 # BENCH_SKIP_SWEEPS (unset), BENCH_SKIP_IMPORT (unset), BENCH_IMPORT_PEOPLE (50000),
@@ -27,7 +30,12 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 BENCH_SCALE="${BENCH_SCALE:-1.0}"
-BENCH_DB="${BENCH_DB:-sns_bench}"
+# Each scale has a database of its own by default (sns_bench at 1, sns_bench_scale10 at 10),
+# so a run at scale 10 leaves scale 1's data in place for the run to compare with.
+case "${BENCH_SCALE%.0}" in
+1) BENCH_DB="${BENCH_DB:-sns_bench}" ;;
+*) BENCH_DB="${BENCH_DB:-sns_bench_scale$(printf %s "${BENCH_SCALE%.0}" | tr . _)}" ;;
+esac
 BENCH_PG="${BENCH_PG:-postgres://postgres@127.0.0.1:5432}"
 BENCH_REDIS_URL="${BENCH_REDIS_URL:-redis://127.0.0.1:6379/5}"
 BENCH_PORT="${BENCH_PORT:-8765}"
