@@ -93,13 +93,13 @@ def _filter_form_html(form, query: dict, page: str = "register") -> str:
 LARGE_COUNT_CACHE_SECONDS = 60
 
 
-def _register_count(filtered, query: dict) -> int:
+def _register_count(filtered, query: dict, cap: int) -> int:
     filters = {key: value for key, value in query.items() if key not in {"sort", "apply"}}
     key = _cache_key("register-large-count", filters)
     if cache.get(key):
-        return register_selectors.COUNT_CAP + 1
-    count = register_selectors.count_capped(filtered, register_selectors.COUNT_CAP)
-    if count > register_selectors.COUNT_CAP:
+        return cap + 1
+    count = register_selectors.count_capped(filtered, cap)
+    if count > cap:
         cache.set(key, True, LARGE_COUNT_CACHE_SECONDS)
     return count
 
@@ -116,6 +116,7 @@ def register(request):
         filtered = register_selectors.register_filtered(filters)
         keys, descending = register_selectors.register_keys(filters.sort)
         by_holder = filters.sort in register_selectors.SORT_BY_HOLDER
+        cap = register_selectors.count_cap(filters)
         grants = register_selectors.register_page_values(filtered, by_holder=by_holder)
         page = _page_or_404(
             grants,
@@ -129,8 +130,8 @@ def register(request):
         context.update(
             filters=filters,
             page=page,
-            count=_register_count(filtered, query),
-            count_cap=register_selectors.COUNT_CAP,
+            count=_register_count(filtered, query, cap),
+            count_cap=cap,
             next_url=page.next_cursor
             and _link("oversight:register", query, after=page.next_cursor),
             previous_url=page.previous_cursor

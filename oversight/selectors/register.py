@@ -24,6 +24,10 @@ from .search import search_condition
 CURRENT = "current"
 ALL = "all"
 COUNT_CAP = 10_000
+# A search counts its grants no further than this (ten pages): each grant it counts costs a
+# look-up of its holder, so a common name's count would grow with the register; a search
+# past this is narrowed rather than paged through.
+SEARCH_COUNT_CAP = 500
 
 
 @dataclass(frozen=True)
@@ -254,6 +258,12 @@ def register_filtered(filters: RegisterFilters) -> QuerySet[AccessGrant]:
     if filters.search:
         qs = qs.filter(search_condition(filters.search))
     return qs
+
+
+def count_cap(filters: RegisterFilters) -> int:
+    """How far the register counts the grants matching `filters`: `SEARCH_COUNT_CAP` when
+    they search, `COUNT_CAP` otherwise."""
+    return SEARCH_COUNT_CAP if filters.search.strip() else COUNT_CAP
 
 
 def count_capped(queryset: QuerySet, cap: int = COUNT_CAP) -> int:

@@ -2,12 +2,15 @@
 
 Matching people or cases are looked up first and passed to the grants' query as ids (one
 array parameter on PostgreSQL), so that PostgreSQL can use the grant's holder index; past
-`SEARCH_ID_LIMIT` matches, the grants' query joins instead.
+`SEARCH_ID_LIMIT` matches, the grants' query joins instead (and for a minute the same text
+joins without looking its people up first).
 """
 
+import hashlib
 import re
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import BooleanField, Expression, F, Q, QuerySet, Value
 from django.db.models.functions import Upper
@@ -19,6 +22,9 @@ REFERENCE = re.compile(r"[A-Za-z]+-\d{4}-\d+")
 # Up to this many matching people or cases are looked up first and passed as ids, which
 # lets PostgreSQL use the grant's holder index; more than that, it joins instead.
 SEARCH_ID_LIMIT = 2000
+# How long a text found to match more than `SEARCH_ID_LIMIT` people is remembered as such.
+# Either way of searching finds the same grants, so a stale answer costs time, not results.
+MANY_PEOPLE_CACHE_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -121,6 +127,10 @@ def _holder_searches(text: str) -> list[QuerySet]:
     ]
 
 
+def _many_people_key(text: str) -> str:
+    return "register-search-many-people:" + hashlib.sha256(text.upper().encode()).hexdigest()
+
+
 def search_condition(text: str) -> Q:
     """The grants whose holder's name or email, or whose case reference, contains `text`
     (case-insensitive, part of a word).
@@ -132,10 +142,16 @@ def search_condition(text: str) -> Q:
     if REFERENCE.fullmatch(text):
         return Q(business_case__reference=text.upper())
     searches = _holder_searches(text)
-    holders = _found_ids(*searches)
-    if not holders.too_many:
+    many_key = _many_people_key(text)
+    # A text known to match too many people joins at once: looking its people up first
+    # would read `SEARCH_ID_LIMIT` + 1 of them (a thousand pages of the search text at scale
+    # 10) on every page, only to join anyway.
+    holders = None if cache.get(many_key) else _found_ids(*searches)
+    if holders is not None and not holders.too_many:
         condition = Q(InArray("holder_id", holders))
     else:
+        if holders is not None:
+            cache.set(many_key, True, MANY_PEOPLE_CACHE_SECONDS)
         condition = Q()
         for search in searches:
             condition |= Q(holder_id__in=search)

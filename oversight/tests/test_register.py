@@ -467,6 +467,22 @@ def _streamed(response) -> tuple[int, int]:
     return lines, peak
 
 
+def test_a_search_counts_no_further_than_its_own_cap(client, auditor, monkeypatch):
+    # A common name's count stops at the search's cap (its cost follows the matches), while
+    # the unsearched register with as many grants still counts them exactly.
+    monkeypatch.setattr(register_selectors, "SEARCH_COUNT_CAP", 2)
+    for n in range(3):
+        grant_held(name=f"Sam Common {n}")
+    grant_held(name="Someone Else")
+
+    assert _count_queries(client, {"q": "common"})[0] == "More than 2 grants match"
+    assert _count_queries(client, {"q": "sam common 1"})[0] == "1 grant matches"
+    assert _count_queries(client, {})[0] == "4 grants match"
+    # Every matching grant is still listed: the cap limits the count, not the rows.
+    response = client.get(reverse("oversight:register"), {"q": "common"})
+    assert len(references_on_page(response)) == 3
+
+
 def test_exporting_a_large_register_streams_in_flat_memory(client, auditor):
     """Rows go out 2,000 at a time: once past the first chunks, more rows take no more
     memory (4,000 rows and 6,000 rows peak alike, well under the rows' own size)."""
@@ -488,11 +504,64 @@ def test_exporting_a_large_register_streams_in_flat_memory(client, auditor):
 
 
 def test_a_search_matching_many_people_still_finds_them_all(client, auditor, monkeypatch):
-    monkeypatch.setattr(search, "SEARCH_ID_LIMIT", 1)  # past it, the search joins instead
+    # Past the limit, the page checks each grant's holder and the count joins instead.
+    monkeypatch.setattr(search, "SEARCH_ID_LIMIT", 1)
     found = {grant_held(name=f"Common Name {n}").business_case.reference for n in range(3)}
     grant_held(name="Someone Else")
+    grant_held(name="Common Name Gone", status=AccessGrant.Status.EXPIRED)
     response = client.get(reverse("oversight:register"), {"q": "common name"})
     assert set(references_on_page(response)) == found
+    assert _count_queries(client, {"q": "common name"})[0] == "3 grants match"
+    assert _count_queries(client, {"q": "common name", "status": "all"})[0] == "4 grants match"
+
+
+def test_a_text_matching_too_many_people_is_not_looked_up_again_for_a_minute(
+    client, auditor, monkeypatch
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setattr(search, "SEARCH_ID_LIMIT", 1)
+    first, second = (
+        grant_held(name=f"Common Name {n}").business_case.reference for n in ("Alpha", "Beta")
+    )
+    found = {first, second}
+
+    def look_ups(text: str) -> tuple[set[str], int]:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(reverse("oversight:register"), {"q": text})
+        sql = [query["sql"] for query in queries.captured_queries]
+        return set(references_on_page(response)), sum("ARRAY_AGG" in q for q in sql)
+
+    assert look_ups("common name") == (found, 1)
+    # The same text (in other capitals) joins straight away, and finds the same grants.
+    assert look_ups("COMMON NAME") == (found, 0)
+    # Another text is looked up: one person, whose ids go to the grants' query.
+    assert look_ups("common name alpha") == ({first}, 1)
+
+
+def test_a_common_name_pages_through_every_match_in_order(client, auditor, monkeypatch):
+    monkeypatch.setattr(search, "SEARCH_ID_LIMIT", 1)
+    monkeypatch.setattr("oversight.pagination.PAGE_SIZE", 2)
+    today = TODAY()
+    ends = [today + datetime.timedelta(days=d) for d in (40, 10, 30, 20, 50)]
+    expected = [
+        grant.business_case.reference
+        for grant in sorted(
+            (grant_held(name=f"Pat Common {n}", end=end) for n, end in enumerate(ends)),
+            key=lambda grant: (grant.end_date, grant.pk),
+        )
+    ]
+    grant_held(name="Someone Else", end=today + datetime.timedelta(days=15))
+
+    seen, params = [], {"q": "common"}
+    while True:
+        response = client.get(reverse("oversight:register"), params)
+        seen += references_on_page(response)
+        if not response.context["next_url"]:
+            break
+        params = {"q": "common", "after": response.context["page"].next_cursor}
+    assert seen == expected
 
 
 @pytest.mark.django_db
