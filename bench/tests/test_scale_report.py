@@ -45,6 +45,10 @@ def test_scale_ten_is_set_beside_the_newest_scale_one_run(tmp_path):
     assert rows["Register"]["floor_relative_ratio"] == 1.0
     assert rows["Register"]["verdict"] == "met against the floor only"
     assert rows["Register, searched"]["verdict"] == "MISSED"
+    # Had the machine sped up instead, a page that grew would still be caught by its floor.
+    faster = run(10.0, {"Register": 100_000, "Register, searched": 100_000}, 50_000, 1.2)
+    rows = {r["label"]: r for r in scale_comparison(faster, baseline_find(tmp_path))["pages"]}
+    assert rows["Register"]["verdict"] == "met raw only"
 
     text = "\n".join(scale_lines(comparison))
     assert "Scale 10 beside scale 1 (`2026-12-02-1000.json`" in text
