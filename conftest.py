@@ -269,6 +269,7 @@ def celery_worker_process(transactional_db, tmp_path):
     )
 
     class Worker:
+        pid = process.pid
         mail_folder = tmp_path / "sent-emails"
         log_path = tmp_path / "worker.log"
 

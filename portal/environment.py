@@ -37,6 +37,25 @@ def env_int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+def env_within(name: str, default: float, *, low: float, high: float) -> float:
+    """A number from `low` to `high`; any other value stops the portal at start-up."""
+    value = os.environ.get(name)
+    try:
+        number = float(value) if value else default
+    except ValueError:
+        number = low - 1
+    if not low <= number <= high:
+        raise ImproperlyConfigured(f"{name} must be a number from {low:g} to {high:g}")
+    return number
+
+
+def cores_available() -> int:
+    """The cores this process may run on (its CPU affinity where the system has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 

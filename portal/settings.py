@@ -15,11 +15,13 @@ from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
 from portal.environment import (
+    cores_available,
     databases_from_urls,
     env_bool,
     env_int,
     env_iso_dates,
     env_list,
+    env_within,
     loopback_http,
     notify_settings_problems,
 )
@@ -345,10 +347,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # The one beat schedule. django-celery-beat copies it into the database on start,
 # where admins can see it (only a superuser may change it: people/roles.py says why).
 SNS_SWEEP_INTERVAL_SECONDS = float(os.environ.get("SNS_SWEEP_INTERVAL_SECONDS", "300"))
-# The expiry, reminder, expiry-notice and safe-use sweeps work on this many batches at once
-# on PostgreSQL, each on its own database connection (core/sweeping.py);
-# 1 = one at a time.
-SNS_SWEEP_CONNECTIONS = env_int("SNS_SWEEP_CONNECTIONS", 2)
+# Background work yields the cores to requests (core/sweeping.py, core/priority.py): a sweep's
+# batches at once, each on its own connection (one keeps at most a core busy, so that is the
+# default on two cores or fewer), the share of its time it works, and the worker's nice value.
+SNS_SWEEP_CONNECTIONS = env_int("SNS_SWEEP_CONNECTIONS", 1 if cores_available() <= 2 else 2)
+SNS_SWEEP_DUTY_CYCLE = env_within("SNS_SWEEP_DUTY_CYCLE", 1.0, low=0.05, high=1.0)
+SNS_WORKER_NICE = int(env_within("SNS_WORKER_NICE", 10, low=0, high=19))
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {
         "task": "notifications.outbox_sweep",
