@@ -247,7 +247,11 @@ def report_markdown(result: dict) -> str:
             "",
             "One worker is one process calling the sweep until it finds nothing due; it works "
             f"on {measured[0]['sweep_connections']} batch(es) at once, each on its own "
-            "database connection (`SNS_SWEEP_CONNECTIONS`).",
+            "database connection (`SNS_SWEEP_CONNECTIONS`), at nice "
+            f"{measured[0].get('worker', {}).get('nice', 0)} as the Celery worker "
+            "(`SNS_WORKER_NICE`), resting for "
+            f"{1 - measured[0].get('worker', {}).get('duty_cycle', 1):.0%} of its time "
+            "(`SNS_SWEEP_DUTY_CYCLE`).",
         ]
     lines += import_lines(result.get("directory_import"))
     lines += writes_lines(result.get("writes"))
