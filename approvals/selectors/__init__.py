@@ -25,6 +25,7 @@ from .authority import (
     case_budget_holder,
     delegation_too_long,
     deputy_refused_because,
+    person_may_open_deputies,
     who_decides_now,
 )
 
@@ -39,6 +40,7 @@ __all__ = [
     "case_stage",
     "delegation_too_long",
     "deputy_refused_because",
+    "person_may_open_deputies",
     "who_decides_now",
 ]
 
