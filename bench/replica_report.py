@@ -55,16 +55,18 @@ def replica_lines(step: dict | None) -> list[str]:
     lines = [
         "",
         "| register and CSV during the writes, read from | register req/s | p50 ms | p99 ms "
+        "| web CPU ms a page "
         "| CSV rows | CSV rows/s | writes/s meanwhile (POST p99 ms) | replica lag max s "
         "(replay lag, bytes behind) | load average |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for run in step.get("runs", []):
         register, csv, writes, lag = run["register"], run["csv"], run["writes"], run["lag"]
         note = ", ran out of prepared writes" if writes.get("ran_out") else ""
         lines.append(
             f"| the {run['source']} | {register['rps']:.1f} | {register['p50_us'] / 1000:.1f} | "
-            f"{register['p99_us'] / 1000:.1f} | {csv['rows']:,} | {csv['rows_per_second']:,.0f} | "
+            f"{register['p99_us'] / 1000:.1f} | {run.get('web_cpu_ms_per_page', 0):.0f} | "
+            f"{csv['rows']:,} | {csv['rows_per_second']:,.0f} | "
             f"{writes['writes_per_second']:.1f} ({writes['p99_ms']:.0f}{note}) | "
             f"{lag['lag_max_seconds']:.2f} ({lag['replay_lag_max_seconds']:.2f} s, "
             f"{lag['bytes_behind_max']:,}) | {run.get('load_average_before', 0):.1f}–"

@@ -209,6 +209,7 @@ def reads_during_writes(source: str, base: str, writes_base: str, items, context
     """The register page (wrk) and its CSV export from `base` while `items` are written
     through `writes_base`; what the replica read in each window; the lag meanwhile."""
     from bench.run import http_get, measure_export, wrk
+    from bench.writes import server_cpu
 
     replica, clone, args = context["replica"], context["clone"], context["args"]
     replica.wait_for_replay()
@@ -223,7 +224,11 @@ def reads_during_writes(source: str, base: str, writes_base: str, items, context
     try:
         wrk(url, context["cookie"], args.warmup, args.connections)
         before = settled_counters(replica, clone)
+        cpu = server_cpu(context["pid"][source])
         row["register"] = wrk(url, context["cookie"], args.seconds, args.connections)
+        cpu = server_cpu(context["pid"][source]) - cpu
+        # The web's own CPU for a page: what the replica saves the web, or costs it.
+        row["web_cpu_ms_per_page"] = cpu * 1000 / max(row["register"]["requests"], 1)
         middle = settled_counters(replica, clone)
         # Twice, as the pages phase does: the faster run is reported.
         runs = [
@@ -242,8 +247,8 @@ def reads_during_writes(source: str, base: str, writes_base: str, items, context
     register, csv = row["register"], row["csv"]
     say(
         f"  register from the {source}: {register['rps']:.1f} req/s, p50 "
-        f"{register['p50_us'] / 1000:.0f} ms, p99 {register['p99_us'] / 1000:.0f} ms "
-        f"(the page says: {row['page_says']}; replica read "
+        f"{register['p50_us'] / 1000:.0f} ms, p99 {register['p99_us'] / 1000:.0f} ms, "
+        f"web CPU {row['web_cpu_ms_per_page']:.0f} ms a page (the page says: {row['page_says']}; replica read "
         f"{row['replica_during_register']['rows']:,} rows); CSV {csv['rows']:,} rows at "
         f"{csv['rows_per_second']:,.0f} rows/s (replica read "
         f"{row['replica_during_csv']['rows']:,} rows); writes "

@@ -15,6 +15,7 @@ def run_from(source: str, *, page_says: str, register_rows: int, csv_rows: int) 
         "source": source,
         "page_says": page_says,
         "register": {"rps": 40.0, "p50_us": 300_000, "p99_us": 900_000},
+        "web_cpu_ms_per_page": 21.4,
         "csv": {"rows": 200_000, "rows_per_second": 48_000.0},
         "writes": {"writes": 120, "writes_per_second": 8.0, "p99_ms": 700.0, "failures": 0},
         "lag": {"lag_max_seconds": 0.4, "replay_lag_max_seconds": 0.2, "bytes_behind_max": 8192},
@@ -42,7 +43,7 @@ def test_reads_the_replica_served_are_shown_beside_the_primary_s_with_the_lag_an
 
     text = "\n".join(replica_lines(step))
 
-    assert "| the replica | 40.0 | 300.0 | 900.0 | 200,000 | 48,000 | 8.0 (700) | 0.40 " in text
+    assert "| the replica | 40.0 | 300.0 | 900.0 | 21 | 200,000 | 48,000 | 8.0 (700) | 0.40 " in text
     assert "| the primary | 40.0 |" in text
     assert "(5.0 GB) and streaming after 41.0 s" in text
     assert "NOT SHOWN" not in text
