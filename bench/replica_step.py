@@ -248,8 +248,8 @@ def reads_during_writes(source: str, base: str, writes_base: str, items, context
     say(
         f"  register from the {source}: {register['rps']:.1f} req/s, p50 "
         f"{register['p50_us'] / 1000:.0f} ms, p99 {register['p99_us'] / 1000:.0f} ms, "
-        f"web CPU {row['web_cpu_ms_per_page']:.0f} ms a page (the page says: {row['page_says']}; replica read "
-        f"{row['replica_during_register']['rows']:,} rows); CSV {csv['rows']:,} rows at "
+        f"web CPU {row['web_cpu_ms_per_page']:.0f} ms a page (the page says: "
+        f"{row['page_says']}; replica read {row['replica_during_register']['rows']:,} rows); CSV {csv['rows']:,} rows at "
         f"{csv['rows_per_second']:,.0f} rows/s (replica read "
         f"{row['replica_during_csv']['rows']:,} rows); writes "
         f"{row['writes']['writes_per_second']:.1f}/s ({row['writes']['failures']} failed); "

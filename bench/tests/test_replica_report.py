@@ -43,7 +43,9 @@ def test_reads_the_replica_served_are_shown_beside_the_primary_s_with_the_lag_an
 
     text = "\n".join(replica_lines(step))
 
-    assert "| the replica | 40.0 | 300.0 | 900.0 | 21 | 200,000 | 48,000 | 8.0 (700) | 0.40 " in text
+    assert (
+        "| the replica | 40.0 | 300.0 | 900.0 | 21 | 200,000 | 48,000 | 8.0 (700) | 0.40 " in text
+    )
     assert "| the primary | 40.0 |" in text
     assert "(5.0 GB) and streaming after 41.0 s" in text
     assert "NOT SHOWN" not in text
