@@ -12,18 +12,17 @@ index whose predicate names a constant still matches a generic plan), is `PREPAR
 per connection; each run is an `EXECUTE`, which PostgreSQL plans afresh for its first five
 runs and then, when the plan does not depend on the arguments, never again. Prepared
 statements outlive a transaction's rollback and end with the connection, so a new
-connection (its server process) prepares again. Elsewhere (SQLite) the built SQL runs as
-it is, with the arguments in place of the stand-ins.
+connection prepares again (each connection object is remembered weakly). Elsewhere
+(SQLite) the built SQL runs as it is, with the arguments in place of the stand-ins.
 """
 
 import re
+import weakref
 from collections.abc import Callable
 from typing import Any
 
 from django.db import connections, router
 from django.db.models import QuerySet
-
-_PLACEHOLDER = re.compile(r"%[s%]")
 
 
 class PreparedQuery:
@@ -36,7 +35,8 @@ class PreparedQuery:
         # Per database alias: (SQL, parameters with argument names where the stand-ins were).
         self._built: dict[str, tuple[str, list]] = {}
         self._queryset: QuerySet | None = None
-        self._prepared_on: set[tuple[str, int, int]] = set()
+        # The connections (DB-API objects, held weakly) on which it is prepared.
+        self._prepared_on: weakref.WeakSet = weakref.WeakSet()
 
     def _sql(self, alias: str) -> tuple[str, list]:
         built = self._built.get(alias)
@@ -75,19 +75,16 @@ class PreparedQuery:
                 cursor.execute(sql, values)
                 return cursor.fetchall()
             order = list(self.stand_ins)
-            self._prepare(connection, cursor, alias, sql, slots, order)
+            self._prepare(connection, cursor, sql, slots, order)
             cursor.execute(
                 f"EXECUTE {self.name}({', '.join(['%s'] * len(order))})",  # nosec B608
                 [arguments[name] for name in order],
             )
             return cursor.fetchall()
 
-    def _prepare(self, connection, cursor, alias, sql, slots, order) -> None:
+    def _prepare(self, connection, cursor, sql, slots, order) -> None:
         raw = connection.connection
-        # The server process identifies the session; the object's id tells a new connection
-        # that happens to reuse a process id from an old one.
-        key = (alias, id(raw), raw.get_backend_pid())
-        if key in self._prepared_on:
+        if raw in self._prepared_on:
             return
         cursor.execute("SELECT 1 FROM pg_prepared_statements WHERE name = %s", [self.name])
         if cursor.fetchone() is None:
@@ -102,7 +99,7 @@ class PreparedQuery:
             text = cursor.cursor.mogrify(sql, values).decode()
             # The name is an identifier (checked above), the text the ORM's own SQL.
             cursor.execute(f"PREPARE {self.name} AS {text}")  # nosec B608
-        self._prepared_on.add(key)
+        self._prepared_on.add(raw)
 
 
 class _Argument:
