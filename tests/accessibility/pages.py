@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from tests.forms_found import CSRF_FIELD, find_forms, signed_in_client
+from tests.forms_found import CSRF_FIELD, forms_on_pages, signed_in_client
 from tests.portal_map import (
     ROLES,
     UnknownParameter,
@@ -90,13 +90,15 @@ def opened_pages(world: World, roles=ROLES) -> list[tuple[str, str, str, str]]:
 def pages_in_every_state(world: World, roles=ROLES) -> list[Page]:
     """Every page of ours as the given roles see it: as opened, the service's error pages and
     the password link's, and every POST form sent with only its hidden fields ("errors")."""
-    pages = [
-        Page(name, role, url, "empty", html) for name, role, url, html in opened_pages(world, roles)
-    ]
+    opened = opened_pages(world, roles)
+    pages = [Page(name, role, url, "empty", html) for name, role, url, html in opened]
     if "anonymous" in roles:
         pages += password_link_pages(world)
     pages += [page for page in error_pages(world) if page.role in roles]
-    for form in find_forms(world, objects_from_matrix(), roles=roles):
+    # The forms of the pages as opened (the walk find_forms makes), not those of the extra
+    # states.
+    routes = {route.name for route in portal_routes()}
+    for form in forms_on_pages(page for page in opened if page[0] in routes):
         if form.method != "post":
             continue
         client = signed_in_client(world, form.role)
