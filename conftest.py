@@ -260,6 +260,11 @@ def celery_worker_process(transactional_db, tmp_path):
             "--pool=solo",
             "--loglevel=INFO",
             f"--pidfile={pidfile}",
+            # A test's worker is alone on its Redis database: mingle's second of asking for
+            # neighbours at start-up, and gossip and heartbeats to other workers, serve nothing.
+            "--without-mingle",
+            "--without-gossip",
+            "--without-heartbeat",
         ],
         cwd=ROOT,
         env=worker_env(tmp_path),

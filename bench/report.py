@@ -13,6 +13,7 @@ from django.db import connection
 
 from bench.console import say
 from bench.pages import FLOOR
+from bench.replica_report import replica_lines
 from bench.writes_report import writes_lines
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -169,6 +170,7 @@ def phase_report(args) -> dict:
         "sweeps": data.get("sweeps", []),
         "directory_import": data.get("directory_import"),
         "writes": data.get("writes"),
+        "replica": data.get("replica"),
         "raw": data,
     }
     markdown = report_markdown(result)
@@ -255,6 +257,7 @@ def report_markdown(result: dict) -> str:
         ]
     lines += import_lines(result.get("directory_import"))
     lines += writes_lines(result.get("writes"))
+    lines += replica_lines(result.get("replica"))
     lines += ["", "Measured URLs:", ""]
     for r in result["pages"] + result["exports"]:
         if r.get("path") and r["state"] == "measured":

@@ -4,6 +4,7 @@
     python -m bench.run sweeps --out sweeps.json          (gunicorn stopped: it clones the DB)
     python -m bench.run import --out import.json --work DIR   (the staff directory import)
     python -m bench.run writes --out writes.json --work DIR   (write journeys, on a copy)
+    python -m bench.run replica --out replica.json --work DIR (reads from a replica, writes)
     python -m bench.run report pages.json sweeps.json import.json   (prints, saves results)
 
 It reads the same environment as the server (DATABASE_URL, SECRET_KEY…): sessions are
@@ -560,6 +561,9 @@ def main(argv=None) -> None:
     writes.add_argument(
         "--sweep-only", action="store_true", help="only the decision under the sweep"
     )
+    from bench.replica_step import add_parsers as replica_parsers
+
+    replica_parsers(sub)
     sub.add_parser("verify-worker")
     report = sub.add_parser("report")
     report.add_argument("inputs", nargs="+")
@@ -577,6 +581,10 @@ def main(argv=None) -> None:
 
         result = {"writes": writes_module.phase_writes(args)}
         Path(args.out).write_text(json.dumps(result, indent=2, default=str))
+    elif args.phase in ("replica", "replica-remove"):
+        from bench import replica_step
+
+        replica_step.main(args)
     elif args.phase == "verify-worker":
         from bench import writes as writes_module
 
