@@ -208,7 +208,8 @@ def served_from(body: bytes) -> str:
 def reads_during_writes(source: str, base: str, writes_base: str, items, context) -> dict:
     """The register page (wrk) and its CSV export from `base` while `items` are written
     through `writes_base`; what the replica read in each window; the lag meanwhile."""
-    from bench.run import http_get, measure_export, wrk
+    from bench.fetching import http_get
+    from bench.run import measure_export, wrk
     from bench.writes import server_cpu
 
     replica, clone, args = context["replica"], context["clone"], context["args"]
