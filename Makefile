@@ -2,7 +2,7 @@
 #
 #   make install   venv + node + assets (each step only does work when its inputs changed)
 #   make run       install, then scripts/run_dev.sh (web + celery worker + celery beat)
-#   make test      install, service check, ruff, security-scan, pytest in parallel   (make test PYTEST_ARGS="-k foo")
+#   make test      install, service check, ruff, then security-scan beside pytest in parallel   (make test PYTEST_ARGS="-k foo")
 #   make security-scan   bandit over the project's code, pip-audit over requirements.txt
 #   make lint      ruff check + ruff format --check
 #   make format    ruff format + ruff check --fix
@@ -67,12 +67,20 @@ assets: node
 run: install
 	bash scripts/run_dev.sh
 
+# The security scan runs beside pytest: pip-audit spends most of its minute waiting on the
+# package index (it resolves requirements.txt in a scratch virtualenv), time the suite uses.
+# Its report follows pytest's; either failing fails make test.
 test: install
 	bash scripts/check_services.sh
 	$(RUFF) check .
 	$(RUFF) format --check .
-	bash scripts/security_scan.sh
-	$(PYTEST) $(PYTEST_PARALLEL) $(PYTEST_ARGS)
+	@scan_log="$$(mktemp)"; \
+	bash scripts/security_scan.sh >"$$scan_log" 2>&1 & scan=$$!; \
+	echo "security-scan: running beside pytest (its report follows pytest's)"; \
+	$(PYTEST) $(PYTEST_PARALLEL) $(PYTEST_ARGS); tests=$$?; \
+	wait $$scan; scanned=$$?; cat "$$scan_log"; rm -f "$$scan_log"; \
+	if [ $$scanned -ne 0 ]; then echo "make test: the security scan failed (above)"; fi; \
+	if [ $$tests -ne 0 ]; then exit $$tests; fi; exit $$scanned
 
 # Into the database make run uses (DEBUG=1 like make run, unless set): SQLite in var/, or
 # DATABASE_URL when that is set.

@@ -260,6 +260,11 @@ def celery_worker_process(transactional_db, tmp_path):
             "--pool=solo",
             "--loglevel=INFO",
             f"--pidfile={pidfile}",
+            # A test's worker is alone on its Redis database: mingle's second of asking for
+            # neighbours at start-up, and gossip and heartbeats to other workers, serve nothing.
+            "--without-mingle",
+            "--without-gossip",
+            "--without-heartbeat",
         ],
         cwd=ROOT,
         env=worker_env(tmp_path),
@@ -269,6 +274,7 @@ def celery_worker_process(transactional_db, tmp_path):
     )
 
     class Worker:
+        pid = process.pid
         mail_folder = tmp_path / "sent-emails"
         log_path = tmp_path / "worker.log"
 

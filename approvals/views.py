@@ -24,7 +24,6 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from core.client import client_of
 from notifications.delivery import ReceiptInvalid, callback_token_valid, delivery_receipt_parse
-from people.models import Role
 from people.roles import load_roles
 
 from . import selectors, services
@@ -211,21 +210,12 @@ def case_list(request):
         ids = list(page.object_list)
     page.object_list = selectors.approval_requests_by_id(ids, with_sites=True)
     load_roles(request.user)  # one read of the groups for this check and the navigation's
-    may_delegate = may_name_deputies(request.user)
+    may_delegate = selectors.person_may_open_deputies(request.user)
     return render(request, "approvals/case_list.html", {"page": page, "may_delegate": may_delegate})
 
 
-def may_name_deputies(user) -> bool:
-    """Directors and admins (the role), and budget holders (a business unit names them)."""
-    return (
-        user.has_role(Role.DIRECTOR)
-        or user.has_role(Role.ADMIN)
-        or (user.is_active and user.business_units_budget_held.exists())
-    )
-
-
 def _director_only(user):
-    if not may_name_deputies(user):
+    if not selectors.person_may_open_deputies(user):
         raise PermissionDenied("Only directors and budget holders name deputies")
 
 

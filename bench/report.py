@@ -13,6 +13,7 @@ from django.db import connection
 
 from bench.console import say
 from bench.pages import FLOOR
+from bench.replica_report import replica_lines
 from bench.scale_report import baseline_find, scale_comparison, scale_lines
 from bench.writes_report import writes_lines
 
@@ -170,6 +171,7 @@ def phase_report(args) -> dict:
         "sweeps": data.get("sweeps", []),
         "directory_import": data.get("directory_import"),
         "writes": data.get("writes"),
+        "replica": data.get("replica"),
         "raw": data,
     }
     out = Path(args.results_dir)
@@ -252,11 +254,16 @@ def report_markdown(result: dict) -> str:
             "",
             "One worker is one process calling the sweep until it finds nothing due; it works "
             f"on {measured[0]['sweep_connections']} batch(es) at once, each on its own "
-            "database connection (`SNS_SWEEP_CONNECTIONS`).",
+            "database connection (`SNS_SWEEP_CONNECTIONS`), at nice "
+            f"{measured[0].get('worker', {}).get('nice', 0)} as the Celery worker "
+            "(`SNS_WORKER_NICE`), resting for "
+            f"{1 - measured[0].get('worker', {}).get('duty_cycle', 1):.0%} of its time "
+            "(`SNS_SWEEP_DUTY_CYCLE`).",
         ]
     lines += scale_lines(result.get("scale_comparison"))
     lines += import_lines(result.get("directory_import"))
     lines += writes_lines(result.get("writes"))
+    lines += replica_lines(result.get("replica"))
     lines += ["", "Measured URLs:", ""]
     for r in result["pages"] + result["exports"]:
         if r.get("path") and r["state"] == "measured":

@@ -4,6 +4,7 @@
     python -m bench.run sweeps --out sweeps.json          (gunicorn stopped: it clones the DB)
     python -m bench.run import --out import.json --work DIR   (the staff directory import)
     python -m bench.run writes --out writes.json --work DIR   (write journeys, on a copy)
+    python -m bench.run replica --out replica.json --work DIR (reads from a replica, writes)
     python -m bench.run report pages.json sweeps.json import.json   (prints, saves results)
 
 It reads the same environment as the server (DATABASE_URL, SECRET_KEY…): sessions are
@@ -11,9 +12,7 @@ created directly in the database for the bench accounts, so nothing signs in thr
 """
 
 import argparse
-import base64
 import datetime
-import html
 import http.client
 import json
 import os
@@ -22,24 +21,25 @@ import subprocess
 import threading
 import time
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 django.setup()
 
-from django.apps import apps  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY  # noqa: E402
 from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
 from django.urls import NoReverseMatch, get_resolver, reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from bench.config import Deep, Export, Page  # noqa: E402
+from bench.config import Export  # noqa: E402
 from bench.console import say  # noqa: E402
 from bench.data.accounts import BENCH_USERS  # noqa: E402
 from bench.data.marker import marker_read  # noqa: E402
+from bench.deep_pages import deep_path  # noqa: E402
+from bench.fetching import credential_headers, http_get, with_query  # noqa: E402
 from bench.pages import EXPORTS, PAGES, SWEEPS  # noqa: E402
 from bench.report import phase_report  # noqa: E402
 from people.models import User  # noqa: E402
@@ -76,10 +76,6 @@ def reverse_for_object(name: str, obj) -> str:
     return reverse(name, args=[obj.pk])
 
 
-def with_query(path: str, query: str) -> str:
-    return f"{path}?{query}" if query else path
-
-
 # --- sessions and HTTP --------------------------------------------------------------------
 
 
@@ -109,142 +105,11 @@ def api_token_header(email: str, scope: str) -> str:
     return f"Authorization: Bearer {secret}"
 
 
-def credential_headers(credential: str) -> dict:
-    """A credential header line ("Cookie: …" or "Authorization: …") as a headers dict."""
-    name, _, value = credential.partition(": ")
-    return {name: value}
-
-
-def http_get(base_url: str, path: str, cookie: str, timeout: float = 120) -> tuple[int, bytes]:
-    """GET `path` with `cookie`, a credential header line (`credential_headers`)."""
-    parts = urlsplit(base_url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
-    try:
-        conn.request("GET", path, headers={**credential_headers(cookie), "Host": parts.hostname})
-        response = conn.getresponse()
-        return response.status, response.read()
-    finally:
-        conn.close()
-
-
 NONCE = re.compile(rb'nonce="[^"]*"|name="csrfmiddlewaretoken" value="[^"]*"')
 
 
 def same_page(a: bytes, b: bytes) -> bool:
     return NONCE.sub(b"", a) == NONCE.sub(b"", b)
-
-
-# --- deep pages -----------------------------------------------------------------------------
-
-NEXT_LINK = re.compile(r"<a\b[^>]*>", re.S)
-
-
-def next_href(body: str) -> str | None:
-    for tag in NEXT_LINK.findall(body):
-        if re.search(r'\brel="next"', tag):
-            match = re.search(r'\bhref="([^"]*)"', tag)
-            if match:
-                return html.unescape(match.group(1))
-    return None
-
-
-def decode_cursor(value: str) -> list | None:
-    try:
-        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-        decoded = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return decoded if isinstance(decoded, list) and decoded else None
-
-
-def encode_like(values: list, template: str) -> str:
-    raw = json.dumps(values, separators=(",", ":"))
-    encoded = base64.urlsafe_b64encode(raw.encode()).decode()
-    return encoded if template.endswith("=") else encoded.rstrip("=")
-
-
-def as_cursor_value(value):
-    return value.isoformat() if isinstance(value, datetime.date | datetime.datetime) else value
-
-
-def deep_cursor(deep: Deep, cursor: list) -> list | None:
-    """The sort values of the row `deep.fraction` of the way down, found by matching the
-    first page's cursor (the last row shown) to a row and its fields."""
-    model = apps.get_model(deep.model)
-    queryset = model.objects.all()
-    if deep.current_only:
-        queryset = queryset.filter(status__in=["awaiting", "active"])
-    row = model.objects.filter(pk=cursor[-1]).first() if isinstance(cursor[-1], int) else None
-    if row is None:
-        return None
-    fields = []
-    for value in cursor[:-1]:
-        match = next(
-            (
-                f.attname
-                for f in model._meta.concrete_fields
-                if not f.primary_key and as_cursor_value(getattr(row, f.attname)) == value
-            ),
-            None,
-        )
-        if match is None:
-            return None
-        fields.append(match)
-    fields.append("pk")
-    total = queryset.count()
-    # The first page's last row is near the top of the ordering: which way does it run?
-    before = queryset.filter(pk__lt=row.pk).count() if not fields[:-1] else None
-    if before is None:
-        first = fields[0]
-        before = queryset.filter(**{f"{first}__lt": getattr(row, first)}).count()
-    descending = before > total / 2
-    order = [f"-{f}" if descending else f for f in fields]
-    position = int(total * deep.fraction)
-    target = queryset.order_by(*order)[position : position + 1].first()
-    if target is None:
-        return None
-    return [as_cursor_value(getattr(target, f if f != "pk" else "pk")) for f in fields]
-
-
-def deep_path(page: Page, first_path: str, base_url: str, cookie: str) -> tuple[str, str]:
-    """(path of a deep page, how it was found)."""
-    status, body = http_get(base_url, first_path, cookie)
-    href = next_href(body.decode("utf-8", "replace")) if status == 200 else None
-    if not href:
-        return "", "no rel=next link on the first page"
-    first_query = dict(parse_qsl(urlsplit(first_path).query))
-    next_parts = urlsplit(href)
-    next_query = dict(parse_qsl(next_parts.query))
-    changed = [k for k, v in next_query.items() if first_query.get(k) != v]
-    path = urlsplit(first_path).path
-    for name in changed:
-        value = next_query[name]
-        if value.isdigit():
-            numbers = [int(n) for n in re.findall(rf"[?&;]{re.escape(name)}=(\d+)", body.decode())]
-            last = max(numbers, default=0)
-            deep = max(2, round(last * page.deep.fraction)) if last > 2 else page.deep.page
-            query = {**next_query, name: str(deep)}
-            return with_query(path, urlencode(query)), f"page number {deep} of {last or '?'}"
-        cursor = decode_cursor(value)
-        if cursor is not None:
-            values = deep_cursor(page.deep, cursor)
-            if values is not None:
-                query = {**next_query, name: encode_like(values, value)}
-                where = f"keyset cursor at {int(page.deep.fraction * 100)}% of the rows"
-                return with_query(path, urlencode(query)), where
-    # Fallback: walk Next links (shallower, but a real later page).
-    walked = 0
-    current = href
-    for _ in range(40):
-        status, body = http_get(
-            base_url, urlsplit(current).path + "?" + urlsplit(current).query, cookie
-        )
-        following = next_href(body.decode("utf-8", "replace")) if status == 200 else None
-        if not following:
-            break
-        current, walked = following, walked + 1
-    parts = urlsplit(current)
-    return with_query(parts.path or path, parts.query), f"followed Next {walked + 1} times"
 
 
 # --- wrk ---------------------------------------------------------------------------------------
@@ -560,6 +425,9 @@ def main(argv=None) -> None:
     writes.add_argument(
         "--sweep-only", action="store_true", help="only the decision under the sweep"
     )
+    from bench.replica_step import add_parsers as replica_parsers
+
+    replica_parsers(sub)
     sub.add_parser("verify-worker")
     report = sub.add_parser("report")
     report.add_argument("inputs", nargs="+")
@@ -577,6 +445,10 @@ def main(argv=None) -> None:
 
         result = {"writes": writes_module.phase_writes(args)}
         Path(args.out).write_text(json.dumps(result, indent=2, default=str))
+    elif args.phase in ("replica", "replica-remove"):
+        from bench import replica_step
+
+        replica_step.main(args)
     elif args.phase == "verify-worker":
         from bench import writes as writes_module
 

@@ -270,10 +270,14 @@ def sweep_measure(sweep, args) -> dict:
 
 def worker_main(args) -> None:
     """One sweep worker (in its own process, on the copy): call the sweep until it says it
-    handled nothing, and print what happened as one JSON line."""
+    handled nothing, and print what happened as one JSON line. It starts as the Celery
+    worker does, at `SNS_WORKER_NICE` (core/priority.py)."""
     from django.utils import timezone
 
     from audit.services import SystemActor
+    from core.priority import background_priority_lower
+
+    nice = background_priority_lower()
 
     service = import_string(args.service)
     target = getattr(service, "run", service)  # a Celery task runs synchronously when called
@@ -289,7 +293,7 @@ def worker_main(args) -> None:
         ):
             print("SWEEP_JSON " + json.dumps({"error": f"cannot fill argument {name!r}"}))
             return
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     calls, results, error = 0, [], None
     try:
         while time.perf_counter() - started < args.timeout:
@@ -304,7 +308,14 @@ def worker_main(args) -> None:
     except Exception as exc:  # noqa: BLE001 - reported in the table
         error = repr(exc)[:500]
     seconds = time.perf_counter() - started
-    print(
-        "SWEEP_JSON "
-        + json.dumps({"calls": calls, "seconds": seconds, "results": results[:5], "error": error})
-    )
+    report = {
+        "calls": calls,
+        "seconds": seconds,
+        "python_cpu_seconds": time.process_time() - cpu_started,
+        "nice": nice,
+        "connections": settings.SNS_SWEEP_CONNECTIONS,
+        "duty_cycle": settings.SNS_SWEEP_DUTY_CYCLE,
+        "results": results[:5],
+        "error": error,
+    }
+    print("SWEEP_JSON " + json.dumps(report))

@@ -235,11 +235,15 @@ class LockSampler(threading.Thread):
 # --- the phase ----------------------------------------------------------------------------
 
 
-def gunicorn_start(clone: str, port: int, work: str) -> subprocess.Popen:
+def gunicorn_start(
+    clone: str, port: int, work: str, *, env: dict | None = None, log: str = "writes-gunicorn"
+) -> subprocess.Popen:
+    """A gunicorn serving `clone` on `port`, with `env` added to this environment."""
     env = {
         **os.environ,
         "DATABASE_URL": clone_url(clone),
         "PORTAL_BASE_URL": f"http://127.0.0.1:{port}",
+        **(env or {}),
     }
     process = subprocess.Popen(  # noqa: S603 - our own server, fixed arguments
         [
@@ -256,7 +260,7 @@ def gunicorn_start(clone: str, port: int, work: str) -> subprocess.Popen:
             "--log-level",
             "warning",
             "--error-logfile",
-            os.path.join(work, "writes-gunicorn.log"),
+            os.path.join(work, f"{log}.log"),
         ],
         env=env,
     )
@@ -269,7 +273,7 @@ def gunicorn_start(clone: str, port: int, work: str) -> subprocess.Popen:
         except OSError:
             pass
         if process.poll() is not None:
-            raise RuntimeError(f"gunicorn stopped: see {work}/writes-gunicorn.log")
+            raise RuntimeError(f"gunicorn stopped: see {work}/{log}.log")
         time.sleep(0.5)
     raise RuntimeError("gunicorn did not answer /healthz")
 

@@ -17,11 +17,17 @@ With 1, on SQLite (`make run`'s demo database, where two writers would wait on e
 lock) or inside a transaction (a thread's own connection could not see its uncommitted
 rows, as in the tests), the batches are handled one after another on the caller's
 connection.
+
+A sweep shares the machine's cores with the web's requests, so it works only
+`SNS_SWEEP_DUTY_CYCLE` of its time: after each batch a thread rests in proportion to how
+long the batch took (`sweep_rest`), which leaves the cores to requests between batches, and
+rests longer when a busy machine makes its batches slower.
 """
 
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -63,6 +69,31 @@ def sweep_connections() -> int:
     return max(1, int(settings.SNS_SWEEP_CONNECTIONS))
 
 
+def sweep_rest(worked: float) -> float:
+    """Seconds a sweep's thread rests after a batch that took `worked` seconds, so that it
+    works `SNS_SWEEP_DUTY_CYCLE` of its time (1: no rest)."""
+    duty = float(settings.SNS_SWEEP_DUTY_CYCLE)
+    return worked * (1 - duty) / duty if duty < 1 else 0.0
+
+
+def _paced(handle: Callable[[Batch], Result]) -> Callable[[Batch], Result]:
+    """`handle`, resting before each batch but a thread's first for what the batch before
+    it on the same thread earned (`sweep_rest`): no rest follows the last batch."""
+    owed = threading.local()
+
+    def handle_paced(batch: Batch) -> Result:
+        rest = getattr(owed, "seconds", 0.0)
+        if rest > 0:
+            time.sleep(rest)
+        started = time.perf_counter()
+        try:
+            return handle(batch)
+        finally:
+            owed.seconds = sweep_rest(time.perf_counter() - started)
+
+    return handle_paced
+
+
 def batches_handle(
     batches: Iterator[Batch],
     handle: Callable[[Batch], Result],
@@ -77,7 +108,9 @@ def batches_handle(
     batch commits are queued a chunk at a time) and closes its connection when done. An
     exception from `handle` stops the threads taking more batches
     and is raised here once they have stopped; `handle` catches what one batch may fail on.
+    Each thread rests between its batches (`sweep_rest`).
     """
+    handle = _paced(handle)
     count = sweep_connections()
     if count == 1:
         with each_thread_within():

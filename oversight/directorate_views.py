@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
+from .drawn_forms import filter_form_html
 from .forms import DirectorateAccessForm
 from .pagination import link, page_or_404
 from .selectors import directorate as selectors, register as register_selectors
@@ -20,7 +21,17 @@ def directorate_access(request):
         raise PermissionDenied("Only directors, admins and auditors can see a directorate's access")
     form = DirectorateAccessForm(request.GET or None, directorates=directorates)
     query = form.filters_as_query() if form.is_bound else {}
-    context = {"form": form, "query": query, "many": len(directorates) > 1}
+    context = {
+        "form": form,
+        "query": query,
+        "many": len(directorates) > 1,
+        # The drawing depends on the filters and on the directorates this person may choose.
+        "filter_form_html": filter_form_html(
+            form,
+            {**query, " directorates": ",".join(str(d.pk) for d in directorates)},
+            "directorate-access",
+        ),
+    }
     if not form.is_bound or form.is_valid():
         if not form.is_bound:
             form.cleaned_data = {}

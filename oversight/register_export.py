@@ -2,14 +2,15 @@
 
 Each row is made of the same pieces whichever database runs the export: its first three
 cells (reference, holder, email) as CSV text, the holder's business unit as an id, the
-tier and dates as CSV text, the approvers as ids, the status as CSV text and the sites as
-ids. Two producers make those pieces, and everything else is shared: the header, the
+tier and dates as CSV text, the approvers as ids, the status as CSV text, who agreed to
+the cost (CSV text, or the budget holder's id) and when, and the sites as ids; the latest
+access review's four cells are read a batch at a time. Two producers make those pieces, and everything else is shared: the header, the
 labels, the cell rules of `csv_export` (formulas neutralised, csv.writer's quoting), the
 names looked up by id (`_Names`) and the writing of lines (`_Names.lines`).
 
-- On PostgreSQL the query computes the text pieces in its parallel workers
-  (`_pg_register_sql`), leaving the web worker a fraction of the Python work the other
-  producer costs it (the export of the department's 200k grants has a speed target).
+- On PostgreSQL the query computes the text pieces (`_pg_register_sql`), leaving the web
+  worker a fraction of the Python work the other producer costs it (the export of the
+  department's 200k grants has a speed target).
 - Elsewhere, that is the SQLite demo that `make run` starts, which has none of the
   PostgreSQL functions and operators that query uses, one query reads plain columns and
   Python makes the pieces (`_python_pieces`).
@@ -23,10 +24,9 @@ from collections.abc import Iterator
 from django.contrib.postgres.aggregates import StringAgg as PostgresStringAgg
 from django.db import connections, transaction
 from django.db.models import CharField, Expression, F, OuterRef, Subquery, TextField
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, TruncDate
 
-from access_requests.models import TIER_LABELS, AccessGrant, Site
-from core.lookups import ids_any
+from access_requests.models import TIER_LABELS, AccessGrant, AccessTier, Site
 from people.models import BusinessUnit, display_name_of
 
 from .csv_export import (
@@ -105,61 +105,55 @@ class _Names:
                 self.raw_names[pk] = found.get(pk, "")
                 self.people[pk] = csv_text(neutralised(found.get(pk, "")))
 
-    def _accountability(self, grant_ids: list[int]) -> dict[int, str]:
-        """Each grant's last six cells (who agreed to the cost and when, its latest access
-        review and its outcome): two queries a batch, the same whichever producer made the
-        rest of the row."""
-        grants = (
-            AccessGrant.objects.using(self.using)
-            .filter(ids_any(AccessGrant, "id", grant_ids))
-            .values_list(
-                "pk", "tier", "cost_agreed_by_id", "approved_by_id", "holder_id", "approved_at"
-            )
-        )
+    def _reviews(self, grant_ids: list[int]) -> dict[int, str]:
+        """Each grant's last four cells (its latest access review and its outcome), for the
+        grants of a batch that were in a review: one query a batch."""
         reviews = latest_review_outcomes(grant_ids, using=self.using)
-        grants = list(grants)
-        self._read_people(
-            ({row[2] for row in grants} | {review.decided_by_id for review in reviews.values()})
-            - {None}
-        )
-        cells = {}
-        for pk, tier, agreed_by_id, approved_by_id, holder_id, approved_at in grants:
-            cost = cost_agreed(
-                tier=tier,
-                cost_agreed_by_id=agreed_by_id,
-                approved_by_id=approved_by_id,
-                holder_id=holder_id,
-                approved_at=approved_at,
-                name_of=self.raw_names.__getitem__,
+        self._read_people({review.decided_by_id for review in reviews.values()} - {None})
+        return {
+            pk: csv_text(
+                str(review.review_started_on),
+                review.outcome,
+                neutralised(self.raw_names[review.decided_by_id]) if review.decided_by_id else "",
+                str(review.decided_on or ""),
             )
-            review = reviews.get(pk)
-            cells[pk] = csv_text(
-                neutralised(cost.by),
-                str(cost.on or ""),
-                str(review.review_started_on) if review else "",
-                review.outcome if review else NOT_REVIEWED,
-                neutralised(self.raw_names[review.decided_by_id])
-                if review and review.decided_by_id
-                else "",
-                str(review.decided_on or "") if review else "",
-            )
-        return cells
+            for pk, review in reviews.items()
+        }
 
     def lines(self, batch: list[tuple]) -> str:
         """A batch of row pieces (`_pg_register_sql`'s columns) as CSV lines."""
-        self._read_people({row[4] for row in batch} | {row[5] for row in batch})
+        self._read_people(
+            {row[4] for row in batch} | {row[5] for row in batch} | {row[8] for row in batch}
+        )
         units, no_unit, people, sites = self.units, self.no_unit, self.people, self.sites
         for row in batch:
-            if row[7] not in sites:
-                self._read_sites(row[7])
-        after = self._accountability([row[0] for row in batch])
+            if row[10] not in sites:
+                self._read_sites(row[10])
+        reviews = self._reviews([row[0] for row in batch])
         return "".join(
             [
                 f"{head},{units.get(unit_id, no_unit)},{sites[site_ids]},{middle},"
-                f"{people[approver_id]},{people[behalf_id]},{status},{after[pk]}\r\n"
-                for pk, head, unit_id, middle, approver_id, behalf_id, status, site_ids in batch
+                f"{people[approver_id]},{people[behalf_id]},{status},"
+                f"{people[agreed_by_id] if cost_by is None else cost_by},{cost_on},"
+                f"{reviews.get(pk, NO_REVIEW)}\r\n"
+                for (
+                    pk,
+                    head,
+                    unit_id,
+                    middle,
+                    approver_id,
+                    behalf_id,
+                    status,
+                    cost_by,
+                    agreed_by_id,
+                    cost_on,
+                    site_ids,
+                ) in batch
             ]
         )
+
+
+NO_REVIEW = csv_text("", NOT_REVIEWED, "", "")
 
 
 # --- Python: the pieces made from plain columns -----------------------------------------
@@ -181,6 +175,8 @@ _PYTHON_COLUMNS = [
     "approved_by_id",
     "approved_on_behalf_of_id",
     "status",
+    "cost_agreed_by_id",
+    "holder_id",
 ]
 
 
@@ -217,56 +213,70 @@ def _python_register_sql(queryset) -> tuple[str, tuple]:
     columns = (
         queryset.select_related(None)
         .prefetch_related(None)
-        .annotate(site_ids=_site_ids_subquery())
-        .values_list(*_PYTHON_COLUMNS, "site_ids")
+        .annotate(approved_on=TruncDate("approved_at"), site_ids=_site_ids_subquery())
+        .values_list(*_PYTHON_COLUMNS, "approved_on", "site_ids")
     )
     return columns.query.sql_with_params()
 
 
+# `cost_agreed`'s name for a budget holder named by id: the export writes their name from
+# `_Names` (a name never holds a NUL character: PostgreSQL text cannot).
+_BY_NAME = "\x00"
+
+
+def _cost_pieces(tier, agreed_by_id, approver_id, holder_id, approved_on) -> tuple:
+    """`cost_agreed` as two pieces: who agreed as CSV text (None when it is the budget
+    holder named by `agreed_by_id`) and the day as CSV text."""
+    cost = cost_agreed(
+        tier=tier,
+        cost_agreed_by_id=agreed_by_id,
+        approved_by_id=approver_id,
+        holder_id=holder_id,
+        approved_at=None,
+        approved_on=approved_on,
+        name_of=lambda _: _BY_NAME,
+    )
+    return (None if cost.by == _BY_NAME else csv_text(neutralised(cost.by)), str(cost.on or ""))
+
+
 def _python_pieces(batch: list[tuple]) -> list[tuple]:
     """`_python_register_sql`'s rows as the pieces `_pg_register_sql` computes."""
-    return [
-        (
-            pk,
-            csv_text(
-                neutralised(reference or ""),
-                neutralised(display_name_of(common_name, first, last, email)),
-                neutralised(email or ""),
-            ),
-            unit_id,
-            # ISO dates (a date from PostgreSQL, already text on SQLite)
-            csv_text(_label(tier, TIER_LABELS), str(start), str(end)),
-            approver_id,
-            behalf_id,
-            csv_text(_label(status, STATUS_LABELS)),
-            site_ids,
+    pieces = []
+    for row in batch:
+        (pk, reference, common_name, first, last, email, unit_id, tier, start, end) = row[:10]
+        approver_id, behalf_id, status, agreed_by_id, holder_id, approved_on, site_ids = row[10:]
+        cost_by, cost_on = _cost_pieces(tier, agreed_by_id, approver_id, holder_id, approved_on)
+        pieces.append(
+            (
+                pk,
+                csv_text(
+                    neutralised(reference or ""),
+                    neutralised(display_name_of(common_name, first, last, email)),
+                    neutralised(email or ""),
+                ),
+                unit_id,
+                # ISO dates (a date from PostgreSQL, already text on SQLite)
+                csv_text(_label(tier, TIER_LABELS), str(start), str(end)),
+                approver_id,
+                behalf_id,
+                csv_text(_label(status, STATUS_LABELS)),
+                cost_by,
+                agreed_by_id,
+                cost_on,
+                site_ids,
+            )
         )
-        for (
-            pk,
-            reference,
-            common_name,
-            first,
-            last,
-            email,
-            unit_id,
-            tier,
-            start,
-            end,
-            approver_id,
-            behalf_id,
-            status,
-            site_ids,
-        ) in batch
-    ]
+    return pieces
 
 
 # --- PostgreSQL: the pieces computed by the query ---------------------------------------
 #
 # The text of each piece (display names, neutralised formulas, csv.writer's quoting,
-# labels, ISO dates) is computed by the query's parallel workers, below the Gather Merge,
-# instead of row by row in Python: the filtered, ordered queryset is annotated with the
-# pieces (`_PG_COLUMNS`) and fenced with OFFSET 0, and only the correlated site-ids
-# subquery (run by the leader) is added outside the fence. Each expression below is the
+# labels, ISO dates, the cost agreement's words) is computed by the query instead of row
+# by row in Python: the filtered, ordered queryset is annotated with the pieces
+# (`_PG_COLUMNS`) and fenced with OFFSET 0, and only the correlated site-ids subquery is
+# added outside the fence, so it runs once per row after the sort. (The rows are read
+# through a server-side cursor, for which PostgreSQL plans no parallel workers.) Each expression below is the
 # SQL twin of the Python rule named in its docstring, built from the same constants.
 
 # The characters Python's str.strip() removes (as `display_name_of` does), for btrim().
@@ -368,6 +378,33 @@ def _pg_label(field: str, labels: dict) -> _SqlTemplate:
     )
 
 
+def _pg_cost_by() -> _SqlTemplate:
+    """`_cost_pieces`' first piece in SQL: `cost_agreed`'s words for each case, asked of
+    it, and NULL where it names the budget holder."""
+
+    def said(agreed_by_id, tier=AccessTier.ACTIVE) -> str:
+        by = cost_agreed(
+            tier=tier,
+            cost_agreed_by_id=agreed_by_id,
+            approved_by_id=1,
+            holder_id=2,
+            approved_at=None,
+            name_of=lambda _: _BY_NAME,
+        ).by
+        return _sql_text(csv_text(neutralised(by)))
+
+    return _SqlTemplate(
+        f"CASE WHEN {{0}} <> {_sql_text(AccessTier.ACTIVE)} THEN {said(None, tier='')} "
+        f"WHEN {{1}} IS NULL THEN {said(None)} "
+        f"WHEN {{1}} = {{2}} THEN {said(1)} "
+        f"WHEN {{1}} = {{3}} THEN {said(2)} END",
+        "tier",
+        "cost_agreed_by_id",
+        "approved_by_id",
+        "holder_id",
+    )
+
+
 # (name, expression): the query's columns after the grant's id, as `_python_pieces` makes
 # them.
 _PG_COLUMNS = {
@@ -385,6 +422,14 @@ _PG_COLUMNS = {
     "csv_approver_id": lambda: F("approved_by_id"),
     "csv_behalf_id": lambda: F("approved_on_behalf_of_id"),
     "csv_status": lambda: _pg_label("status", STATUS_LABELS),
+    "csv_cost_by": lambda: _pg_cost_by(),
+    "csv_agreed_by_id": lambda: F("cost_agreed_by_id"),
+    "csv_cost_on": lambda: _SqlTemplate(
+        f"CASE WHEN {{0}} = {_sql_text(AccessTier.ACTIVE)} THEN coalesce({{1}}::text, '') "
+        "ELSE '' END",
+        "tier",
+        TruncDate("approved_at"),
+    ),
 }
 
 
@@ -407,7 +452,7 @@ def _pg_register_sql(queryset) -> tuple[str, tuple]:
         f'FROM "{through.db_table}" t WHERE t."{grant_column}" = x."pk"'
     )
     # OFFSET 0 keeps the inner query (its joins, cells and sort) from being merged into
-    # the outer one: the parallel workers compute the cells, the leader only the site ids.
+    # the outer one, which adds each sorted row's site ids.
     return f"SELECT x.*, ({site_ids}) FROM ({inner} OFFSET 0) x", params  # noqa: S608  # nosec B608 - Django's SQL, its params apart
 
 

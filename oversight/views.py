@@ -5,7 +5,6 @@ auditors hold (the page of failed email: admins only); everyone else gets 403.
 """
 
 import dataclasses
-import hashlib
 
 from django.conf import settings
 from django.contrib.auth.decorators import permission_required
@@ -13,10 +12,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
-from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.http import urlencode
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
 from core.replica import reads_from_replica, replica_configured, replica_status, wrote_recently
@@ -24,6 +20,7 @@ from people.models import Role
 from people.roles import load_roles
 
 from . import charts, csv_export, register_export, report_exports
+from .drawn_forms import cache_key as _cache_key, filter_form_html as _filter_form_html
 from .forms import STATUS_CHOICES, AuditFilterForm, RegisterFilterForm, ReportPeriodForm
 from .pagination import SortKey, link as _link, page_or_404 as _page_or_404, parse_id
 from .selectors import (
@@ -61,29 +58,6 @@ def _back_to_filters(url_name: str, form, request, page_view):
 
 def _register_form(request) -> RegisterFilterForm:
     return RegisterFilterForm(request.GET)
-
-
-# The filter forms' lists (business units, directorates, approvers, sites; the trail's
-# actions and object types) change rarely, and drawing a form through crispy-forms costs more
-# than the rest of the page: the drawn form is kept for a minute per page and combination of
-# filters (each process's local-memory cache), never when it shows errors.
-FILTER_FORM_CACHE_SECONDS = 60
-
-
-def _cache_key(prefix: str, query: dict) -> str:
-    """One cache key per combination of filters (their order in the URL does not matter)."""
-    return f"{prefix}:" + hashlib.sha256(urlencode(sorted(query.items())).encode()).hexdigest()
-
-
-def _filter_form_html(form, query: dict, page: str = "register") -> str:
-    if form.errors:
-        return render_to_string("oversight/includes/filter_form.html", {"form": form})
-    key = _cache_key(f"{page}-filters", query)
-    html = cache.get(key)
-    if html is None:
-        html = render_to_string("oversight/includes/filter_form.html", {"form": form})
-        cache.set(key, html, FILTER_FORM_CACHE_SECONDS)
-    return mark_safe(html)  # noqa: S308  # nosec B308 B703 - our own rendered template
 
 
 # A count past the cap reads 10,001 index entries to say "more than 10,000": the default

@@ -177,12 +177,19 @@ class StaffProfile(TimeStampedModel):
     )
     commonly_used_name = models.CharField(max_length=200)
     job_title = models.CharField(max_length=200, blank=True)
+    # Indexed by `profile_unit_user_idx` below, which also holds the person.
     business_unit = models.ForeignKey(
-        BusinessUnit, on_delete=models.PROTECT, related_name="staff_profiles"
+        BusinessUnit, on_delete=models.PROTECT, related_name="staff_profiles", db_index=False
     )
 
     class Meta:
         ordering = ["commonly_used_name"]
+        indexes = [
+            # A directorate's or a unit's people, read from the index alone: the
+            # directorate's access page and the register's unit and directorate filters find
+            # grants by these holders' ids instead of joining every grant to its holder.
+            models.Index(fields=["business_unit"], include=["user"], name="profile_unit_user_idx"),
+        ]
 
     def __str__(self):
         return self.commonly_used_name

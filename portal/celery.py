@@ -2,13 +2,21 @@
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.worker_init.connect(weak=False, dispatch_uid="sns-worker-priority")
+def _background_priority(**_kwargs) -> None:
+    """The worker, and the pool it is about to fork, yield the CPU to the web's requests."""
+    from core.priority import background_priority_lower
+
+    background_priority_lower()
 
 
 @app.task(name="portal.ping")

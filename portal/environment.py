@@ -37,6 +37,25 @@ def env_int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+def env_within(name: str, default: float, *, low: float, high: float) -> float:
+    """A number from `low` to `high`; any other value stops the portal at start-up."""
+    value = os.environ.get(name)
+    try:
+        number = float(value) if value else default
+    except ValueError:
+        number = low - 1
+    if not low <= number <= high:
+        raise ImproperlyConfigured(f"{name} must be a number from {low:g} to {high:g}")
+    return number
+
+
+def cores_available() -> int:
+    """The cores this process may run on (its CPU affinity where the system has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 
@@ -96,3 +115,26 @@ def databases_from_urls(*, primary: str, replica: str, sqlite_path, conn_max_age
     # A replica that stops answering costs a page this long before it reads the primary.
     databases["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
     return databases
+
+
+def refuse_demo_defaults(
+    *, secret_key: str, audit_chain_key: str, demo_keys: tuple[str, str], demo_outbox: bool
+) -> None:
+    """Production must not run on anything that only exists for the demo."""
+    demo_secret_key, demo_audit_chain_key = demo_keys
+    problems = []
+    if secret_key == demo_secret_key or len(secret_key) < 32:
+        problems.append("set SECRET_KEY to a random value of at least 32 characters")
+    if audit_chain_key == demo_audit_chain_key or len(audit_chain_key) < 32:
+        problems.append(
+            "set AUDIT_CHAIN_KEY to a random value of at least 32 characters, kept outside "
+            "the database"
+        )
+    if demo_outbox:
+        problems.append(
+            "set EMAIL_HOST or NOTIFY_API_KEY (the demo outbox folder is for DEBUG only)"
+        )
+    if problems:
+        raise ImproperlyConfigured(
+            "Production settings (DEBUG off) refuse the demo defaults: " + "; ".join(problems)
+        )

@@ -37,7 +37,7 @@ def for_user(user) -> dict:
     }
     if user_decides_cases(user):
         # The home page lists reference, requester and date: not the sites the list page shows.
-        first_ids = list(approval_selectors.approval_requests_open_ids(user=user)[:10])
+        first_ids = approval_selectors.approval_requests_open_first_ids(user=user)
         sections["to_decide"] = approval_selectors.cases_to_decide_lines(first_ids)
     if user.has_role(Role.DIRECTOR) or user.has_role(Role.ADMIN):
         # Holders who have not confirmed their safe-use review in time (directors see

@@ -2,7 +2,7 @@
 
 With no variables set this is the embedded demo: SQLite, kombu's filesystem broker and
 mail written to a folder. Production (``DEBUG`` off) refuses to start on those demo
-defaults; see ``refuse_demo_defaults`` at the bottom.
+defaults; see ``refuse_demo_defaults`` (portal/environment.py), called near the bottom.
 """
 
 import ipaddress
@@ -15,13 +15,16 @@ from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
 from portal.environment import (
+    cores_available,
     databases_from_urls,
     env_bool,
     env_int,
     env_iso_dates,
     env_list,
+    env_within,
     loopback_http,
     notify_settings_problems,
+    refuse_demo_defaults,
 )
 from portal.logging_config import logging_config
 
@@ -259,6 +262,9 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG or RUNNING_TESTS
+# Files are looked up when asked for, not listed at start: the tests start the middleware for
+# every test client (thousands a run), and listing every static file costs ~9 ms each time.
+WHITENOISE_AUTOREFRESH = DEBUG or RUNNING_TESTS
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = ["gds"]
 CRISPY_TEMPLATE_PACK = "gds"
@@ -345,10 +351,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # The one beat schedule. django-celery-beat copies it into the database on start,
 # where admins can see it (only a superuser may change it: people/roles.py says why).
 SNS_SWEEP_INTERVAL_SECONDS = float(os.environ.get("SNS_SWEEP_INTERVAL_SECONDS", "300"))
-# The expiry, reminder, expiry-notice and safe-use sweeps work on this many batches at once
-# on PostgreSQL, each on its own database connection (core/sweeping.py);
-# 1 = one at a time.
-SNS_SWEEP_CONNECTIONS = env_int("SNS_SWEEP_CONNECTIONS", 2)
+# Background work yields the cores to requests (core/sweeping.py, core/priority.py): a sweep's
+# batches at once, each on its own connection (one keeps at most a core busy, so that is the
+# default on two cores or fewer), the share of its time it works, and the worker's nice value.
+SNS_SWEEP_CONNECTIONS = env_int("SNS_SWEEP_CONNECTIONS", 1 if cores_available() <= 2 else 2)
+SNS_SWEEP_DUTY_CYCLE = env_within("SNS_SWEEP_DUTY_CYCLE", 1.0, low=0.05, high=1.0)
+SNS_WORKER_NICE = int(env_within("SNS_WORKER_NICE", 10, low=0, high=19))
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {
         "task": "notifications.outbox_sweep",
@@ -386,7 +394,7 @@ CELERY_BEAT_SCHEDULE = {
 # The audit trail (audit/, docs/threat-model.md). Each event's hash is an HMAC-SHA-256 keyed
 # with AUDIT_CHAIN_KEY, a secret kept outside the database, so whoever holds only the
 # database login cannot recompute the chain after editing it. The demo and the tests use a
-# fixed key; production refuses to start without a key of its own (refuse_demo_defaults).
+# fixed key; production refuses to start without a key of its own (portal.environment.refuse_demo_defaults).
 AUDIT_CHAIN_KEY = os.environ.get("AUDIT_CHAIN_KEY") or DEMO_AUDIT_CHAIN_KEY
 # Signed checkpoints of the chain (count, last id, head hash) are appended to a file in this
 # folder, out of the database login's reach; in production a folder the portal may only
@@ -503,28 +511,13 @@ except ValueError as error:
     raise ImproperlyConfigured(f"METRICS_ALLOWED_ADDRESSES: {error}") from error
 
 
-def refuse_demo_defaults() -> None:
-    """Production must not run on anything that only exists for the demo."""
-    problems = []
-    if SECRET_KEY == DEMO_SECRET_KEY or len(SECRET_KEY) < 32:
-        problems.append("set SECRET_KEY to a random value of at least 32 characters")
-    if AUDIT_CHAIN_KEY == DEMO_AUDIT_CHAIN_KEY or len(AUDIT_CHAIN_KEY) < 32:
-        problems.append(
-            "set AUDIT_CHAIN_KEY to a random value of at least 32 characters, kept outside "
-            "the database"
-        )
-    if DEMO_OUTBOX and not NOTIFY_API_KEY:
-        problems.append(
-            "set EMAIL_HOST or NOTIFY_API_KEY (the demo outbox folder is for DEBUG only)"
-        )
-    if problems:
-        raise ImproperlyConfigured(
-            "Production settings (DEBUG off) refuse the demo defaults: " + "; ".join(problems)
-        )
-
-
 if not DEBUG and not RUNNING_TESTS:
-    refuse_demo_defaults()
+    refuse_demo_defaults(
+        secret_key=SECRET_KEY,
+        audit_chain_key=AUDIT_CHAIN_KEY,
+        demo_keys=(DEMO_SECRET_KEY, DEMO_AUDIT_CHAIN_KEY),
+        demo_outbox=bool(DEMO_OUTBOX and not NOTIFY_API_KEY),
+    )
 
 SERVICE_NAME = os.environ.get("SERVICE_NAME", "Request social media access")
 DEPARTMENT_NAME = os.environ.get("DEPARTMENT_NAME", "Home Office")

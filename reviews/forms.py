@@ -69,27 +69,28 @@ class StartReviewForm(GovukForm):
 
 class ReviewDecisionsForm(GovukForm):
     """One Keep/End choice and a reason per grant on the page; a grant left unmarked is left
-    for later. Rendered by the page's own template (a reason revealed under End)."""
+    for later. `holders`: each item's id and its holder's name, in the page's order. Rendered
+    by the page's own template (a reason revealed under End)."""
 
-    def __init__(self, *args, items: list[ReviewItem], **kwargs):
+    def __init__(self, *args, holders: dict[int, str], **kwargs):
         super().__init__(*args, **kwargs)
-        self.items = items
-        for item in items:
-            self.fields[f"decision_{item.pk}"] = forms.ChoiceField(
+        self.holders = holders
+        for item_id, holder in holders.items():
+            self.fields[f"decision_{item_id}"] = forms.ChoiceField(
                 choices=[
                     (ReviewItem.Decision.KEEP, "Keep"),
                     (ReviewItem.Decision.END, "End"),
                 ],
                 required=False,
                 widget=forms.RadioSelect,
-                label=f"Keep or end {item.grant.holder.display_name}'s access",
+                label=decision_label(holder),
                 error_messages={"invalid_choice": "Select keep or end"},
             )
-            self.fields[f"reason_{item.pk}"] = forms.CharField(
+            self.fields[f"reason_{item_id}"] = forms.CharField(
                 required=False,
                 max_length=REASON_MAX,
                 widget=forms.Textarea(attrs={"rows": 3}),
-                label="Why should this access end?",
+                label=REASON_LABEL,
                 error_messages={
                     "max_length": f"The reason must be {REASON_MAX} characters or fewer"
                 },
@@ -97,31 +98,35 @@ class ReviewDecisionsForm(GovukForm):
 
     def clean(self):
         cleaned = super().clean()
-        for item in self.items:
-            decision = cleaned.get(f"decision_{item.pk}")
-            reason = (cleaned.get(f"reason_{item.pk}") or "").strip()
+        for item_id, holder in self.holders.items():
+            decision = cleaned.get(f"decision_{item_id}")
+            reason = (cleaned.get(f"reason_{item_id}") or "").strip()
             if (
                 decision == ReviewItem.Decision.END
                 and not reason
-                and not self.has_error(f"reason_{item.pk}")
+                and not self.has_error(f"reason_{item_id}")
             ):
-                self.add_error(
-                    f"reason_{item.pk}",
-                    f"Enter why {item.grant.holder.display_name}'s access should end",
-                )
+                self.add_error(f"reason_{item_id}", f"Enter why {holder}'s access should end")
         if not self.errors and not self.decisions():
             raise forms.ValidationError("Select keep or end for at least one access")
         return cleaned
 
-    def decisions(self) -> list[tuple[ReviewItem, str, str]]:
-        """(item, decision, reason) for each grant marked on the page."""
+    def decisions(self) -> list[tuple[int, str, str]]:
+        """(item id, decision, reason) for each grant marked on the page."""
         chosen = []
-        for item in self.items:
-            decision = self.cleaned_data.get(f"decision_{item.pk}")
+        for item_id in self.holders:
+            decision = self.cleaned_data.get(f"decision_{item_id}")
             if decision:
-                reason = (self.cleaned_data.get(f"reason_{item.pk}") or "").strip()
-                chosen.append((item, decision, reason))
+                reason = (self.cleaned_data.get(f"reason_{item_id}") or "").strip()
+                chosen.append((item_id, decision, reason))
         return chosen
+
+
+REASON_LABEL = "Why should this access end?"
+
+
+def decision_label(holder: str) -> str:
+    return f"Keep or end {holder}'s access"
 
 
 class KeepUnmarkedForm(GovukForm):

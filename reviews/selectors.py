@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from access_requests.models import AccessGrant, AccessTier
+from access_requests.models import TIER_LABELS, AccessGrant, AccessTier, SafeUseReminder
 from approvals.services.routing import fallback_approvers
-from people.models import User
+from people.models import User, display_name_of
 
 from .models import AccessReview, ReviewItem
 
@@ -19,6 +19,8 @@ VIEW_PERMISSION = "reviews.view_accessreview"
 DECIDE_ANY_PERMISSION = "access_requests.revoke_accessgrant"
 
 CURRENT = AccessGrant.Status.current()
+STATUS_LABELS = dict(AccessGrant.Status.choices)
+DECISION_LABELS = dict(ReviewItem.Decision.choices)
 
 
 def grant_reviewer(grant: AccessGrant, *, exclude_ids: frozenset[int] = frozenset()) -> User | None:
@@ -110,69 +112,136 @@ def reviews_to_do(*, user) -> QuerySet[AccessReview]:
 
 @dataclass(frozen=True)
 class ReviewLine:
-    """One grant as the review page shows it."""
+    """One grant to decide as the review page's card shows it: plain values, no models."""
 
-    item: ReviewItem
-    grant: AccessGrant
+    item_id: int
+    holder: str
+    reference: str
+    purpose: str
     sites: list[str]
-    safe_use: list[str]
+    tier: str
     cost: str
-    ended_meanwhile: bool
+    safe_use: list[str]
+    dates: str  # "1 May 2026 to 30 April 2027 (active)"
 
 
-def safe_use_history(grant: AccessGrant, *, today: datetime.date) -> list[str]:
-    """Each safe-use reminder and its answer, from the prefetched reminders."""
-    if grant.tier != AccessTier.ACTIVE:
+@dataclass(frozen=True)
+class ListedItem:
+    """One item of the page's lists (already reviewed, ended meanwhile)."""
+
+    holder: str
+    reference: str
+    outcome: str = ""  # "Kept", "Ended"
+    reason: str = ""
+    decided_by: str = ""  # empty: decided by the review's end
+    decided_on: str = ""  # "5 December 2026"
+    status: str = ""  # the grant's status, in words
+
+
+def _on(day: datetime.date) -> str:
+    return f"{day:%-d %B %Y}"
+
+
+def safe_use_history(tier: str, reminders: list[tuple], *, today: datetime.date) -> list[str]:
+    """Each safe-use reminder (period, confirm_by, confirmed_at) and its answer."""
+    if tier != AccessTier.ACTIVE:
         return ["Not needed (passive monitoring)"]
-    reminders = sorted(grant.safe_use_reminders.all(), key=lambda reminder: reminder.period)
     if not reminders:
         return ["Not asked yet"]
     lines = []
-    for reminder in reminders:
-        if reminder.confirmed_at is not None:
-            confirmed = timezone.localtime(reminder.confirmed_at)
-            lines.append(f"Confirmed on {confirmed:%-d %B %Y}")
-        elif reminder.confirm_by < today:
-            lines.append(f"Not confirmed (was due {reminder.confirm_by:%-d %B %Y})")
+    for _, confirm_by, confirmed_at in sorted(reminders, key=lambda reminder: reminder[0]):
+        if confirmed_at is not None:
+            lines.append(f"Confirmed on {_on(timezone.localtime(confirmed_at))}")
+        elif confirm_by < today:
+            lines.append(f"Not confirmed (was due {_on(confirm_by)})")
         else:
-            lines.append(f"Asked, due {reminder.confirm_by:%-d %B %Y}")
+            lines.append(f"Asked, due {_on(confirm_by)}")
     return lines
 
 
+_HOLDER = ["profile__commonly_used_name", "first_name", "last_name", "email"]
+
+
+def _name(row: dict, user: str) -> str:
+    """`display_name_of` for the person at the path `user` of a values() row."""
+    return display_name_of(*(row[f"{user}__{column}"] for column in _HOLDER))
+
+
+def _first(items: QuerySet[ReviewItem], order: list[str], limit: int, *columns: str) -> list:
+    """The first `limit` items in `order`, as values() rows of `columns`. The items are chosen
+    by id alone in a subquery, then only those few are joined to what is shown: PostgreSQL
+    would otherwise join every candidate's case and people before sorting."""
+    chosen = items.order_by(*order).values("pk")[:limit]
+    return list(ReviewItem.objects.filter(pk__in=chosen).order_by(*order).values("pk", *columns))
+
+
+_BY_HOLDER = ["grant__holder__profile__commonly_used_name", "pk"]
+_HOLDER_COLUMNS = [f"grant__holder__{column}" for column in _HOLDER]
+
+
 def review_lines(
-    items: QuerySet[ReviewItem], *, yearly_pc_cost: int, limit: int | None = None
+    items: QuerySet[ReviewItem], *, yearly_pc_cost: int, limit: int
 ) -> list[ReviewLine]:
-    """The review page's grants (the first `limit` by holder's name) in a fixed number of
-    queries, however many there are."""
+    """The first `limit` grants to decide by holder's name, with everything a card shows, in
+    three queries however many there are: the items, their sites, their reminders."""
     today = timezone.localdate()
-    items = (
-        # Only what a card shows: each relation joined costs the query's building more
-        # than the database's reading.
-        items.select_related(
-            "grant__business_case", "grant__holder__profile", "grant__paying_business_unit"
-        )
-        .prefetch_related("grant__sites", "grant__safe_use_reminders")
-        .order_by("grant__holder__profile__commonly_used_name", "pk")
+    rows = _first(
+        items,
+        _BY_HOLDER,
+        limit,
+        "grant_id",
+        "grant__tier",
+        "grant__status",
+        "grant__start_date",
+        "grant__end_date",
+        "grant__business_case__reference",
+        "grant__business_case__purpose",
+        "grant__paying_business_unit__name",
+        "grant__paying_business_unit__cost_centre",
+        *_HOLDER_COLUMNS,
     )
-    if limit is not None:
-        items = items[:limit]
+    grant_ids = [row["grant_id"] for row in rows]
+    sites: dict[int, list[str]] = {pk: [] for pk in grant_ids}
+    for grant_id, name in (
+        AccessGrant.sites.through.objects.filter(accessgrant_id__in=grant_ids)
+        .order_by("site__name")
+        .values_list("accessgrant_id", "site__name")
+    ):
+        sites[grant_id].append(name)
+    reminders: dict[int, list[tuple]] = {pk: [] for pk in grant_ids}
+    active = [row["grant_id"] for row in rows if row["grant__tier"] == AccessTier.ACTIVE]
+    if active:
+        for grant_id, *reminder in SafeUseReminder.objects.filter(grant_id__in=active).values_list(
+            "grant_id", "period", "confirm_by", "confirmed_at"
+        ):
+            reminders[grant_id].append(reminder)
     lines = []
-    for item in items:
-        grant = item.grant
-        if grant.tier == AccessTier.ACTIVE:
-            unit = grant.paying_business_unit
-            charged = f", charged to {unit.cost_centre} ({unit.name})" if unit else ""
+    for row in rows:
+        tier = row["grant__tier"]
+        if tier == AccessTier.ACTIVE:
+            unit = row["grant__paying_business_unit__name"]
+            charged = (
+                f", charged to {row['grant__paying_business_unit__cost_centre']} ({unit})"
+                if unit is not None
+                else ""
+            )
             cost = f"£{yearly_pc_cost:,} a year for the standalone PC{charged}"
         else:
             cost = "No cost (passive monitoring from the office network)"
+        grant_id = row["grant_id"]
+        status = STATUS_LABELS.get(row["grant__status"], row["grant__status"])
         lines.append(
             ReviewLine(
-                item=item,
-                grant=grant,
-                sites=[site.name for site in grant.sites.all()],
-                safe_use=safe_use_history(grant, today=today),
+                item_id=row["pk"],
+                holder=_name(row, "grant__holder"),
+                reference=row["grant__business_case__reference"],
+                purpose=row["grant__business_case__purpose"],
+                sites=sites[grant_id],
+                tier=TIER_LABELS.get(tier, tier),
                 cost=cost,
-                ended_meanwhile=grant.status not in CURRENT,
+                safe_use=safe_use_history(tier, reminders[grant_id], today=today),
+                dates=f"{_on(row['grant__start_date'])} to {_on(row['grant__end_date'])}"
+                f" ({status.lower()})",
             )
         )
     return lines
@@ -193,17 +262,62 @@ class ReviewPage:
     total: int  # every item the person reviews, decided or not
     outstanding: list[ReviewLine]
     outstanding_count: int
-    decided: list[ReviewItem]
+    decided: list[ListedItem]
     decided_count: int
-    ended_meanwhile: list[ReviewItem]
+    ended_meanwhile: list[ListedItem]
     ended_meanwhile_count: int
+
+
+def _decided(items: QuerySet[ReviewItem]) -> list[ListedItem]:
+    rows = _first(
+        items.exclude(decision=""),
+        ["-decided_at", "-pk"],
+        REVIEW_LISTED,
+        "decision",
+        "reason",
+        "decided_at",
+        "decided_by_id",
+        "grant__business_case__reference",
+        *_HOLDER_COLUMNS,
+        *(f"decided_by__{column}" for column in _HOLDER),
+    )
+    return [
+        ListedItem(
+            holder=_name(row, "grant__holder"),
+            reference=row["grant__business_case__reference"],
+            outcome=DECISION_LABELS.get(row["decision"], row["decision"]),
+            reason=row["reason"],
+            decided_by=_name(row, "decided_by") if row["decided_by_id"] else "",
+            decided_on=_on(timezone.localtime(row["decided_at"])),
+        )
+        for row in rows
+    ]
+
+
+def _ended_meanwhile(items: QuerySet[ReviewItem]) -> list[ListedItem]:
+    rows = _first(
+        items.filter(decision="").exclude(grant__status__in=CURRENT),
+        _BY_HOLDER,
+        REVIEW_LISTED,
+        "grant__status",
+        "grant__business_case__reference",
+        *_HOLDER_COLUMNS,
+    )
+    return [
+        ListedItem(
+            holder=_name(row, "grant__holder"),
+            reference=row["grant__business_case__reference"],
+            status=STATUS_LABELS.get(row["grant__status"], row["grant__status"]),
+        )
+        for row in rows
+    ]
 
 
 def review_page(*, review: AccessReview, user, yearly_pc_cost: int) -> ReviewPage:
     """The reviewer's page in a fixed number of queries."""
     items = items_for(review=review, user=user)
     counts = items.aggregate(**review_counts(ReviewItem.objects.all(), prefix=""))
-    listed = ("grant__business_case", "grant__holder__profile")
+    decided_count = counts["kept"] + counts["ended"]
     return ReviewPage(
         total=counts["total"],
         outstanding=review_lines(
@@ -214,23 +328,20 @@ def review_page(*, review: AccessReview, user, yearly_pc_cost: int) -> ReviewPag
         if counts["outstanding"]
         else [],
         outstanding_count=counts["outstanding"],
-        decided=list(
-            items.exclude(decision="")
-            .select_related(*listed, "decided_by__profile")
-            .order_by("-decided_at", "-pk")[:REVIEW_LISTED]
-        )
-        if counts["kept"] + counts["ended"]
-        else [],
-        decided_count=counts["kept"] + counts["ended"],
-        ended_meanwhile=list(
-            items.filter(decision="")
-            .exclude(grant__status__in=CURRENT)
-            .select_related(*listed)
-            .order_by("grant__holder__profile__commonly_used_name", "pk")[:REVIEW_LISTED]
-        )
-        if counts["ended_meanwhile"]
-        else [],
+        decided=_decided(items) if decided_count else [],
+        decided_count=decided_count,
+        ended_meanwhile=_ended_meanwhile(items) if counts["ended_meanwhile"] else [],
         ended_meanwhile_count=counts["ended_meanwhile"],
+    )
+
+
+def passed_on_count(*, review: AccessReview, user) -> int:
+    """How many of this director's people's grants escalation passed on undecided to someone
+    else. Escalation marks the review when it runs: before, no query."""
+    if review.escalated_at is None:
+        return 0
+    return (
+        items_passed_on(review=review, user=user).filter(decision="").exclude(reviewer=user).count()
     )
 
 

@@ -19,7 +19,13 @@ from .errors import (
     ReviewClosed,
     ReviewPassedOn,
 )
-from .forms import KeepUnmarkedForm, ReviewDecisionsForm, StartReviewForm
+from .forms import (
+    REASON_LABEL,
+    KeepUnmarkedForm,
+    ReviewDecisionsForm,
+    StartReviewForm,
+    decision_label,
+)
 from .models import AccessReview
 
 
@@ -75,16 +81,36 @@ def _review_for_reviewer(request, pk: int) -> AccessReview:
     return review
 
 
-def _review_page(request, review, page, form, status=200):
-    cards = [
-        {
+def _cards(lines, form=None) -> list[dict]:
+    """Each card's grant and its Keep/End question as plain values: the names, ids, label,
+    what was chosen and typed, and the first error of each (from `form` when the page
+    shows a posted form again)."""
+    cards = []
+    for line in lines:
+        decision, reason = f"decision_{line.item_id}", f"reason_{line.item_id}"
+        card = {
             "line": line,
-            "decision": form[f"decision_{line.item.pk}"],
-            "reason": form[f"reason_{line.item.pk}"],
+            "decision_name": decision,
+            "reason_name": reason,
+            "label": decision_label(line.holder),
+            "reason_label": REASON_LABEL,
+            "decision": None,
+            "reason": "",
+            "decision_error": "",
+            "reason_error": "",
         }
-        for line in page.outstanding
-        if f"decision_{line.item.pk}" in form.fields
-    ]
+        if form is not None:
+            if decision not in form.fields:
+                continue
+            card["decision"] = form[decision].value()
+            card["reason"] = form[reason].value() or ""
+            card["decision_error"] = next(iter(form.errors.get(decision, [])), "")
+            card["reason_error"] = next(iter(form.errors.get(reason, [])), "")
+        cards.append(card)
+    return cards
+
+
+def _review_page(request, review, page, form=None, status=200):
     return render(
         request,
         "reviews/review.html",
@@ -92,11 +118,8 @@ def _review_page(request, review, page, form, status=200):
             "review": review,
             "form": form,
             "page": page,
-            "cards": cards,
-            "passed_on": selectors.items_passed_on(review=review, user=request.user)
-            .filter(decision="")
-            .exclude(reviewer=request.user)
-            .count(),
+            "cards": _cards(page.outstanding, form),
+            "passed_on": selectors.passed_on_count(review=review, user=request.user),
         },
         status=status,
     )
@@ -119,23 +142,24 @@ def review(request, pk: int):
         or selectors.items_passed_on(review=review, user=request.user).exists()
     ):
         raise PermissionDenied("Only the review's reviewers and admins can see this page")
-    items = [line.item for line in page.outstanding]
     if request.method != "POST":
-        return _review_page(request, review, page, ReviewDecisionsForm(items=items))
+        return _review_page(request, review, page)
     if not review.is_open:
         return render(request, "reviews/closed.html", {"review": review}, status=409)
-    posted = _posted_items(request, review)
-    form = ReviewDecisionsForm(
-        request.POST, items=posted + [item for item in items if item not in posted]
-    )
+    posted = {item.pk: item for item in _posted_items(request, review)}
+    holders = {pk: item.grant.holder.display_name for pk, item in posted.items()}
+    for line in page.outstanding:
+        holders.setdefault(line.item_id, line.holder)
+    form = ReviewDecisionsForm(request.POST, holders=holders)
     if not form.is_valid():
         return _review_page(request, review, page, form)
     refused = []
     saved = 0
-    for item, decision, reason in form.decisions():
+    # A grant marked on the page is one of `posted`: the page's grants are the person's own.
+    for item_id, decision, reason in form.decisions():
         try:
             services.review_item_decide(
-                item=item,
+                item=posted[item_id],
                 actor=request.user,
                 decision=decision,
                 reason=reason,

@@ -11,6 +11,10 @@
 #  4. gunicorn stopped; python -m bench.run writes: the write journeys (bench/writes.py) on a
 #     copy of the database with a gunicorn of its own on $BENCH_PORT+1; then
 #     python -m bench.run sweeps on a copy of the database.
+#  4b. python -m bench.run replica: a streaming replica of the cluster (pg_basebackup of a
+#     copy of the database, on loopback) serves the register and its CSV export while the
+#     write journeys post to the primary; beside the same read from the primary. Webs on
+#     $BENCH_PORT+2..+4; the replica is stopped and removed afterwards (the trap too).
 #  5. python -m bench.run import: manage.py import_staff of a generated 50,000-person
 #     directory into an empty scratch database ($BENCH_DB_import, dropped afterwards), then
 #     the same file again with --full.
@@ -24,7 +28,8 @@
 # BENCH_REDIS_URL (redis://127.0.0.1:6379/5), BENCH_PORT (8765), BENCH_DURATION (10 s per page),
 # BENCH_WARMUP (2 s), BENCH_CONNECTIONS (16: the page targets are at 16), BENCH_SWEEP_TIMEOUT (120 s per sweep run),
 # BENCH_SKIP_SWEEPS (unset), BENCH_SKIP_IMPORT (unset), BENCH_IMPORT_PEOPLE (50000),
-# BENCH_SKIP_WRITES (unset), BENCH_WRITES_SECONDS (8 s per write journey and concurrency).
+# BENCH_SKIP_WRITES (unset), BENCH_WRITES_SECONDS (8 s per write journey and concurrency),
+# BENCH_SKIP_REPLICA (unset), BENCH_REPLICA_PORT (the replica's PostgreSQL port; unset: a free one).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -147,7 +152,13 @@ gunicorn_stop() {
     fi
     GUNICORN_PID=""
 }
-trap gunicorn_stop EXIT INT TERM
+# A replica step whose process was killed leaves its replica running: remove it.
+replica_remove() {
+    if [ -f "$WORK/replica-state.json" ]; then
+        "$PY" -m bench.run replica-remove --work "$WORK" || true
+    fi
+}
+trap 'gunicorn_stop; replica_remove' EXIT INT TERM
 
 for _ in $(seq 1 60); do
     if "$PY" -c "import urllib.request, sys; urllib.request.urlopen('http://127.0.0.1:$BENCH_PORT/healthz', timeout=2)" 2>/dev/null; then
@@ -170,11 +181,17 @@ if [ -z "${BENCH_SKIP_WRITES:-}" ]; then
     "$PY" -m bench.run writes --out "$WORK/writes.json" --work "$WORK" \
         --port "$((BENCH_PORT + 1))" --seconds "${BENCH_WRITES_SECONDS:-8}"
 fi
+if [ -z "${BENCH_SKIP_REPLICA:-}" ]; then
+    "$PY" -m bench.run replica --out "$WORK/replica.json" --work "$WORK" \
+        --port "$((BENCH_PORT + 2))" --replica-port "${BENCH_REPLICA_PORT:-0}" \
+        --seconds "$BENCH_DURATION" --warmup "$BENCH_WARMUP" --connections "$BENCH_CONNECTIONS"
+fi
 if [ -z "${BENCH_SKIP_SWEEPS:-}" ]; then
     "$PY" -m bench.run sweeps --out "$WORK/sweeps.json" --timeout "${BENCH_SWEEP_TIMEOUT:-120}"
 fi
 if [ -z "${BENCH_SKIP_IMPORT:-}" ]; then
     "$PY" -m bench.run import --out "$WORK/import.json" --work "$WORK"
 fi
-"$PY" -m bench.run report "$WORK/pages.json" "$WORK/sweeps.json" "$WORK/import.json" "$WORK/writes.json"
+"$PY" -m bench.run report "$WORK/pages.json" "$WORK/sweeps.json" "$WORK/import.json" "$WORK/writes.json" \
+    "$WORK/replica.json"
 say "raw files and the gunicorn log are in $WORK"

@@ -61,12 +61,12 @@ def broker(settings):
 
 @pytest.fixture(scope="session")
 def streaming_replica(django_db_setup, django_db_blocker):
-    """A real streaming replica of the test database (`tests/streaming_replica.py`), one
+    """A real streaming replica of the test database (`core/streaming_replica.py`), one
     per test session (per worker under pytest-xdist), removed at the end, also on failure.
     Its base backup is taken after the test database exists."""
     from django.db import connection
 
-    from tests.streaming_replica import StreamingReplica
+    from core.streaming_replica import StreamingReplica
 
     primary = connection.settings_dict
     replica = StreamingReplica(

@@ -103,12 +103,11 @@ def find_forms(world: World, objects: dict | None = None, extra=(), roles=ROLES)
     each role are the same whether found alone or with the others).
     """
     objects = objects or {}
-    skip = {reverse(name) for name in NOT_FUZZED_ACTIONS}
-    found: dict[tuple, FoundForm] = {}
     visits = [(route, role, objects.get(route.name)) for route in portal_routes() for role in roles]
     by_name = {route.name: route for route in portal_routes()}
     visits += [(by_name[name], role, obj) for name, role, obj in extra if role in roles]
     clients = {role: signed_in_client(world, role) for role in roles}
+    opened = []
     for route, role, obj in visits:
         if route.is_admin:
             continue  # Django's own admin forms are Django's to test
@@ -117,14 +116,22 @@ def find_forms(world: World, objects: dict | None = None, extra=(), roles=ROLES)
         except UnknownParameter:
             continue
         response = clients[role].get(url)
-        if response.status_code != 200 or "text/html" not in response.get("Content-Type", ""):
-            continue
-        for form in page_forms(response.content.decode(), "http://testserver" + url):
+        if response.status_code == 200 and "text/html" in response.get("Content-Type", ""):
+            opened.append((route.name, role, url, response.content.decode()))
+    return forms_on_pages(opened)
+
+
+def forms_on_pages(pages) -> list[FoundForm]:
+    """The distinct forms on pages already opened: (url name, role, url, HTML)."""
+    skip = {reverse(name) for name in NOT_FUZZED_ACTIONS}
+    found: dict[tuple, FoundForm] = {}
+    for name, role, url, html in pages:
+        for form in page_forms(html, "http://testserver" + url):
             action = form["action"].removeprefix("http://testserver")
             if action.split("?")[0] in skip:
                 continue
             method = "post" if form["method"] == "post" else "get"
-            candidate = FoundForm(route.name, role, url, action, form["fields"], method)
+            candidate = FoundForm(name, role, url, action, form["fields"], method)
             found.setdefault(candidate.key, candidate)
     return list(found.values())
 

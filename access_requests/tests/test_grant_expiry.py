@@ -369,10 +369,15 @@ def test_the_expiry_emails_greet_the_holder_by_the_name_the_portal_shows(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_expiry_sweep_on_two_connections_expires_each_grant_once(settings, no_worker_running):
+@pytest.mark.parametrize("duty_cycle", [1, 0.5])
+def test_the_expiry_sweep_on_two_connections_expires_each_grant_once(
+    settings, no_worker_running, duty_cycle
+):
     """Two batches at a time, each on its own database connection (`batches_handle`): the
-    test commits, as a worker does, so that each thread's connection sees the grants."""
+    test commits, as a worker does, so that each thread's connection sees the grants. Resting
+    between batches (a duty cycle below 1) still expires every grant due, once, in one run."""
     settings.SNS_SWEEP_CONNECTIONS = 2
+    settings.SNS_SWEEP_DUTY_CYCLE = duty_cycle
     assert sweep_connections() == 2
     settings.SNS_ICT_MAILBOX = "ict@example.gov.uk"
     end = datetime.date(2026, 7, 20)

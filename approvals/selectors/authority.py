@@ -214,6 +214,17 @@ def delegation_too_long(starts_on: datetime.date, ends_on: datetime.date) -> str
     )
 
 
+def person_may_open_deputies(user) -> bool:
+    """Who may open the deputies pages: directors and admins (the role), and budget holders
+    (a business unit names them). Naming a deputy is checked again by
+    approver_may_name_deputy, against what the person leads now."""
+    return (
+        user.has_role(Role.DIRECTOR)
+        or user.has_role(Role.ADMIN)
+        or (user.is_active and user.business_units_budget_held.exists())
+    )
+
+
 def approver_may_name_deputy(*, user) -> bool:
     """Only someone who decides cases (or their cost) in their own right names a deputy: an
     active person who is a directorate's director, an organisation's fallback approver or a

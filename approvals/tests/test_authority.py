@@ -4,6 +4,7 @@ decision service, for every reason a case is routed (director, deputy, fallback,
 import datetime
 
 import pytest
+import time_machine
 from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
@@ -11,7 +12,7 @@ from django.utils import timezone
 from access_requests.models import AccessGrant, BusinessCase
 from approvals.errors import ApprovalLostAuthority
 from approvals.models import ApprovalRequest
-from approvals.selectors import approval_authority
+from approvals.selectors import approval_authority, approval_requests_open_first_ids
 from approvals.services import approval_decide
 from approvals.tests.factories import (
     DelegationFactory,
@@ -246,3 +247,43 @@ def test_an_admin_no_longer_admin_cannot_decide_a_case_sent_to_the_admins():
     assert authority.now_decides == "the service's administrators"
     with pytest.raises(ApprovalLostAuthority):
         approval_decide(approval_request=approval, decision="approve", actor=admin)
+
+
+# --- the home page's cases to decide, request after request ------------------------------------
+#
+# The home page's list is built once per process and planned once per connection
+# (`core.prepared`): each request must still ask about its own person on its own day.
+
+
+def test_the_home_page_lists_a_case_for_whoever_decides_it_now(client, director_replaced):
+    case, approval, directorate = director_replaced
+    old, new = approval.approver, directorate.director
+    client.force_login(old)
+    assert case.reference not in client.get(reverse("home")).content.decode()
+
+    # Sent again to the new director (as re-routing does): theirs to decide, not Dana's.
+    ApprovalRequest.objects.filter(pk=approval.pk).update(approver=new)
+    client.force_login(new)
+    assert case.reference in client.get(reverse("home")).content.decode()
+    client.force_login(old)
+    assert case.reference not in client.get(reverse("home")).content.decode()
+
+    directorate.director = old
+    directorate.save(update_fields=["director"])
+    client.force_login(new)
+    assert case.reference not in client.get(reverse("home")).content.decode()
+
+
+def test_the_home_page_drops_a_deputys_case_the_day_after_the_delegation_ends(client):
+    case, approval, delegation = deputy_case()
+    client.force_login(delegation.deputy)
+    assert case.reference in client.get(reverse("home")).content.decode()
+
+    def on(day):
+        noon = timezone.make_aware(datetime.datetime.combine(day, datetime.time(12)))
+        with time_machine.travel(noon, tick=False):
+            return approval_requests_open_first_ids(user=delegation.deputy)
+
+    assert on(delegation.ends_on) == [approval.pk]
+    assert on(delegation.ends_on + datetime.timedelta(days=1)) == []
+    assert on(delegation.starts_on - datetime.timedelta(days=1)) == []

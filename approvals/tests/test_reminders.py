@@ -184,12 +184,14 @@ def test_a_batch_that_fails_is_retried_one_by_one_so_one_bad_request_blocks_nobo
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("duty_cycle", [1, 0.5])
 def test_the_reminder_sweep_on_two_connections_reminds_each_approver_once(
-    settings, outbox_sends_later, monkeypatch
+    settings, outbox_sends_later, monkeypatch, duty_cycle
 ):
     """Committed data, so the sweep works on two batches at a time (`batches_handle`), each
-    on its own connection; one run walks every batch due."""
+    on its own connection; one run walks every batch due, resting between batches or not."""
     settings.SNS_SWEEP_CONNECTIONS = 2
+    settings.SNS_SWEEP_DUTY_CYCLE = duty_cycle
     assert sweep_connections() == 2
     monkeypatch.setattr("approvals.services.reminders.REMIND_BATCH_SIZE", 2)
     with time_machine.travel(at("2026-12-04"), tick=False) as traveller:

@@ -12,7 +12,13 @@ import time
 import pytest
 from django.db import connection
 
-from core.sweeping import batches_handle, keyset_batches, keyset_sweep, sweep_connections
+from core.sweeping import (
+    batches_handle,
+    keyset_batches,
+    keyset_sweep,
+    sweep_connections,
+    sweep_rest,
+)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -122,3 +128,34 @@ def test_keyset_sweep_retries_a_failed_batch_item_by_item_and_counts_each(caplog
     assert sorted(handled) == [(n, "shared") for n in (1, 2, 3, 4, 7)]
     assert "test_sweep: a batch of 3 failed; trying each on its own" in caplog.text
     assert "test_sweep: item 5 failed; the next run tries again" in caplog.text
+
+
+def test_a_sweep_thread_rests_between_its_batches_for_its_duty_cycle(settings):
+    """At a duty cycle of ½ a thread rests as long as each batch took before taking the next
+    (the cores go to the web's requests meanwhile); no rest follows the last batch, and
+    every batch is handled."""
+    settings.SNS_SWEEP_CONNECTIONS = 1
+    settings.SNS_SWEEP_DUTY_CYCLE = 0.5
+    spans = []
+
+    def handle(batch):
+        started = time.perf_counter()
+        time.sleep(0.05)
+        spans.append((started, time.perf_counter()))
+        return batch
+
+    began = time.perf_counter()
+    assert batches_handle(iter([1, 2, 3, 4]), handle) == [1, 2, 3, 4]
+    finished = time.perf_counter()
+
+    rests = [nxt[0] - prev[1] for prev, nxt in zip(spans, spans[1:], strict=False)]
+    assert all(rest >= 0.045 for rest in rests), rests
+    assert finished - spans[-1][1] < 0.04  # no rest after the last batch
+    assert finished - began >= 0.05 * 4 + 0.045 * 3
+
+
+def test_at_a_duty_cycle_of_one_a_sweep_does_not_rest(settings):
+    settings.SNS_SWEEP_DUTY_CYCLE = 1
+    assert sweep_rest(2.0) == 0.0
+    settings.SNS_SWEEP_DUTY_CYCLE = 0.6
+    assert sweep_rest(0.3) == pytest.approx(0.2)

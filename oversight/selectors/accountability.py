@@ -46,14 +46,16 @@ def cost_agreed(
     holder_id: int | None,
     approved_at: datetime.datetime | None,
     name_of: Callable[[int], str],
+    approved_on: datetime.date | None = None,
 ) -> CostAgreed:
     """The grant's cost agreement from its own columns. A budget holder's agreement creates
     the grant, so the grant's `approved_at` is when they agreed; the shortcuts (the director
     or the requester is the budget holder, or the unit names none) are the director's
-    approval counting for the cost."""
+    approval counting for the cost. `approved_on`, the local day of `approved_at`, may be
+    given instead of it (the CSV export's query reads the day)."""
     if tier != AccessTier.ACTIVE:
         return CostAgreed(by=NO_COST, on=None)
-    on = timezone.localdate(approved_at) if approved_at is not None else None
+    on = timezone.localdate(approved_at) if approved_at is not None else approved_on
     if cost_agreed_by_id is None:
         return CostAgreed(f"{COUNTED_AS_DIRECTOR} (no budget holder named)", on, shortcut=True)
     if cost_agreed_by_id == approved_by_id:

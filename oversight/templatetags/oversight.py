@@ -70,6 +70,39 @@ def register_rows_html(rows) -> str:
 
 
 @register.simple_tag
+def directorate_rows_html(rows) -> str:
+    """ "Access in your directorate"'s table rows (`DirectorateRow`s):
+    `oversight/includes/directorate_row.html` filled in once per row, every value escaped,
+    as `register_rows_html` does for the register."""
+    fragment = row_fragment("oversight/includes/directorate_row.html")
+    grant_url = pk_url_for("access_requests:grant-detail")
+    return mark_safe(  # noqa: S308  # nosec B308 B703 - the fragment is ours, every value is escaped
+        "".join(
+            fragment.format(
+                reference=html.escape(row.grant.reference),
+                holder_name=html.escape(row.grant.holder_name),
+                business_unit=html.escape(row.grant.business_unit),
+                grant_url=grant_url(row.grant.id),
+                sites=html.escape(row.grant.sites),
+                tier=html.escape(row.grant.tier),
+                end_date=short_date(row.grant.end_date),
+                safe_use=_safe_use_html(row.safe_use),
+                status_tag=grant_tag(row.grant.status),
+                status_label=html.escape(row.grant.status_label),
+            )
+            for row in rows
+        )
+    )
+
+
+def _safe_use_html(safe_use) -> str:
+    text = html.escape(safe_use.text)
+    if safe_use.overdue:
+        return f'<strong class="govuk-tag govuk-tag--red">{text}</strong>'
+    return text
+
+
+@register.simple_tag
 def timeline_html(events) -> str:
     """A case file's timeline: `oversight/includes/timeline_event.html` filled in once per
     event (`AuditRow`s), every value escaped (the markup and whitespace a `{% for %}` loop

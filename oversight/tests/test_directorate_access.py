@@ -189,7 +189,7 @@ def test_the_query_count_stays_the_same_as_the_directorate_grows(
     for _ in range(3):
         grant_held(unit=unit, tier=AccessTier.ACTIVE)
     client.get(URL)  # warm the per-process caches
-    with django_assert_max_num_queries(12) as few:
+    with django_assert_max_num_queries(10) as few:
         client.get(URL)
     for _ in range(40):
         grant_held(unit=unit, tier=AccessTier.ACTIVE)

@@ -2,12 +2,15 @@
 producer (used on SQLite) makes the same pieces, and both write exactly the same bytes for
 the same data."""
 
+import csv
 import datetime
+import io
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from access_requests.models import AccessGrant
 from access_requests.tests.factories import SiteFactory
@@ -114,3 +117,63 @@ def test_the_view_writes_what_the_python_path_writes(client, auditor):
 def test_the_sql_strips_the_whitespace_python_strips():
     every = "".join(c for c in map(chr, range(1, 0x110000)) if c.isspace())
     assert register_export.PY_WHITESPACE == every
+
+
+def _active_tier_register():
+    """Active-tier grants for each way the cost was agreed, approved just before midnight
+    in London (the next day there in summer), and one with its latest review kept."""
+    approver = UserFactory(profile__name='=Director, "the"')
+    budget_holder = UserFactory(profile__name='@Budget, "holder"')
+    late = datetime.datetime(2026, 6, 30, 23, 30, tzinfo=datetime.UTC)
+    winter = datetime.datetime(2026, 1, 31, 23, 30, tzinfo=datetime.UTC)
+    grants = {
+        "named": grant_held(name="Named", approver=approver, cost_agreed_by=budget_holder),
+        "none": grant_held(name="Nobody named", approver=approver, cost_agreed_by=None),
+        "director": grant_held(name="Director pays", approver=approver, cost_agreed_by=approver),
+        "requester": grant_held(name="Requester pays", approver=approver),
+        "passive": grant_held(name="Passive", approver=approver, cost_agreed_by=budget_holder),
+    }
+    for key, grant in grants.items():
+        AccessGrant.objects.filter(pk=grant.pk).update(
+            tier="passive" if key == "passive" else "active",
+            approved_at=winter if key == "none" else late,
+        )
+    requester = grants["requester"]
+    AccessGrant.objects.filter(pk=requester.pk).update(cost_agreed_by=requester.holder)
+    return grants, budget_holder
+
+
+def test_the_cost_columns_come_from_the_export_s_own_query():
+    grants, budget_holder = _active_tier_register()
+    filters = selectors.RegisterFilters(status=selectors.ALL, sort="holder")
+    sorted_grants = selectors.register_sorted(filters)
+
+    in_sql = "".join(register_export.register_csv(sorted_grants))
+    assert in_sql == "".join(register_export.register_csv(sorted_grants, in_python=True))
+    rows = {row[1]: row for row in csv.reader(io.StringIO(in_sql))}
+    summer_day = timezone.localdate(
+        datetime.datetime(2026, 6, 30, 23, 30, tzinfo=datetime.UTC)
+    ).isoformat()
+    assert summer_day == "2026-07-01"
+    assert rows["Named"][13:15] == ['\'@Budget, "holder"', summer_day]
+    assert rows["Nobody named"][13:15] == [
+        "Counted as the director’s approval (no budget holder named)",
+        "2026-01-31",
+    ]
+    assert rows["Director pays"][13:15] == [
+        "Counted as the director’s approval (the director is the budget holder)",
+        summer_day,
+    ]
+    assert rows["Requester pays"][13:15] == [
+        "Counted as the director’s approval (the requester is the budget holder)",
+        summer_day,
+    ]
+    assert rows["Passive"][13:15] == ["No cost (passive monitoring)", ""]
+    # The cost columns need no query of their own (a batch reads its reviews and the names
+    # it has not met yet): no query reads the batch's grants again by id.
+    with CaptureQueriesContext(connection) as queries:
+        "".join(register_export.register_csv(sorted_grants))
+    assert not any(
+        '"access_requests_accessgrant"."id" = ANY' in query["sql"]
+        for query in queries.captured_queries
+    )

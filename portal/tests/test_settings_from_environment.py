@@ -8,7 +8,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def settings_in_subprocess(env_overrides: dict, expression: str) -> subprocess.CompletedProcess:
+def settings_in_subprocess(
+    env_overrides: dict, expression: str, *, cores: set[int] | None = None
+) -> subprocess.CompletedProcess:
+    """The settings' `expression` in a fresh process (on only `cores`, when given)."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -29,7 +32,13 @@ def settings_in_subprocess(env_overrides: dict, expression: str) -> subprocess.C
         f"import django; django.setup(); from django.conf import settings as s; print({expression})"
     )
     return subprocess.run(  # noqa: S603
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=(lambda: os.sched_setaffinity(0, cores)) if cores else None,  # noqa: PLW1509
     )
 
 
@@ -245,3 +254,22 @@ def test_a_replica_needs_a_postgresql_primary(tmp_path):
     )
     assert result.returncode != 0
     assert "DATABASE_REPLICA_URL is a PostgreSQL replica of DATABASE_URL" in result.stderr
+
+
+def test_background_work_leaves_a_core_to_the_web_on_a_small_machine(tmp_path):
+    """On one or two cores a sweep works on one connection (at most one core busy); the
+    worker runs at nice 10 and sweeps do not rest unless told to; each can be set."""
+    demo = {"DEBUG": "1", "PORTAL_VAR_DIR": str(tmp_path)}
+    expression = "s.SNS_SWEEP_CONNECTIONS, s.SNS_SWEEP_DUTY_CYCLE, s.SNS_WORKER_NICE"
+    result = settings_in_subprocess(demo, expression, cores={0})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "1 1.0 10"
+
+    told = {"SNS_SWEEP_CONNECTIONS": "2", "SNS_SWEEP_DUTY_CYCLE": "0.75", "SNS_WORKER_NICE": "0"}
+    result = settings_in_subprocess({**demo, **told}, expression, cores={0})
+    assert result.stdout.strip() == "2 0.75 0", result.stderr
+
+    for name, value in (("SNS_SWEEP_DUTY_CYCLE", "0"), ("SNS_WORKER_NICE", "20")):
+        result = settings_in_subprocess({**demo, name: value}, expression)
+        assert result.returncode != 0
+        assert f"{name} must be a number from" in result.stderr

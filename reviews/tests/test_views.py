@@ -1,5 +1,8 @@
+import datetime
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from access_requests.models import AccessGrant, AccessTier, SafeUseReminder
 from people.models import Role
@@ -227,17 +230,62 @@ def test_a_reviewer_of_many_grants_decides_them_a_batch_at_a_time(
     url = reverse("reviews:review", args=[review.pk])
 
     page = client.get(url)
-    first = [card["line"].item for card in page.context["cards"]]
+    first = [card["line"].item_id for card in page.context["cards"]]
     assert len(first) == REVIEW_BATCH
     text = page.content.decode()
     assert f"{REVIEW_BATCH + 3} grants are waiting for your review" in text
     assert f"These are the first {REVIEW_BATCH}" in text
 
-    saved = client.post(url, {f"decision_{item.pk}": "keep" for item in first}, follow=True)
+    saved = client.post(url, {f"decision_{pk}": "keep" for pk in first}, follow=True)
     assert f"{REVIEW_BATCH} decisions saved" in saved.content.decode()
-    rest = [card["line"].item for card in saved.context["cards"]]
+    rest = [card["line"].item_id for card in saved.context["cards"]]
     assert len(rest) == 3 and not set(rest) & set(first)
     assert "3 grants are waiting for your review" in saved.content.decode()
     assert "These are the first" not in saved.content.decode()
     assert len(saved.context["page"].decided) == min(REVIEW_BATCH, REVIEW_LISTED)
     assert "Already reviewed" in saved.content.decode()
+
+
+def test_the_page_lists_what_was_decided_and_what_ended_meanwhile(sign_in, started):
+    review, director, passive, active = started
+    directorate = passive.holder.profile.business_unit.directorate
+    surrendered = grant_held_in(directorate)
+    later = services.access_review_start(actor=director)
+    services.review_item_decide(
+        item=later.items.get(grant=active),
+        actor=director,
+        decision="end",
+        reason="Moved to another team",
+    )
+    AccessGrant.objects.filter(pk=surrendered.pk).update(status=AccessGrant.Status.SURRENDERED)
+    surrendered = AccessGrant.objects.select_related("holder__profile").get(pk=surrendered.pk)
+
+    text = sign_in(director).get(reverse("reviews:review", args=[later.pk])).content.decode()
+    today = timezone.localdate()
+    # The decided row: the holder, the case, the outcome with its reason, who and when.
+    assert f"<bdi>{active.holder.display_name}</bdi></td>" in text
+    assert f"{active.business_case.reference}</td>" in text
+    assert "Ended: Moved to another team</td>" in text
+    assert f"<bdi>{director.display_name}</bdi> on {today:%-d %B %Y}</td>" in text
+    # The grant that ended meanwhile, and the one still to decide, on its card.
+    assert (
+        f"<li><bdi>{surrendered.holder.display_name}</bdi>, "
+        f"{surrendered.business_case.reference}: given up</li>"
+    ) in text
+    assert f"Keep or end {passive.holder.display_name}&#x27;s access" in text
+    assert "1 grant is waiting for your review" in text
+
+
+def test_a_director_whose_grants_escalation_passed_on_is_told_so(sign_in, started):
+    review, director, passive, active = started
+    client = sign_in(director)
+    url = reverse("reviews:review", args=[review.pk])
+    assert "went to the fallback reviewer" not in client.get(url).content.decode()
+
+    services.access_review_escalate_due(today=review.due_on + datetime.timedelta(days=1))
+
+    page = client.get(url)
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "After the due date, 2 grants you had not reviewed went to the fallback reviewer" in text
+    assert "Nothing left to review" in text

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from tests.forms_found import CSRF_FIELD, find_forms, signed_in_client
+from tests.forms_found import CSRF_FIELD, forms_on_pages, signed_in_client
 from tests.portal_map import (
     ROLES,
     UnknownParameter,
@@ -51,6 +51,11 @@ def page_urls(world: World, roles=ROLES) -> list[tuple[str, str, str]]:
     """(url name, role, url) of every page of ours that answers 200 with HTML, and the
     extra states of EXTRA_STATES, for the given roles (all by default; a suite split by role,
     so that parallel workers share it, asks for one)."""
+    return [(name, role, url) for name, role, url, _html in opened_pages(world, roles)]
+
+
+def opened_pages(world: World, roles=ROLES) -> list[tuple[str, str, str, str]]:
+    """`page_urls` with each page's HTML as it was opened."""
     objects = objects_from_matrix()
     found = []
     for role in roles:
@@ -64,7 +69,7 @@ def page_urls(world: World, roles=ROLES) -> list[tuple[str, str, str]]:
                 continue
             response = client.get(url)
             if response.status_code == 200 and "text/html" in response.get("Content-Type", ""):
-                found.append((route.name, role, url))
+                found.append((route.name, role, url, response.content.decode()))
     routes = {route.name: route for route in portal_routes()}
     for name, role, obj in EXTRA_STATES:
         if role not in roles:
@@ -72,23 +77,28 @@ def page_urls(world: World, roles=ROLES) -> list[tuple[str, str, str]]:
         url = url_for(routes[name], world.own, obj)
         response = signed_in_client(world, role).get(url)
         assert response.status_code == 200, f"{name} [{obj}] as {role}: {response.status_code}"
-        found.append((f"{name} [{obj}]", role, url))
+        found.append((f"{name} [{obj}]", role, url, response.content.decode()))
     for name, role, url in state_pages(world):
         if role not in roles:
             continue
-        assert signed_in_client(world, role).get(url).status_code == 200, name
-        found.append((name, role, url))
+        response = signed_in_client(world, role).get(url)
+        assert response.status_code == 200, name
+        found.append((name, role, url, response.content.decode()))
     return found
 
 
-def pages_in_every_state(world: World) -> list[Page]:
-    pages = []
-    for name, role, url in page_urls(world):
-        html = signed_in_client(world, role).get(url).content.decode()
-        pages.append(Page(name, role, url, "empty", html))
-    pages += password_link_pages(world)
-    pages += error_pages(world)
-    for form in find_forms(world, objects_from_matrix()):
+def pages_in_every_state(world: World, roles=ROLES) -> list[Page]:
+    """Every page of ours as the given roles see it: as opened, the service's error pages and
+    the password link's, and every POST form sent with only its hidden fields ("errors")."""
+    opened = opened_pages(world, roles)
+    pages = [Page(name, role, url, "empty", html) for name, role, url, html in opened]
+    if "anonymous" in roles:
+        pages += password_link_pages(world)
+    pages += [page for page in error_pages(world) if page.role in roles]
+    # The forms of the pages as opened (the walk find_forms makes), not those of the extra
+    # states.
+    routes = {route.name for route in portal_routes()}
+    for form in forms_on_pages(page for page in opened if page[0] in routes):
         if form.method != "post":
             continue
         client = signed_in_client(world, form.role)

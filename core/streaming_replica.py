@@ -1,16 +1,19 @@
-"""A real PostgreSQL streaming replica of the machine's cluster, on loopback, for tests.
+"""A real PostgreSQL streaming replica of the machine's cluster, on loopback, for the
+replica's tests (tests/conftest.py) and the benchmark's replica step (bench/replica_step.py).
 
-`StreamingReplica.start()` takes a base backup of the cluster at `DATABASE_URL`'s host and
-port with `pg_basebackup -R` into a temporary folder, through a replication slot of its own
+`StreamingReplica.start()` takes a base backup of the cluster at the given host and port
+with `pg_basebackup -R` into a temporary folder, through a replication slot of its own
 (a busy primary would otherwise recycle WAL the replica still needs), and starts it as a
-hot standby on a free port; `stop()` stops it (as if its machine went away),
+hot standby on a free port (or `port`); `stop()` stops it (as if its machine went away),
 `start_again()` restarts it, `remove()` stops it, drops its slot and deletes the folder.
-PostgreSQL's programs refuse to run as root, so under root they run as the `postgres` user.
+A base backup copies the whole cluster, every database on it, so its time follows the
+cluster's size. PostgreSQL's programs refuse to run as root, so under root they run as the
+`postgres` user.
 
 The primary must accept replication connections from 127.0.0.1: when its `pg_hba.conf`
 has no such line, `allow_replication()` appends `host replication <user> 127.0.0.1/32
-trust` and reloads the configuration (the tests' one change outside their own database;
-docs/testing.md says so).
+trust` and reloads the configuration (the one change outside their own database that the
+tests and the benchmark make; docs/testing.md says so).
 """
 
 import fcntl
@@ -37,6 +40,7 @@ AT_LEAST_PRIMARY = (
 )
 
 
+# Each user's slots have a prefix of their own: `drop_abandoned_slots` drops only those.
 SLOT_PREFIX = "sns_test_replica_"
 
 
@@ -61,16 +65,54 @@ def _as_postgres() -> list[str]:
 
 
 class StreamingReplica:
-    def __init__(self, *, host: str, port: int, user: str, database: str):
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        user: str,
+        database: str,
+        replica_port: int | None = None,
+        slot_prefix: str = SLOT_PREFIX,
+        shared_buffers: str = "16MB",
+    ):
         self.primary = {"host": host, "port": port, "user": user}
         self.database = database
-        self.port = _free_port()
+        self.port = replica_port or _free_port()
+        self.shared_buffers = shared_buffers
         self.folder = Path(tempfile.mkdtemp(prefix="sns-replica-"))
         self.data = self.folder / "data"
         self.log = self.folder / "replica.log"
         self.started_in_seconds: float | None = None
+        self.slot_prefix = slot_prefix
         # The primary keeps the WAL this replica has not received yet, however busy it is.
-        self.slot = f"{SLOT_PREFIX}{os.getpid()}_{self.port}"
+        self.slot = f"{slot_prefix}{os.getpid()}_{self.port}"
+
+    def state(self) -> dict:
+        """What `from_state` needs to remove this replica from another process (a shell's
+        trap, when the process that started it was killed)."""
+        return {
+            "primary": self.primary,
+            "database": self.database,
+            "port": self.port,
+            "folder": str(self.folder),
+            "slot": self.slot,
+            "slot_prefix": self.slot_prefix,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict) -> "StreamingReplica":
+        replica = cls.__new__(cls)
+        replica.primary = state["primary"]
+        replica.database = state["database"]
+        replica.port = state["port"]
+        replica.shared_buffers = ""
+        replica.folder = Path(state["folder"])
+        replica.data = replica.folder / "data"
+        replica.log = replica.folder / "replica.log"
+        replica.started_in_seconds = None
+        replica.slot, replica.slot_prefix = state["slot"], state["slot_prefix"]
+        return replica
 
     # The primary's side
 
@@ -102,22 +144,22 @@ class StreamingReplica:
                 if line not in text:
                     hba_file.write_text(
                         text.rstrip("\n")
-                        + "\n# Added by the SNS portal's tests (tests/streaming_replica.py)\n"
+                        + "\n# Added by the SNS portal (core/streaming_replica.py)\n"
                         + line
                         + "\n"
                     )
                 cursor.execute("SELECT pg_reload_conf()")
 
     def drop_abandoned_slots(self) -> None:
-        """Drops this helper's slots left by test runs that died before removing their
-        replica: a slot nobody reads keeps the primary's WAL for ever."""
+        """Drops the slots of this kind (`slot_prefix`) left by runs that died before
+        removing their replica: a slot nobody reads keeps the primary's WAL for ever."""
         with self.primary_connection() as connection, connection.cursor() as cursor:
             cursor.execute(
                 "SELECT slot_name FROM pg_replication_slots WHERE NOT active AND slot_name LIKE %s",
-                [SLOT_PREFIX + "%"],
+                [self.slot_prefix + "%"],
             )
             for (name,) in cursor.fetchall():
-                pid = name.removeprefix(SLOT_PREFIX).split("_")[0]
+                pid = name.removeprefix(self.slot_prefix).split("_")[0]
                 if not (pid.isdigit() and _process_alive(int(pid))):
                     cursor.execute("SELECT pg_drop_replication_slot(%s)", [name])
 
@@ -182,7 +224,7 @@ class StreamingReplica:
             "listen_addresses = '127.0.0.1'\n"
             f"unix_socket_directories = '{self.folder}'\n"
             "hot_standby = on\n"
-            "shared_buffers = 16MB\n"
+            f"shared_buffers = {self.shared_buffers}\n"
             "fsync = off\n"
             "hot_standby_feedback = on\n"
             f"{settings}\n"

@@ -1,0 +1,109 @@
+"""A query whose SQL is built once per process and, on PostgreSQL, planned once per
+connection: for a query whose condition costs more to build (Django's `Q` tree) and to
+plan (PostgreSQL) than to run, asked on a page every request.
+
+`PreparedQuery(name, build, approver=SOME_ID, on=SOME_DATE)`: `build(**stand_ins)` returns
+the queryset; the stand-in values (which must appear nowhere else among the query's
+parameters) mark where each argument goes. `run(approver=…, on=…)` returns the rows as
+tuples of the queryset's columns (use `values_list`, whose values need no converting).
+
+On PostgreSQL the SQL, with every other value written in as a literal (so that a partial
+index whose predicate names a constant still matches a generic plan), is `PREPARE`d once
+per connection; each run is an `EXECUTE`, which PostgreSQL plans afresh for its first five
+runs and then, when the plan does not depend on the arguments, never again. Prepared
+statements outlive a transaction's rollback and end with the connection, so a new
+connection prepares again (each connection object is remembered weakly). Elsewhere
+(SQLite) the built SQL runs as it is, with the arguments in place of the stand-ins.
+"""
+
+import re
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from django.db import connections, router
+from django.db.models import QuerySet
+
+
+class PreparedQuery:
+    def __init__(self, name: str, build: Callable[..., QuerySet], **stand_ins: Any):
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+            raise ValueError("A prepared query's name is a lower-case SQL identifier")
+        self.name = name
+        self.build = build
+        self.stand_ins = stand_ins
+        # Per database alias: (SQL, parameters with argument names where the stand-ins were).
+        self._built: dict[str, tuple[str, list]] = {}
+        self._queryset: QuerySet | None = None
+        # The connections (DB-API objects, held weakly) on which it is prepared.
+        self._prepared_on: weakref.WeakSet = weakref.WeakSet()
+
+    def _sql(self, alias: str) -> tuple[str, list]:
+        built = self._built.get(alias)
+        if built is None:
+            sql, params = self._queryset.query.get_compiler(using=alias).as_sql()
+            slots = []
+            found = set()
+            for value in params:
+                name = next(
+                    (
+                        key
+                        for key, stand_in in self.stand_ins.items()
+                        if type(value) is type(stand_in) and value == stand_in
+                    ),
+                    None,
+                )
+                slots.append(_Argument(name) if name is not None else value)
+                found.add(name)
+            missing = set(self.stand_ins) - found
+            if missing:
+                raise ValueError(f"{self.name}: the query does not use {sorted(missing)}")
+            built = self._built[alias] = (sql, slots)
+        return built
+
+    def run(self, **arguments: Any) -> list[tuple]:
+        if set(arguments) != set(self.stand_ins):
+            raise TypeError(f"{self.name} takes {sorted(self.stand_ins)}")
+        if self._queryset is None:
+            self._queryset = self.build(**self.stand_ins)
+        alias = router.db_for_read(self._queryset.model)
+        connection = connections[alias]
+        sql, slots = self._sql(alias)
+        with connection.cursor() as cursor:
+            if connection.vendor != "postgresql":
+                values = [arguments[s.name] if isinstance(s, _Argument) else s for s in slots]
+                cursor.execute(sql, values)
+                return cursor.fetchall()
+            order = list(self.stand_ins)
+            self._prepare(connection, cursor, sql, slots, order)
+            cursor.execute(
+                f"EXECUTE {self.name}({', '.join(['%s'] * len(order))})",  # nosec B608
+                [arguments[name] for name in order],
+            )
+            return cursor.fetchall()
+
+    def _prepare(self, connection, cursor, sql, slots, order) -> None:
+        raw = connection.connection
+        if raw in self._prepared_on:
+            return
+        cursor.execute("SELECT 1 FROM pg_prepared_statements WHERE name = %s", [self.name])
+        if cursor.fetchone() is None:
+            from psycopg2.extensions import AsIs
+
+            values = [
+                AsIs(f"${order.index(s.name) + 1}") if isinstance(s, _Argument) else s
+                for s in slots
+            ]
+            # The constants written as SQL literals, the arguments as $1, $2…; no parameters
+            # to the cursor, so a % in the text stays as it is.
+            text = cursor.cursor.mogrify(sql, values).decode()
+            # The name is an identifier (checked above), the text the ORM's own SQL.
+            cursor.execute(f"PREPARE {self.name} AS {text}")  # nosec B608
+        self._prepared_on.add(raw)
+
+
+class _Argument:
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
