@@ -14,6 +14,10 @@ runs and then, when the plan does not depend on the arguments, never again. Prep
 statements outlive a transaction's rollback and end with the connection, so a new
 connection prepares again (each connection object is remembered weakly). Elsewhere
 (SQLite) the built SQL runs as it is, with the arguments in place of the stand-ins.
+
+A prepared statement belongs to one PostgreSQL session: behind a pooler in transaction mode
+(pgbouncer's), a later transaction may run on a server connection that never prepared it,
+so the web connects directly or through a pooler in session mode (README, production).
 """
 
 import re
