@@ -85,26 +85,45 @@ def client_digest(*, address: str | None, user_agent: str, key: bytes | None = N
     ).hexdigest()
 
 
-def event_content(event: AuditEvent) -> dict:
-    """The fields the hash covers, in a canonical form. An event with a client digest is
-    hashed with the digest in place of its address and browser; one written before the
-    digest existed (NULL) is hashed with the two fields, as it was written."""
+def hashed_content(
+    *,
+    occurred_at,
+    actor_id,
+    actor_label,
+    action,
+    object_type,
+    object_id,
+    object_repr,
+    changes,
+    client_address,
+    user_agent,
+    client_digest,
+) -> dict:
+    """The fields the hash covers, in a canonical form: the one rule that chaining, the
+    event-by-event check and `verify_audit`'s fast pass all hash by. An event with a client
+    digest is hashed with the digest in place of its address and browser; one written before
+    the digest existed (NULL) is hashed with the two fields, as it was written."""
     content = {
-        "occurred_at": event.occurred_at.isoformat(),
-        "actor_id": event.actor_id,
-        "actor_label": event.actor_label,
-        "action": event.action,
-        "object_type": event.object_type,
-        "object_id": event.object_id,
-        "object_repr": event.object_repr,
-        "changes": event.changes,
+        "occurred_at": occurred_at.isoformat(),
+        "actor_id": actor_id,
+        "actor_label": actor_label,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "object_repr": object_repr,
+        "changes": changes,
     }
-    if event.client_digest is None:
-        content["client_address"] = event.client_address
-        content["user_agent"] = event.user_agent
+    if client_digest is None:
+        content["client_address"] = client_address
+        content["user_agent"] = user_agent
     else:
-        content["client_digest"] = event.client_digest
+        content["client_digest"] = client_digest
     return content
+
+
+def event_content(event: AuditEvent) -> dict:
+    """`hashed_content` of a stored event."""
+    return hashed_content(**{name: getattr(event, name) for name in RECORDED_COLUMNS})
 
 
 def _changes_json(changes: dict | None) -> str:
@@ -251,20 +270,7 @@ def chain_rows(head: AuditChainHead, rows: list[tuple[dict, str]], *, key: bytes
     head, insert them in this order and move the head; returns their ids."""
     previous_hash = head.last_hash
     for row, _ in rows:
-        hashed = {
-            name: row[name]
-            for name in (
-                "actor_id",
-                "actor_label",
-                "action",
-                "object_type",
-                "object_id",
-                "object_repr",
-                "client_digest",
-                "changes",
-            )
-        }
-        hashed["occurred_at"] = row["occurred_at"].isoformat()
+        hashed = hashed_content(**{name: row[name] for name in RECORDED_COLUMNS})
         row["previous_hash"] = previous_hash
         row["hash"] = event_hash(previous_hash=previous_hash, content=hashed, key=key)
         previous_hash = row["hash"]
@@ -503,21 +509,19 @@ def _events_checked_fast(
         for row in cursor:
             (pk, occurred_at, actor_id, actor_label, action, object_type, object_id) = row[:7]
             object_repr, address, user_agent, digest, changes, previous_hash, hashed = row[7:]
-            content = {
-                "occurred_at": occurred_at.isoformat(),
-                "actor_id": actor_id,
-                "actor_label": actor_label,
-                "action": action,
-                "object_type": object_type,
-                "object_id": object_id,
-                "object_repr": object_repr,
-                "changes": loads(changes),
-            }
-            if digest is None:
-                content["client_address"] = address
-                content["user_agent"] = user_agent
-            else:
-                content["client_digest"] = digest
+            content = hashed_content(
+                occurred_at=occurred_at,
+                actor_id=actor_id,
+                actor_label=actor_label,
+                action=action,
+                object_type=object_type,
+                object_id=object_id,
+                object_repr=object_repr,
+                changes=loads(changes),
+                client_address=address,
+                user_agent=user_agent,
+                client_digest=digest,
+            )
             mac = keyed.copy()
             mac.update((previous_hash + dumps(content)).encode("utf-8"))
             verified = compare(mac.hexdigest(), hashed)
