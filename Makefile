@@ -45,9 +45,13 @@ venv: $(VENV)/.installed
 $(VPY):
 	$(PYTHON3) -m venv $(VENV)
 
-# Re-run pip only when requirements.txt is newer than the stamp.
-$(VENV)/.installed: requirements.txt | $(VPY)
-	$(VPY) -m pip install -r requirements.txt
+# Re-run pip only when requirements.txt or requirements.lock is newer than the stamp. The lock's
+# versions (without their hashes, which would put pip in hash-checking mode for the test tools
+# too) constrain every install, so a new release of a package the runtime pins only indirectly
+# never reaches the tests before the lock takes it.
+$(VENV)/.installed: requirements.txt requirements.lock | $(VPY)
+	sed -n 's/^\([A-Za-z0-9_.-]*==[^ ]*\).*/\1/p' requirements.lock > $(VENV)/constraints.txt
+	$(VPY) -m pip install -r requirements.txt -c $(VENV)/constraints.txt
 	@touch $@
 
 # --- Node (GOV.UK Frontend, axe-core) ---------------------------------------------------
