@@ -15,6 +15,12 @@ statements outlive a transaction's rollback and end with the connection, so a ne
 connection prepares again (each connection object is remembered weakly). Elsewhere
 (SQLite) the built SQL runs as it is, with the arguments in place of the stand-ins.
 
+`PreparedQuery(..., prepare=False)` builds the SQL once per process but runs it as a plain
+query every time (one query, as the ORM's would be, with nothing prepared on the
+connection): for a condition that costs Django more to build than PostgreSQL to plan, on a
+path where a page's query count must not depend on which connection it runs on (the
+navigation, on every page).
+
 A prepared statement belongs to one PostgreSQL session: behind a pooler in transaction mode
 (pgbouncer's), a later transaction may run on a server connection that never prepared it,
 so the web connects directly or through a pooler in session mode (README, production).
@@ -30,11 +36,14 @@ from django.db.models import QuerySet
 
 
 class PreparedQuery:
-    def __init__(self, name: str, build: Callable[..., QuerySet], **stand_ins: Any):
+    def __init__(
+        self, name: str, build: Callable[..., QuerySet], *, prepare: bool = True, **stand_ins: Any
+    ):
         if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
             raise ValueError("A prepared query's name is a lower-case SQL identifier")
         self.name = name
         self.build = build
+        self.prepare = prepare
         self.stand_ins = stand_ins
         # Per database alias: (SQL, parameters with argument names where the stand-ins were).
         self._built: dict[str, tuple[str, list]] = {}
@@ -74,7 +83,7 @@ class PreparedQuery:
         connection = connections[alias]
         sql, slots = self._sql(alias)
         with connection.cursor() as cursor:
-            if connection.vendor != "postgresql":
+            if connection.vendor != "postgresql" or not self.prepare:
                 values = [arguments[s.name] if isinstance(s, _Argument) else s for s in slots]
                 cursor.execute(sql, values)
                 return cursor.fetchall()

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import urljoin
 
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
@@ -94,6 +95,13 @@ def signed_in_client(world: World, role: str) -> Client:
     return client
 
 
+# Which visits showed a form, per (URL configuration, role, objects, extra pages): filled by
+# the first walk of a role in this process (one xdist worker), read by the later ones. Every
+# world has the same shape, so the pages that show a form are the same in each; a later walk
+# opens only those (in its own world) and reads their forms, instead of every page again.
+_PAGES_WITH_FORMS: dict[tuple, frozenset[tuple[str, str]]] = {}
+
+
 def find_forms(world: World, objects: dict | None = None, extra=(), roles=ROLES) -> list[FoundForm]:
     """Every distinct POST form on every page each role can open (side A's objects).
 
@@ -103,37 +111,61 @@ def find_forms(world: World, objects: dict | None = None, extra=(), roles=ROLES)
     each role are the same whether found alone or with the others).
     """
     objects = objects or {}
-    visits = [(route, role, objects.get(route.name)) for route in portal_routes() for role in roles]
-    by_name = {route.name: route for route in portal_routes()}
-    visits += [(by_name[name], role, obj) for name, role, obj in extra if role in roles]
-    clients = {role: signed_in_client(world, role) for role in roles}
-    opened = []
-    for route, role, obj in visits:
-        if route.is_admin:
-            continue  # Django's own admin forms are Django's to test
-        try:
-            url = url_for(route, world.own, obj)
-        except UnknownParameter:
-            continue
-        response = clients[role].get(url)
-        if response.status_code == 200 and "text/html" in response.get("Content-Type", ""):
-            opened.append((route.name, role, url, response.content.decode()))
-    return forms_on_pages(opened)
+    routes = portal_routes()
+    by_name = {route.name: route for route in routes}
+    found: dict[tuple, FoundForm] = {}
+    for role in roles:
+        visits = [(route, objects.get(route.name)) for route in routes]
+        visits += [(by_name[name], obj) for name, who, obj in extra if who == role]
+        key = (
+            settings.ROOT_URLCONF,
+            role,
+            repr(sorted(objects.items())),  # an object may be a dict ({"pk": …, "site_pk": …})
+            repr([item for item in extra if item[1] == role]),
+        )
+        known = _PAGES_WITH_FORMS.get(key)
+        if known is not None:
+            visits = [(route, obj) for route, obj in visits if (route.name, repr(obj)) in known]
+        client = signed_in_client(world, role)
+        with_forms = set()
+        for route, obj in visits:
+            if route.is_admin:
+                continue  # Django's own admin forms are Django's to test
+            try:
+                url = url_for(route, world.own, obj)
+            except UnknownParameter:
+                continue
+            response = client.get(url)
+            if response.status_code == 200 and "text/html" in response.get("Content-Type", ""):
+                forms = forms_on_page(route.name, role, url, response.content.decode())
+                if forms:
+                    with_forms.add((route.name, repr(obj)))
+                for form in forms:
+                    found.setdefault(form.key, form)
+        _PAGES_WITH_FORMS.setdefault(key, frozenset(with_forms))
+    return list(found.values())
 
 
 def forms_on_pages(pages) -> list[FoundForm]:
     """The distinct forms on pages already opened: (url name, role, url, HTML)."""
-    skip = {reverse(name) for name in NOT_FUZZED_ACTIONS}
     found: dict[tuple, FoundForm] = {}
-    for name, role, url, html in pages:
-        for form in page_forms(html, "http://testserver" + url):
-            action = form["action"].removeprefix("http://testserver")
-            if action.split("?")[0] in skip:
-                continue
-            method = "post" if form["method"] == "post" else "get"
-            candidate = FoundForm(name, role, url, action, form["fields"], method)
+    for page in pages:
+        for candidate in forms_on_page(*page):
             found.setdefault(candidate.key, candidate)
     return list(found.values())
+
+
+def forms_on_page(name: str, role: str, url: str, html: str) -> list[FoundForm]:
+    """The forms of one opened page, but those every page has (signing out)."""
+    skip = {reverse(action) for action in NOT_FUZZED_ACTIONS}
+    forms = []
+    for form in page_forms(html, "http://testserver" + url):
+        action = form["action"].removeprefix("http://testserver")
+        if action.split("?")[0] in skip:
+            continue
+        method = "post" if form["method"] == "post" else "get"
+        forms.append(FoundForm(name, role, url, action, form["fields"], method))
+    return forms
 
 
 def find_admin_forms(world: World, pages: list[tuple[str, str, str]]) -> list[FoundForm]:

@@ -31,3 +31,25 @@ def rows_written() -> tuple[int, ...]:
             [state_tables()],
         )
         return tuple(written for (written,) in cursor.fetchall())
+
+
+class StateWatch:
+    """The business state from one look to the next, read again only when PostgreSQL's
+    counters say this transaction wrote to a business table since the last look: the same
+    answer as reading it before and after each request, for one cheap query where nothing
+    was written. `read` is `state_snapshot` (field-by-field differences) or
+    `state_fingerprint`, with the matching `differences`."""
+
+    def __init__(self, read, differences):
+        self.read, self.differences = read, differences
+        self.state, self.written = read(), rows_written()
+
+    def changes(self) -> list[str]:
+        """What changed in the business tables since the last look (or the watch began)."""
+        written = rows_written()
+        if written == self.written:
+            return []
+        state = self.read()
+        changed = self.differences(self.state, state)
+        self.state, self.written = state, written
+        return changed

@@ -12,7 +12,11 @@ from django.utils import timezone
 from access_requests.models import AccessGrant, BusinessCase
 from approvals.errors import ApprovalLostAuthority
 from approvals.models import ApprovalRequest
-from approvals.selectors import approval_authority, approval_requests_open_first_ids
+from approvals.selectors import (
+    approval_authority,
+    approval_requests_open_first_ids,
+    approver_has_cases_to_decide,
+)
 from approvals.services import approval_decide
 from approvals.tests.factories import (
     DelegationFactory,
@@ -287,3 +291,21 @@ def test_the_home_page_drops_a_deputys_case_the_day_after_the_delegation_ends(cl
     assert on(delegation.ends_on) == [approval.pk]
     assert on(delegation.ends_on + datetime.timedelta(days=1)) == []
     assert on(delegation.starts_on - datetime.timedelta(days=1)) == []
+
+
+def test_a_deputys_cases_to_decide_link_follows_the_delegations_days():
+    """The navigation's question (built once per process too) asks about its own person on
+    its own day: the deputy has a case to decide while the delegation runs, not after."""
+    case, approval, delegation = deputy_case()
+    someone_else = UserFactory()
+
+    def on(day, user):
+        noon = timezone.make_aware(datetime.datetime.combine(day, datetime.time(12)))
+        with time_machine.travel(noon, tick=False):
+            user = type(user).objects.get(pk=user.pk)  # a new request's user object
+            return approver_has_cases_to_decide(user=user)
+
+    assert on(delegation.ends_on, delegation.deputy)
+    assert not on(delegation.ends_on, someone_else)
+    assert not on(delegation.ends_on + datetime.timedelta(days=1), delegation.deputy)
+    assert not on(delegation.starts_on - datetime.timedelta(days=1), delegation.deputy)

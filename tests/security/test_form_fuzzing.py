@@ -30,7 +30,7 @@ from tests.portal_map import (
     state_fingerprint,
     state_snapshot,
 )
-from tests.state_writes import rows_written
+from tests.state_writes import StateWatch, rows_written
 
 # (url name, role, object of side A filling its parameters), for forms not found otherwise.
 EXTRA_FORM_PAGES: list[tuple[str, str, str | None]] = [
@@ -211,14 +211,15 @@ def test_every_form_refuses_a_post_without_its_csrf_token():
     world = build_world()
     forms = [form for form in find_forms(world) if form.method == "post"]
     assert forms
+    state = StateWatch(state_snapshot, snapshot_differences)
     for form in forms:
         client = Client(enforce_csrf_checks=True)
         if world.user(form.role) is not None:
             client.force_login(world.user(form.role))
-        before = state_snapshot()
+        state.changes()  # signing in is not the post's doing
         response = client.post(form.action, {name: "x" for name in form.fields})
         assert response.status_code == 403, str(form)
-        assert not snapshot_differences(before, state_snapshot()), str(form)
+        assert not state.changes(), str(form)
 
 
 # --- the fuzzing catches what it is for ------------------------------------------------------
@@ -267,7 +268,7 @@ def test_the_fuzzing_fails_on_a_form_that_saves_refused_posts_or_crashes(
     monkeypatch.setitem(sys.modules, "tests_broken_form_urls", BrokenFormUrls)
     settings.ROOT_URLCONF = "tests_broken_form_urls"
     world = build_world()
-    forms = [form for form in find_forms(world) if form.page == page and form.role == "staff"]
+    forms = [form for form in find_forms(world, roles=["staff"]) if form.page == page]
     assert len(forms) == 1
     client = signed_in_client(world, "staff")
     with pytest.raises(AssertionError, match=complaint):

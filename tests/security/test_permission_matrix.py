@@ -243,7 +243,11 @@ def test_the_matrix_fails_on_a_leaky_page_a_forgotten_row_and_a_missing_sign_in(
         "gone-page": SIGNED_IN,
     }
     routes = [route for route in portal_routes() if not route.is_admin]
-    _, problems = visit_all(world, routes, table)
+    # The checker reads every route's row, but opens only the planted pages: the other
+    # pages are the production test's to open, and opening them again proves nothing more.
+    planted = {"leaky-case", "leaky-list", "public-case"}
+    visits, problems = visit_all(world, routes, table, opened=planted)
+    assert {visit.route for visit in visits} == planted
     report = "\n".join(problems)
     # Another person's case answered 200 instead of 404, and its text was on the page.
     assert "leaky-case as staff (other object): expected 404, got 200" in report
@@ -257,7 +261,7 @@ def test_the_matrix_fails_on_a_leaky_page_a_forgotten_row_and_a_missing_sign_in(
     assert "gone-page: the table has a row for a URL that no longer exists" in report
 
     del table["leaky-list"]
-    _, problems = visit_all(world, routes, table)
+    _, problems = visit_all(world, routes, table, opened=planted)
     assert any(
         p.startswith("leaky-list (leak/cases/): not in the permission matrix") for p in problems
     )

@@ -33,6 +33,7 @@ from tests.portal_map import (
     state_fingerprint,
     url_for,
 )
+from tests.state_writes import StateWatch
 
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
@@ -248,17 +249,18 @@ def test_every_url_is_in_the_post_matrix():
 def test_nobody_changes_someone_elses_object_by_post(production_pages, world):
     clients = {role: csrf_client(world, role) for role in ROLES}
     problems = []
+    state = StateWatch(state_fingerprint, fingerprint_differences)
     for name, (which, answer, _owner) in POSTS.items():
         route = next(r for r in portal_routes() if r.name == name)
         url = url_for(route, world.other, which)
-        data = answer(world.other)  # made before any fingerprint is taken
+        data = answer(world.other)
         for role in ROLES:
             if (name, role) in MAY_CHANGE_OTHERS:
                 continue
             client, token = clients[role]
-            before = state_fingerprint()
+            state.changes()  # the rows the answer made are not the post's doing
             response = post(client, token, url, data)
-            changed = fingerprint_differences(before, state_fingerprint())
+            changed = state.changes()
             where = f"POST {name} as {role} to another's object"
             body = response.content.decode(errors="replace")
             if "CSRF" in body:
