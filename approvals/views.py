@@ -56,6 +56,11 @@ def _closed_page(request, approval, case, why):
             if approval.status == ApprovalRequest.Status.DECIDED
             else selectors.decided_approval_for_case(case=case)
         )
+        decided_by_you = decided is not None and decided.pk == approval.pk
+        # A decision posted to a decided case (a race lost, a second post) conflicts with
+        # the case's state: 409, and the page says nothing was recorded. Reading the page
+        # afterwards (the redirect after one's own decision) is no conflict.
+        conflict = request.method == "POST"
         return render(
             request,
             "approvals/already_decided.html",
@@ -63,11 +68,13 @@ def _closed_page(request, approval, case, why):
                 "approval": approval,
                 "case": case,
                 "decided": decided,
-                "decided_by_you": decided is not None and decided.pk == approval.pk,
+                "decided_by_you": decided_by_you,
+                "conflict": conflict,
                 "grant": selectors.grant_for_case(case=case)
-                if decided is not None and decided.pk == approval.pk
+                if decided_by_you and not conflict
                 else None,
             },
+            status=409 if conflict else 200,
         )
     return render(
         request,

@@ -111,6 +111,27 @@ def test_the_signed_in_page_decides_with_the_same_form(client):
     assert list(client.get(reverse("approvals:case-list")).context["page"].object_list) == []
 
 
+def test_a_second_post_on_the_signed_in_page_is_refused_as_a_conflict(client):
+    case = submitted_case()
+    approval = case.approval_requests.get()
+    client.force_login(approval.approver)
+    url = reverse("approvals:decide-signed-in", args=[approval.pk])
+    client.post(url, {"decision": "reject", "reason": "Not this year"})
+
+    again = client.post(url, {"decision": "approve"})
+
+    assert again.status_code == 409
+    html = again.content.decode()
+    assert "This case has already been decided" in html
+    assert "Your answer was not recorded" in html
+    assert "rejected" in html
+    case.refresh_from_db()
+    assert case.status == BusinessCase.Status.REJECTED
+    assert AuditEvent.objects.filter(action="approval.decided").count() == 1
+    # Reading one's own decision afterwards is no conflict.
+    assert client.get(url).status_code == 200
+
+
 def test_the_signed_in_page_works_after_the_emailed_link_expired(client):
     case = submitted_case()
     approval = case.approval_requests.get()
