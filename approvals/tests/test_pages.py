@@ -62,6 +62,27 @@ def test_cases_to_decide_lists_the_approvers_open_cases_oldest_first(
     assert len(response.context["page"].object_list) == 8
 
 
+@pytest.mark.parametrize(
+    ("asked", "shown"),
+    [("", 1), ("0", 1), ("-3", 1), ("2", 2), ("1.5", 1), ("last", 1), ("3", 2), ("9" * 30, 2)],
+)
+def test_cases_to_decide_answers_any_page_number_with_a_page(client, asked, shown):
+    """Not a number, or below 1, is the first page; past the end, however far (even past
+    what PostgreSQL's OFFSET can hold), the last; never an error."""
+    requester, director = requester_and_director()
+    cases = [submitted_case(requester=requester)] + cases_for(director, 26)
+    client.force_login(director)
+
+    response = client.get(reverse("approvals:case-list"), {"page": asked})
+
+    assert response.status_code == 200
+    assert response.context["page"].number == shown
+    html = response.content.decode()
+    on_page = cases[:25] if shown == 1 else cases[25:]
+    assert all(case.reference in html for case in on_page)
+    assert not any(case.reference in html for case in cases if case not in on_page)
+
+
 def test_cases_to_decide_builds_its_costly_authority_condition_once(client):
     """The list's page and its count come from one query: the authority condition (ten
     joined tables, the costliest part of the page to build and to plan) is not built and
