@@ -25,6 +25,7 @@ from .authority import (
     approvals_with_authority,
     approver_may_name_deputy,
     case_budget_holder,
+    delegation_scope_for,
     delegation_too_long,
     deputy_refused_because,
     person_may_open_deputies,
@@ -40,6 +41,7 @@ __all__ = [
     "case_budget_holder",
     "case_director_approval",
     "case_stage",
+    "delegation_scope_for",
     "delegation_too_long",
     "deputy_refused_because",
     "person_may_open_deputies",
@@ -424,11 +426,17 @@ def delegations_given_by(*, director) -> QuerySet[Delegation]:
     return Delegation.objects.filter(director=director).select_related("deputy__profile")
 
 
-def delegations_active(*, director, on: datetime.date) -> QuerySet[Delegation]:
-    """Delegations in force on a day: within their dates and not cancelled."""
-    return Delegation.objects.filter(
+def delegations_active(
+    *, director, on: datetime.date, deciding_cases: bool = False
+) -> QuerySet[Delegation]:
+    """Delegations in force on a day: within their dates and not cancelled; only those
+    whose scope covers deciding cases if `deciding_cases` (every scope covers costs)."""
+    query = Delegation.objects.filter(
         director=director, starts_on__lte=on, ends_on__gte=on, cancelled_at__isnull=True
-    ).select_related("deputy__profile")
+    )
+    if deciding_cases:
+        query = query.filter(scope=Delegation.Scope.CASES)
+    return query.select_related("deputy__profile")
 
 
 def provisioning_people() -> QuerySet:

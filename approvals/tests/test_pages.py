@@ -197,8 +197,11 @@ def test_a_director_names_a_deputy_by_email_and_cancels_the_delegation(client):
     assert "In force" in html
     delegation = Delegation.objects.get()
     assert (delegation.director, delegation.deputy, delegation.ends_on) == (director, deputy, ends)
-    assert AuditEvent.objects.filter(action="delegation.created").exists()
-    assert OutboundEmail.objects.get(template="approval_delegation").to == deputy.email
+    assert delegation.scope == Delegation.Scope.CASES
+    assert AuditEvent.objects.get(action="delegation.created").changes["scope"] == "cases"
+    told = OutboundEmail.objects.get(template="approval_delegation")
+    assert told.to == deputy.email
+    assert "New cases for Dana Director" in told.content().body_text
 
     case = submitted_case(requester=requester)
     deputy_request = case.approval_requests.get(approver=deputy)
