@@ -56,3 +56,20 @@ def test_a_stand_in_the_query_does_not_use_is_refused(db):
     )
     with pytest.raises(ValueError, match="does not use"):
         unused.run(first_name="Ann", on="x")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_run_outside_a_transaction_uses_the_one_generic_plan():
+    """Planned once per connection: PostgreSQL's own choice re-planned the home page's
+    authority query on every run, as the generic plan's estimate was the higher."""
+    UserFactory(first_name="Ann", last_name="50%'s share")
+    for first_name in ["Ann", "Bob", "Ann", "Cy", "Ann", "Di", "Ann"]:
+        assert ACTIVE_NAMED.run(first_name=first_name) == orm(first_name)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE name = %s",
+            [ACTIVE_NAMED.name],
+        )
+        assert cursor.fetchone() == (7, 0)
+        cursor.execute("SHOW plan_cache_mode")
+        assert cursor.fetchone() == ("auto",)  # for this EXECUTE alone
