@@ -203,6 +203,10 @@ def browser_type_launch_args(browser_type_launch_args):
             "--disable-background-networking",
             "--disable-component-update",
             "--disable-sync",
+            # Compositing (software: no GPU) in a thread of the browser process rather than
+            # a GPU process of its own: no frame crosses a process boundary, 12–18 % less
+            # Chromium CPU for a page tabbed through (docs/testing.md).
+            "--in-process-gpu",
         ],
     }
 
