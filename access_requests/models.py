@@ -407,6 +407,15 @@ class AccessGrant(TimeStampedModel):
                 condition=Q(status__in=["awaiting", "active"]),
                 name="grant_current_end_idx",
             ),
+            # One person's current grants in page order: "Access in your directorate" reads
+            # its page person by person from here (`directorate_page_keys`), so a page costs
+            # what the directorate holds, not what the department does.
+            models.Index(
+                fields=["holder", "end_date", "id"],
+                include=["tier"],
+                condition=Q(status__in=["awaiting", "active"]),
+                name="grant_current_holder_idx",
+            ),
             # ICT's "Access to withdraw": ended grants ICT set up and has not yet confirmed
             # withdrawn, oldest first; a handful at any time.
             models.Index(

@@ -22,7 +22,7 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
 
 @admin.register(Delegation)
 class DelegationAdmin(admin.ModelAdmin):
-    list_display = ["director", "deputy", "starts_on", "ends_on", "cancelled_at"]
+    list_display = ["director", "deputy", "scope", "starts_on", "ends_on", "cancelled_at"]
     list_select_related = ["director", "deputy"]
 
     def has_change_permission(self, request, obj=None):

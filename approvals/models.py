@@ -11,6 +11,14 @@ from core.models import TimeStampedModel
 class Delegation(TimeStampedModel):
     """A director names a deputy for a date range (out of office)."""
 
+    class Scope(models.TextChoices):
+        # Named by someone who decides cases (a director, a fallback approver): the deputy
+        # decides their cases, and agrees to their costs if they also hold a budget.
+        CASES = "cases", "Decides cases and agrees to costs"
+        # Named by someone acting only as a budget holder: the deputy agrees to costs and
+        # never decides a case, even if the budget holder later comes to decide cases.
+        COSTS = "costs", "Agrees to costs only"
+
     director = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="delegations_given"
     )
@@ -20,6 +28,8 @@ class Delegation(TimeStampedModel):
     starts_on = models.DateField()
     ends_on = models.DateField()
     cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Fixed when the delegation is named (`delegation_create`), from what its giver did then.
+    scope = models.CharField(max_length=5, choices=Scope.choices)
 
     class Meta:
         ordering = ["-starts_on"]

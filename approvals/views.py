@@ -13,7 +13,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -37,8 +36,6 @@ from .errors import (
 from .forms import ASK_MORE_INFORMATION, CostDecisionForm, DecisionForm, DelegationForm
 from .models import ApprovalRequest
 
-CASES_PER_PAGE = 25
-
 
 def _no_referrer(response):
     # The page's address holds the token: never send it to another site. Not
@@ -56,6 +53,11 @@ def _closed_page(request, approval, case, why):
             if approval.status == ApprovalRequest.Status.DECIDED
             else selectors.decided_approval_for_case(case=case)
         )
+        decided_by_you = decided is not None and decided.pk == approval.pk
+        # A decision posted to a decided case (a race lost, a second post) conflicts with
+        # the case's state: 409, and the page says nothing was recorded. Reading the page
+        # afterwards (the redirect after one's own decision) is no conflict.
+        conflict = request.method == "POST"
         return render(
             request,
             "approvals/already_decided.html",
@@ -63,11 +65,13 @@ def _closed_page(request, approval, case, why):
                 "approval": approval,
                 "case": case,
                 "decided": decided,
-                "decided_by_you": decided is not None and decided.pk == approval.pk,
+                "decided_by_you": decided_by_you,
+                "conflict": conflict,
                 "grant": selectors.grant_for_case(case=case)
-                if decided is not None and decided.pk == approval.pk
+                if decided_by_you and not conflict
                 else None,
             },
+            status=409 if conflict else 200,
         )
     return render(
         request,
@@ -193,22 +197,7 @@ def decide_signed_in(request, pk):
 
 @require_safe
 def case_list(request):
-    paginator = Paginator(selectors.approval_requests_open_ids(user=request.user), CASES_PER_PAGE)
-    try:
-        number = max(1, int(request.GET.get("page") or 1))
-    except ValueError:
-        number = 1
-    ids, total = selectors.approval_requests_open_page_ids(
-        user=request.user, offset=(number - 1) * CASES_PER_PAGE, limit=CASES_PER_PAGE
-    )
-    if total is not None:
-        # The page's query counted the list: the paginator need not count it again.
-        paginator.count = total
-    page = paginator.get_page(number)
-    if page.number != number or total is None:
-        # Past the end (or an empty list): the last page, as get_page gives it.
-        ids = list(page.object_list)
-    page.object_list = selectors.approval_requests_by_id(ids, with_sites=True)
+    page = selectors.cases_to_decide_page(user=request.user, page=request.GET.get("page"))
     load_roles(request.user)  # one read of the groups for this check and the navigation's
     may_delegate = selectors.person_may_open_deputies(request.user)
     return render(request, "approvals/case_list.html", {"page": page, "may_delegate": may_delegate})

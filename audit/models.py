@@ -32,7 +32,8 @@ class AuditEventQuerySet(models.QuerySet):
 
 
 # What a writer records of an event, in the order the sequencer and verification read it;
-# chaining adds `previous_hash` and `hash`.
+# chaining adds `previous_hash` and `hash`. `RecordedEvent` declares these columns once for
+# both tables that hold events (the chain, and the pending rows the sequencer moves into it).
 RECORDED_COLUMNS = (
     "occurred_at",
     "actor_id",
@@ -48,16 +49,22 @@ RECORDED_COLUMNS = (
 )
 
 
-class AuditEvent(models.Model):
-    occurred_at = models.DateTimeField(db_index=True)
+class RecordedEvent(models.Model):
+    """The columns of `RECORDED_COLUMNS`, shared by `AuditEvent` and `AuditPendingEvent`:
+    the sequencer copies a pending row into the chain column for column, so the two must
+    not drift apart. Abstract: each table keeps its own columns and indexes."""
+
+    # AuditEvent indexes it; the pending table is read only whole, oldest first.
+    occurred_at = models.DateTimeField()
+    # AuditEvent names its reverse relation and has its own index on it; the pending table
+    # needs neither.
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
-        related_name="audit_events",
-        db_constraint=True,
-        db_index=False,  # audit_actor_idx (actor, id) serves lookups by actor
+        related_name="+",
+        db_index=False,
     )
     # Who acted, as text: the user's email, or "system:<task>" for Celery tasks and
     # "anonymous" for token holders and failed sign-ins.
@@ -78,6 +85,22 @@ class AuditEvent(models.Model):
     # whose hash covers the two fields themselves; they are never cleared.
     client_digest = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 - NULL and "" differ
     changes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class AuditEvent(RecordedEvent):
+    occurred_at = models.DateTimeField(db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="audit_events",
+        db_constraint=True,
+        db_index=False,  # audit_actor_idx (actor, id) serves lookups by actor
+    )
     previous_hash = models.CharField(max_length=64)
     # Not unique, and not indexed: nothing looks an event up by its hash (the chain is
     # checked by walking it in id order, `audit_chain_verify`), and a unique index on random
@@ -133,7 +156,7 @@ class AuditChainHead(models.Model):
         return self.last_hash
 
 
-class AuditPendingEvent(models.Model):
+class AuditPendingEvent(RecordedEvent):
     """An event committed with the work it records but not chained yet: written when the
     chain head was busy (another transaction appending), so that no writer waits for the
     head. The sequencer (`audit.sequencer`) moves these into the chain, oldest first, in the
@@ -141,24 +164,6 @@ class AuditPendingEvent(models.Model):
     that commit leaves it here for the next run. Its columns are an event's, without the
     hashes (given only when chained)."""
 
-    occurred_at = models.DateTimeField()
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,  # read only whole, oldest first, by the sequencer
-    )
-    actor_label = models.CharField(max_length=254)
-    action = models.CharField(max_length=80)
-    object_type = models.CharField(max_length=80, blank=True)
-    object_id = models.CharField(max_length=64, blank=True)
-    object_repr = models.CharField(max_length=200, blank=True)
-    client_address = models.GenericIPAddressField(null=True, blank=True)
-    user_agent = models.CharField(max_length=500, blank=True)
-    client_digest = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 - as AuditEvent's
-    changes = models.JSONField(default=dict, blank=True)
     # When its transaction wrote it (the database's clock): the merge delay is measured from it.
     staged_at = models.DateTimeField(db_default=Now())
 

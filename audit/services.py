@@ -49,18 +49,23 @@ def chain_key() -> bytes:
     return settings.AUDIT_CHAIN_KEY.encode("utf-8")
 
 
+# `json.dumps(…, cls=DjangoJSONEncoder, …)` builds an encoder for every call; a sweep hashes
+# thousands of events, so each form keeps one (an encoder holds no state between calls).
+_CANONICAL = DjangoJSONEncoder(sort_keys=True, separators=(",", ":"))
+_CHANGES = DjangoJSONEncoder(sort_keys=True)
+
+
 def _chained_text(previous_hash: str, content: dict) -> bytes:
-    canonical = json.dumps(content, sort_keys=True, cls=DjangoJSONEncoder, separators=(",", ":"))
-    return (previous_hash + canonical).encode("utf-8")
+    return (previous_hash + _CANONICAL.encode(content)).encode("utf-8")
 
 
 def event_hash(*, previous_hash: str, content: dict, key: bytes | None = None) -> str:
     """HMAC-SHA-256 over the previous hash and the event's canonical content."""
-    return hmac.new(
+    return hmac.digest(
         key if key is not None else chain_key(),
         _chained_text(previous_hash, content),
-        hashlib.sha256,
-    ).hexdigest()
+        "sha256",
+    ).hex()
 
 
 def event_hash_unkeyed(*, previous_hash: str, content: dict) -> str:
@@ -129,7 +134,7 @@ def event_content(event: AuditEvent) -> dict:
 def _changes_json(changes: dict | None) -> str:
     """`changes` as JSON text (dates and times written out by Django's encoder): the value
     stored is this text, and the value hashed is what it reads back as."""
-    return json.dumps(changes or {}, cls=DjangoJSONEncoder, sort_keys=True)
+    return _CHANGES.encode(changes or {})
 
 
 def record(

@@ -66,13 +66,15 @@ def _masked(text: str, masks: list[tuple[str, str]]) -> str:
     return text
 
 
-def email_date(value: datetime.date | datetime.datetime | None) -> str:
+def email_date(value: datetime.date | datetime.datetime | None, tz=None) -> str:
     """A date as the emails write it ("3 December 2026"), a time by its date in the portal's
-    time zone; formatted when the email is written (its context holds text, not dates)."""
+    time zone (`tz` when given: looking up the current one costs more than the rest, and a
+    sweep writes thousands of emails); formatted when the email is written (its context
+    holds text, not dates)."""
     if value is None:
         return ""
     if isinstance(value, datetime.datetime):
-        value = timezone.localdate(value)
+        value = timezone.localdate(value, tz)
     return _date_text(value)
 
 

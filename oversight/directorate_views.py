@@ -35,15 +35,21 @@ def directorate_access(request):
     if not form.is_bound or form.is_valid():
         if not form.is_bound:
             form.cleaned_data = {}
-        directorate = form.chosen_directorate()
-        filtered = selectors.directorate_grants(
-            directorate=directorate,
-            tier=form.cleaned_data.get("tier") or "",
-            ending_soon=bool(form.cleaned_data.get("ending_soon")),
-        )
+        chosen = {
+            "directorate": form.chosen_directorate(),
+            "tier": form.cleaned_data.get("tier") or "",
+            "ending_soon": bool(form.cleaned_data.get("ending_soon")),
+        }
+        directorate = chosen["directorate"]
+        filtered = selectors.directorate_grants(**chosen)
         keys, descending = register_selectors.register_keys("end_date")
-        values = register_selectors.register_page_values(filtered, by_holder=False)
-        page = page_or_404(values, request, keys=keys, descending=descending, keys_from=filtered)
+        page = page_or_404(
+            selectors.directorate_page_values(),
+            request,
+            keys=keys,
+            descending=descending,
+            keys_from=selectors.directorate_page_keys(**chosen),
+        )
         page = dataclasses.replace(
             page, rows=selectors.directorate_rows(page.rows, today=timezone.localdate())
         )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, Prefetch, Q, QuerySet, Window
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -22,8 +23,10 @@ from .authority import (
     Authority,
     approval_authority,
     approvals_with_authority,
+    approvals_with_authority_among,
     approver_may_name_deputy,
     case_budget_holder,
+    delegation_scope_for,
     delegation_too_long,
     deputy_refused_because,
     person_may_open_deputies,
@@ -35,10 +38,12 @@ __all__ = [
     "Authority",
     "approval_authority",
     "approvals_with_authority",
+    "approvals_with_authority_among",
     "approver_may_name_deputy",
     "case_budget_holder",
     "case_director_approval",
     "case_stage",
+    "delegation_scope_for",
     "delegation_too_long",
     "deputy_refused_because",
     "person_may_open_deputies",
@@ -134,16 +139,45 @@ def approval_requests_open_page_ids(
     return [pk for pk, _ in rows], (rows[0][1] if rows else None)
 
 
-# Whether there is one: the same condition, its SQL built once per process (Django takes
-# longer to build it than PostgreSQL to run it) and run as a plain query, since the
-# navigation asks it on every page of a person who is not an approver by role.
-_HAS_OPEN = PreparedQuery(
-    "approvals_has_open",
-    lambda approver_id, on: _open_ids(approver_id=approver_id, on=on).order_by()[:1],
-    prepare=False,
-    approver_id=-(2**62) + 11,
-    on=datetime.date(1, 1, 3),
-)
+CASES_TO_DECIDE_PER_PAGE = 25
+
+# The furthest page looked for: past it, OFFSET would overflow PostgreSQL's bigint. Any
+# page past the end shows the last, as Paginator.get_page does.
+_FURTHEST_PAGE = 2**62 // CASES_TO_DECIDE_PER_PAGE
+
+
+def _page_number(asked: str | None) -> int:
+    """The page asked for in the address, as a number from 1: not a number, or below 1,
+    is the first page."""
+    try:
+        number = int(asked or 1)
+    except ValueError:
+        return 1
+    return min(max(1, number), _FURTHEST_PAGE)
+
+
+def cases_to_decide_page(*, user, page: str | None) -> Page:
+    """A page of "Cases to decide" (`approval_requests_open_ids`), its rows loaded by
+    `approval_requests_by_id` with their sites, for the page number in the address (`page`,
+    as given: not a number is the first page, past the end the last).
+
+    The page's ids and the list's count come from one query
+    (`approval_requests_open_page_ids`), so the paginator does not count again; only a page
+    past the end (or an empty list) costs a COUNT and a second read of the last page."""
+    per_page = CASES_TO_DECIDE_PER_PAGE
+    paginator = Paginator(approval_requests_open_ids(user=user), per_page)
+    number = _page_number(page)
+    ids, total = approval_requests_open_page_ids(
+        user=user, offset=(number - 1) * per_page, limit=per_page
+    )
+    if total is not None:
+        paginator.count = total
+    shown = paginator.get_page(number)
+    if shown.number != number or total is None:
+        # Past the end (or an empty list): the last page, as get_page gives it.
+        ids = list(shown.object_list)
+    shown.object_list = approval_requests_by_id(ids, with_sites=True)
+    return shown
 
 
 def approver_has_cases_to_decide(*, user) -> bool:
@@ -154,9 +188,19 @@ def approver_has_cases_to_decide(*, user) -> bool:
         return False
     cached = getattr(user, "_has_cases_to_decide", None)
     if cached is None:
-        cached = bool(_HAS_OPEN.run(approver_id=user.pk, on=timezone.localdate()))
+        cached = bool(_ANY_OPEN_ID.run(approver_id=user.pk, on=timezone.localdate()))
         user._has_cases_to_decide = cached
     return cached
+
+
+# Whether there is one: asked on every page a deputy, a fallback approver or a member of
+# staff opens (the navigation and the home page), so prepared as the home page's list is.
+_ANY_OPEN_ID = PreparedQuery(
+    "approvals_any_open_id",
+    lambda approver_id, on: _open_ids(approver_id=approver_id, on=on).order_by()[:1],
+    approver_id=-(2**62) + 11,
+    on=datetime.date(1, 1, 3),
+)
 
 
 def approval_requests_by_id(ids: list[int], *, with_sites: bool = False) -> list[ApprovalRequest]:
@@ -394,11 +438,17 @@ def delegations_given_by(*, director) -> QuerySet[Delegation]:
     return Delegation.objects.filter(director=director).select_related("deputy__profile")
 
 
-def delegations_active(*, director, on: datetime.date) -> QuerySet[Delegation]:
-    """Delegations in force on a day: within their dates and not cancelled."""
-    return Delegation.objects.filter(
+def delegations_active(
+    *, director, on: datetime.date, deciding_cases: bool = False
+) -> QuerySet[Delegation]:
+    """Delegations in force on a day: within their dates and not cancelled; only those
+    whose scope covers deciding cases if `deciding_cases` (every scope covers costs)."""
+    query = Delegation.objects.filter(
         director=director, starts_on__lte=on, ends_on__gte=on, cancelled_at__isnull=True
-    ).select_related("deputy__profile")
+    )
+    if deciding_cases:
+        query = query.filter(scope=Delegation.Scope.CASES)
+    return query.select_related("deputy__profile")
 
 
 def provisioning_people() -> QuerySet:

@@ -9,8 +9,9 @@ delegation ended):
 - director: the approver is the director of the requester's current directorate;
 - deputy: the delegation is in force that day (not cancelled, between its dates), and the
   person it deputises for is active and still decides the requester's cases (the director
-  of their directorate, or their organisation's fallback approver), or, for the cost, is
-  still the case's budget holder (`case_budget_holder`);
+  of their directorate, or their organisation's fallback approver) and the delegation's
+  scope covers cases (not one named by a budget holder, which covers costs only), or, for
+  the cost, is still the case's budget holder (`case_budget_holder`);
 - fallback and escalation: the approver is the organisation's fallback approver, or an
   active admin (a case with no fallback approver is sent to every admin);
 
@@ -22,10 +23,13 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from access_requests.models import BusinessCase
+from core.lookups import ids_any
+from core.prepared import PreparedQuery
 from people.models import Role
 
 from ..models import ApprovalRequest, Delegation
@@ -62,7 +66,8 @@ def approvals_with_authority(*, on: datetime.date) -> Q:
         )
         & ~Q(on_behalf_of=F("business_case__requester"))
         & (
-            Q(stage=stage.DIRECTOR) & (Q(on_behalf_of=F(_DIRECTOR)) | Q(on_behalf_of=F(_FALLBACK)))
+            Q(stage=stage.DIRECTOR, delegation__scope=Delegation.Scope.CASES)
+            & (Q(on_behalf_of=F(_DIRECTOR)) | Q(on_behalf_of=F(_FALLBACK)))
             | Q(stage=stage.BUDGET_HOLDER)
             & (
                 Q(on_behalf_of=F(_UNIT_HOLDER))
@@ -85,6 +90,34 @@ def approvals_with_authority(*, on: datetime.date) -> Q:
         & ~Q(approver=F("business_case__requester"))
         & (as_director | as_deputy | as_fallback | as_budget_holder)
     )
+
+
+def _with_authority_among(ids: list[int], on: datetime.date):
+    return (
+        ApprovalRequest.objects.filter(ids_any(ApprovalRequest, "id", ids))
+        .filter(approvals_with_authority(on=on))
+        .order_by()
+        .values_list("pk")
+    )
+
+
+# The reminder sweep asks this of every batch: the condition costs Django about 5 ms to
+# build and PostgreSQL more to plan than to run (it joins ten tables), so it is built once
+# per process and planned once per connection (`core.prepared`).
+_WITH_AUTHORITY_AMONG = PreparedQuery(
+    "approvals_with_authority_among",
+    _with_authority_among,
+    ids=[-(2**62) + 11],
+    on=datetime.date(1, 1, 3),
+)
+
+
+def approvals_with_authority_among(*, ids: list[int], on: datetime.date) -> set[int]:
+    """Which of these approval requests' approvers may decide them on `on`
+    (`approvals_with_authority`), as a set of ids."""
+    if connection.vendor != "postgresql":  # `make run`'s SQLite: an `IN` list, built each time
+        return {pk for (pk,) in _with_authority_among(list(ids), on)}
+    return {pk for (pk,) in _WITH_AUTHORITY_AMONG.run(ids=list(ids), on=on)}
 
 
 def case_budget_holder(*, case: BusinessCase):
@@ -174,6 +207,11 @@ def _why_not(*, approval: ApprovalRequest, case: BusinessCase, approver, on) -> 
         if approval.stage == ApprovalRequest.Stage.BUDGET_HOLDER:
             unit = case.paying_business_unit
             return f"{director} is no longer the budget holder for {unit.name}, so you cannot agree for them."
+        if delegation.scope != Delegation.Scope.CASES:
+            return (
+                f"{director} named you to agree to costs as their budget holder, "
+                "not to decide cases for them."
+            )
         return f"{director} no longer decides cases from {requester}, so you cannot for them."
     organisation = directorate.organisation if directorate is not None else None
     if organisation is not None and organisation.fallback_approver_id is not None:
@@ -243,6 +281,13 @@ def decides_cases(user) -> bool:
     return user.directorates_led.exists() or user.fallback_for_organisations.exists()
 
 
+def delegation_scope_for(*, director) -> str:
+    """What a deputy named now by `director` may do: decide cases (and agree to costs) when
+    the giver decides cases now; agree to costs only when they act only as a budget holder
+    (`deputy_refused_because` lets them name someone who may not decide cases)."""
+    return Delegation.Scope.CASES if decides_cases(director) else Delegation.Scope.COSTS
+
+
 def deputy_refused_because(*, director, deputy) -> str | None:
     """Why `deputy` may not deputise for `director`, as the form's error; None if they may.
 
@@ -250,7 +295,8 @@ def deputy_refused_because(*, director, deputy) -> str | None:
     fallback approver, an admin) or holds the deputy role; never the director themself,
     an auditor or ICT (whose roles keep them apart from deciding). A budget holder who does
     not decide cases may name anyone else who can sign in: their deputy agrees to costs
-    only, since only budget-holder requests are ever sent on their behalf."""
+    only (the delegation's scope, `delegation_scope_for`), and routing and authority keep
+    it to costs should that budget holder later decide cases."""
     if deputy.pk == director.pk:
         return "Enter someone else's email address"
     if not deputy.is_active:

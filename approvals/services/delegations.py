@@ -30,10 +30,12 @@ def delegation_create(
 ) -> Delegation:
     """A director names a deputy for a date range; new cases then go to both.
 
-    The director must decide cases in their own right now (a directorate's director or an
-    organisation's fallback approver, active), and the deputy be eligible
-    (`deputy_refused_because`); at most `SNS_MAX_DELEGATION_DAYS`. Raises
-    DelegationInvalid."""
+    The giver must decide cases or their cost in their own right now (a directorate's
+    director, an organisation's fallback approver or a business unit's budget holder,
+    active), and the deputy be eligible (`deputy_refused_because`); at most
+    `SNS_MAX_DELEGATION_DAYS`. Its scope is fixed now (`selectors.delegation_scope_for`): a
+    deputy named by someone acting only as a budget holder agrees to costs only, whatever
+    that person comes to lead later. Raises DelegationInvalid."""
     if ends_on < starts_on:
         raise DelegationInvalid("ends_on", "End date must be the same as or after the start date")
     if ends_on < timezone.localdate():
@@ -50,8 +52,9 @@ def delegation_create(
         refused = selectors.deputy_refused_because(director=director, deputy=deputy)
         if refused is not None:
             raise DelegationInvalid("deputy_email", refused)
+        scope = selectors.delegation_scope_for(director=director)
         delegation = Delegation.objects.create(
-            director=director, deputy=deputy, starts_on=starts_on, ends_on=ends_on
+            director=director, deputy=deputy, starts_on=starts_on, ends_on=ends_on, scope=scope
         )
         record(
             actor=actor,
@@ -62,6 +65,7 @@ def delegation_create(
                 "deputy": deputy.email,
                 "starts_on": starts_on,
                 "ends_on": ends_on,
+                "scope": scope,
             },
             client=client,
         )
@@ -74,6 +78,7 @@ def delegation_create(
                     "deputy": emails.person(deputy),
                     "starts_on": email_date(starts_on),
                     "ends_on": email_date(ends_on),
+                    "costs_only": scope == Delegation.Scope.COSTS,
                 },
                 "cases_to_decide_url": absolute_url(reverse("approvals:case-list")),
             },

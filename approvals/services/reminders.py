@@ -10,11 +10,13 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
 from access_requests.models import BusinessCase
 from audit.services import NewEvent, SystemActor, record, record_many
+from core.lookups import ids_any
 from core.models import model_reference
 from core.sweeping import batches_handle
 from core.working_days import add_working_days, add_working_days_at
@@ -31,7 +33,7 @@ from .routing import Route, approval_request_create, fallback_approvers
 logger = logging.getLogger(__name__)
 
 # Reminders are written this many at a time, one transaction each (see `approval_remind_due`).
-REMIND_BATCH_SIZE = 250
+REMIND_BATCH_SIZE = 500
 
 REMINDER_SWEEP = SystemActor("approval_remind_due")
 
@@ -97,25 +99,30 @@ def _approvals_remind(*, items: list[tuple[int, int]]) -> tuple[int, list[tuple[
         # read every due request for each batch.
         case_status = dict(
             BusinessCase.objects.select_for_update(skip_locked=True)
-            .filter(pk__in={case_id for _, case_id in items})
+            .filter(ids_any(BusinessCase, "id", {case_id for _, case_id in items}))
             .order_by("pk")
             .values_list("pk", "status")
         )
-        locked = (
+        locked = list(
             ApprovalRequest.objects.select_for_update(skip_locked=True)
             .filter(
-                pk__in=[approval_id for approval_id, case_id in items if case_id in case_status]
+                ids_any(
+                    ApprovalRequest,
+                    "id",
+                    [approval_id for approval_id, case_id in items if case_id in case_status],
+                )
             )
             .order_by("pk")
             .values_list("pk", "business_case_id", "status", "next_reminder_at", "reminders_sent")
         )
-        locked = list(locked)
         # A fresh link goes only to someone who may still decide: the others are left to
         # `approval_remind_one`, which supersedes their request and routes the case afresh.
-        with_authority = set(
-            ApprovalRequest.objects.filter(pk__in=[row[0] for row in locked])
-            .filter(selectors.approvals_with_authority(on=timezone.localdate(now)))
-            .values_list("pk", flat=True)
+        with_authority = (
+            selectors.approvals_with_authority_among(
+                ids=[row[0] for row in locked], on=timezone.localdate(now)
+            )
+            if locked
+            else set()
         )
         to_remind, one_at_a_time = [], []
         for approval_id, case_id, status, next_reminder_at, reminders_sent in locked:
@@ -212,12 +219,16 @@ def _reminders_write(*, reminders: list[_Reminder], now) -> None:
     next_reminder_at = add_working_days_at(now, settings.SNS_REMINDER_WORKING_DAYS)
     links = EmailLinks.resolve()
     outgoing, events, fresh = [], [], []
-    expiry_texts: dict = {}  # every link of a batch expires at the same time
+    tz = timezone.get_current_timezone()  # looked up once: see `email_date`
+    # Every link of a batch expires at the same time: its text in the emails, and in the
+    # events' changes as the audit trail's encoder writes it, are worked out once.
+    expiry_texts: dict = {}
     for reminder in reminders:
         approval, case = approvals[reminder.approval_id], cases[reminder.case_id]
         token, digest, expires = token_issue(now)
         if expires not in expiry_texts:
-            expiry_texts[expires] = email_date(expires)
+            expiry_texts[expires] = (email_date(expires, tz), DjangoJSONEncoder().default(expires))
+        expires_text, expires_json = expiry_texts[expires]
         fresh.append((reminder.approval_id, reminder.number, digest))
         approver_email = approval["approver__email"]
         outgoing.append(
@@ -228,7 +239,8 @@ def _reminders_write(*, reminders: list[_Reminder], now) -> None:
                     case=case,
                     identities=identities.get(reminder.case_id, []),
                     cases_to_decide_url=links.cases_to_decide,
-                    token_expires_text=expiry_texts[expires],
+                    token_expires_text=expires_text,
+                    tz=tz,
                     number=reminder.number,
                 ),
                 to=[
@@ -247,7 +259,7 @@ def _reminders_write(*, reminders: list[_Reminder], now) -> None:
                     "approval_request": reminder.approval_id,
                     "approver": approver_email,
                     "reminder": reminder.number,
-                    "link_expires_at": expires,
+                    "link_expires_at": expires_json,
                 },
             )
         )

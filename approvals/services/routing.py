@@ -92,10 +92,14 @@ def case_routing(*, case: BusinessCase, on: datetime.date | None = None) -> Rout
         routing.routes = [Route(user, ApprovalRequest.Reason.FALLBACK) for user in approvers]
         routing.note = f"{why}, so it was sent to {who}."
 
-    # A named approver's deputies get the case too while their delegation is in force.
+    # A named approver's deputies get the case too while their delegation is in force, if
+    # it lets them decide cases: a deputy named by a budget holder agrees to costs only,
+    # even once that budget holder leads a directorate.
     if len(routing.routes) == 1:
         principal = routing.routes[0].approver
-        for delegation in selectors.delegations_active(director=principal, on=on):
+        for delegation in selectors.delegations_active(
+            director=principal, on=on, deciding_cases=True
+        ):
             deputy = delegation.deputy
             if not deputy.is_active or deputy.pk == requester.pk:
                 continue

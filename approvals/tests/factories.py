@@ -51,6 +51,7 @@ class DelegationFactory(factory.django.DjangoModelFactory):
     deputy = factory.SubFactory(UserFactory)
     starts_on = factory.LazyFunction(timezone.localdate)
     ends_on = factory.LazyFunction(lambda: timezone.localdate() + datetime.timedelta(days=14))
+    scope = Delegation.Scope.CASES
 
 
 LINK_PATTERN = re.compile(r"(https?://[^\s\"<>]+/approvals/decide/([A-Za-z0-9_\-]+)/)")

@@ -6,13 +6,20 @@ import datetime
 
 import pytest
 import time_machine
+from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
 from access_requests.models import AccessGrant, BusinessCase
 from approvals.models import ApprovalRequest, Delegation
-from approvals.services import approval_decide, delegation_cancel, delegations_end_due
-from approvals.tests.factories import token_for
+from approvals.services import (
+    approval_decide,
+    delegation_cancel,
+    delegations_end_due,
+    directorate_director_change,
+)
+from approvals.services.routing import Route, approval_request_create
+from approvals.tests.factories import requester_and_director, submitted_case, token_for
 from approvals.tests.test_budget_holder import active_case, director_request, emails_to
 from approvals.tests.test_delegation_rules import name_deputy
 from people.models import Role
@@ -173,3 +180,69 @@ def test_a_budget_holder_s_deputy_gets_no_director_cases(client):
     refused = name_deputy(client, director, UserFactory(role=Role.STAFF).email)
     assert refused.status_code == 200
     assert "cannot decide cases" in refused.content.decode()
+
+
+def test_a_budget_holder_s_deputy_still_gets_no_director_cases_once_the_holder_is_a_director(
+    client,
+):
+    """The delegation's scope is fixed when it is named: a deputy named by someone acting
+    only as a budget holder agrees to costs, and gets no director's case (nor may decide
+    one) after that budget holder becomes a directorate's director."""
+    holder, deputy, delegation, _ = holder_with_deputy(client)
+    assert delegation.scope == Delegation.Scope.COSTS
+    told = emails_to(deputy, "approval_delegation").get().content().body_text
+    assert "to agree to the cost of standalone PCs" in told
+    assert "You do not decide cases for them." in told
+    client.force_login(holder)
+    assert (
+        "Agrees to costs only" in client.get(reverse("approvals:delegation-list")).content.decode()
+    )
+    requester, old_director = requester_and_director(profile__name="Sam Staff")
+    waiting = submitted_case(requester=requester)
+    directorate = requester.profile.business_unit.directorate
+
+    # The staff directory makes the budget holder this directorate's director.
+    directorate.director = holder
+    directorate.save()
+    holder.groups.add(Group.objects.get(name=Role.DIRECTOR))
+    directorate_director_change(directorate=directorate, old_director=old_director, actor=None)
+
+    # The case that waited for the old director goes to the new one alone...
+    rerouted = waiting.approval_requests.filter(status=ApprovalRequest.Status.OPEN)
+    assert [(a.approver, a.routed_because) for a in rerouted] == [
+        (holder, ApprovalRequest.Reason.DIRECTOR)
+    ]
+    # ...and so does a case sent now: the deputy is neither asked nor emailed.
+    new_case = submitted_case(
+        requester=UserFactory(profile__business_unit=requester.profile.business_unit)
+    )
+    assert [a.approver for a in new_case.approval_requests.all()] == [holder]
+    new_case.refresh_from_db()
+    assert "Dev Deputy" not in new_case.routing_note
+    assert not emails_to(deputy, "approval_request").exists()
+
+    # A director's case that reached the deputy through that delegation anyway (sent
+    # before this rule held) gives them no authority when they act.
+    stray = approval_request_create(
+        case=new_case,
+        route=Route(deputy, ApprovalRequest.Reason.DEPUTY, delegation, holder),
+        decide_by=timezone.localdate() + datetime.timedelta(days=5),
+        remind=False,
+        actor=None,
+        client=None,
+        action="approval.sent",
+    )
+    client.force_login(deputy)
+    listed = client.get(reverse("approvals:case-list"))
+    assert new_case.reference not in listed.content.decode()
+    client.logout()
+    refused = client.post(
+        reverse("approvals:decide", args=[token_for(stray)]), {"decision": "approve"}
+    )
+    assert refused.status_code == 410
+    assert (
+        f"{holder.display_name} named you to agree to costs as their budget holder, "
+        "not to decide cases for them." in refused.content.decode()
+    )
+    new_case.refresh_from_db()
+    assert new_case.status == BusinessCase.Status.SUBMITTED

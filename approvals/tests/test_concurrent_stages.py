@@ -43,9 +43,12 @@ def test_the_director_s_stale_link_and_the_budget_holder_at_once(outbox_sends_la
     )
 
     assert holder_page.status_code == 302
-    # The director's tab shows what they decided, and the reject changed nothing.
-    assert director_page.status_code == 200
-    assert "Case approved" in director_page.content.decode()
+    # The director's tab says the case was decided (by their own approval) and the reject
+    # was not recorded.
+    assert director_page.status_code == 409
+    shown = director_page.content.decode()
+    assert "Your answer was not recorded" in shown
+    assert "That was your own earlier answer" in shown
     case.refresh_from_db()
     assert case.status == BusinessCase.Status.APPROVED
     assert AccessGrant.objects.get(business_case=case).cost_agreed_by == holder
@@ -72,8 +75,8 @@ def test_the_director_and_their_deputy_approving_at_once_ask_the_budget_holder_o
         )
     )
 
-    assert sorted([director_page.status_code, deputy_page.status_code]) == [200, 302]
-    loser = director_page if director_page.status_code == 200 else deputy_page
+    assert sorted([director_page.status_code, deputy_page.status_code]) == [302, 409]
+    loser = director_page if director_page.status_code == 409 else deputy_page
     assert "This case has already been decided" in loser.content.decode()
     assert "It now waits for the budget holder" in loser.content.decode()
     case.refresh_from_db()
@@ -109,7 +112,7 @@ def test_the_budget_holder_and_the_director_s_deputy_stale_link_at_once(outbox_s
 
     assert holder_page.status_code == 302
     # Whichever came first, the deputy's page says the case is decided.
-    assert deputy_page.status_code == 200
+    assert deputy_page.status_code == 409
     assert "This case has already been decided" in deputy_page.content.decode()
     case.refresh_from_db()
     assert case.status == BusinessCase.Status.REJECTED

@@ -223,8 +223,13 @@ def test_a_second_decision_after_the_first_shows_already_decided(client, case_an
     other = Client()
     response = other.post(url, {"decision": "reject", "reason": "Changed my mind"})
 
-    assert response.status_code == 200
-    assert "Already decided by" in response.content.decode()
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert "This case has already been decided" in html
+    assert "Your answer was not recorded" in html
+    assert "Already decided by" in html
+    # Reading the link afterwards is no conflict: the page, as before.
+    assert other.get(url).status_code == 200
     assert state() == before
     assert AuditEvent.objects.filter(action="approval.decided").count() == 1
 

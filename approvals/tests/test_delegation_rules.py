@@ -175,6 +175,7 @@ def test_a_plain_person_with_a_case_to_decide_sees_cases_to_decide(client):
         deputy=staff,
         starts_on=timezone.localdate(),
         ends_on=timezone.localdate(),
+        scope=Delegation.Scope.CASES,
     )
     case = submitted_case(requester=requester)
     html = client.get(reverse("home")).content.decode()

@@ -62,6 +62,27 @@ def test_cases_to_decide_lists_the_approvers_open_cases_oldest_first(
     assert len(response.context["page"].object_list) == 8
 
 
+@pytest.mark.parametrize(
+    ("asked", "shown"),
+    [("", 1), ("0", 1), ("-3", 1), ("2", 2), ("1.5", 1), ("last", 1), ("3", 2), ("9" * 30, 2)],
+)
+def test_cases_to_decide_answers_any_page_number_with_a_page(client, asked, shown):
+    """Not a number, or below 1, is the first page; past the end, however far (even past
+    what PostgreSQL's OFFSET can hold), the last; never an error."""
+    requester, director = requester_and_director()
+    cases = [submitted_case(requester=requester)] + cases_for(director, 26)
+    client.force_login(director)
+
+    response = client.get(reverse("approvals:case-list"), {"page": asked})
+
+    assert response.status_code == 200
+    assert response.context["page"].number == shown
+    html = response.content.decode()
+    on_page = cases[:25] if shown == 1 else cases[25:]
+    assert all(case.reference in html for case in on_page)
+    assert not any(case.reference in html for case in cases if case not in on_page)
+
+
 def test_cases_to_decide_builds_its_costly_authority_condition_once(client):
     """The list's page and its count come from one query: the authority condition (ten
     joined tables, the costliest part of the page to build and to plan) is not built and
@@ -111,6 +132,27 @@ def test_the_signed_in_page_decides_with_the_same_form(client):
     assert list(client.get(reverse("approvals:case-list")).context["page"].object_list) == []
 
 
+def test_a_second_post_on_the_signed_in_page_is_refused_as_a_conflict(client):
+    case = submitted_case()
+    approval = case.approval_requests.get()
+    client.force_login(approval.approver)
+    url = reverse("approvals:decide-signed-in", args=[approval.pk])
+    client.post(url, {"decision": "reject", "reason": "Not this year"})
+
+    again = client.post(url, {"decision": "approve"})
+
+    assert again.status_code == 409
+    html = again.content.decode()
+    assert "This case has already been decided" in html
+    assert "Your answer was not recorded" in html
+    assert "rejected" in html
+    case.refresh_from_db()
+    assert case.status == BusinessCase.Status.REJECTED
+    assert AuditEvent.objects.filter(action="approval.decided").count() == 1
+    # Reading one's own decision afterwards is no conflict.
+    assert client.get(url).status_code == 200
+
+
 def test_the_signed_in_page_works_after_the_emailed_link_expired(client):
     case = submitted_case()
     approval = case.approval_requests.get()
@@ -155,8 +197,11 @@ def test_a_director_names_a_deputy_by_email_and_cancels_the_delegation(client):
     assert "In force" in html
     delegation = Delegation.objects.get()
     assert (delegation.director, delegation.deputy, delegation.ends_on) == (director, deputy, ends)
-    assert AuditEvent.objects.filter(action="delegation.created").exists()
-    assert OutboundEmail.objects.get(template="approval_delegation").to == deputy.email
+    assert delegation.scope == Delegation.Scope.CASES
+    assert AuditEvent.objects.get(action="delegation.created").changes["scope"] == "cases"
+    told = OutboundEmail.objects.get(template="approval_delegation")
+    assert told.to == deputy.email
+    assert "New cases for Dana Director" in told.content().body_text
 
     case = submitted_case(requester=requester)
     deputy_request = case.approval_requests.get(approver=deputy)

@@ -235,9 +235,9 @@ def register_filtered(filters: RegisterFilters) -> QuerySet[AccessGrant]:
     # an index-only read of a few hundred or thousand people), not by joining every grant
     # to its holder's profile and unit.
     if filters.business_unit is not None:
-        qs = qs.filter(holder_id__in=_people_in(business_unit=filters.business_unit))
+        qs = qs.filter(holder_id__in=people_in(business_unit=filters.business_unit))
     if filters.directorate is not None:
-        qs = qs.filter(holder_id__in=_people_in(business_unit__directorate=filters.directorate))
+        qs = qs.filter(holder_id__in=people_in(business_unit__directorate=filters.directorate))
     if filters.organisation is not None:
         qs = qs.filter(
             holder__profile__business_unit__directorate__organisation=filters.organisation
@@ -263,7 +263,7 @@ def register_filtered(filters: RegisterFilters) -> QuerySet[AccessGrant]:
     return qs
 
 
-def _people_in(**where) -> QuerySet:
+def people_in(**where) -> QuerySet:
     return StaffProfile.objects.filter(**where).values("user_id")
 
 

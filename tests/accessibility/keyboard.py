@@ -11,10 +11,9 @@ from dataclasses import dataclass
 
 from playwright.sync_api import Page
 
-# What has the focus: enough to find a control by its label, text, name or value.
-FOCUSED = """() => {
-    const el = document.activeElement;
-    if (!el || el === document.body) return null;
+# What an element that has the focus is: enough to find a control by its label, text,
+# name or value, and whether it shows that it has the focus.
+FACTS = """(el) => {
     const look = () => {
         const style = getComputedStyle(el);
         return [style.outlineStyle, style.outlineWidth, style.outlineColor, style.boxShadow,
@@ -44,6 +43,52 @@ FOCUSED = """() => {
         visible: rect.width > 0 && rect.height > 0,
     };
 }"""
+
+# What has the focus now (null: nothing, or the page itself).
+FOCUSED = f"""() => {{
+    const el = document.activeElement;
+    if (!el || el === document.body) return null;
+    return ({FACTS})(el);
+}}"""
+
+# Records the same facts in the page each time the focus moves (a capturing focusin
+# listener, so it needs JavaScript on): a walk can press Tab several times and read what
+# each press reached in one round trip. FACTS itself moves the focus away and back; those
+# events are not recorded.
+RECORD_FOCUS = f"""() => {{
+    const facts = {FACTS};
+    window.__focusLog = [];
+    let looking = false;
+    document.addEventListener('focusin', () => {{
+        const el = document.activeElement;
+        if (looking || !el || el === document.body) return;
+        looking = true;
+        try {{ window.__focusLog.push(facts(el)); }} finally {{ looking = false; }}
+    }}, true);
+}}"""
+TAKE_FOCUS_LOG = "() => window.__focusLog.splice(0)"
+
+
+def focus_after_each_tab(page: Page, javascript: bool, limit: int, first_batch: int = 10):
+    """Press Tab up to `limit` times and yield, in order, what each press put the focus on
+    (FOCUSED's facts; None when the focus is on nothing). With JavaScript on, the page
+    records them (RECORD_FOCUS) and they are read after `first_batch` presses, then after
+    every 10, rather than in a round trip after each press; without it, the page runs no
+    listener, so each press is followed by a look."""
+    if not javascript:
+        for _ in range(limit):
+            page.keyboard.press("Tab")
+            yield page.evaluate(FOCUSED)
+        return
+    page.evaluate(RECORD_FOCUS)
+    pressed, batch = 0, first_batch
+    while pressed < limit:
+        batch = min(batch, limit - pressed)
+        for _ in range(batch):
+            page.keyboard.press("Tab")
+        pressed += batch
+        yield from page.evaluate(TAKE_FOCUS_LOG)
+        batch = 10
 
 
 def tab_to(page: Page, wanted, limit: int = 80, key: str = "Tab") -> dict:

@@ -60,7 +60,7 @@ EXPECTED_PAGE = {
 def test_every_page_for_every_role_in_every_state_has_no_axe_violations(browser, live_server, role):
     world = build_world()
     found, checked = [], {}
-    context = new_context(browser, live_server, world.user(role))
+    context = new_context(browser, live_server, world.user(role), axe=True)
     page = context.new_page()
     for name, _role, url in page_urls(world, roles=[role]):
         label = f"{name} as {role}"
@@ -78,7 +78,7 @@ def test_the_service_error_pages_have_no_axe_violations(browser, live_server):
     world = build_world()
     found = []
     for (role, url), status in ERROR_URLS.items():
-        context = new_context(browser, live_server, world.user(role))
+        context = new_context(browser, live_server, world.user(role), axe=True)
         page = context.new_page()
         response = page.goto(url)
         assert response.status == status
@@ -125,7 +125,9 @@ def test_the_django_admin_has_no_axe_violations_but_djangos_own_known_ones(brows
     contexts = {}
     for name, role, url in admin_pages(world):
         if role not in contexts:
-            contexts[role] = new_context(browser, live_server, world.user(role)).new_page()
+            contexts[role] = new_context(
+                browser, live_server, world.user(role), axe=True
+            ).new_page()
         page = contexts[role]
         page.goto(url)
         found += admin_findings(page, live_server, name, "empty")
