@@ -101,7 +101,7 @@ def django_db_setup(
     from django.test import TransactionTestCase
 
     from tests.database_cleanup import empty_database, remember_fresh_state
-    from tests.database_template import create_from_template
+    from tests.database_template import create_from_template, destroy_copy
 
     worker = getattr(request.config, "workerinput", {}).get("workerid")
     copied = (
@@ -136,7 +136,7 @@ def django_db_setup(
 
     if copied:
         with django_db_blocker.unblock():
-            connection.creation.destroy_test_db(original_name, verbosity=0)
+            destroy_copy(original_name)
 
 
 def pytest_sessionfinish(session):

@@ -64,6 +64,18 @@ def create_from_template(shared: Path, worker: str) -> str:
     return original
 
 
+def destroy_copy(original: str) -> None:
+    """Drop this worker's copy and point the default connection back at `original`. FORCE
+    ends any session a test left open on it (a thread's or a child process's connection),
+    which would otherwise fail the run's last teardown with "being accessed by other users"."""
+    connection = connections["default"]
+    name = connection.settings_dict["NAME"]
+    connection.close()
+    with connection.creation._nodb_cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS {connection.ops.quote_name(name)} WITH (FORCE)")
+    _point_at(connection, original)
+
+
 def drop_template(database: dict) -> None:
     """Drop the run's template database (the xdist controller, once the workers are done)."""
     import psycopg2
@@ -81,7 +93,7 @@ def drop_template(database: dict) -> None:
         connection.autocommit = True  # DROP DATABASE runs outside a transaction
         with connection.cursor() as cursor:
             cursor.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {}").format(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
                     sql.Identifier(template_name(test_name))
                 )
             )
