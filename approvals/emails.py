@@ -6,8 +6,6 @@ reminder sweep writes thousands of these, and a model instance for each joined r
 cost it most of its time.
 """
 
-from django.db import connection
-
 from access_requests.models import TIER_LABELS, AccessTier, BusinessCase, SiteIdentity
 from core.lookups import ids_any
 from core.prepared import PreparedQuery
@@ -107,29 +105,24 @@ _IDENTITIES = PreparedQuery(
 )
 
 
-def _rows(prepared: PreparedQuery, build, ids, names: tuple[str, ...]) -> list[dict]:
-    ids = list(ids)
-    if connection.vendor != "postgresql":  # `make run`'s SQLite
-        rows = build(ids)
-    else:
-        rows = prepared.run(ids=ids)
-    return [dict(zip(names, row, strict=True)) for row in rows]
+def _rows(prepared: PreparedQuery, ids, names: tuple[str, ...]) -> list[dict]:
+    return [dict(zip(names, row, strict=True)) for row in prepared.run(ids=list(ids))]
 
 
 def approval_rows(ids) -> dict[int, dict]:
     """These approval requests as the emails read them, by id."""
-    return {row["pk"]: row for row in _rows(_APPROVALS, _approvals_by_ids, ids, APPROVAL_VALUES)}
+    return {row["pk"]: row for row in _rows(_APPROVALS, ids, APPROVAL_VALUES)}
 
 
 def case_rows(ids) -> dict[int, dict]:
     """These business cases as the emails read them, by id."""
-    return {row["pk"]: row for row in _rows(_CASES, _cases_by_ids, ids, CASE_VALUES)}
+    return {row["pk"]: row for row in _rows(_CASES, ids, CASE_VALUES)}
 
 
 def identity_rows(case_ids) -> dict[int, list[dict]]:
     """The site identities of these cases (sites A to Z) as the emails read them, by case id."""
     identities: dict[int, list[dict]] = {}
-    for identity in _rows(_IDENTITIES, _identities_by_case_ids, case_ids, IDENTITY_VALUES):
+    for identity in _rows(_IDENTITIES, case_ids, IDENTITY_VALUES):
         identities.setdefault(identity["business_case_id"], []).append(identity)
     return identities
 

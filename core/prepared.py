@@ -13,7 +13,9 @@ per connection; each run is an `EXECUTE` of its generic plan, planned once per c
 (`GENERIC_PLAN`; inside a transaction PostgreSQL chooses, and may plan each run afresh). Prepared
 statements outlive a transaction's rollback and end with the connection, so a new
 connection prepares again (each connection object is remembered weakly). Elsewhere
-(SQLite) the built SQL runs as it is, with the arguments in place of the stand-ins.
+(`make run`'s SQLite) `build(**arguments)` runs as a queryset each time, so a stand-in that
+is a list of ids (`core.lookups.ids_any`: an array on PostgreSQL, an `IN` list elsewhere)
+takes the arguments' length.
 
 A prepared statement belongs to one PostgreSQL session: behind a pooler in transaction mode
 (pgbouncer's), a later transaction may run on a server connection that never prepared it,
@@ -78,12 +80,10 @@ class PreparedQuery:
             self._queryset = self.build(**self.stand_ins)
         alias = router.db_for_read(self._queryset.model)
         connection = connections[alias]
+        if connection.vendor != "postgresql":
+            return list(self.build(**arguments).using(alias))
         sql, slots = self._sql(alias)
         with connection.cursor() as cursor:
-            if connection.vendor != "postgresql":
-                values = [arguments[s.name] if isinstance(s, _Argument) else s for s in slots]
-                cursor.execute(sql, values)
-                return cursor.fetchall()
             order = list(self.stand_ins)
             self._prepare(connection, cursor, sql, slots, order)
             execute = f"EXECUTE {self.name}({', '.join(['%s'] * len(order))})"

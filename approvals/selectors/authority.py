@@ -23,7 +23,6 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
@@ -115,8 +114,6 @@ _WITH_AUTHORITY_AMONG = PreparedQuery(
 def approvals_with_authority_among(*, ids: list[int], on: datetime.date) -> set[int]:
     """Which of these approval requests' approvers may decide them on `on`
     (`approvals_with_authority`), as a set of ids."""
-    if connection.vendor != "postgresql":  # `make run`'s SQLite: an `IN` list, built each time
-        return {pk for (pk,) in _with_authority_among(list(ids), on)}
     return {pk for (pk,) in _WITH_AUTHORITY_AMONG.run(ids=list(ids), on=on)}
 
 
