@@ -144,6 +144,14 @@ def django_db_setup(
             destroy_copy(original_name)
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    # After pytest-django's own ordering: the longest tests go first (tests/scheduling.py).
+    from tests.scheduling import longest_first
+
+    longest_first(items)
+
+
 def pytest_sessionfinish(session):
     # The xdist controller drops the template its workers' databases were copied from.
     if getattr(session.config, "workerinput", None) is None and getattr(

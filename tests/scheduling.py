@@ -1,0 +1,51 @@
+"""The order in which the suite hands its tests to pytest-xdist's workers: longest first.
+
+`make test` runs `--dist load`, which deals the tests out in collection order, a batch to
+each worker round-robin and then one small batch at a time as workers free up. A worker
+finishes no sooner than its longest test, so a 60-second walk dealt out last keeps one
+worker busy while the others stand idle. Dealing the long tests out first (longest
+processing time first) leaves only short tests for the end, where the workers even out.
+
+The weights are rough seconds of CPU per test of a file, from `--durations` of whole runs
+(docs/testing.md); only their order matters. A file not listed weighs what its markers
+say: a browser or worker test pays for Chromium or a Celery worker's start.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+# Files whose tests are each among the suite's longest, heaviest first.
+HEAVY_FILES: dict[str, int] = {
+    "tests/security/test_form_fuzzing.py": 100,
+    "oversight/tests/test_auditors_change_nothing.py": 90,
+    # Its first test waits for pg_basebackup (I/O, not CPU): best started early.
+    "tests/test_read_replica.py": 80,
+    "tests/accessibility/test_axe.py": 60,
+    "tests/security/test_form_messages.py": 50,
+    "tests/security/test_permission_matrix.py": 50,
+    "portal/tests/test_demo_database.py": 45,
+    "tests/security/test_hardening.py": 35,
+    "tests/accessibility/test_keyboard.py": 30,
+    "tests/accessibility/test_html_valid.py": 25,
+    "tests/security/test_post_permission_matrix.py": 20,
+    "tests/security/test_scanner_safety.py": 15,
+    "tests/accessibility/test_no_sideways_scrolling.py": 15,
+    "tests/accessibility/test_keyboard_journeys.py": 13,
+}
+BROWSER_OR_WORKER = 10
+
+
+def weight(item: pytest.Item) -> int:
+    path = item.nodeid.split("::", 1)[0]
+    if path in HEAVY_FILES:
+        return HEAVY_FILES[path]
+    if item.get_closest_marker("browser") or item.get_closest_marker("worker"):
+        return BROWSER_OR_WORKER
+    return 0
+
+
+def longest_first(items: list[pytest.Item]) -> None:
+    """Sorts in place, heaviest first; a stable sort, so tests of equal weight keep the
+    order pytest-django gave them."""
+    items.sort(key=lambda item: -weight(item))
