@@ -20,11 +20,12 @@ PYTEST  := $(VENV)/bin/pytest
 
 PYTEST_ARGS ?=
 # The suite runs in parallel (pytest-xdist): 3 workers, each with its own PostgreSQL database
-# (test_<name>_gw0…) and Redis database (the base one + the worker's number); `load` deals
-# the tests out in collection order, which conftest.py sorts longest first
-# (tests/scheduling.py), so the workers end together. docs/testing.md says why 3.
+# (test_<name>_gw0…) and Redis database (the base one + the worker's number); `loadgroup`
+# deals the tests out one by one in collection order, which conftest.py sorts longest first,
+# and a costly session fixture's tests to one worker (tests/scheduling.py), so the workers
+# end together. docs/testing.md says why 3.
 # `make test PYTEST_PARALLEL=` runs in one process.
-PYTEST_PARALLEL ?= -n 3 --dist load
+PYTEST_PARALLEL ?= -n 3 --dist loadgroup
 
 # Test defaults; a value from the caller's environment or the make command line wins.
 # Target-specific, so `make run` keeps the settings' own defaults.

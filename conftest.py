@@ -144,11 +144,14 @@ def django_db_setup(
             destroy_copy(original_name)
 
 
-@pytest.hookimpl(trylast=True)
+@pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_collection_modifyitems(items):
-    # After pytest-django's own ordering: the longest tests go first (tests/scheduling.py).
-    from tests.scheduling import longest_first
+    # Groups before xdist's own hook reads them; the longest tests first after
+    # pytest-django's ordering (tests/scheduling.py).
+    from tests.scheduling import group_by_costly_fixture, longest_first
 
+    group_by_costly_fixture(items)
+    yield
     longest_first(items)
 
 

@@ -1,7 +1,7 @@
 """The order in which the suite hands its tests to pytest-xdist's workers: longest first.
 
-`make test` runs `--dist load`, which deals the tests out in collection order, a batch to
-each worker round-robin and then one small batch at a time as workers free up. A worker
+`make test` runs `--dist loadgroup`, which deals the tests out one at a time in collection
+order as workers free up, but a group's tests all to one worker. A worker
 finishes no sooner than its longest test, so a 60-second walk dealt out last keeps one
 worker busy while the others stand idle. Dealing the long tests out first (longest
 processing time first) leaves only short tests for the end, where the workers even out.
@@ -34,6 +34,19 @@ HEAVY_FILES: dict[str, int] = {
     "tests/accessibility/test_keyboard_journeys.py": 13,
 }
 BROWSER_OR_WORKER = 10
+
+# Session fixtures that start a server of their own in each worker that asks for them: the
+# tests using one run on one worker, so it starts once (a streaming replica's base backup
+# copies the whole PostgreSQL cluster).
+ONE_WORKER_FIXTURES = ("streaming_replica", "oidc_provider")
+
+
+def group_by_costly_fixture(items: list[pytest.Item]) -> None:
+    for item in items:
+        for fixture in ONE_WORKER_FIXTURES:
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(pytest.mark.xdist_group(fixture))
+                break
 
 
 def weight(item: pytest.Item) -> int:
