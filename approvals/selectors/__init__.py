@@ -79,8 +79,8 @@ def approval_request_for_token(*, token: str) -> ApprovalRequest | None:
 
 def approval_requests_open_ids(*, user) -> QuerySet:
     """The ids of the cases waiting for this person's decision, oldest first: page through
-    these, then load a page's rows with `approval_requests_by_id` (or the home page's
-    lines with `cases_to_decide_lines`).
+    these, then load a page's rows with `approval_requests_by_id` (the home page reads its
+    lines with `cases_to_decide_first`).
 
     A case withdrawn by its requester is left out even if its approval request is still
     open (the reminder sweep closes such a request), and so is a request whose approver no
@@ -107,21 +107,46 @@ def _open_ids(*, approver_id: int, on: datetime.date) -> QuerySet:
     )
 
 
-# The home page's first cases to decide: the same query, built once per process and
-# planned once per connection (`core.prepared`). The authority condition costs Django about
-# 3 ms to build and PostgreSQL more to plan than to run, on every director's home page.
+@dataclass(frozen=True)
+class CaseToDecide:
+    """A line of the home page's "Cases to decide"."""
+
+    approval_id: int
+    reference: str
+    requester_name: str
+    decide_by: datetime.date
+
+
+# The home page's first cases to decide, with the four values it shows of each: built once
+# per process and planned once per connection (`core.prepared`). The authority condition
+# costs Django about 3 ms to build and PostgreSQL more to plan than to run, on every
+# director's home page; planned once, the requester's name is joined in the same query.
 HOME_CASES_TO_DECIDE = 10
-_HOME_OPEN_IDS = PreparedQuery(
-    "approvals_home_open_ids",
-    lambda approver_id, on: _open_ids(approver_id=approver_id, on=on)[:HOME_CASES_TO_DECIDE],
+_HOME_LINES = PreparedQuery(
+    "approvals_home_lines",
+    lambda approver_id, on: _open_ids(approver_id=approver_id, on=on).values_list(
+        "id",
+        "business_case__reference",
+        "business_case__requester__profile__commonly_used_name",
+        "business_case__requester__first_name",
+        "business_case__requester__last_name",
+        "business_case__requester__email",
+        "decide_by",
+    )[:HOME_CASES_TO_DECIDE],
     approver_id=-(2**62) + 7,
     on=datetime.date(1, 1, 2),
 )
 
 
-def approval_requests_open_first_ids(*, user) -> list[int]:
-    """The first `HOME_CASES_TO_DECIDE` of `approval_requests_open_ids`, for the home page."""
-    return [pk for (pk,) in _HOME_OPEN_IDS.run(approver_id=user.pk, on=timezone.localdate())]
+def cases_to_decide_first(*, user) -> list[CaseToDecide]:
+    """The first `HOME_CASES_TO_DECIDE` of `approval_requests_open_ids`, as the home page
+    lists them: only the four values it shows, not the case's and requester's rows."""
+    return [
+        CaseToDecide(pk, reference, display_name_of(common, first, last, email), decide_by)
+        for pk, reference, common, first, last, email, decide_by in _HOME_LINES.run(
+            approver_id=user.pk, on=timezone.localdate()
+        )
+    ]
 
 
 def approval_requests_open_page_ids(
@@ -214,35 +239,6 @@ def approval_requests_by_id(ids: list[int], *, with_sites: bool = False) -> list
             Prefetch("business_case__sites", queryset=Site.objects.order_by("name"))
         )
     by_id = query.in_bulk(ids)
-    return [by_id[pk] for pk in ids if pk in by_id]
-
-
-@dataclass(frozen=True)
-class CaseToDecide:
-    """A line of the home page's "Cases to decide"."""
-
-    approval_id: int
-    reference: str
-    requester_name: str
-    decide_by: datetime.date
-
-
-def cases_to_decide_lines(ids: list[int]) -> list[CaseToDecide]:
-    """These approval requests, in this order, as the home page lists them: only the four
-    values it shows, not the case's and requester's whole rows."""
-    values = ApprovalRequest.objects.filter(pk__in=ids).values_list(
-        "pk",
-        "business_case__reference",
-        "business_case__requester__profile__commonly_used_name",
-        "business_case__requester__first_name",
-        "business_case__requester__last_name",
-        "business_case__requester__email",
-        "decide_by",
-    )
-    by_id = {
-        pk: CaseToDecide(pk, reference, display_name_of(common, first, last, email), decide_by)
-        for pk, reference, common, first, last, email, decide_by in values
-    }
     return [by_id[pk] for pk in ids if pk in by_id]
 
 
