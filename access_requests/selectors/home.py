@@ -18,11 +18,11 @@ from access_requests.models import (
     AccessTier,
     BusinessCase,
     SafeUseReminder,
-    SiteIdentity,
 )
 from core.lookups import ids_any
 from core.prepared import PreparedQuery
 
+from .business_cases import site_names_by_case
 from .grants import _renewal_under_way
 
 HOME_GRANTS = 10
@@ -132,29 +132,12 @@ def _cases(requester_id: int):
     )
 
 
-def _case_sites(ids: list[int]):
-    return (
-        SiteIdentity.objects.filter(ids_any(SiteIdentity, "business_case_id", ids))
-        .order_by("site__name")
-        .values_list("business_case_id", "site__name")
-    )
-
-
 _STAND_IN_IDS = [-(2**62) + 17]
 _GRANTS = PreparedQuery(
     "home_grants", _grants, holder_id=-(2**62) + 19, recent=datetime.date(1, 1, 5)
 )
 _GRANT_SITES = PreparedQuery("home_grant_sites", _grant_sites, ids=_STAND_IN_IDS)
 _CASES = PreparedQuery("home_cases", _cases, requester_id=-(2**62) + 23)
-_CASE_SITES = PreparedQuery("home_case_sites", _case_sites, ids=_STAND_IN_IDS)
-
-
-def _names_by_id(prepared: PreparedQuery, ids: list[int]) -> dict[int, list[str]]:
-    names: dict[int, list[str]] = {}
-    if ids:
-        for pk, name in prepared.run(ids=ids):
-            names.setdefault(pk, []).append(name)
-    return names
 
 
 def grants_for_home(*, user, today: datetime.date) -> list[HomeGrant]:
@@ -175,7 +158,10 @@ def grants_for_home(*, user, today: datetime.date) -> list[HomeGrant]:
         grants.append(
             HomeGrant(pk, tier, status, start, end, returned, lapse, reference, renewal, reminders)
         )
-    names = _names_by_id(_GRANT_SITES, [grant.pk for grant in grants])
+    names: dict[int, list[str]] = {}
+    if grants:
+        for pk, name in _GRANT_SITES.run(ids=[grant.pk for grant in grants]):
+            names.setdefault(pk, []).append(name)
     for grant in grants:
         grant.site_names = names.get(grant.pk, [])
     return grants
@@ -185,7 +171,7 @@ def cases_for_home(*, user) -> list[HomeCase]:
     """The person's `HOME_CASES` newest cases, with their sites' names, A to Z. Two
     queries."""
     cases = [HomeCase(*row) for row in _CASES.run(requester_id=user.pk)]
-    names = _names_by_id(_CASE_SITES, [case.pk for case in cases])
+    names = site_names_by_case([case.pk for case in cases])
     for case in cases:
         case.site_names = names.get(case.pk, [])
     return cases
