@@ -5,7 +5,9 @@ plan (PostgreSQL) than to run, asked on a page every request.
 `PreparedQuery(name, build, approver=SOME_ID, on=SOME_DATE)`: `build(**stand_ins)` returns
 the queryset; the stand-in values (which must appear nowhere else among the query's
 parameters) mark where each argument goes. `run(approver=…, on=…)` returns the rows as
-tuples of the queryset's columns (use `values_list`, whose values need no converting).
+tuples of the queryset's columns (use `values_list`, whose values need no converting). An
+integer stand-in may also be the start of the queryset's slice (`[offset : offset + 25]`):
+Django writes a slice's bounds into the SQL, so the offset is made an argument there.
 
 On PostgreSQL the SQL, with every other value written in as a literal (so that a partial
 index whose predicate names a constant still matches a generic plan), is `PREPARE`d once
@@ -68,6 +70,14 @@ class PreparedQuery:
                 slots.append(_Argument(name) if name is not None else value)
                 found.add(name)
             missing = set(self.stand_ins) - found
+            for name in sorted(missing):
+                # A slice's offset is written into the SQL, not passed: the last clause.
+                stand_in = self.stand_ins[name]
+                offset = f" OFFSET {stand_in}"
+                if type(stand_in) is int and sql.endswith(offset):
+                    sql = sql[: -len(offset)] + " OFFSET %s"
+                    slots.append(_Argument(name))
+                    missing.discard(name)
             if missing:
                 raise ValueError(f"{self.name}: the query does not use {sorted(missing)}")
             built = self._built[alias] = (sql, slots)

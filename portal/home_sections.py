@@ -2,7 +2,7 @@
 
 from django.utils import timezone
 
-from access_requests.selectors import business_cases as case_selectors, grants as grant_selectors
+from access_requests.selectors import grants as grant_selectors, home as home_selectors
 from approvals import selectors as approval_selectors
 from people.models import Role
 from people.roles import load_roles
@@ -26,9 +26,9 @@ def user_decides_cases(user) -> bool:
 def for_user(user) -> dict:
     load_roles(user)
     today = timezone.localdate()
-    grants = grant_selectors.grants_for_home(user=user, today=today, limit=10)
+    grants = home_selectors.grants_for_home(user=user, today=today)
     sections = {
-        "cases": list(case_selectors.business_cases_for_requester(user=user)[:5]),
+        "cases": home_selectors.cases_for_home(user=user),
         "grants": [
             {"grant": grant, "next_step": grant_selectors.grant_next_step(grant, today)}
             for grant in grants
@@ -37,13 +37,12 @@ def for_user(user) -> dict:
     }
     if user_decides_cases(user):
         # The home page lists reference, requester and date: not the sites the list page shows.
-        first_ids = approval_selectors.approval_requests_open_first_ids(user=user)
-        sections["to_decide"] = approval_selectors.cases_to_decide_lines(first_ids)
+        sections["to_decide"] = approval_selectors.cases_to_decide_first(user=user)
     if user.has_role(Role.DIRECTOR) or user.has_role(Role.ADMIN):
         # Holders who have not confirmed their safe-use review in time (directors see
         # their directorate's, admins everyone's).
         sections["safe_use_unconfirmed"] = grant_selectors.safe_use_unconfirmed_list(
-            user=user, today=today, limit=25
+            user=user, today=today
         )
     sections["directorate_access"] = user.has_role(Role.DIRECTOR)
     # A budget holder agrees to costs and may name a deputy to agree while they are away.

@@ -10,7 +10,6 @@ from django.db.models import (
     DateField,
     Exists,
     ExpressionWrapper,
-    F,
     Func,
     IntegerField,
     OuterRef,
@@ -18,7 +17,6 @@ from django.db.models import (
     Q,
     QuerySet,
     Value,
-    prefetch_related_objects,
 )
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -31,6 +29,7 @@ from access_requests.models import (
     SafeUseReminder,
     Site,
 )
+from core.prepared import PreparedQuery
 from core.sweeping import after_keyset
 from core.working_days import working_day_on_or_before
 from people.models import Role, StaffProfile, User, display_name_of
@@ -54,50 +53,6 @@ def _renewal_under_way():
         status__in=BusinessCase.Status.under_way(),
     )
     return Exists(AccessGrant.objects.filter(renewed_from=OuterRef("pk"))) | Exists(open_case)
-
-
-def grants_for_home(
-    *, user, today: datetime.date | None = None, limit: int = 10
-) -> list[AccessGrant]:
-    """The person's first `limit` current grants, and those that ended in the last 30 days
-    (to renew), newest end first, with what the home page shows of each.
-
-    Each has `case_reference`, `has_renewal` (`_renewal_under_way`), its sites (A to Z) and
-    `reminders_newest_first` (safe-use reminders, only ever sent on the active tier, so
-    only read for active-tier grants). The reference and the renewal are annotations
-    rather than a `select_related` and a prefetch: compiling a query per prefetch and
-    building the whole case row cost the home page more than the database does.
-    """
-    today = today or timezone.localdate()
-    recent = today - datetime.timedelta(days=30)
-    grants = list(
-        _with_sites(AccessGrant.objects.filter(holder=user))
-        .filter(
-            Q(status__in=AccessGrant.Status.current())
-            | Q(status=AccessGrant.Status.EXPIRED, end_date__gte=recent)
-            | Q(status=AccessGrant.Status.RETURNED, updated_at__date__gte=recent)
-        )
-        .annotate(
-            case_reference=F("business_case__reference"),
-            has_renewal=_renewal_under_way(),
-        )
-        .order_by("-end_date", "-id")[:limit]
-    )
-    # The prefetch skips a grant that already has the attribute: set it on the others only.
-    active_tier = [grant for grant in grants if grant.tier == AccessTier.ACTIVE]
-    for grant in grants:
-        if grant.tier != AccessTier.ACTIVE:
-            grant.reminders_newest_first = []
-    if active_tier:
-        prefetch_related_objects(
-            active_tier,
-            Prefetch(
-                "safe_use_reminders",
-                queryset=SafeUseReminder.objects.order_by("-period"),
-                to_attr="reminders_newest_first",
-            ),
-        )
-    return grants
 
 
 def grant_visible_to(*, user) -> QuerySet[AccessGrant]:
@@ -134,34 +89,23 @@ def grants_awaiting_provisioning() -> QuerySet[AccessGrant]:
     ).order_by("start_date", "id")
 
 
-def safe_use_unconfirmed_ids(*, user, today: datetime.date | None = None) -> QuerySet:
-    """The ids of safe-use reminders not confirmed by their date, on grants still active,
-    soonest due first: all of them for admins, their directorate's holders for a director,
-    none for anyone else.
-
-    Ids only: joined to the case, holder and profile for the names, PostgreSQL takes far
-    longer to plan the eight-table join than to run it; `safe_use_unconfirmed_list` reads
-    the names of a page's ids in a second query.
-    """
-    today = today or timezone.localdate()
+def _safe_use_unconfirmed(*, today: datetime.date, director_id: int | None = None) -> QuerySet:
+    """Safe-use reminders not confirmed by their date, on grants still active, soonest due
+    first: all of them, or the holders' of one director's directorate."""
     query = SafeUseReminder.objects.filter(
         confirmed_at__isnull=True,
         confirm_by__lt=today,
         grant__status=AccessGrant.Status.ACTIVE,
         grant__tier=AccessTier.ACTIVE,
     )
-    if user.has_role(Role.ADMIN) or user.has_perm("access_requests.revoke_accessgrant"):
-        pass
-    elif user.has_role(Role.DIRECTOR):
-        holders = StaffProfile.objects.filter(business_unit__directorate__director=user).values(
-            "user_id"
-        )
+    if director_id is not None:
+        holders = StaffProfile.objects.filter(
+            business_unit__directorate__director_id=director_id
+        ).values("user_id")
         query = query.filter(grant__holder_id__in=holders)
-    else:
-        return query.none().values_list("id", flat=True)
     # Only the newest reminder of each grant matters: a later period supersedes it.
     newer = SafeUseReminder.objects.filter(grant=OuterRef("grant"), period__gt=OuterRef("period"))
-    return query.exclude(Exists(newer)).order_by("confirm_by", "id").values_list("id", flat=True)
+    return query.exclude(Exists(newer)).order_by("confirm_by", "id")
 
 
 @dataclass(frozen=True)
@@ -174,20 +118,12 @@ class SafeUseUnconfirmed:
     confirm_by: datetime.date
 
 
-def safe_use_unconfirmed_list(
-    *, user, today: datetime.date, limit: int
-) -> list[SafeUseUnconfirmed]:
-    """The first `limit` of `safe_use_unconfirmed_ids`, as the home page lists them.
+# The home page lists this many.
+SAFE_USE_UNCONFIRMED_SHOWN = 25
 
-    In two steps: the reminders' ids, then the four values shown, by id. As one query
-    PostgreSQL spends far longer planning the eight-table join than running it; each step
-    alone plans quickly.
-    """
-    ids = list(safe_use_unconfirmed_ids(user=user, today=today)[:limit])
-    if not ids:
-        return []
-    values = SafeUseReminder.objects.filter(pk__in=ids).values_list(
-        "pk",
+
+def _safe_use_unconfirmed_lines(*, today: datetime.date, director_id: int | None = None):
+    return _safe_use_unconfirmed(today=today, director_id=director_id).values_list(
         "grant_id",
         "grant__business_case__reference",
         "grant__holder__profile__commonly_used_name",
@@ -195,14 +131,39 @@ def safe_use_unconfirmed_list(
         "grant__holder__last_name",
         "grant__holder__email",
         "confirm_by",
-    )
-    by_id = {
-        pk: SafeUseUnconfirmed(
-            grant_id, reference, display_name_of(common, first, last, email), confirm_by
-        )
-        for pk, grant_id, reference, common, first, last, email, confirm_by in values
-    }
-    return [by_id[pk] for pk in ids if pk in by_id]
+    )[:SAFE_USE_UNCONFIRMED_SHOWN]
+
+
+# Asked on every admin's and director's home page: built once per process and planned once
+# per connection (`core.prepared`). Planned afresh, the join of the reminders to their
+# grant, case, holder and profile took PostgreSQL longer to plan than to run.
+_SAFE_USE_ALL = PreparedQuery(
+    "safe_use_unconfirmed_all",
+    lambda today: _safe_use_unconfirmed_lines(today=today),
+    today=datetime.date(1, 1, 6),
+)
+_SAFE_USE_OF_DIRECTOR = PreparedQuery(
+    "safe_use_unconfirmed_of_director",
+    lambda today, director_id: _safe_use_unconfirmed_lines(today=today, director_id=director_id),
+    today=datetime.date(1, 1, 7),
+    director_id=-(2**62) + 29,
+)
+
+
+def safe_use_unconfirmed_list(*, user, today: datetime.date) -> list[SafeUseUnconfirmed]:
+    """The first `SAFE_USE_UNCONFIRMED_SHOWN` safe-use reminders not confirmed by their
+    date, on grants still active, soonest due first, as the home page lists them: all of
+    them for admins, their directorate's holders' for a director, none for anyone else."""
+    if user.has_role(Role.ADMIN) or user.has_perm("access_requests.revoke_accessgrant"):
+        rows = _SAFE_USE_ALL.run(today=today)
+    elif user.has_role(Role.DIRECTOR):
+        rows = _SAFE_USE_OF_DIRECTOR.run(today=today, director_id=user.pk)
+    else:
+        return []
+    return [
+        SafeUseUnconfirmed(grant_id, reference, display_name_of(common, first, last, email), due)
+        for grant_id, reference, common, first, last, email, due in rows
+    ]
 
 
 @dataclass(frozen=True)
@@ -215,6 +176,8 @@ class NextStep:
 
 
 def grant_next_step(grant: AccessGrant, today: datetime.date | None = None) -> NextStep:
+    """What the holder is told to do next about this grant: an `AccessGrant`, or the home
+    page's `HomeGrant` (which carries its newest reminder and its renewal)."""
     today = today or timezone.localdate()
     status = grant.status
     if status == AccessGrant.Status.AWAITING_PROVISIONING:
@@ -262,8 +225,8 @@ def grant_next_step(grant: AccessGrant, today: datetime.date | None = None) -> N
 
 
 def grant_has_renewal(grant: AccessGrant) -> bool:
-    """Whether a renewal is under way (`_renewal_under_way`). Reads `grants_for_home`'s
-    annotation when it is there."""
+    """Whether a renewal is under way (`_renewal_under_way`). Reads the home page's value
+    (`selectors.home.grants_for_home`) when it is there."""
     has_renewal = getattr(grant, "has_renewal", None)
     if has_renewal is not None:
         return has_renewal

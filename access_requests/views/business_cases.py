@@ -486,8 +486,11 @@ def case_continue(request, pk):
 
 @require_safe
 def case_list(request):
-    paginator = Paginator(selectors.business_cases_for_requester(user=request.user), CASES_PER_PAGE)
+    paginator = Paginator(
+        selectors.case_list_values_for_requester(user=request.user), CASES_PER_PAGE
+    )
     page = paginator.get_page(request.GET.get("page"))
+    page.object_list = selectors.case_list_rows(page.object_list)
     return render(
         request,
         "access_requests/business_case/list.html",

@@ -13,6 +13,8 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from access_requests.models import AccessGrant, BusinessCase, Site, SiteIdentity
+from access_requests.selectors.business_cases import site_names_by_case
+from core.lookups import ids_any
 from core.prepared import PreparedQuery
 from core.sweeping import after_keyset
 from people.models import display_name_of
@@ -79,8 +81,8 @@ def approval_request_for_token(*, token: str) -> ApprovalRequest | None:
 
 def approval_requests_open_ids(*, user) -> QuerySet:
     """The ids of the cases waiting for this person's decision, oldest first: page through
-    these, then load a page's rows with `approval_requests_by_id` (or the home page's
-    lines with `cases_to_decide_lines`).
+    these, then load a page's rows with `cases_to_decide_rows` (the home page reads its
+    lines with `cases_to_decide_first`).
 
     A case withdrawn by its requester is left out even if its approval request is still
     open (the reminder sweep closes such a request), and so is a request whose approver no
@@ -107,39 +109,75 @@ def _open_ids(*, approver_id: int, on: datetime.date) -> QuerySet:
     )
 
 
-# The home page's first cases to decide: the same query, built once per process and
-# planned once per connection (`core.prepared`). The authority condition costs Django about
-# 3 ms to build and PostgreSQL more to plan than to run, on every director's home page.
+@dataclass(frozen=True)
+class CaseToDecide:
+    """A line of the home page's "Cases to decide"."""
+
+    approval_id: int
+    reference: str
+    requester_name: str
+    decide_by: datetime.date
+
+
+# The home page's first cases to decide, with the four values it shows of each: built once
+# per process and planned once per connection (`core.prepared`). The authority condition
+# costs Django about 3 ms to build and PostgreSQL more to plan than to run, on every
+# director's home page; planned once, the requester's name is joined in the same query.
 HOME_CASES_TO_DECIDE = 10
-_HOME_OPEN_IDS = PreparedQuery(
-    "approvals_home_open_ids",
-    lambda approver_id, on: _open_ids(approver_id=approver_id, on=on)[:HOME_CASES_TO_DECIDE],
+_HOME_LINES = PreparedQuery(
+    "approvals_home_lines",
+    lambda approver_id, on: _open_ids(approver_id=approver_id, on=on).values_list(
+        "id",
+        "business_case__reference",
+        "business_case__requester__profile__commonly_used_name",
+        "business_case__requester__first_name",
+        "business_case__requester__last_name",
+        "business_case__requester__email",
+        "decide_by",
+    )[:HOME_CASES_TO_DECIDE],
     approver_id=-(2**62) + 7,
     on=datetime.date(1, 1, 2),
 )
 
 
-def approval_requests_open_first_ids(*, user) -> list[int]:
-    """The first `HOME_CASES_TO_DECIDE` of `approval_requests_open_ids`, for the home page."""
-    return [pk for (pk,) in _HOME_OPEN_IDS.run(approver_id=user.pk, on=timezone.localdate())]
-
-
-def approval_requests_open_page_ids(
-    *, user, offset: int, limit: int
-) -> tuple[list[int], int | None]:
-    """A page of `approval_requests_open_ids` and how many there are in all, in one query:
-    the count is a window over the same rows, so the authority condition (the costliest
-    part of the list to build and to plan) is compiled and planned once, not again for a
-    separate COUNT. The count is None when the page is past the end (no row carries it)."""
-    rows = list(
-        approval_requests_open_ids(user=user)
-        .annotate(total=Window(Count("id")))
-        .values_list("id", "total")[offset : offset + limit]
-    )
-    return [pk for pk, _ in rows], (rows[0][1] if rows else None)
+def cases_to_decide_first(*, user) -> list[CaseToDecide]:
+    """The first `HOME_CASES_TO_DECIDE` of `approval_requests_open_ids`, as the home page
+    lists them: only the four values it shows, not the case's and requester's rows."""
+    return [
+        CaseToDecide(pk, reference, display_name_of(common, first, last, email), decide_by)
+        for pk, reference, common, first, last, email, decide_by in _HOME_LINES.run(
+            approver_id=user.pk, on=timezone.localdate()
+        )
+    ]
 
 
 CASES_TO_DECIDE_PER_PAGE = 25
+
+# A page of the ids and the count of all, prepared (`core.prepared`): the authority
+# condition costs Django more to build and PostgreSQL more to plan than the page costs to
+# run, so it is built once per process and planned once per connection, the page's offset
+# an argument.
+_OPEN_PAGE = PreparedQuery(
+    "approvals_open_page",
+    lambda approver_id, on, offset: (
+        _open_ids(approver_id=approver_id, on=on)
+        .annotate(total=Window(Count("id")))
+        .values_list("id", "total")[offset : offset + CASES_TO_DECIDE_PER_PAGE]
+    ),
+    approver_id=-(2**62) + 37,
+    on=datetime.date(1, 1, 8),
+    offset=2**61 + 41,
+)
+
+
+def approval_requests_open_page_ids(*, user, offset: int) -> tuple[list[int], int | None]:
+    """A page (`CASES_TO_DECIDE_PER_PAGE` from `offset`) of `approval_requests_open_ids`
+    and how many there are in all, in one query: the count is a window over the same rows,
+    so the authority condition is compiled and planned once, not again for a separate
+    COUNT. The count is None when the page is past the end (no row carries it)."""
+    rows = _OPEN_PAGE.run(approver_id=user.pk, on=timezone.localdate(), offset=offset)
+    return [pk for pk, _ in rows], (rows[0][1] if rows else None)
+
 
 # The furthest page looked for: past it, OFFSET would overflow PostgreSQL's bigint. Any
 # page past the end shows the last, as Paginator.get_page does.
@@ -157,26 +195,27 @@ def _page_number(asked: str | None) -> int:
 
 
 def cases_to_decide_page(*, user, page: str | None) -> Page:
-    """A page of "Cases to decide" (`approval_requests_open_ids`), its rows loaded by
-    `approval_requests_by_id` with their sites, for the page number in the address (`page`,
-    as given: not a number is the first page, past the end the last).
+    """A page of "Cases to decide" (`approval_requests_open_ids`) as `CaseToDecideRow`s,
+    for the page number in the address (`page`, as given: not a number is the first page,
+    past the end the last).
 
     The page's ids and the list's count come from one query
     (`approval_requests_open_page_ids`), so the paginator does not count again; only a page
     past the end (or an empty list) costs a COUNT and a second read of the last page."""
     per_page = CASES_TO_DECIDE_PER_PAGE
-    paginator = Paginator(approval_requests_open_ids(user=user), per_page)
     number = _page_number(page)
-    ids, total = approval_requests_open_page_ids(
-        user=user, offset=(number - 1) * per_page, limit=per_page
-    )
+    ids, total = approval_requests_open_page_ids(user=user, offset=(number - 1) * per_page)
     if total is not None:
+        # The page is within the list: its rows are read by id below.
+        paginator = Paginator([], per_page)
         paginator.count = total
-    shown = paginator.get_page(number)
-    if shown.number != number or total is None:
+        shown = paginator.get_page(number)
+    else:
         # Past the end (or an empty list): the last page, as get_page gives it.
+        paginator = Paginator(approval_requests_open_ids(user=user), per_page)
+        shown = paginator.get_page(number)
         ids = list(shown.object_list)
-    shown.object_list = approval_requests_by_id(ids, with_sites=True)
+    shown.object_list = cases_to_decide_rows(ids)
     return shown
 
 
@@ -203,47 +242,73 @@ _ANY_OPEN_ID = PreparedQuery(
 )
 
 
-def approval_requests_by_id(ids: list[int], *, with_sites: bool = False) -> list[ApprovalRequest]:
-    """These approval requests, in this order, with their case, requester and the person
-    approved for; the case's sites (A to Z) too if `with_sites`."""
-    query = ApprovalRequest.objects.select_related(
-        "business_case__requester__profile", "on_behalf_of__profile"
-    )
-    if with_sites:
-        query = query.prefetch_related(
-            Prefetch("business_case__sites", queryset=Site.objects.order_by("name"))
-        )
-    by_id = query.in_bulk(ids)
-    return [by_id[pk] for pk in ids if pk in by_id]
-
-
 @dataclass(frozen=True)
-class CaseToDecide:
-    """A line of the home page's "Cases to decide"."""
+class CaseToDecideRow:
+    """A row of the "Cases to decide" page: plain values, no models."""
 
-    approval_id: int
+    pk: int
     reference: str
     requester_name: str
+    on_behalf_of_name: str | None  # the person approved for, when the case is for another
+    created_at: datetime.datetime
     decide_by: datetime.date
+    site_names: list[str]
 
 
-def cases_to_decide_lines(ids: list[int]) -> list[CaseToDecide]:
-    """These approval requests, in this order, as the home page lists them: only the four
-    values it shows, not the case's and requester's whole rows."""
-    values = ApprovalRequest.objects.filter(pk__in=ids).values_list(
-        "pk",
-        "business_case__reference",
-        "business_case__requester__profile__commonly_used_name",
-        "business_case__requester__first_name",
-        "business_case__requester__last_name",
-        "business_case__requester__email",
-        "decide_by",
+def _rows_by_ids(ids: list[int]):
+    return (
+        ApprovalRequest.objects.filter(ids_any(ApprovalRequest, "id", ids))
+        .order_by()
+        .values_list(
+            "id",
+            "business_case_id",
+            "business_case__reference",
+            "business_case__requester__profile__commonly_used_name",
+            "business_case__requester__first_name",
+            "business_case__requester__last_name",
+            "business_case__requester__email",
+            "on_behalf_of_id",
+            "on_behalf_of__profile__commonly_used_name",
+            "on_behalf_of__first_name",
+            "on_behalf_of__last_name",
+            "on_behalf_of__email",
+            "created_at",
+            "decide_by",
+        )
     )
-    by_id = {
-        pk: CaseToDecide(pk, reference, display_name_of(common, first, last, email), decide_by)
-        for pk, reference, common, first, last, email, decide_by in values
-    }
-    return [by_id[pk] for pk in ids if pk in by_id]
+
+
+_ROWS_BY_IDS = PreparedQuery("approvals_case_list_rows", _rows_by_ids, ids=[-(2**62) + 43])
+
+
+def cases_to_decide_rows(ids: list[int]) -> list[CaseToDecideRow]:
+    """These approval requests, in this order, as "Cases to decide" lists them: the case's
+    reference, the requester's and the person approved for's names, the dates and the
+    case's sites (A to Z). Two queries, whatever their number; none for no ids."""
+    if not ids:
+        return []
+    rows = {row[0]: row for row in _ROWS_BY_IDS.run(ids=list(ids))}
+    sites = site_names_by_case([row[1] for row in rows.values()])
+    lines = []
+    for pk in ids:
+        if pk not in rows:
+            continue
+        _, case_id, reference, common, first, last, email = rows[pk][:7]
+        for_id, for_common, for_first, for_last, for_email, created_at, decide_by = rows[pk][7:]
+        lines.append(
+            CaseToDecideRow(
+                pk,
+                reference,
+                display_name_of(common, first, last, email),
+                display_name_of(for_common, for_first, for_last, for_email)
+                if for_id is not None
+                else None,
+                created_at,
+                decide_by,
+                sites.get(case_id, []),
+            )
+        )
+    return lines
 
 
 def approval_request_of_approver(*, user, pk: int) -> ApprovalRequest:

@@ -14,8 +14,8 @@ from approvals.errors import ApprovalLostAuthority
 from approvals.models import ApprovalRequest
 from approvals.selectors import (
     approval_authority,
-    approval_requests_open_first_ids,
     approver_has_cases_to_decide,
+    cases_to_decide_first,
 )
 from approvals.services import approval_decide
 from approvals.tests.factories import (
@@ -286,7 +286,7 @@ def test_the_home_page_drops_a_deputys_case_the_day_after_the_delegation_ends(cl
     def on(day):
         noon = timezone.make_aware(datetime.datetime.combine(day, datetime.time(12)))
         with time_machine.travel(noon, tick=False):
-            return approval_requests_open_first_ids(user=delegation.deputy)
+            return [line.approval_id for line in cases_to_decide_first(user=delegation.deputy)]
 
     assert on(delegation.ends_on) == [approval.pk]
     assert on(delegation.ends_on + datetime.timedelta(days=1)) == []

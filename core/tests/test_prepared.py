@@ -73,3 +73,38 @@ def test_each_run_outside_a_transaction_uses_the_one_generic_plan():
         assert cursor.fetchone() == (7, 0)
         cursor.execute("SHOW plan_cache_mode")
         assert cursor.fetchone() == ("auto",)  # for this EXECUTE alone
+
+
+PAGE_OF_NAMED = PreparedQuery(
+    "core_test_page_of_named",
+    lambda first_name, offset: (
+        User.objects.filter(first_name=first_name)
+        .order_by("email")
+        .values_list("email")[offset : offset + 2]
+    ),
+    first_name="stand-in first name",
+    offset=2**61 + 3,
+)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_slices_offset_is_an_argument():
+    """The same prepared statement answers every page: the offset Django writes into the
+    SQL is passed as an argument."""
+    for letter in "edcba":
+        UserFactory(email=f"{letter}@example.gov.uk", first_name="Ann")
+    UserFactory(email="z@example.gov.uk", first_name="Bob")
+
+    def page(offset):
+        return [email for (email,) in PAGE_OF_NAMED.run(first_name="Ann", offset=offset)]
+
+    assert page(0) == ["a@example.gov.uk", "b@example.gov.uk"]
+    assert page(2) == ["c@example.gov.uk", "d@example.gov.uk"]
+    connection.close()
+    assert page(4) == ["e@example.gov.uk"]
+    assert page(6) == []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE name = %s", [PAGE_OF_NAMED.name]
+        )
+        assert cursor.fetchone()[0] == 1

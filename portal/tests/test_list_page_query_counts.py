@@ -113,6 +113,10 @@ def test_the_home_page_of_a_director_with_much_to_do(client, django_assert_max_n
 
     rows(1)
     few = queries_for(client, reverse("home"))
+    # Session, user, roles, permissions and the greeting's profile; the person's grants and
+    # their sites, cases and their sites, cases to decide, safe use not confirmed (one
+    # prepared query each), budgets held and reviews to do.
+    assert few <= 13
     rows(12)
     with django_assert_max_num_queries(few):
         response = client.get(reverse("home"))
