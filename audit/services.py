@@ -486,6 +486,7 @@ def _events_checked_fast(
     *,
     after_id: int = 0,
     up_to_id: int | None = None,
+    using: str | None = None,
 ):
     """Every event in id order, each checked against its own hash, from a server-side
     cursor as plain rows: a model instance and Django's JSON encoder per event cost more
@@ -496,7 +497,7 @@ def _events_checked_fast(
     loads = json.loads
     compare = hmac.compare_digest
     digests: dict[tuple, str] = {}
-    connection = connections[router.db_for_read(AuditEvent)]
+    connection = connections[using or router.db_for_read(AuditEvent)]
     quote = connection.ops.quote_name
     columns = ", ".join(
         quote(AuditEvent._meta.get_field(name).column) for name in _VERIFY_COLUMNS[:-3]

@@ -4,26 +4,35 @@ Each event's hash covers the previous hash it stores, so a range of the chain ca
 on its own: its events' hashes, and each event naming the one before it within the range.
 The ranges are then joined: each must start from the hash the one before ended on, the
 checkpoints must fall where their counts say, and the head must name the last event. One
-process per range (forked, each on its own database connection). This pass only says
-"everything holds"; anything else is left to the walk in one process
+process per range, each on its own database connection, started from a fresh interpreter
+(`core.processes`) with the caller's settings and database, and handed the chain key. This
+pass only says "everything holds"; anything else is left to the walk in one process
 (`audit.services.audit_chain_verify`), which names the first broken link and why.
 """
 
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
-
 from django.db import connections, router
 
+from core.processes import django_process_pool
+
 from .models import AuditChainHead, AuditEvent
+from .services import _events_checked_fast, chain_key
 
 
-def _range_check(lo: int, hi: int | None, marks: list[int], cleared_up_to: int, chunk_size: int):
-    from .services import _events_checked_fast, chain_key
-
+def _range_check(
+    alias: str,
+    key: bytes,
+    lo: int,
+    hi: int | None,
+    marks: list[int],
+    cleared_up_to: int,
+    chunk_size: int,
+):
     count, first_previous, previous, last_id = 0, None, None, lo
     found = {}
     wanted = set(marks)
-    rows = _events_checked_fast(chain_key(), cleared_up_to, chunk_size, after_id=lo, up_to_id=hi)
+    rows = _events_checked_fast(
+        key, cleared_up_to, chunk_size, after_id=lo, up_to_id=hi, using=alias
+    )
     for row in rows:
         if first_previous is None:
             first_previous = row.previous_hash
@@ -64,16 +73,18 @@ def audit_chain_verify_parallel(
 ) -> int | None:
     """The number of events checked when the whole chain holds (links, keyed hashes,
     checkpoints, head); None when anything does not, or cannot be checked this way."""
-    connection = connections[router.db_for_read(AuditEvent)]
+    alias = router.db_for_read(AuditEvent)
+    connection = connections[alias]
     if connection.vendor != "postgresql" or connection.in_atomic_block:
-        return None  # forked processes see only committed rows, on connections of their own
+        return None  # the processes see only committed rows, on connections of their own
     ranges = _bounds(workers)
     marks = sorted({checkpoint.last_id for checkpoint in checkpoints if checkpoint.last_id > 0})
-    connections.close_all()  # no connection shared with the forked processes
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=len(ranges), mp_context=context) as pool:
+    # Fresh processes, not forked ones: a fork copies the locks other threads of this process
+    # hold (a live server's, a browser driver's, logging's), held for ever in the copy.
+    with django_process_pool(workers=len(ranges), using=alias) as pool:
         futures = [
-            pool.submit(_range_check, lo, hi, marks, cleared_up_to, chunk_size) for lo, hi in ranges
+            pool.submit(_range_check, alias, chain_key(), lo, hi, marks, cleared_up_to, chunk_size)
+            for lo, hi in ranges
         ]
         results = [future.result() for future in futures]
     expected, total, last_id = genesis, 0, 0

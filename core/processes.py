@@ -1,0 +1,53 @@
+"""Pools of processes that run the portal's code, started safely from a process with threads.
+
+A forked process copies every lock of its parent as it was at the fork: one that another
+thread held (a live server's, a browser driver's connection, logging's, OpenSSL's) stays held
+for ever in the copy, and the process hangs at 0 CPU on its first use. These processes start
+from a fresh interpreter (multiprocessing's "spawn") instead and set Django up with the
+caller's settings as the caller holds them, handed over, not read again from the settings
+module and the environment (which could decide differently in another process: a test run's
+overrides and database, the checks that refuse demo keys). The one database they read keeps
+the caller's connection settings (a test database, a replica).
+
+This module imports no models: a fresh process imports it before Django is set up.
+"""
+
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+
+from django.conf import global_settings, settings
+from django.db import connections
+
+_UNSET = object()
+
+
+def _settings_as_held(using: str) -> dict:
+    """Every setting that differs from Django's default, as this process holds it."""
+    held = {}
+    for name in dir(settings):
+        if not name.isupper() or name == "SETTINGS_MODULE":
+            continue
+        value = getattr(settings, name)
+        if getattr(global_settings, name, _UNSET) != value:
+            held[name] = value
+    held["DATABASES"] = {**settings.DATABASES, using: connections[using].settings_dict}
+    return held
+
+
+def _django_setup(held: dict) -> None:
+    import django
+
+    settings.configure(**held)
+    django.setup()
+
+
+def django_process_pool(*, workers: int, using: str) -> ProcessPoolExecutor:
+    """`workers` fresh processes with Django set up as in this process, reading the database
+    `using` as this process does. Use it as a context manager (it waits for its processes on
+    exit)."""
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_django_setup,
+        initargs=(_settings_as_held(using),),
+    )
