@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from access_requests.models import TIER_LABELS, AccessGrant, AccessTier, SafeUseReminder
-from access_requests.selectors.grants import site_names_by_grant
+from access_requests.models import TIER_LABELS, AccessGrant, AccessTier
+from access_requests.selectors.grants import safe_use_reminder_rows, site_names_by_grant
 from approvals.services.routing import fallback_approvers
-from core.lookups import ids_any
 from core.prepared import PreparedQuery
 from people.models import User, display_name_of
 
@@ -241,15 +240,6 @@ _LINES = _ItemsQuery(
 )
 
 
-def _reminders(ids: list[int]):
-    return SafeUseReminder.objects.filter(ids_any(SafeUseReminder, "grant_id", ids)).values_list(
-        "grant_id", "period", "confirm_by", "confirmed_at"
-    )
-
-
-_REMINDERS = PreparedQuery("review_line_reminders", _reminders, ids=[-(2**62) + 47])
-
-
 def review_lines(
     *, review_id: int, reviewer_id: int | None, yearly_pc_cost: int
 ) -> list[ReviewLine]:
@@ -266,7 +256,7 @@ def review_lines(
     reminders: dict[int, list[tuple]] = {pk: [] for pk in grant_ids}
     active = [row["grant_id"] for row in rows if row["grant__tier"] == AccessTier.ACTIVE]
     if active:
-        for grant_id, *reminder in _REMINDERS.run(ids=active):
+        for grant_id, *reminder in safe_use_reminder_rows(active):
             reminders[grant_id].append(reminder)
     lines = []
     for row in rows:

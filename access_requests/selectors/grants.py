@@ -272,6 +272,22 @@ def site_names_by_grant(grant_ids: list[int]) -> dict[int, list[str]]:
     return names
 
 
+def _reminders(ids: list[int]):
+    return SafeUseReminder.objects.filter(ids_any(SafeUseReminder, "grant_id", ids)).values_list(
+        "grant_id", "period", "confirm_by", "confirmed_at"
+    )
+
+
+_REMINDERS = PreparedQuery("grant_reminder_rows", _reminders, ids=[-(2**62) + 61])
+
+
+def safe_use_reminder_rows(grant_ids: list[int]) -> list[tuple]:
+    """Every safe-use reminder of these grants as (grant_id, period, confirm_by,
+    confirmed_at), in no order, by one prepared query (the directorate page's and the
+    reviewer's page's active-tier grants); none for no ids."""
+    return _REMINDERS.run(ids=list(grant_ids)) if grant_ids else []
+
+
 def grant_for_update(grant: AccessGrant | int) -> AccessGrant:
     """The grant's row, locked until the caller's transaction ends: a service takes it
     before checking the grant's status, so that two changes never both pass the check."""
