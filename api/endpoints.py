@@ -112,7 +112,9 @@ def grants(request, filters: Query[schemas.GrantFilters]):
     keys, descending = register_selectors.register_keys(register_filters.sort)
     by_holder = register_filters.sort in register_selectors.SORT_BY_HOLDER
     values = register_selectors.register_page_values(
-        filtered, by_holder=by_holder, extra=("paying_business_unit_id",)
+        register_selectors.register_page_source(filtered, by_holder=by_holder),
+        by_holder=by_holder,
+        extra=("paying_business_unit_id",),
     )
     page = _page(
         values,

@@ -91,7 +91,10 @@ def register(request):
         keys, descending = register_selectors.register_keys(filters.sort)
         by_holder = filters.sort in register_selectors.SORT_BY_HOLDER
         cap = register_selectors.count_cap(filters)
-        grants = register_selectors.register_page_values(filtered, by_holder=by_holder)
+        grants = register_selectors.register_page_values(
+            register_selectors.register_page_source(filtered, by_holder=by_holder),
+            by_holder=by_holder,
+        )
         page = _page_or_404(
             grants,
             request,

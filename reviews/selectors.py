@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from access_requests.models import TIER_LABELS, AccessGrant, AccessTier, SafeUseReminder
+from access_requests.models import TIER_LABELS, AccessGrant, AccessTier
+from access_requests.selectors.grants import safe_use_reminder_rows, site_names_by_grant
 from approvals.services.routing import fallback_approvers
+from core.prepared import PreparedQuery
 from people.models import User, display_name_of
 
 from .models import AccessReview, ReviewItem
@@ -167,53 +169,94 @@ def _name(row: dict, user: str) -> str:
     return display_name_of(*(row[f"{user}__{column}"] for column in _HOLDER))
 
 
-def _first(items: QuerySet[ReviewItem], order: list[str], limit: int, *columns: str) -> list:
-    """The first `limit` items in `order`, as values() rows of `columns`. The items are chosen
-    by id alone in a subquery, then only those few are joined to what is shown: PostgreSQL
-    would otherwise join every candidate's case and people before sorting."""
+def _first(
+    items: QuerySet[ReviewItem], order: list[str], limit: int, columns: tuple[str, ...]
+) -> QuerySet:
+    """The first `limit` items in `order`, as values_list() rows of `pk` and `columns`. The
+    items are chosen by id alone in a subquery, then only those few are joined to what is
+    shown: PostgreSQL would otherwise join every candidate's case and people before
+    sorting."""
     chosen = items.order_by(*order).values("pk")[:limit]
-    return list(ReviewItem.objects.filter(pk__in=chosen).order_by(*order).values("pk", *columns))
+    return ReviewItem.objects.filter(pk__in=chosen).order_by(*order).values_list("pk", *columns)
+
+
+# Stand-ins for a prepared query's arguments (`core.prepared`): values no review or person has.
+_REVIEW, _REVIEWER = -(2**62) + 41, -(2**62) + 43
+
+
+def _items(review_id: int, reviewer_id: int | None = None) -> QuerySet[ReviewItem]:
+    items = ReviewItem.objects.filter(review_id=review_id)
+    return items if reviewer_id is None else items.filter(reviewer_id=reviewer_id)
+
+
+class _ItemsQuery:
+    """A query over the items a person reviews, prepared (`core.prepared`: built once per
+    process, planned once per connection) twice: over one reviewer's items, and over every
+    item of the review (an admin's page). The reviewer's page runs three of these a request,
+    and building and planning each cost more than running it."""
+
+    def __init__(self, name: str, build):
+        self._mine = PreparedQuery(
+            name,
+            lambda review, reviewer: build(_items(review, reviewer)),
+            review=_REVIEW,
+            reviewer=_REVIEWER,
+        )
+        self._every = PreparedQuery(
+            f"{name}_every", lambda review: build(_items(review)), review=_REVIEW
+        )
+
+    def run(self, *, review_id: int, reviewer_id: int | None) -> list[tuple]:
+        if reviewer_id is None:
+            return self._every.run(review=review_id)
+        return self._mine.run(review=review_id, reviewer=reviewer_id)
 
 
 _BY_HOLDER = ["grant__holder__profile__commonly_used_name", "pk"]
 _HOLDER_COLUMNS = [f"grant__holder__{column}" for column in _HOLDER]
 
 
+_LINE_COLUMNS = (
+    "grant_id",
+    "grant__tier",
+    "grant__status",
+    "grant__start_date",
+    "grant__end_date",
+    "grant__business_case__reference",
+    "grant__business_case__purpose",
+    "grant__paying_business_unit__name",
+    "grant__paying_business_unit__cost_centre",
+    *_HOLDER_COLUMNS,
+)
+
+
+def _outstanding(items: QuerySet[ReviewItem]) -> QuerySet[ReviewItem]:
+    return items.filter(decision="", grant__status__in=CURRENT)
+
+
+_LINES = _ItemsQuery(
+    "review_lines",
+    lambda items: _first(_outstanding(items), _BY_HOLDER, REVIEW_BATCH, _LINE_COLUMNS),
+)
+
+
 def review_lines(
-    items: QuerySet[ReviewItem], *, yearly_pc_cost: int, limit: int
+    *, review_id: int, reviewer_id: int | None, yearly_pc_cost: int
 ) -> list[ReviewLine]:
-    """The first `limit` grants to decide by holder's name, with everything a card shows, in
-    three queries however many there are: the items, their sites, their reminders."""
+    """The first `REVIEW_BATCH` grants to decide by holder's name (of one reviewer, or of
+    everyone for `reviewer_id=None`), with everything a card shows, in three queries however
+    many there are: the items, their sites, their reminders."""
     today = timezone.localdate()
-    rows = _first(
-        items,
-        _BY_HOLDER,
-        limit,
-        "grant_id",
-        "grant__tier",
-        "grant__status",
-        "grant__start_date",
-        "grant__end_date",
-        "grant__business_case__reference",
-        "grant__business_case__purpose",
-        "grant__paying_business_unit__name",
-        "grant__paying_business_unit__cost_centre",
-        *_HOLDER_COLUMNS,
-    )
+    rows = [
+        dict(zip(("pk", *_LINE_COLUMNS), row, strict=True))
+        for row in _LINES.run(review_id=review_id, reviewer_id=reviewer_id)
+    ]
     grant_ids = [row["grant_id"] for row in rows]
-    sites: dict[int, list[str]] = {pk: [] for pk in grant_ids}
-    for grant_id, name in (
-        AccessGrant.sites.through.objects.filter(accessgrant_id__in=grant_ids)
-        .order_by("site__name")
-        .values_list("accessgrant_id", "site__name")
-    ):
-        sites[grant_id].append(name)
+    sites = site_names_by_grant(grant_ids)
     reminders: dict[int, list[tuple]] = {pk: [] for pk in grant_ids}
     active = [row["grant_id"] for row in rows if row["grant__tier"] == AccessTier.ACTIVE]
     if active:
-        for grant_id, *reminder in SafeUseReminder.objects.filter(grant_id__in=active).values_list(
-            "grant_id", "period", "confirm_by", "confirmed_at"
-        ):
+        for grant_id, *reminder in safe_use_reminder_rows(active):
             reminders[grant_id].append(reminder)
     lines = []
     for row in rows:
@@ -236,7 +279,7 @@ def review_lines(
                 holder=_name(row, "grant__holder"),
                 reference=row["grant__business_case__reference"],
                 purpose=row["grant__business_case__purpose"],
-                sites=sites[grant_id],
+                sites=sites.get(grant_id, []),
                 tier=TIER_LABELS.get(tier, tier),
                 cost=cost,
                 safe_use=safe_use_history(tier, reminders[grant_id], today=today),
@@ -268,19 +311,28 @@ class ReviewPage:
     ended_meanwhile_count: int
 
 
-def _decided(items: QuerySet[ReviewItem]) -> list[ListedItem]:
-    rows = _first(
-        items.exclude(decision=""),
-        ["-decided_at", "-pk"],
-        REVIEW_LISTED,
-        "decision",
-        "reason",
-        "decided_at",
-        "decided_by_id",
-        "grant__business_case__reference",
-        *_HOLDER_COLUMNS,
-        *(f"decided_by__{column}" for column in _HOLDER),
-    )
+_DECIDED_COLUMNS = (
+    "decision",
+    "reason",
+    "decided_at",
+    "decided_by_id",
+    "grant__business_case__reference",
+    *_HOLDER_COLUMNS,
+    *(f"decided_by__{column}" for column in _HOLDER),
+)
+_DECIDED = _ItemsQuery(
+    "review_decided",
+    lambda items: _first(
+        items.exclude(decision=""), ["-decided_at", "-pk"], REVIEW_LISTED, _DECIDED_COLUMNS
+    ),
+)
+
+
+def _decided(*, review_id: int, reviewer_id: int | None) -> list[ListedItem]:
+    rows = [
+        dict(zip(("pk", *_DECIDED_COLUMNS), row, strict=True))
+        for row in _DECIDED.run(review_id=review_id, reviewer_id=reviewer_id)
+    ]
     return [
         ListedItem(
             holder=_name(row, "grant__holder"),
@@ -294,15 +346,19 @@ def _decided(items: QuerySet[ReviewItem]) -> list[ListedItem]:
     ]
 
 
+_ENDED_COLUMNS = ("grant__status", "grant__business_case__reference", *_HOLDER_COLUMNS)
+
+
 def _ended_meanwhile(items: QuerySet[ReviewItem]) -> list[ListedItem]:
-    rows = _first(
-        items.filter(decision="").exclude(grant__status__in=CURRENT),
-        _BY_HOLDER,
-        REVIEW_LISTED,
-        "grant__status",
-        "grant__business_case__reference",
-        *_HOLDER_COLUMNS,
-    )
+    rows = [
+        dict(zip(("pk", *_ENDED_COLUMNS), row, strict=True))
+        for row in _first(
+            items.filter(decision="").exclude(grant__status__in=CURRENT),
+            _BY_HOLDER,
+            REVIEW_LISTED,
+            _ENDED_COLUMNS,
+        )
+    ]
     return [
         ListedItem(
             holder=_name(row, "grant__holder"),
@@ -313,24 +369,36 @@ def _ended_meanwhile(items: QuerySet[ReviewItem]) -> list[ListedItem]:
     ]
 
 
+_COUNT_NAMES = ("total", "kept", "ended", "outstanding", "ended_meanwhile", "automatic")
+_COUNTS = _ItemsQuery(
+    "review_counts",
+    lambda items: (
+        items.values("review_id")
+        .annotate(**review_counts(ReviewItem.objects.all(), prefix=""))
+        .values_list(*_COUNT_NAMES)
+        .order_by()
+    ),
+)
+
+
 def review_page(*, review: AccessReview, user, yearly_pc_cost: int) -> ReviewPage:
-    """The reviewer's page in a fixed number of queries."""
-    items = items_for(review=review, user=user)
-    counts = items.aggregate(**review_counts(ReviewItem.objects.all(), prefix=""))
+    """The reviewer's page in a fixed number of queries, the frequent ones prepared."""
+    reviewer_id = None if may_decide_any(user) else user.pk
+    mine = {"review_id": review.pk, "reviewer_id": reviewer_id}
+    found = _COUNTS.run(**mine)
+    counts = dict(zip(_COUNT_NAMES, found[0] if found else [0] * len(_COUNT_NAMES), strict=True))
     decided_count = counts["kept"] + counts["ended"]
     return ReviewPage(
         total=counts["total"],
-        outstanding=review_lines(
-            items.filter(decision="", grant__status__in=CURRENT),
-            yearly_pc_cost=yearly_pc_cost,
-            limit=REVIEW_BATCH,
-        )
+        outstanding=review_lines(**mine, yearly_pc_cost=yearly_pc_cost)
         if counts["outstanding"]
         else [],
         outstanding_count=counts["outstanding"],
-        decided=_decided(items) if decided_count else [],
+        decided=_decided(**mine) if decided_count else [],
         decided_count=decided_count,
-        ended_meanwhile=_ended_meanwhile(items) if counts["ended_meanwhile"] else [],
+        ended_meanwhile=_ended_meanwhile(items_for(review=review, user=user))
+        if counts["ended_meanwhile"]
+        else [],
         ended_meanwhile_count=counts["ended_meanwhile"],
     )
 

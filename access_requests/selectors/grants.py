@@ -29,6 +29,7 @@ from access_requests.models import (
     SafeUseReminder,
     Site,
 )
+from core.lookups import ids_any
 from core.prepared import PreparedQuery
 from core.sweeping import after_keyset
 from core.working_days import working_day_on_or_before
@@ -245,18 +246,46 @@ def grant_renewal_under_way(*, grant: AccessGrant) -> BusinessCase | None:
     )
 
 
-def site_names_by_grant(grant_ids: list[int]) -> dict[int, list[str]]:
-    """Each grant's site names, A to Z, read as values in one query (no Site instance per
-    row, as a prefetch would build)."""
-    names: dict[int, list[str]] = {}
-    links = (
-        AccessGrant.sites.through.objects.filter(accessgrant_id__in=grant_ids)
+def _grant_sites(ids: list[int]):
+    return (
+        AccessGrant.sites.through.objects.filter(
+            ids_any(AccessGrant.sites.through, "accessgrant_id", ids)
+        )
         .order_by("site__name")
         .values_list("accessgrant_id", "site__name")
     )
-    for grant_id, name in links:
-        names.setdefault(grant_id, []).append(name)
+
+
+# Read for every row of the home page's grants, the register and its API, the directorate
+# page and the reviewer's cards: built once per process and planned once per connection
+# (`core.prepared`), the ids as one array.
+_GRANT_SITES = PreparedQuery("grant_site_names", _grant_sites, ids=[-(2**62) + 37])
+
+
+def site_names_by_grant(grant_ids: list[int]) -> dict[int, list[str]]:
+    """Each grant's site names, A to Z, read as values in one query (no Site instance per
+    row, as a prefetch would build); none for no ids."""
+    names: dict[int, list[str]] = {}
+    if grant_ids:
+        for grant_id, name in _GRANT_SITES.run(ids=list(grant_ids)):
+            names.setdefault(grant_id, []).append(name)
     return names
+
+
+def _reminders(ids: list[int]):
+    return SafeUseReminder.objects.filter(ids_any(SafeUseReminder, "grant_id", ids)).values_list(
+        "grant_id", "period", "confirm_by", "confirmed_at"
+    )
+
+
+_REMINDERS = PreparedQuery("grant_reminder_rows", _reminders, ids=[-(2**62) + 61])
+
+
+def safe_use_reminder_rows(grant_ids: list[int]) -> list[tuple]:
+    """Every safe-use reminder of these grants as (grant_id, period, confirm_by,
+    confirmed_at), in no order, by one prepared query (the directorate page's and the
+    reviewer's page's active-tier grants); none for no ids."""
+    return _REMINDERS.run(ids=list(grant_ids)) if grant_ids else []
 
 
 def grant_for_update(grant: AccessGrant | int) -> AccessGrant:

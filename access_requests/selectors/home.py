@@ -19,11 +19,10 @@ from access_requests.models import (
     BusinessCase,
     SafeUseReminder,
 )
-from core.lookups import ids_any
 from core.prepared import PreparedQuery
 
 from .business_cases import site_names_by_case
-from .grants import _renewal_under_way
+from .grants import _renewal_under_way, site_names_by_grant
 
 HOME_GRANTS = 10
 HOME_CASES = 5
@@ -114,16 +113,6 @@ def _grants(holder_id: int, recent: datetime.date):
     )
 
 
-def _grant_sites(ids: list[int]):
-    return (
-        AccessGrant.sites.through.objects.filter(
-            ids_any(AccessGrant.sites.through, "accessgrant_id", ids)
-        )
-        .order_by("site__name")
-        .values_list("accessgrant_id", "site__name")
-    )
-
-
 def _cases(requester_id: int):
     return (
         BusinessCase.objects.filter(requester_id=requester_id)
@@ -132,11 +121,9 @@ def _cases(requester_id: int):
     )
 
 
-_STAND_IN_IDS = [-(2**62) + 17]
 _GRANTS = PreparedQuery(
     "home_grants", _grants, holder_id=-(2**62) + 19, recent=datetime.date(1, 1, 5)
 )
-_GRANT_SITES = PreparedQuery("home_grant_sites", _grant_sites, ids=_STAND_IN_IDS)
 _CASES = PreparedQuery("home_cases", _cases, requester_id=-(2**62) + 23)
 
 
@@ -158,10 +145,7 @@ def grants_for_home(*, user, today: datetime.date) -> list[HomeGrant]:
         grants.append(
             HomeGrant(pk, tier, status, start, end, returned, lapse, reference, renewal, reminders)
         )
-    names: dict[int, list[str]] = {}
-    if grants:
-        for pk, name in _GRANT_SITES.run(ids=[grant.pk for grant in grants]):
-            names.setdefault(pk, []).append(name)
+    names = site_names_by_grant([grant.pk for grant in grants])
     for grant in grants:
         grant.site_names = names.get(grant.pk, [])
     return grants

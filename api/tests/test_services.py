@@ -5,6 +5,8 @@ import datetime
 import hashlib
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from api.errors import RateLimited, ServiceTokenInvalid, TokenRefused
@@ -115,6 +117,22 @@ def test_each_use_is_remembered_and_a_new_address_is_audited_once():
         [HERE.address, THERE.address],
     ]
     assert all(e.object_id == str(token.pk) for e in events)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_use_from_the_known_address_does_not_wait_for_the_disk_but_a_new_address_does():
+    token, secret = token_with(Scope.REGISTER_READ)
+    asynchronous = "SET LOCAL synchronous_commit = off"
+    with CaptureQueriesContext(connection) as new_address:
+        service_token_use(secret=secret, client=HERE)
+    with CaptureQueriesContext(connection) as same_address:
+        service_token_use(secret=secret, client=HERE)
+    # The audit event of a new address is committed as every event is: flushed to disk.
+    assert not any(asynchronous in query["sql"] for query in new_address.captured_queries)
+    assert any(asynchronous in query["sql"] for query in same_address.captured_queries)
+    token.refresh_from_db()
+    assert token.window_requests == 2 and token.last_used_address == HERE.address
+    assert AuditEvent.objects.filter(action="service_token.used_from_new_address").count() == 1
 
 
 def test_past_its_rate_a_token_waits_for_the_next_minute(settings):

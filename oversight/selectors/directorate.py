@@ -8,8 +8,8 @@ from typing import NamedTuple
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from access_requests.models import TIER_LABELS, AccessGrant, AccessTier, SafeUseReminder
-from access_requests.selectors.grants import site_names_by_grant
+from access_requests.models import TIER_LABELS, AccessGrant, AccessTier
+from access_requests.selectors.grants import safe_use_reminder_rows, site_names_by_grant
 from people.models import Directorate
 
 from ..pagination import KeysByGroup
@@ -121,9 +121,7 @@ def directorate_rows(values: list[dict], *, today: datetime.date) -> list[Direct
     sites = site_names_by_grant([v["id"] for v in values])
     active_tier = [v["id"] for v in values if v["tier"] == AccessTier.ACTIVE]
     latest: dict[int, _Reminder] = {}
-    for row in SafeUseReminder.objects.filter(grant_id__in=active_tier).values_list(
-        "grant_id", "period", "confirm_by", "confirmed_at"
-    ):
+    for row in safe_use_reminder_rows(active_tier):
         reminder = _Reminder._make(row)
         seen = latest.get(reminder.grant_id)
         if seen is None or reminder.period > seen.period:

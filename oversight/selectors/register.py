@@ -148,6 +148,17 @@ def register_page_values(
     )
 
 
+def register_page_source(
+    filtered: QuerySet[AccessGrant], *, by_holder: bool
+) -> QuerySet[AccessGrant]:
+    """What a register page's rows are read from: by holder, `filtered` itself; by end
+    date, every grant, as the page's keys are chosen from `filtered` (a keyset page's
+    `keys_from`) and its rows then read by key. The filters are already in the keys:
+    written a second time around them they cost PostgreSQL another parse and plan (a
+    searched register's holder ids are an array of a thousand)."""
+    return filtered if by_holder else AccessGrant.objects.all()
+
+
 def register_page_people(values: list[dict]) -> tuple[dict, dict]:
     """For a page of `register_page_values`: the people it names (holders, approvers, who
     agreed to the cost and who reviewed) and each grant's latest access review, in two
