@@ -31,6 +31,10 @@ PYTEST_PARALLEL ?= -n 3 --dist loadgroup
 # Target-specific, so `make run` keeps the settings' own defaults.
 test: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/sns_portal
 test: export CELERY_BROKER_URL ?= redis://127.0.0.1:6379/0
+# Bytecode cached (a machine may set PYTHONDONTWRITEBYTECODE): every xdist worker and every
+# process a test starts (Celery workers, manage.py) would otherwise compile the project again,
+# and pytest rewrite every test module's assertions again (about 5 s of CPU a worker).
+test: export PYTHONDONTWRITEBYTECODE =
 
 .PHONY: help install venv node assets run test lint format bench security-scan import-staff
 

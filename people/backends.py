@@ -5,6 +5,27 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
 from django.db.models import Exists, OuterRef, Q
 
+from core.prepared import PreparedQuery
+
+
+def _permissions_of(user_id: int):
+    through_user = Permission.user_set.through.objects.filter(
+        permission=OuterRef("pk"), user_id=user_id
+    )
+    through_group = Permission.group_set.through.objects.filter(
+        permission=OuterRef("pk"), group__user=user_id
+    )
+    return (
+        Permission.objects.filter(Q(Exists(through_user)) | Q(Exists(through_group)))
+        .values_list("content_type__app_label", "codename")
+        .order_by()
+    )
+
+
+# Asked on almost every request: Django's building of the two subqueries and PostgreSQL's
+# planning of them cost more than running them (core/prepared.py).
+_PERMISSIONS_OF = PreparedQuery("people_permissions_of", _permissions_of, user_id=-(2**62) + 31)
+
 
 class PortalBackend(ModelBackend):
     """Django's `ModelBackend`, but a person's permissions (their own and their roles') are
@@ -25,21 +46,12 @@ class PortalBackend(ModelBackend):
         # Django's permission cache (`del user._perm_cache`, a common idiom) drops this one.
         if not hasattr(user_obj, "_perm_cache"):
             if user_obj.is_superuser:
-                permissions = Permission.objects.all()
-            else:
-                through_user = Permission.user_set.through.objects.filter(
-                    permission=OuterRef("pk"), user=user_obj
-                )
-                through_group = Permission.group_set.through.objects.filter(
-                    permission=OuterRef("pk"), group__user=user_obj
-                )
-                permissions = Permission.objects.filter(
-                    Q(Exists(through_user)) | Q(Exists(through_group))
-                )
-            user_obj._perm_cache = {
-                f"{app_label}.{codename}"
-                for app_label, codename in permissions.values_list(
+                permissions = Permission.objects.values_list(
                     "content_type__app_label", "codename"
                 ).order_by()
+            else:
+                permissions = _PERMISSIONS_OF.run(user_id=user_obj.pk)
+            user_obj._perm_cache = {
+                f"{app_label}.{codename}" for app_label, codename in permissions
             }
         return user_obj._perm_cache

@@ -36,6 +36,22 @@ def test_a_superuser_has_every_permission_and_an_inactive_person_none():
 
 def test_an_auditor_may_read_the_register_and_not_revoke(django_assert_num_queries):
     auditor = _fresh(UserFactory(role=Role.AUDITOR))
+    _fresh(UserFactory()).has_perm("access_requests.view_site")  # prepared on this connection
     with django_assert_num_queries(1):  # one query for all of them, then the cache
         assert auditor.has_perm("access_requests.view_accessgrant")
         assert not auditor.has_perm("access_requests.revoke_accessgrant")
+
+
+def test_the_permissions_are_read_by_a_statement_prepared_once_per_connection():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _fresh(UserFactory()).has_perm("access_requests.view_site")
+    director, auditor = (_fresh(UserFactory(role=role)) for role in (Role.DIRECTOR, Role.AUDITOR))
+    with CaptureQueriesContext(connection) as queries:
+        # Each person's own answer from the one statement, their role's permissions.
+        assert auditor.has_perm("access_requests.view_accessgrant")
+        assert director.get_all_permissions() != auditor.get_all_permissions()
+    sql = [query["sql"] for query in queries.captured_queries]
+    assert len(sql) == 2
+    assert all("EXECUTE people_permissions_of" in text for text in sql)
