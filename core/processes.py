@@ -34,11 +34,23 @@ def _settings_as_held(using: str) -> dict:
     return held
 
 
-def _django_setup(held: dict) -> None:
+def _django_setup(held: dict, using: str) -> None:
     import django
 
-    settings.configure(**held)
-    django.setup()
+    if not settings.configured:
+        settings.configure(**held)
+        django.setup()
+        return
+    # A fresh process imports the caller's main module again: one that sets Django up when
+    # imported (a script run as `python -m`, like the benchmark's) has set it up here from
+    # the environment this process inherited. The held settings go on top, and the database
+    # read takes the caller's connection settings before it is used.
+    for name, value in held.items():
+        if name not in ("DATABASES", "INSTALLED_APPS"):
+            setattr(settings, name, value)
+    connection = connections[using]
+    connection.close()
+    connection.settings_dict.update(held["DATABASES"][using])
 
 
 def django_process_pool(*, workers: int, using: str) -> ProcessPoolExecutor:
@@ -49,5 +61,5 @@ def django_process_pool(*, workers: int, using: str) -> ProcessPoolExecutor:
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_django_setup,
-        initargs=(_settings_as_held(using),),
+        initargs=(_settings_as_held(using), using),
     )

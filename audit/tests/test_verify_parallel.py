@@ -66,3 +66,28 @@ def test_the_processes_check_with_the_callers_settings_and_database():
         events=[NewEvent(action="test.many", object_repr=f"e{n}") for n in range(30)],
     )
     assert verify() == 30
+
+
+def test_the_check_runs_from_a_main_module_that_sets_django_up_when_imported(tmp_path):
+    """Each fresh process imports the caller's main module again (`python -m bench.run
+    verify-worker` sets Django up at import): the processes still start and check the trail
+    in the database the caller reads."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT, worker_env
+
+    record_many(
+        actor=SystemActor("test"),
+        events=[NewEvent(action="test.many", object_repr=f"e{n}") for n in range(30)],
+    )
+    result = subprocess.run(  # noqa: S603 - this interpreter, our own module
+        [sys.executable, "-m", "audit.tests.verify_from_a_main_module"],
+        cwd=ROOT,
+        env={**worker_env(tmp_path), "DJANGO_SETTINGS_MODULE": "portal.settings"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.stdout.strip().splitlines()[-1:] == ["checked 30"], result.stderr[-2000:]
