@@ -11,7 +11,6 @@ sums them all.
 import datetime
 import os
 
-from celery import current_app
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
@@ -122,7 +121,10 @@ class ServiceStateCollector:
     def _queue(self):
         """Messages waiting in the Celery queue; `sns_broker_up` 0 when the broker does not
         answer (the scrape still succeeds)."""
-        app = current_app
+        # The portal's own app, not Celery's "current" one: that is per thread, and another
+        # app made current in this thread (by a library or a test) would be asked instead.
+        from portal.celery import app
+
         queue = app.conf.task_default_queue
         try:
             with app.connection_for_read() as connection:
