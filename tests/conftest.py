@@ -26,10 +26,14 @@ class Broker:
         self.settings = settings
         self.saved_setting = settings.CELERY_BROKER_URL
         self.saved = (app.conf.broker_url, app.conf.broker_write_url, app.conf.task_always_eager)
+        self.saved_read = app.conf.get("broker_read_url")
 
     def _point_at(self, url):
         self.app.conf.broker_url = url
         self.app.conf.broker_write_url = url
+        # Reads (`connection_for_read`: the queue /metrics counts) by their own setting, which
+        # Celery otherwise takes from CELERY_BROKER_URL in the environment, not broker_url.
+        self.app.conf.broker_read_url = url
         # Connections are pooled, each pool made for the broker URL of its day: drop them.
         # Celery has no public call that re-points a running app's pools (`app.close()`
         # also unregisters the app), so its two pool attributes are reset here, in one place.
@@ -44,6 +48,7 @@ class Broker:
     def start(self):
         self._point_at(self.saved[0])
         self.app.conf.broker_write_url = self.saved[1]
+        self.app.conf.broker_read_url = self.saved_read
         self.app.conf.task_always_eager = self.saved[2]
         self.settings.CELERY_BROKER_URL = self.saved_setting
 
