@@ -16,6 +16,16 @@ def probe_templates(settings):
     settings.TEMPLATES = templates
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _walks_shared_between_workers(request, tmp_path_factory):
+    """Under pytest-xdist, what one worker's walk of a role's pages found is read by the
+    others (`tests/walk_map.py`), from the run's shared temporary folder."""
+    if getattr(request.config, "workerinput", None) is not None:
+        from tests import walk_map
+
+        walk_map.share_between_workers_in(tmp_path_factory.getbasetemp().parent / "walk-map")
+
+
 class Broker:
     """Points the Celery app at a closed port (Redis "stopped") and back."""
 
