@@ -5,7 +5,7 @@ signs included."""
 import pytest
 from django.db import connection
 
-from core.prepared import PreparedQuery
+from core.prepared import PreparedQuery, RawStatement
 from people.models import User
 from people.tests.factories import UserFactory
 
@@ -108,3 +108,30 @@ def test_a_slices_offset_is_an_argument():
             "SELECT count(*) FROM pg_prepared_statements WHERE name = %s", [PAGE_OF_NAMED.name]
         )
         assert cursor.fetchone()[0] == 1
+
+
+NAMED_IN_SQL = PreparedQuery(
+    "core_test_named_in_sql",
+    lambda first_name: RawStatement(
+        User,
+        "WITH named AS (SELECT email FROM people_user WHERE first_name = %s)"
+        " SELECT (SELECT COUNT(*) FROM named), email FROM named ORDER BY email",
+        [first_name],
+    ),
+    first_name="stand-in first name",
+)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_written_in_sql_answers_for_its_own_arguments():
+    UserFactory(email="ann@example.gov.uk", first_name="Ann")
+    UserFactory(email="ann.b@example.gov.uk", first_name="Ann")
+    UserFactory(email="bob@example.gov.uk", first_name="Bob")
+
+    assert NAMED_IN_SQL.run(first_name="Ann") == [
+        (2, "ann.b@example.gov.uk"),
+        (2, "ann@example.gov.uk"),
+    ]
+    assert NAMED_IN_SQL.run(first_name="Bob") == [(1, "bob@example.gov.uk")]
+    connection.close()
+    assert NAMED_IN_SQL.run(first_name="Nobody") == []
