@@ -9,10 +9,17 @@ from django.db import connections, router
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from access_requests.models import TIER_LABELS, AccessGrant, AccessTier, BusinessCase
+from access_requests.models import (
+    TIER_LABELS,
+    AccessGrant,
+    AccessTier,
+    BusinessCase,
+    SafeUseReminder,
+    Site,
+)
 from access_requests.selectors.grants import safe_use_reminder_rows, site_names_by_grant
 from core.prepared import PreparedQuery, RawStatement
-from people.models import BusinessUnit, Directorate, StaffProfile
+from people.models import BusinessUnit, Directorate, StaffProfile, User, display_name_of
 
 from ..pagination import BIGINT_MIN, PAGE_SIZE, KeysByGroup, KeysetPage, keyset_page
 from .people import NOBODY, people_on_page
@@ -95,12 +102,14 @@ def directorate_page(
     """The page of `directorate_grants` after or before a cursor (`BadCursor` for one the
     page did not write), by end date, and the count above it.
 
-    On PostgreSQL one prepared statement (`_PAGE`) reads the directorate's current grants'
+    On PostgreSQL one prepared statement (`_PAGES`) reads the directorate's current grants'
     keys once, person by person from `grant_current_holder_idx`, then counts them, cuts the
-    page from them at the cursor and joins its rows: the page's keys and the count each
-    read those keys again before, in two statements that Django built and PostgreSQL
-    planned on every request. Elsewhere, the keys (`directorate_page_keys`), the rows and
-    the count as three ORM queries."""
+    page from them at the cursor and joins what its rows show (the holder's name and unit,
+    the sites, the newest safe-use reminder): the page's keys and the count each read those
+    keys again before, in two statements that Django built and PostgreSQL planned on every
+    request, and the rows' people, sites and reminders were three more. Elsewhere, the keys
+    (`directorate_page_keys`), the rows and the count as three ORM queries, and
+    `directorate_rows` reads the rest."""
     keys, descending = register_keys("end_date")
     alias = router.db_for_read(AccessGrant)
     if connections[alias].vendor != "postgresql":
@@ -150,8 +159,24 @@ def directorate_page(
     return DirectoratePage(page, counts[-1])
 
 
-# The columns of a page's rows as `_PAGE` reads them, then the count.
-_PAGE_COLUMNS = ("id", "holder_id", "tier", "status", "end_date", "reference")
+# The columns of a page's rows as `_PAGES` read them, then the count.
+_PAGE_COLUMNS = (
+    "id",
+    "holder_id",
+    "tier",
+    "status",
+    "end_date",
+    "reference",
+    "holder_common_name",
+    "holder_first_name",
+    "holder_last_name",
+    "holder_email",
+    "business_unit",
+    "site_names",
+    "reminder_period",
+    "reminder_confirm_by",
+    "reminder_confirmed_at",
+)
 
 
 def _page_statement(*, backwards: bool, ending_soon: bool, **stand_ins) -> RawStatement:
@@ -166,6 +191,10 @@ def _page_statement(*, backwards: bool, ending_soon: bool, **stand_ins) -> RawSt
     quote = connections[router.db_for_read(AccessGrant)].ops.quote_name
     grant, case = quote(AccessGrant._meta.db_table), quote(BusinessCase._meta.db_table)
     profile, unit = quote(StaffProfile._meta.db_table), quote(BusinessUnit._meta.db_table)
+    user, site = quote(User._meta.db_table), quote(Site._meta.db_table)
+    grant_sites = quote(AccessGrant.sites.through._meta.db_table)
+    reminder = quote(SafeUseReminder._meta.db_table)
+    active_tier = AccessTier.ACTIVE.value
     # Written as literals, as `grant_current_holder_idx`'s predicate names them, so that
     # the generic plan may use it.
     current = ", ".join(f"'{status}'" for status in AccessGrant.Status.current())
@@ -184,7 +213,16 @@ def _page_statement(*, backwards: bool, ending_soon: bool, **stand_ins) -> RawSt
             ) AS held
             WHERE unit.directorate_id = %s
         )
-        SELECT g.id, g.holder_id, g.tier, g.status, g.end_date, c.reference, counted.n
+        SELECT g.id, g.holder_id, g.tier, g.status, g.end_date, c.reference,
+            holder_profile.commonly_used_name, holder.first_name, holder.last_name, holder.email,
+            holder_unit.name,
+            ARRAY(
+                SELECT site.name FROM {grant_sites} AS held_site
+                JOIN {site} AS site ON site.id = held_site.site_id
+                WHERE held_site.accessgrant_id = g.id ORDER BY site.name
+            ),
+            newest.period, newest.confirm_by, newest.confirmed_at,
+            counted.n
         FROM (
             SELECT COUNT(*) AS n FROM (SELECT 1 FROM page_keys LIMIT {COUNT_CAP + 1}) AS capped
         ) AS counted
@@ -195,6 +233,15 @@ def _page_statement(*, backwards: bool, ending_soon: bool, **stand_ins) -> RawSt
             ) AS chosen
             JOIN {grant} AS g ON g.id = chosen.id
             JOIN {case} AS c ON c.id = g.business_case_id
+            JOIN {user} AS holder ON holder.id = g.holder_id
+            LEFT JOIN {profile} AS holder_profile ON holder_profile.user_id = holder.id
+            LEFT JOIN {unit} AS holder_unit ON holder_unit.id = holder_profile.business_unit_id
+            LEFT JOIN LATERAL (
+                SELECT reminder.period, reminder.confirm_by, reminder.confirmed_at
+                FROM {reminder} AS reminder
+                WHERE reminder.grant_id = g.id AND g.tier = '{active_tier}'
+                ORDER BY reminder.period DESC LIMIT 1
+            ) AS newest ON TRUE
         ) ON TRUE
         ORDER BY g.end_date {direction}, g.id {direction}
     """  # noqa: S608  # nosec B608 - names from the models and literals from the code; values are parameters
@@ -277,12 +324,42 @@ class DirectorateRow:
 
 
 def directorate_rows(values: list[dict], *, today: datetime.date) -> list[DirectorateRow]:
-    """A page of `register_page_values` as the page's rows, in three queries: the holders'
-    names and units, the sites, and the active-tier grants' safe-use reminders. (The
-    register's rows also name approvers and read the latest access reviews, which this
-    page does not show.)"""
-    if not values:
-        return []
+    """A page of `directorate_page`'s rows as the page's rows. On PostgreSQL its statement
+    has joined the holder's name and unit, the sites and the newest safe-use reminder;
+    elsewhere they are read here, in three queries (`_joined`). (The register's rows also
+    name approvers and read the latest access reviews, which this page does not show.)"""
+    if values and "site_names" not in values[0]:
+        values = _joined(values)
+    rows = []
+    for v in values:
+        grant = DirectorateGrant(
+            id=v["id"],
+            reference=v["reference"],
+            holder_name=display_name_of(
+                v["holder_common_name"],
+                v["holder_first_name"],
+                v["holder_last_name"],
+                v["holder_email"],
+            ),
+            business_unit=v["business_unit"] or "",
+            sites=", ".join(v["site_names"]),
+            tier=TIER_LABELS.get(v["tier"], v["tier"]),
+            end_date=v["end_date"],
+            status=v["status"],
+            status_label=GRANT_STATUS_LABELS.get(v["status"], v["status"]),
+        )
+        reminder = None
+        if v["reminder_period"] is not None:
+            reminder = _Reminder(
+                v["id"], v["reminder_period"], v["reminder_confirm_by"], v["reminder_confirmed_at"]
+            )
+        rows.append(DirectorateRow(grant, _safe_use(v["tier"], reminder, today)))
+    return rows
+
+
+def _joined(values: list[dict]) -> list[dict]:
+    """`directorate_page_values` rows with what `_PAGES` joins: the holders' names and units,
+    the sites and the active-tier grants' newest safe-use reminders, in three queries."""
     people = people_on_page({v["holder_id"] for v in values})
     sites = site_names_by_grant([v["id"] for v in values])
     active_tier = [v["id"] for v in values if v["tier"] == AccessTier.ACTIVE]
@@ -292,22 +369,27 @@ def directorate_rows(values: list[dict], *, today: datetime.date) -> list[Direct
         seen = latest.get(reminder.grant_id)
         if seen is None or reminder.period > seen.period:
             latest[reminder.grant_id] = reminder
-    rows = []
+    joined = []
     for v in values:
         holder = people.get(v["holder_id"], NOBODY)
-        grant = DirectorateGrant(
-            id=v["id"],
-            reference=v["reference"],
-            holder_name=holder.name,
-            business_unit=holder.business_unit,
-            sites=", ".join(sites.get(v["id"], [])),
-            tier=TIER_LABELS.get(v["tier"], v["tier"]),
-            end_date=v["end_date"],
-            status=v["status"],
-            status_label=GRANT_STATUS_LABELS.get(v["status"], v["status"]),
+        reminder = latest.get(v["id"])
+        joined.append(
+            {
+                **v,
+                # The name as people_on_page made it (a display name is never blank for
+                # someone who exists): it is what display_name_of returns first.
+                "holder_common_name": holder.name,
+                "holder_first_name": "",
+                "holder_last_name": "",
+                "holder_email": "",
+                "business_unit": holder.business_unit,
+                "site_names": sites.get(v["id"], []),
+                "reminder_period": reminder.period if reminder else None,
+                "reminder_confirm_by": reminder.confirm_by if reminder else None,
+                "reminder_confirmed_at": reminder.confirmed_at if reminder else None,
+            }
         )
-        rows.append(DirectorateRow(grant, _safe_use(v["tier"], latest.get(v["id"]), today)))
-    return rows
+    return joined
 
 
 class _Reminder(NamedTuple):

@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from access_requests.models import AccessGrant, AccessTier
+from access_requests.models import AccessGrant, AccessTier, SafeUseReminder
 from access_requests.tests.factories import SiteFactory
 from oversight.pagination import BadCursor, _encode, keyset_page
 from oversight.selectors.directorate import (
@@ -21,6 +21,7 @@ from oversight.selectors.directorate import (
     directorate_page,
     directorate_page_keys,
     directorate_page_values,
+    directorate_rows,
 )
 from oversight.selectors.register import register_keys
 from people.tests.factories import BusinessUnitFactory, DirectorateFactory, UserFactory
@@ -142,6 +143,28 @@ def test_a_deep_page_reads_the_directorates_grants_from_the_holder_index(directo
     assert holder_scans[0]["Actual Loops"] == 3  # one look-up for each of the three people
     rows_read = sum(s["Actual Rows"] * s["Actual Loops"] for s in holder_scans)
     assert rows_read <= directorate_grants(directorate=directorate).count()
+
+
+def test_both_ways_give_the_same_rows_with_names_sites_and_safe_use(directorate):
+    """The prepared statement joins each row's holder, sites and newest safe-use reminder;
+    elsewhere `directorate_rows` reads them by id: the same lines either way."""
+    today = timezone.localdate()
+    active = list(AccessGrant.objects.filter(tier=AccessTier.ACTIVE).order_by("id"))
+    SafeUseReminder.objects.create(grant=active[0], period=1, confirm_by=today)
+    SafeUseReminder.objects.create(
+        grant=active[0], period=2, confirm_by=today, confirmed_at=timezone.now()
+    )
+    SafeUseReminder.objects.create(
+        grant=active[1], period=1, confirm_by=today - datetime.timedelta(days=3)
+    )
+    prepared = directorate_rows(prepared_page_of(directorate, 50, {}).rows, today=today)
+    orm = directorate_rows(page_of(directorate, 50, {}).rows, today=today)
+    assert prepared == orm
+    texts = [row.safe_use.text for row in prepared]
+    assert any(text.startswith("Confirmed") for text in texts)
+    assert any(row.safe_use.overdue for row in prepared)
+    assert "Not asked yet" in texts
+    assert all(row.grant.holder_name and row.grant.sites for row in prepared)
 
 
 def test_a_page_past_the_end_is_empty_and_still_counted(directorate):
