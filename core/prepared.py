@@ -23,6 +23,9 @@ A prepared statement belongs to one PostgreSQL session: behind a pooler in trans
 (pgbouncer's), a later transaction may run on a server connection that never prepared it,
 so the web connects directly or through a pooler in session mode (README, production).
 
+`planner=("enable_sort = off", …)`: settings for the planner while it makes the generic
+plan, where its estimates lead it astray (the home page's cases to decide).
+
 `build` may instead return a `RawStatement`: SQL the ORM cannot write (a `WITH` read twice,
 a `LATERAL` join), with the stand-ins among its parameters as a queryset's would be. It runs
 on PostgreSQL only; the caller keeps an ORM path for other databases.
@@ -55,11 +58,22 @@ class RawStatement:
 
 class PreparedQuery:
     def __init__(
-        self, name: str, build: Callable[..., "QuerySet | RawStatement"], **stand_ins: Any
+        self,
+        name: str,
+        build: Callable[..., "QuerySet | RawStatement"],
+        *,
+        planner: tuple[str, ...] = (),
+        **stand_ins: Any,
     ):
         if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
             raise ValueError("A prepared query's name is a lower-case SQL identifier")
+        if not all(re.fullmatch(r"enable_[a-z]+ = (on|off)", each) for each in planner):
+            raise ValueError("A prepared query's planner settings are enable_… = on or off")
         self.name = name
+        # Planner settings (`enable_sort = off`) in force when its generic plan is made: set
+        # with it on every run, as a plan is made again when PostgreSQL drops it (after an
+        # ANALYZE of its tables).
+        self.planner = "".join(f"SET LOCAL {each}; " for each in planner)
         self.build = build
         self.stand_ins = stand_ins
         # Per database alias: (SQL, parameters with argument names where the stand-ins were).
@@ -121,7 +135,7 @@ class PreparedQuery:
             if not connection.in_atomic_block:
                 # One query string runs as one implicit transaction, so SET LOCAL holds for
                 # this EXECUTE alone (inside a transaction it would outlast it).
-                execute = f"{GENERIC_PLAN}; {execute}"
+                execute = f"{GENERIC_PLAN}; {self.planner}{execute}"
             cursor.execute(execute, [arguments[name] for name in order])  # nosec B608
             return cursor.fetchall()
 

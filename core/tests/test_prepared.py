@@ -135,3 +135,35 @@ def test_a_statement_written_in_sql_answers_for_its_own_arguments():
     assert NAMED_IN_SQL.run(first_name="Bob") == [(1, "bob@example.gov.uk")]
     connection.close()
     assert NAMED_IN_SQL.run(first_name="Nobody") == []
+
+
+BY_EMAIL_NO_SEQSCAN = PreparedQuery(
+    "core_test_by_email_no_seqscan",
+    lambda email: User.objects.filter(email=email).values_list("id"),
+    planner=("enable_seqscan = off",),
+    email="stand-in@example.gov.uk",
+)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_planner_settings_hold_while_the_generic_plan_is_made():
+    person = UserFactory(email="ann@example.gov.uk")
+    # On a table this small PostgreSQL reads every row; not with sequential scans off.
+    assert BY_EMAIL_NO_SEQSCAN.run(email="ann@example.gov.uk") == [(person.pk,)]
+    with connection.cursor() as cursor:
+        cursor.execute("SET plan_cache_mode = force_generic_plan")
+        cursor.execute("EXPLAIN EXECUTE core_test_by_email_no_seqscan('ann@example.gov.uk')")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("RESET plan_cache_mode")
+    assert "Seq Scan" not in plan
+    assert "people_user" in plan
+
+
+def test_planner_settings_are_only_enable_switches():
+    with pytest.raises(ValueError, match="planner settings"):
+        PreparedQuery(
+            "core_test_bad_setting",
+            lambda email: User.objects.filter(email=email).values_list("id"),
+            planner=("work_mem = '1GB'; DROP TABLE people_user",),
+            email="stand-in",
+        )
