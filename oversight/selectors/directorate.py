@@ -5,7 +5,7 @@ import datetime
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from django.db import connections, router
+from django.db import connections, models, router
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -19,7 +19,14 @@ from access_requests.models import (
 )
 from access_requests.selectors.grants import safe_use_reminder_rows, site_names_by_grant
 from core.prepared import PreparedQuery, RawStatement
-from people.models import BusinessUnit, Directorate, StaffProfile, User, display_name_of
+from people.models import (
+    BusinessUnit,
+    Directorate,
+    Organisation,
+    StaffProfile,
+    User,
+    display_name_of,
+)
 
 from ..pagination import BIGINT_MIN, PAGE_SIZE, KeysByGroup, KeysetPage, keyset_page
 from .people import NOBODY, people_on_page
@@ -39,17 +46,56 @@ ENDING_SOON_DAYS = 30
 VIEW_ANY_DIRECTORATE = "access_requests.view_accessgrant"
 
 
-def directorates_for(*, user) -> QuerySet[Directorate]:
+def directorates_for(*, user) -> list[Directorate]:
     """The directorates whose access this person may review: any (admins and auditors), the
-    ones they direct now (directors), none for anyone else."""
-    query = Directorate.objects.select_related("organisation").order_by(
-        "name", "organisation__name"
-    )
+    ones they direct now (directors), none for anyone else; by name."""
     if user.has_perm(VIEW_ANY_DIRECTORATE):
-        return query
+        return list(
+            Directorate.objects.select_related("organisation").order_by(
+                "name", "organisation__name"
+            )
+        )
     if not user.is_active:
-        return query.none()
-    return query.filter(director=user)
+        return []
+    alias = router.db_for_read(Directorate)
+    return [
+        _loaded(
+            Directorate,
+            alias,
+            id=pk,
+            name=name,
+            organisation=_loaded(Organisation, alias, id=organisation_id, name=organisation_name),
+        )
+        for pk, name, organisation_id, organisation_name in _DIRECTED_BY.run(director_id=user.pk)
+    ]
+
+
+def _loaded(model, alias: str, **values):
+    """An instance as `.only(…)` makes it, from `values` by field name (a related instance
+    for a foreign key): the other columns are read if asked for."""
+    related = {name: value for name, value in values.items() if isinstance(value, models.Model)}
+    columns = {
+        model._meta.get_field(name).attname: value.pk if name in related else value
+        for name, value in values.items()
+    }
+    fields = [f.attname for f in model._meta.concrete_fields if f.attname in columns]
+    instance = model.from_db(alias, fields, [columns[name] for name in fields])
+    for name, value in related.items():
+        setattr(instance, name, value)
+    return instance
+
+
+# Read on every request of a director's directorate page: built once per process and
+# planned once per connection (`core.prepared`), the few values the page and its form use.
+_DIRECTED_BY = PreparedQuery(
+    "directorates_directed_by",
+    lambda director_id: (
+        Directorate.objects.filter(director_id=director_id)
+        .order_by("name", "organisation__name")
+        .values_list("id", "name", "organisation_id", "organisation__name")
+    ),
+    director_id=-(2**62) + 89,
+)
 
 
 def directorate_grants(

@@ -122,9 +122,10 @@ def test_the_unfiltered_directorate_shows_current_grants_only(directorate, reade
 
 
 def test_a_deep_page_reads_the_directorates_grants_from_the_holder_index(directorate):
-    """The page's keys come from `grant_current_holder_idx`, one look-up a person, and read
-    no grant outside the directorate (the tables analysed and sequential scans off: they
-    are too small here for the planner to prefer an index on its own)."""
+    """The page's keys come from the holder's grants (`grant_current_holder_idx`), one
+    look-up a person, and read no grant outside the directorate (the tables analysed and
+    sequential scans off: they are too small here for the planner to prefer an index on
+    its own)."""
     first = page_of(directorate, 5, {})
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE access_requests_accessgrant, people_staffprofile")
@@ -138,7 +139,9 @@ def test_a_deep_page_reads_the_directorates_grants_from_the_holder_index(directo
         (explained,) = cursor.fetchone()
     (plan,) = json.loads(explained) if isinstance(explained, str) else explained
     scans = list(_grant_scans(plan["Plan"]))
-    holder_scans = [s for s in scans if s.get("Index Name") == "grant_current_holder_idx"]
+    # Either index that starts with the holder (on tables never vacuumed, as the prepared
+    # page's test below says).
+    holder_scans = [s for s in scans if s.get("Index Name") in HOLDER_INDEXES]
     assert holder_scans, [(s["Node Type"], s.get("Index Name")) for s in scans]
     assert holder_scans[0]["Actual Loops"] == 3  # one look-up for each of the three people
     rows_read = sum(s["Actual Rows"] * s["Actual Loops"] for s in holder_scans)
