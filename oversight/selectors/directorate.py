@@ -229,9 +229,10 @@ def _page_statement(*, backwards: bool, ending_soon: bool, **stand_ins) -> RawSt
     """The directorate's current grants' keys (`grant_current_holder_idx`, one look-up a
     person: the `LIMIT` keeps the `LATERAL` join a loop over the people, rather than a
     join PostgreSQL may choose to make by reading every current grant, and the index's
-    own order chooses that index over the holder's other), read once as a
-    `WITH` that both the count and the page read; the page's rows joined to their case's
-    reference. One row with a count and no grant when the page is empty. The end dates'
+    own order chooses that index over the holder's other), read once as a `WITH` that both
+    the count and the page read; the page's rows joined to their case's reference, their
+    holder's name and unit, their sites' names and their newest safe-use reminder (the
+    active tier's only). One row with a count and no grant when the page is empty. The end dates'
     bounds only where they filter: a generic plan guesses a range of unknown bounds to be
     narrow, and might read it from `grant_end_idx` instead of the person's grants."""
     quote = connections[router.db_for_read(AccessGrant)].ops.quote_name
