@@ -179,14 +179,14 @@ def directorate_page(
         ending = {"end_from": today, "end_to": today + datetime.timedelta(days=ENDING_SOON_DAYS)}
     counts: list[int] = []
 
-    def rows_past(values: list | None, backwards: bool, limit: int) -> list[dict]:
+    def rows_past(values: list | None, backwards: bool) -> list[dict]:
         cursor_end, cursor_id = values if values is not None else (datetime.date.min, BIGINT_MIN)
         found = _PAGES[ending_soon, backwards].run(
             directorate_id=directorate.pk,
             tier=tier,
             cursor_end=cursor_end,
             cursor_id=cursor_id,
-            limit=limit,
+            limit=page_size + 1,
             **ending,
         )
         # Every row carries the count; a page past the end is one row without a grant.
@@ -200,7 +200,7 @@ def directorate_page(
         after=after,
         before=before,
         page_size=page_size,
-        keys_from=rows_past,
+        rows_from=rows_past,
     )
     return DirectoratePage(page, counts[-1])
 
