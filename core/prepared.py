@@ -22,6 +22,13 @@ takes the arguments' length.
 A prepared statement belongs to one PostgreSQL session: behind a pooler in transaction mode
 (pgbouncer's), a later transaction may run on a server connection that never prepared it,
 so the web connects directly or through a pooler in session mode (README, production).
+
+`planner=("enable_sort = off", …)`: settings for the planner while it makes the generic
+plan, where its estimates lead it astray (the home page's cases to decide).
+
+`build` may instead return a `RawStatement`: SQL the ORM cannot write (a `WITH` read twice,
+a `LATERAL` join), with the stand-ins among its parameters as a queryset's would be. It runs
+on PostgreSQL only; the caller keeps an ORM path for other databases.
 """
 
 import re
@@ -29,7 +36,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from django.db import connections, router
+from django.db import NotSupportedError, connections, router
 from django.db.models import QuerySet
 
 # PostgreSQL's own choice ("auto") compares the generic plan's estimate with the custom
@@ -39,11 +46,34 @@ from django.db.models import QuerySet
 GENERIC_PLAN = "SET LOCAL plan_cache_mode = force_generic_plan"
 
 
+class RawStatement:
+    """A statement in SQL for `PreparedQuery`: `model` routes it (`router.db_for_read`),
+    `sql` has a `%s` for each of `params`, among which the stand-ins are."""
+
+    def __init__(self, model, sql: str, params: list):
+        self.model = model
+        self.sql = sql
+        self.params = list(params)
+
+
 class PreparedQuery:
-    def __init__(self, name: str, build: Callable[..., QuerySet], **stand_ins: Any):
+    def __init__(
+        self,
+        name: str,
+        build: Callable[..., "QuerySet | RawStatement"],
+        *,
+        planner: tuple[str, ...] = (),
+        **stand_ins: Any,
+    ):
         if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
             raise ValueError("A prepared query's name is a lower-case SQL identifier")
+        if not all(re.fullmatch(r"enable_[a-z]+ = (on|off)", each) for each in planner):
+            raise ValueError("A prepared query's planner settings are enable_… = on or off")
         self.name = name
+        # Planner settings (`enable_sort = off`) in force when its generic plan is made: set
+        # with it on every run, as a plan is made again when PostgreSQL drops it (after an
+        # ANALYZE of its tables).
+        self.planner = "".join(f"SET LOCAL {each}; " for each in planner)
         self.build = build
         self.stand_ins = stand_ins
         # Per database alias: (SQL, parameters with argument names where the stand-ins were).
@@ -55,7 +85,10 @@ class PreparedQuery:
     def _sql(self, alias: str) -> tuple[str, list]:
         built = self._built.get(alias)
         if built is None:
-            sql, params = self._queryset.query.get_compiler(using=alias).as_sql()
+            if isinstance(self._queryset, RawStatement):
+                sql, params = self._queryset.sql, self._queryset.params
+            else:
+                sql, params = self._queryset.query.get_compiler(using=alias).as_sql()
             slots = []
             found = set()
             for value in params:
@@ -91,6 +124,8 @@ class PreparedQuery:
         alias = router.db_for_read(self._queryset.model)
         connection = connections[alias]
         if connection.vendor != "postgresql":
+            if isinstance(self._queryset, RawStatement):
+                raise NotSupportedError(f"{self.name} is written for PostgreSQL")
             return list(self.build(**arguments).using(alias))
         sql, slots = self._sql(alias)
         with connection.cursor() as cursor:
@@ -100,7 +135,7 @@ class PreparedQuery:
             if not connection.in_atomic_block:
                 # One query string runs as one implicit transaction, so SET LOCAL holds for
                 # this EXECUTE alone (inside a transaction it would outlast it).
-                execute = f"{GENERIC_PLAN}; {execute}"
+                execute = f"{GENERIC_PLAN}; {self.planner}{execute}"
             cursor.execute(execute, [arguments[name] for name in order])  # nosec B608
             return cursor.fetchall()
 

@@ -4,13 +4,14 @@ and opens each grant (where Revoke is offered); admins and auditors choose a dir
 import dataclasses
 
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from .drawn_forms import filter_form_html
 from .forms import DirectorateAccessForm
-from .pagination import link, page_or_404
+from .pagination import BadCursor, link
 from .selectors import directorate as selectors, register as register_selectors
 
 
@@ -41,22 +42,21 @@ def directorate_access(request):
             "ending_soon": bool(form.cleaned_data.get("ending_soon")),
         }
         directorate = chosen["directorate"]
-        filtered = selectors.directorate_grants(**chosen)
-        keys, descending = register_selectors.register_keys("end_date")
-        page = page_or_404(
-            selectors.directorate_page_values(),
-            request,
-            keys=keys,
-            descending=descending,
-            keys_from=selectors.directorate_page_keys(**chosen),
-        )
+        try:
+            found = selectors.directorate_page(
+                **chosen,
+                after=request.GET.get("after") or None,
+                before=request.GET.get("before") or None,
+            )
+        except BadCursor:
+            raise Http404("That page of results does not exist") from None
         page = dataclasses.replace(
-            page, rows=selectors.directorate_rows(page.rows, today=timezone.localdate())
+            found.page, rows=selectors.directorate_rows(found.page.rows, today=timezone.localdate())
         )
         context.update(
             directorate=directorate,
             page=page,
-            count=register_selectors.count_capped(filtered),
+            count=found.count,
             count_cap=register_selectors.COUNT_CAP,
             next_url=page.next_cursor
             and link("oversight:directorate-access", query, after=page.next_cursor),

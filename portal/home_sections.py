@@ -4,6 +4,7 @@ from django.utils import timezone
 
 from access_requests.selectors import grants as grant_selectors, home as home_selectors
 from approvals import selectors as approval_selectors
+from people import selectors as people_selectors
 from people.models import Role
 from people.roles import load_roles
 from reviews import selectors as review_selectors
@@ -45,12 +46,15 @@ def for_user(user) -> dict:
             user=user, today=today
         )
     sections["directorate_access"] = user.has_role(Role.DIRECTOR)
-    # A budget holder agrees to costs and may name a deputy to agree while they are away.
-    sections["budget_held"] = list(user.business_units_budget_held.values_list("name", flat=True))
+    # The greeting's name, and the units whose budget the person holds: a budget holder
+    # agrees to costs and may name a deputy to agree while they are away.
+    person = people_selectors.person_on_home(user=user)
+    sections["name"] = person.name
+    sections["budget_held"] = person.budget_held
     if not user.has_role(Role.AUDITOR):
         # Reviewers are directors and fallback approvers, but escalation can reach anyone
         # who decides cases; auditors read only.
-        sections["reviews_to_do"] = list(review_selectors.reviews_to_do(user=user)[:5])
+        sections["reviews_to_do"] = review_selectors.reviews_to_do(user=user)
     if user.has_perm("access_requests.provision_accessgrant"):
         sections["provisioning_count"] = grant_selectors.grants_awaiting_provisioning().count()
     sections["oversight"] = user.has_perm("access_requests.view_accessgrant")

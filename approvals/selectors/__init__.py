@@ -127,6 +127,10 @@ class CaseToDecide:
 # per process and planned once per connection (`core.prepared`). The authority condition
 # costs Django about 3 ms to build and PostgreSQL more to plan than to run, on every
 # director's home page; planned once, the requester's name is joined in the same query.
+# PostgreSQL guesses that few open requests pass the authority condition (an OR of four
+# reasons), so it checks every one and sorts them; nearly all pass, and read in order from
+# `approval_to_decide_idx` the first ten are found and the rest never read (0.4 ms of
+# execution for a director with 141 open requests, 1.7 ms before).
 HOME_CASES_TO_DECIDE = 10
 _HOME_LINES = PreparedQuery(
     "approvals_home_lines",
@@ -139,6 +143,7 @@ _HOME_LINES = PreparedQuery(
         "business_case__requester__email",
         "decide_by",
     )[:HOME_CASES_TO_DECIDE],
+    planner=("enable_sort = off", "enable_hashjoin = off", "enable_bitmapscan = off"),
     approver_id=-(2**62) + 7,
     on=datetime.date(1, 1, 2),
 )

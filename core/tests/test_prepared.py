@@ -5,7 +5,7 @@ signs included."""
 import pytest
 from django.db import connection
 
-from core.prepared import PreparedQuery
+from core.prepared import PreparedQuery, RawStatement
 from people.models import User
 from people.tests.factories import UserFactory
 
@@ -138,3 +138,61 @@ def test_an_instance_from_values_reads_its_related_rows_without_a_query(
     # A field not given is deferred: reading it asks the database, as for `.only()`.
     with django_assert_num_queries(1):
         assert without_profile.is_active is True
+
+NAMED_IN_SQL = PreparedQuery(
+    "core_test_named_in_sql",
+    lambda first_name: RawStatement(
+        User,
+        "WITH named AS (SELECT email FROM people_user WHERE first_name = %s)"
+        " SELECT (SELECT COUNT(*) FROM named), email FROM named ORDER BY email",
+        [first_name],
+    ),
+    first_name="stand-in first name",
+)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_written_in_sql_answers_for_its_own_arguments():
+    UserFactory(email="ann@example.gov.uk", first_name="Ann")
+    UserFactory(email="ann.b@example.gov.uk", first_name="Ann")
+    UserFactory(email="bob@example.gov.uk", first_name="Bob")
+
+    assert NAMED_IN_SQL.run(first_name="Ann") == [
+        (2, "ann.b@example.gov.uk"),
+        (2, "ann@example.gov.uk"),
+    ]
+    assert NAMED_IN_SQL.run(first_name="Bob") == [(1, "bob@example.gov.uk")]
+    connection.close()
+    assert NAMED_IN_SQL.run(first_name="Nobody") == []
+
+
+BY_EMAIL_NO_SEQSCAN = PreparedQuery(
+    "core_test_by_email_no_seqscan",
+    lambda email: User.objects.filter(email=email).values_list("id"),
+    planner=("enable_seqscan = off",),
+    email="stand-in@example.gov.uk",
+)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_planner_settings_hold_while_the_generic_plan_is_made():
+    person = UserFactory(email="ann@example.gov.uk")
+    # On a table this small PostgreSQL reads every row; not with sequential scans off.
+    assert BY_EMAIL_NO_SEQSCAN.run(email="ann@example.gov.uk") == [(person.pk,)]
+    with connection.cursor() as cursor:
+        cursor.execute("SET plan_cache_mode = force_generic_plan")
+        cursor.execute("EXPLAIN EXECUTE core_test_by_email_no_seqscan('ann@example.gov.uk')")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("RESET plan_cache_mode")
+    assert "Seq Scan" not in plan
+    assert "people_user" in plan
+
+
+def test_planner_settings_are_only_enable_switches():
+    with pytest.raises(ValueError, match="planner settings"):
+        PreparedQuery(
+            "core_test_bad_setting",
+            lambda email: User.objects.filter(email=email).values_list("id"),
+            planner=("work_mem = '1GB'; DROP TABLE people_user",),
+            email="stand-in",
+        )

@@ -113,10 +113,10 @@ def test_the_home_page_of_a_director_with_much_to_do(client, django_assert_max_n
 
     rows(1)
     few = queries_for(client, reverse("home"))
-    # Session, user, roles, permissions and the greeting's profile; the person's grants and
-    # their sites, cases and their sites, cases to decide, safe use not confirmed (one
-    # prepared query each), budgets held and reviews to do.
-    assert few <= 13
+    # Session, user, roles and permissions; the person's grants and their sites, cases and
+    # their sites, cases to decide, safe use not confirmed, their name with the budgets
+    # they hold, and reviews to do (one prepared query each).
+    assert few <= 12
     rows(12)
     with django_assert_max_num_queries(few):
         response = client.get(reverse("home"))

@@ -246,6 +246,18 @@ def test_the_reviewer_s_home_page_links_to_their_outstanding_review(sign_in, set
     assert "Review access for" not in sign_in(other).get(reverse("home")).content.decode()
 
 
+def test_a_review_whose_outstanding_grants_have_all_ended_is_not_on_the_home_page(sign_in):
+    directorate, director = department()
+    ending = grant_held_in(directorate)
+    review = services.access_review_start(actor=director)
+    client = sign_in(director)
+    assert "Review access for 1 person" in client.get(reverse("home")).content.decode()
+
+    AccessGrant.objects.filter(pk=ending.pk).update(status=AccessGrant.Status.EXPIRED)
+    text = client.get(reverse("home")).content.decode()
+    assert reverse("reviews:review", args=[review.pk]) not in text
+
+
 def test_a_reviewer_of_many_grants_decides_them_a_batch_at_a_time(
     sign_in, django_assert_max_num_queries
 ):
