@@ -11,6 +11,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, models, router, transaction
 from django.utils import timezone
 
+from core.arrays import array_literal, column_types, unnest_of
 from core.client import Client, ip_or_none
 from core.models import column_fields, primary_key_field
 
@@ -289,22 +290,37 @@ def chain_rows(head: AuditChainHead, rows: list[tuple[dict, str]], *, key: bytes
 
 def _insert_events(rows: list[tuple[dict, str]]) -> list[int]:
     """One INSERT … RETURNING id for the rows (each one's values, and its changes as the
-    JSON text they were read from, sent as it is), in their order (no model instance each)."""
+    JSON text they were read from, sent as it is), in their order (no model instance each).
+    On PostgreSQL each column is one array (`core.arrays`): a batch of 500 events is 14
+    parameters, not 7,000 literals to quote, parse and coerce one by one."""
     meta = AuditEvent._meta
     fields = [field for field in column_fields(AuditEvent) if not field.primary_key]
     connection = connections[router.db_for_write(AuditEvent)]
     quote = connection.ops.quote_name
-    params = []
-    for row, changes_json in rows:
+    for row, _ in rows:
         row.setdefault("pending_id", None)
-        for field in fields:
-            params.append(changes_json if field.attname == "changes" else row[field.attname])
-    placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    columns = ", ".join(quote(field.column) for field in fields)
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608  # nosec B608 - names from the model, values are parameters
-        f"VALUES {', '.join([placeholder] * len(rows))} RETURNING {quote(primary_key_field(AuditEvent).column)}"
-    )
+    columns = [
+        [changes_json for _, changes_json in rows]
+        if field.attname == "changes"
+        else [row[field.attname] for row, _ in rows]
+        for field in fields
+    ]
+    names = ", ".join(quote(field.column) for field in fields)
+    returning = quote(primary_key_field(AuditEvent).column)
+    if connection.vendor == "postgresql":
+        sql = (
+            f"INSERT INTO {quote(meta.db_table)} ({names}) "  # noqa: S608  # nosec B608 - names from the model, values are parameters
+            f"SELECT * FROM {unnest_of(column_types(fields, connection), connection)} "
+            f"RETURNING {returning}"
+        )
+        params = [array_literal(column) for column in columns]
+    else:
+        placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        sql = (
+            f"INSERT INTO {quote(meta.db_table)} ({names}) "  # noqa: S608  # nosec B608 - names from the model, values are parameters
+            f"VALUES {', '.join([placeholder] * len(rows))} RETURNING {returning}"
+        )
+        params = [value for values in zip(*columns, strict=True) for value in values]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [pk for (pk,) in cursor.fetchall()]

@@ -18,6 +18,7 @@ from django.db import connections, models, router, transaction
 from django.utils import timezone
 
 from audit.services import SystemActor, record
+from core.arrays import array_literal, unnest_of
 from core.models import column_fields, primary_key_field
 
 from .models import OutboundEmail
@@ -40,13 +41,17 @@ class Outgoing:
     `to` is a list of (address, dedupe_key) pairs; a pair whose dedupe key was used before
     is skipped (that email exists already). `secrets` holds the live values the template
     shows besides (a link with its token): they are stored sealed, used by the sender, and
-    only ever stored masked in the email that went out (see `notifications.secrets`)."""
+    only ever stored masked in the email that went out (see `notifications.secrets`).
+    `extra` holds what this email shows besides `context` (the row stores the two merged,
+    `extra` winning): emails of one call that share the same `context` dict (a grant's
+    holder, director and ICT) encode it and send it to PostgreSQL once."""
 
     template: str
     context: dict
     to: list[tuple[str, str | None]]
     related: models.Model | None = None
     secrets: dict[str, str] | None = None
+    extra: dict | None = None
 
 
 def email_queue_many(messages: list[Outgoing]) -> list[int]:
@@ -57,16 +62,32 @@ def email_queue_many(messages: list[Outgoing]) -> list[int]:
     transaction commits (unless `SNS_SEND_EMAIL_ON_COMMIT` is off: then the outbox sweep
     sends them)."""
     rows, contexts = [], []
+    places: dict[int, int] = {}  # id() of a context dict → its place in `contexts`
     for message in messages:
         related = message.related
-        context = len(contexts)  # every recipient's row refers to it by its place
-        contexts.append(json.dumps(message.context))  # one message, one encoding
+        # Every recipient's row refers to its context by its place; a context shared by
+        # several messages is encoded once (`messages` keeps each dict alive, so no id()
+        # is reused meanwhile).
+        context = places.get(id(message.context))
+        if context is None:
+            context = places[id(message.context)] = len(contexts)
+            contexts.append(json.dumps(message.context))
+        extra = json.dumps(message.extra) if message.extra else None
         object_type = related._meta.label_lower if related is not None else ""
         object_id = str(related.pk) if related is not None else ""
         sealed = secrets_seal(message.secrets) if message.secrets else None
         for address, dedupe_key in message.to:
             rows.append(
-                (address, message.template, context, sealed, dedupe_key, object_type, object_id)
+                (
+                    address,
+                    message.template,
+                    context,
+                    extra,
+                    sealed,
+                    dedupe_key,
+                    object_type,
+                    object_id,
+                )
             )
     ids = _insert_skipping_duplicates(rows, contexts=contexts, now=timezone.now())
     if ids and settings.SNS_SEND_EMAIL_ON_COMMIT:
@@ -77,20 +98,25 @@ def email_queue_many(messages: list[Outgoing]) -> list[int]:
 # What `_insert_skipping_duplicates` writes for each email; every other column is the same
 # for every email of a call (a pending, unrendered email).
 _PER_EMAIL = ("to", "template", "context", "secret", "dedupe_key", "object_type", "object_id")
+# Each row as `email_queue_many` builds it: `_PER_EMAIL`'s values, its context as its place
+# in the call's contexts, and the JSON of its `extra` (or None) after it.
+_ROW = ("to", "template", "context", "extra", "secret", "dedupe_key", "object_type", "object_id")
 
 
 def _insert_skipping_duplicates(rows: list[tuple], *, contexts: list[str], now) -> list[int]:
     """One INSERT … ON CONFLICT DO NOTHING RETURNING id: no savepoint per email, and an
     email whose dedupe key exists already is left out (it went out, or will, once).
 
-    Each row holds the `_PER_EMAIL` values, its context as its place (0-based) in
-    `contexts` (JSON texts, sent as one JSON array parsed once): a message to several
-    people (every ICT member, on every expired grant) sends and parses its context once,
+    Each row holds the `_ROW` values: its context as its place (0-based) in `contexts`
+    (JSON texts, sent as one JSON array parsed once) and the JSON of what it adds to it
+    (`Outgoing.extra`, merged in SQL): a message to several people (every ICT member, on
+    every expired grant), or several messages sharing a context, send and parse it once,
     not once per recipient, so the SQL text does not repeat the same contexts. The columns
-    every pending email shares are given once, not once per row, and no model instance is
-    built: a sweep writes thousands of rows, and adapting and parsing every value of every
-    row would cost more than the INSERT itself. A field added to the model must be added
-    here (the `shared` dict below raises KeyError for it)."""
+    every pending email shares are given once, not once per row, each per-email column as
+    one array (`core.arrays`), and no model instance is built: a sweep writes thousands of
+    rows, and adapting and parsing every value of every row would cost more than the INSERT
+    itself. A field added to the model must be added here (the `shared` dict below raises
+    KeyError for it)."""
     if not rows:
         return []
     shared = {
@@ -118,21 +144,30 @@ def _insert_skipping_duplicates(rows: list[tuple], *, contexts: list[str], now) 
     columns = [meta.get_field(name).column for name in _PER_EMAIL] + [f.column for f in others]
     if connection.vendor != "postgresql":
         return _insert_rows_plainly(connection, rows, contexts, shared, columns, others)
+    context, extra = f"c.contexts -> v.{quote('context')}", f"v.{quote('extra')}"
     selected = [f"v.{quote(name)}" for name in _PER_EMAIL]
-    selected[_PER_EMAIL.index("context")] = f"(%s::jsonb -> v.{quote('context')})"
+    selected[_PER_EMAIL.index("context")] = (
+        f"CASE WHEN {extra} IS NULL THEN {context} ELSE ({context}) || {extra} END"
+    )
     selected += ["%s"] * len(others)
-    placeholder = "(" + ", ".join(["%s"] * len(_PER_EMAIL)) + ")"
-    # Table and column names come from the model; the values are parameters. The array
-    # of contexts is a constant, parsed once; each row takes its element (rows stay in
-    # the order given, and take their ids in that order).
+    # Each row's column is one array (`core.arrays`); its context is its place in the array
+    # of contexts, which is a constant, parsed once.
+    row_columns = [
+        (name, meta.get_field(name).db_type(connection) if name in _PER_EMAIL else "jsonb")
+        for name in _ROW
+    ]
+    row_columns[_ROW.index("context")] = ("context", "integer")
+    # Table and column names come from the model; the values are parameters. Rows stay in
+    # the order given, and take their ids in that order.
     sql = (
         f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(c) for c in columns)}) "  # noqa: S608  # nosec B608 - names from the model, values are parameters
-        f"SELECT {', '.join(selected)} FROM (VALUES {', '.join([placeholder] * len(rows))}) "
-        f"AS v ({', '.join(quote(name) for name in _PER_EMAIL)}) ON CONFLICT DO NOTHING "
-        f"RETURNING {quote(primary_key_field(OutboundEmail).column)}"
+        f"SELECT {', '.join(selected)} FROM {unnest_of(row_columns, connection)} "
+        "CROSS JOIN (SELECT %s::jsonb AS contexts) AS c "
+        f"ON CONFLICT DO NOTHING RETURNING {quote(primary_key_field(OutboundEmail).column)}"
     )
-    params = ["[" + ",".join(contexts) + "]", *(shared[f.attname] for f in others)]
-    params += [value for row in rows for value in row]
+    params = [shared[f.attname] for f in others]
+    params += [array_literal(column) for column in zip(*rows, strict=True)]
+    params.append("[" + ",".join(contexts) + "]")
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [pk for (pk,) in cursor.fetchall()]
@@ -140,14 +175,16 @@ def _insert_skipping_duplicates(rows: list[tuple], *, contexts: list[str], now) 
 
 def _insert_rows_plainly(connection, rows, contexts, shared, columns, others) -> list[int]:
     """The same INSERT for SQLite (`make run`'s demo database): every value of every row
-    as a parameter, its context as JSON text."""
+    as a parameter, its context (with its extra values) as JSON text."""
     quote = connection.ops.quote_name
-    context_at = _PER_EMAIL.index("context")
     params = []
     for row in rows:
-        values = list(row)
-        values[context_at] = contexts[values[context_at]]
-        params += values + [shared[f.attname] for f in others]
+        values = dict(zip(_ROW, row, strict=True))
+        context = contexts[values["context"]]
+        if values["extra"] is not None:
+            context = json.dumps({**json.loads(context), **json.loads(values["extra"])})
+        values["context"] = context
+        params += [values[name] for name in _PER_EMAIL] + [shared[f.attname] for f in others]
     placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
     sql = (
         f"INSERT INTO {quote(OutboundEmail._meta.db_table)} "  # noqa: S608  # nosec B608 - names from the model, values are parameters

@@ -5,6 +5,7 @@ access. The services that cause an email call these inside their transaction."""
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.urls import reverse
@@ -12,9 +13,13 @@ from django.urls import reverse
 from access_requests.models import TIER_LABELS, AccessGrant
 from access_requests.selectors.grants import site_names_by_grant
 from core.links import absolute_url
+from core.models import model_reference
 from notifications.rendering import email_date
 from notifications.services import Outgoing, email_queue_many
 from people.models import Role, User
+
+if TYPE_CHECKING:
+    from access_requests.services.grants import ExpiringGrant
 
 logger = logging.getLogger(__name__)
 
@@ -81,8 +86,10 @@ def ict_email(
     key: str,
     context: dict,
     recipients: list[IctRecipient] | None = None,
+    extra: dict | None = None,
 ) -> Outgoing | None:
-    """The email asking ICT to withdraw the access (rendered once, to each recipient)."""
+    """The email asking ICT to withdraw the access (rendered once, to each recipient), with
+    `extra` added to `context` (`Outgoing.extra`)."""
     if recipients is None:
         recipients = ict_recipients()
     if not recipients:
@@ -93,6 +100,7 @@ def ict_email(
         context=context,
         to=[(r.address, f"grant-{grant.pk}-{key}-{r.key}") for r in recipients],
         related=grant,
+        extra=extra,
     )
 
 
@@ -113,11 +121,10 @@ def _directors_by_id(ids: set[int | None]) -> dict[int, User]:
 
 
 def grant_expiry_emails(
-    grants: list[AccessGrant], *, ict: list[IctRecipient] | None = None
+    grants: list["ExpiringGrant"], *, ict: list[IctRecipient] | None = None
 ) -> list[Outgoing]:
-    """The emails saying these grants have ended. `grants` come from the expiry's lock (with
-    the holder's and case's values joined in: `reference`, `holder_email`, `holder_name`,
-    `director_id`, `successor_end_date`, and `expired_from`); their directors and sites are
+    """The emails saying these grants have ended. `grants` come from the expiry's lock, as
+    values (`access_requests.services.grants.ExpiringGrant`); their directors and sites are
     read here once for all of them. `ict` is the sweep's list of ICT recipients (read once
     per batch); without it it is read here."""
     if ict is None:
@@ -144,7 +151,7 @@ def grant_expiry_emails(
 
 def _expiry_emails(
     *,
-    grant: AccessGrant,
+    grant: "ExpiringGrant",
     ict: list[IctRecipient],
     grant_url: str,
     director: User | None,
@@ -153,7 +160,9 @@ def _expiry_emails(
     """The holder, their director and (unless a renewal continues the same access) ICT are
     told that the grant has ended. For a grant never provisioned the same templates say that
     it ended before ICT set it up, and tell ICT it has left their queue (`was_provisioned`).
-    `sites` is its sites by name (`site_names_by_grant`)."""
+    `sites` is its sites by name (`site_names_by_grant`). The three emails share one context
+    dict, each adding what is its own (`Outgoing.extra`), so it is encoded and sent once."""
+    related = model_reference(AccessGrant, grant.pk)
     continues = grant.successor_end_date is not None
     context = {
         "grant": {
@@ -178,24 +187,26 @@ def _expiry_emails(
             template="grant_expired",
             context=context,
             to=[(grant.holder_email, f"grant-{grant.pk}-expired")],
-            related=grant,
+            related=related,
         )
     ]
     if director is not None and director.pk != grant.holder_id:
         emails.append(
             Outgoing(
                 template="grant_expired_director",
-                context={**context, "recipient_name": director.display_name},
+                context=context,
+                extra={"recipient_name": director.display_name},
                 to=[(director.email, f"grant-{grant.pk}-expired-director")],
-                related=grant,
+                related=related,
             )
         )
     if not continues:  # a renewal that continues the same access keeps it open
         ict_message = ict_email(
-            grant=grant,
+            grant=related,
             template="grant_withdraw_ict",
             key="expired",
-            context={**context, "why": "expired"},
+            context=context,
+            extra={"why": "expired"},
             recipients=ict,
         )
         if ict_message is not None:

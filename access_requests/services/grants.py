@@ -8,6 +8,8 @@ outbox in the same transaction (they are sent after commit).
 """
 
 import datetime
+from dataclasses import dataclass, fields
+from typing import ClassVar
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -36,6 +38,8 @@ from access_requests.services.grant_emails import (
 )
 from audit.services import NewEvent, SystemActor, record, record_many
 from core.client import Client
+from core.lookups import ids_any
+from core.models import model_reference
 from notifications.services import email_queue, email_queue_many
 
 # --- creation on approval --------------------------------------------------------------------
@@ -340,12 +344,38 @@ def grant_expire(
     holder and their director that it ended before ICT set it up, and ICT that it has left
     their queue with nothing to withdraw, not a request to close access never opened."""
     expired = grants_expire(grant_ids=[grant_id], today=today or timezone.localdate(), ict=ict)
-    return expired[0] if expired else None
+    return AccessGrant.objects.get(pk=grant_id) if expired else None
+
+
+@dataclass(slots=True)
+class ExpiringGrant:
+    """A grant the expiry has locked, as the values its emails and its event read (from the
+    grant and, joined in, its case, its holder and their director): a model instance for
+    each grant and joined row would be the largest Python cost of a batch."""
+
+    TRANSITIONS: ClassVar = AccessGrant.TRANSITIONS  # for `transition_check`
+
+    pk: int
+    status: str
+    tier: str
+    start_date: datetime.date
+    end_date: datetime.date
+    pc_asset_tag: str
+    provisioned_at: datetime.datetime | None
+    holder_id: int
+    reference: str
+    holder_email: str
+    holder_name: str
+    director_id: int | None
+    successor_end_date: datetime.date | None  # an active renewal's, which continues it
+
+    def __str__(self) -> str:
+        return f"{self.reference} ({self.status})"
 
 
 def grants_expire(
     *, grant_ids: list[int], today: datetime.date, ict: list[IctRecipient] | None
-) -> list[AccessGrant]:
+) -> list[ExpiringGrant]:
     """Expire those of these grants that are still due (active or awaiting provisioning, end
     date passed) and that no other sweep holds, in one transaction whatever their number:
     the grants are locked with `skip_locked` (with what the emails need joined in, and
@@ -353,20 +383,18 @@ def grants_expire(
     updated with one UPDATE; their emails go to the outbox in one INSERT (rendered when
     sent) and their events (from which status each expired) to the audit trail in one append,
     recorded last. `ict` is the sweep's list of ICT recipients (read once per batch);
-    without it it is read here. Returns the grants expired."""
+    without it it is read here. Returns the grants expired, as they were before (their
+    status the one they expired from)."""
     with transaction.atomic():
         locked = _grants_due_lock(grant_ids=grant_ids, today=today)
         if not locked:
             return []
         for grant in locked:
             transition_check(grant, AccessGrant.Status.EXPIRED)
-            grant.expired_from = grant.status
         now = timezone.now()
-        AccessGrant.objects.filter(pk__in=[grant.pk for grant in locked]).update(
-            status=AccessGrant.Status.EXPIRED, expired_at=now, updated_at=now
-        )
-        for grant in locked:
-            grant.status, grant.expired_at, grant.updated_at = AccessGrant.Status.EXPIRED, now, now
+        AccessGrant.objects.filter(
+            ids_any(AccessGrant, "id", [grant.pk for grant in locked])
+        ).update(status=AccessGrant.Status.EXPIRED, expired_at=now, updated_at=now)
         email_queue_many(grant_expiry_emails(locked, ict=ict))
         expired_label = AccessGrant.Status.EXPIRED.label  # what get_status_display() says now
         record_many(
@@ -374,13 +402,10 @@ def grants_expire(
             events=[
                 NewEvent(
                     action="grant.expired",
-                    obj=grant,
+                    obj=model_reference(AccessGrant, grant.pk),
                     # str(grant) would read its case: the reference is joined in instead
                     object_repr=f"{grant.reference} ({expired_label})",
-                    changes={
-                        "status": [grant.expired_from, "expired"],
-                        "end_date": grant.end_date,
-                    },
+                    changes={"status": [grant.status, "expired"], "end_date": grant.end_date},
                 )
                 for grant in locked
             ],
@@ -388,13 +413,11 @@ def grants_expire(
     return locked
 
 
-def _grants_due_lock(*, grant_ids: list[int], today: datetime.date) -> list[AccessGrant]:
-    """Lock those of these grants still due to expire that no other sweep holds. Only the
-    grant rows become model instances: what the emails need from the case and the holder
+def _grants_due_lock(*, grant_ids: list[int], today: datetime.date) -> list[ExpiringGrant]:
+    """Lock those of these grants still due to expire that no other sweep holds, and read
+    them as `ExpiringGrant` values: what the emails need from the case and the holder
     (reference, email, name, their director's id) and whether an active renewal continues
-    each are joined in as plain values, because building an instance for each of the seven
-    joined rows would be the largest Python cost of a batch. The emails read the sites by
-    name (`grant_expiry_emails`)."""
+    each are joined in. The emails read the sites by name (`grant_expiry_emails`)."""
     # `User.display_name`'s rule, in SQL: the commonly used name, else the full name, else
     # the email (access_requests/tests/test_grant_expiry.py checks the two agree).
     holder_name = Coalesce(
@@ -405,7 +428,7 @@ def _grants_due_lock(*, grant_ids: list[int], today: datetime.date) -> list[Acce
         F("holder__email"),
         output_field=CharField(),
     )
-    return list(
+    rows = (
         AccessGrant.objects.select_for_update(skip_locked=True, of=("self",))
         .annotate(
             reference=F("business_case__reference"),
@@ -420,6 +443,11 @@ def _grants_due_lock(*, grant_ids: list[int], today: datetime.date) -> list[Acce
                 .values("end_date")[:1]
             ),
         )
-        .filter(grants_due_to_expire(today), pk__in=grant_ids)
+        .filter(grants_due_to_expire(today), ids_any(AccessGrant, "id", grant_ids))
         .order_by("id")
+        .values_list(*_EXPIRING_COLUMNS)
     )
+    return [ExpiringGrant(*row) for row in rows]
+
+
+_EXPIRING_COLUMNS = [field.name for field in fields(ExpiringGrant)]

@@ -16,8 +16,10 @@ from django.utils import timezone
 
 from access_requests.models import BusinessCase
 from audit.services import NewEvent, SystemActor, record, record_many
+from core.arrays import array_literal, unnest_of
 from core.lookups import ids_any
 from core.models import model_reference
+from core.prepared import PreparedQuery
 from core.sweeping import batches_handle
 from core.working_days import add_working_days, add_working_days_at
 from notifications.rendering import email_date
@@ -81,6 +83,32 @@ def _remind_batch(batch: list[tuple[int, int]]) -> int:
     return handled
 
 
+def _cases_lock(ids: list[int]):
+    return (
+        BusinessCase.objects.select_for_update(skip_locked=True)
+        .filter(ids_any(BusinessCase, "id", ids))
+        .order_by("pk")
+        .values_list("pk", "status")
+    )
+
+
+def _approvals_lock(ids: list[int]):
+    return (
+        ApprovalRequest.objects.select_for_update(skip_locked=True)
+        .filter(ids_any(ApprovalRequest, "id", ids))
+        .order_by("pk")
+        .values_list("pk", "business_case_id", "status", "next_reminder_at", "reminders_sent")
+    )
+
+
+# A batch's locks, built once per process and prepared once per connection
+# (`core.prepared`): building the two querysets cost each batch more Python than its loop.
+_CASES_LOCK = PreparedQuery("approvals_remind_cases_lock", _cases_lock, ids=[-(2**62) + 71])
+_APPROVALS_LOCK = PreparedQuery(
+    "approvals_remind_approvals_lock", _approvals_lock, ids=[-(2**62) + 73]
+)
+
+
 def _approvals_remind(*, items: list[tuple[int, int]]) -> tuple[int, list[tuple[int, int]]]:
     """Send the next reminder of each of these (approval request id, case id) pairs that is
     still due, in one transaction: the cases, then their requests, are locked with
@@ -97,23 +125,9 @@ def _approvals_remind(*, items: list[tuple[int, int]]) -> tuple[int, list[tuple[
         # The locks take the rows by primary key only and the state is checked here, on the
         # locked rows: with the due condition in SQL, stale statistics can make PostgreSQL
         # read every due request for each batch.
-        case_status = dict(
-            BusinessCase.objects.select_for_update(skip_locked=True)
-            .filter(ids_any(BusinessCase, "id", {case_id for _, case_id in items}))
-            .order_by("pk")
-            .values_list("pk", "status")
-        )
-        locked = list(
-            ApprovalRequest.objects.select_for_update(skip_locked=True)
-            .filter(
-                ids_any(
-                    ApprovalRequest,
-                    "id",
-                    [approval_id for approval_id, case_id in items if case_id in case_status],
-                )
-            )
-            .order_by("pk")
-            .values_list("pk", "business_case_id", "status", "next_reminder_at", "reminders_sent")
+        case_status = dict(_CASES_LOCK.run(ids=list({case_id for _, case_id in items})))
+        locked = _APPROVALS_LOCK.run(
+            ids=[approval_id for approval_id, case_id in items if case_id in case_status]
         )
         # A fresh link goes only to someone who may still decide: the others are left to
         # `approval_remind_one`, which supersedes their request and routes the case afresh.
@@ -159,16 +173,26 @@ class _Reminder:
 def _reminder_rows_insert(reminders: list[_Reminder]) -> list[_Reminder]:
     """One ApprovalReminder row per reminder, in one INSERT … ON CONFLICT DO NOTHING: the
     reminders whose row was written (a row that exists means that reminder went out
-    already). No savepoint per row."""
+    already). No savepoint per row; on PostgreSQL each column is one array (`core.arrays`)."""
     if not reminders:
         return []
     table = ApprovalReminder._meta.db_table
-    rows = ", ".join(["(%s, %s, %s)"] * len(reminders))
     sent_at = timezone.now()
-    params = [value for r in reminders for value in (r.approval_id, r.number, sent_at)]
+    if connection.vendor == "postgresql":
+        # The names are the model's and `unnest_of`'s; the values are parameters.
+        arrays = unnest_of(_REMINDER_ROW, connection)
+        rows = f"SELECT v.approval_request_id, v.number, %s FROM {arrays}"  # noqa: S608  # nosec B608
+        params = [
+            sent_at,
+            array_literal(r.approval_id for r in reminders),
+            array_literal(r.number for r in reminders),
+        ]
+    else:  # `make run`'s SQLite
+        rows = "VALUES " + ", ".join(["(%s, %s, %s)"] * len(reminders))
+        params = [value for r in reminders for value in (r.approval_id, r.number, sent_at)]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (approval_request_id, number, sent_at) VALUES {rows} "  # noqa: S608  # nosec B608 - the table name is the model's, values are parameters
+            f"INSERT INTO {table} (approval_request_id, number, sent_at) {rows} "  # noqa: S608  # nosec B608 - the table name is the model's, values are parameters
             "ON CONFLICT DO NOTHING RETURNING approval_request_id",
             params,
         )
@@ -176,12 +200,17 @@ def _reminder_rows_insert(reminders: list[_Reminder]) -> list[_Reminder]:
     return [r for r in reminders if r.approval_id in written]
 
 
+_REMINDER_ROW = [("approval_request_id", "bigint"), ("number", "integer")]
+_FRESH_LINK = [("id", "bigint"), ("reminders_sent", "integer"), ("token_hash", "text")]
+
+
 def _fresh_links_update(
     links: list[tuple[int, int, str]], *, expires, next_reminder_at, now
 ) -> None:
-    """One UPDATE … FROM (VALUES …) for the whole batch: each request's (id, reminder count,
-    new token hash), and the expiry and next reminder they share. (Django's `bulk_update`
-    builds a CASE per field per row, which is slow for a batch this size.)"""
+    """One UPDATE … FROM for the whole batch: each request's (id, reminder count, new token
+    hash), as one array per column (`core.arrays`), and the expiry and next reminder they
+    share. (Django's `bulk_update` builds a CASE per field per row, which is slow for a
+    batch this size.)"""
     table = ApprovalRequest._meta.db_table
     if connection.vendor != "postgresql":  # `make run`'s SQLite: no column list on VALUES
         for approval_id, reminders_sent, token_hash in links:
@@ -193,15 +222,13 @@ def _fresh_links_update(
                 updated_at=now,
             )
         return
-    rows = ", ".join(["(%s, %s, %s)"] * len(links))
     params = [expires, next_reminder_at, now]
-    params += [value for link in links for value in link]
+    params += [array_literal(column) for column in zip(*links, strict=True)]
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} AS a SET reminders_sent = v.reminders_sent, "  # noqa: S608  # nosec B608 - the table name is the model's, values are parameters
             "token_hash = v.token_hash, token_expires_at = %s, next_reminder_at = %s, "
-            f"updated_at = %s FROM (VALUES {rows}) AS v (id, reminders_sent, token_hash) "
-            "WHERE a.id = v.id",
+            f"updated_at = %s FROM {unnest_of(_FRESH_LINK, connection)} WHERE a.id = v.id",
             params,
         )
 

@@ -354,3 +354,25 @@ def test_a_missing_head_is_reported():
     _sql("DELETE FROM audit_auditchainhead")
     _, chain_break = audit_chain_verify()
     assert chain_break.reason == "the chain head is missing"
+
+
+def test_a_batch_of_events_is_one_insert_whose_statement_does_not_grow_with_the_batch():
+    user = UserFactory()
+    statements = []
+
+    def capture(execute, sql, params, many, context):
+        if sql.startswith('INSERT INTO "audit_auditevent"'):
+            statements.append((sql, len(params or ())))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(capture):
+        for count in (2, 40):
+            record_many(
+                actor=SystemActor("sweep"),
+                events=[
+                    NewEvent(action="test.batch", obj=user, changes={"n": n}) for n in range(count)
+                ],
+            )
+    few, many = statements
+    assert few == many  # one array per column, not a row of parameters per event
+    assert audit_chain_verify() == (42, None)

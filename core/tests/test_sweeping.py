@@ -6,6 +6,7 @@ connection, which sees only committed rows, as in a worker. The expiry sweep thr
 access_requests/tests/test_grant_expiry.py; the reminder sweep's:
 approvals/tests/test_reminders.py."""
 
+import gc
 import threading
 import time
 
@@ -159,3 +160,28 @@ def test_at_a_duty_cycle_of_one_a_sweep_does_not_rest(settings):
     assert sweep_rest(2.0) == 0.0
     settings.SNS_SWEEP_DUTY_CYCLE = 0.6
     assert sweep_rest(0.3) == pytest.approx(0.2)
+
+
+@pytest.mark.django_db
+def test_a_batch_runs_with_the_cyclic_garbage_collector_paused_and_it_runs_again_after():
+    assert gc.isenabled()
+    collector_on = []
+    batches_handle(iter([1, 2]), lambda batch: collector_on.append(gc.isenabled()))
+    assert collector_on == [False, False]
+    assert gc.isenabled()
+
+
+@pytest.mark.django_db
+def test_a_batch_that_raises_leaves_the_collector_running_and_a_paused_one_paused():
+    def fails(batch):
+        raise ValueError(batch)
+
+    with pytest.raises(ValueError):
+        batches_handle(iter([1]), fails)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        batches_handle(iter([1]), lambda batch: None)
+        assert not gc.isenabled()  # the caller paused it: the caller starts it again
+    finally:
+        gc.enable()

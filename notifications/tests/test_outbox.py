@@ -6,12 +6,18 @@ from pathlib import Path
 import pytest
 import time_machine
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.models import AuditEvent
 from notifications.models import OutboundEmail
-from notifications.services import email_queue, outbound_email_send, outbox_sweep
+from notifications.services import (
+    Outgoing,
+    email_queue,
+    email_queue_many,
+    outbound_email_send,
+    outbox_sweep,
+)
 
 TEST_TEMPLATES = Path(__file__).parent / "templates"
 
@@ -214,3 +220,57 @@ def test_every_email_template_compiles():
     assert len(names) >= 40
     for name in names:
         get_template(f"notifications/email/{name}")
+
+
+@pytest.mark.django_db
+def test_emails_sharing_a_context_each_store_it_with_their_own_extra_values():
+    shared = {"name": "Sam", "subject_word": "access", "why": "ended"}
+    ids = email_queue_many(
+        [
+            Outgoing(template="test_message", context=shared, to=[("holder@example.gov.uk", None)]),
+            Outgoing(
+                template="test_message",
+                context=shared,
+                extra={"recipient_name": "Dana", "why": "expired"},
+                to=[("dana@example.gov.uk", None), ("ict@example.gov.uk", None)],
+            ),
+        ]
+    )
+    contexts = {email.to: email.context for email in OutboundEmail.objects.filter(pk__in=ids)}
+    assert contexts["holder@example.gov.uk"] == shared
+    merged = {**shared, "recipient_name": "Dana", "why": "expired"}  # the extra value wins
+    assert contexts["dana@example.gov.uk"] == contexts["ict@example.gov.uk"] == merged
+    assert shared == {"name": "Sam", "subject_word": "access", "why": "ended"}  # untouched
+
+
+def _statements_of(write) -> list[tuple[str, int]]:
+    """Each statement `write` runs, as its SQL before any value is put in, and how many
+    parameters it takes."""
+    seen = []
+
+    def capture(execute, sql, params, many, context):
+        seen.append((sql, len(params or ())))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(capture):
+        write()
+    return seen
+
+
+@pytest.mark.django_db
+def test_a_batch_of_emails_is_one_insert_whose_statement_does_not_grow_with_the_batch():
+    def emails(count):
+        return [
+            Outgoing(
+                template="test_message",
+                context={"name": f"Person {n}", "subject_word": "access"},
+                to=[(f"person{n}@example.gov.uk", f"test-{count}-{n}")],
+            )
+            for n in range(count)
+        ]
+
+    few = _statements_of(lambda: email_queue_many(emails(2)))
+    many = _statements_of(lambda: email_queue_many(emails(40)))
+    assert len(few) == len(many) == 1
+    assert few == many  # one array per column, not a row of parameters per email
+    assert OutboundEmail.objects.count() == 42
