@@ -32,6 +32,8 @@ import json
 import logging
 
 from django.db import connections, router, transaction
+from django.db.models import Count, Min
+from django.utils import timezone
 
 from .models import RECORDED_COLUMNS, AuditChainHead, AuditEvent, AuditPendingEvent
 
@@ -177,11 +179,9 @@ def _backlog_exists() -> bool:
 
 def audit_backlog() -> dict:
     """How many events wait to be chained, and the age in seconds of the oldest."""
-    connection = _connection()
-    table = connection.ops.quote_name(AuditPendingEvent._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT count(*), EXTRACT(EPOCH FROM now() - min(staged_at)) FROM {table}"  # noqa: S608  # nosec B608 - name from the model
-        )
-        count, age = cursor.fetchone()
-    return {"events": count, "oldest_seconds": float(age or 0.0)}
+    backlog = AuditPendingEvent.objects.using(router.db_for_write(AuditEvent)).aggregate(
+        events=Count("id"), oldest=Min("staged_at")
+    )
+    oldest = backlog["oldest"]
+    age = (timezone.now() - oldest).total_seconds() if oldest else 0.0
+    return {"events": backlog["events"], "oldest_seconds": max(age, 0.0)}

@@ -139,6 +139,7 @@ def test_an_instance_from_values_reads_its_related_rows_without_a_query(
     with django_assert_num_queries(1):
         assert without_profile.is_active is True
 
+
 NAMED_IN_SQL = PreparedQuery(
     "core_test_named_in_sql",
     lambda first_name: RawStatement(

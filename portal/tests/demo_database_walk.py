@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import time
+from io import StringIO
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -139,6 +140,11 @@ def main() -> dict:
     case_file = client.get(f"/oversight/cases/{case.pk}/")
     seen["case_file_status"] = case_file.status_code
     seen["case_file_shows_approval"] = "Decision made" in case_file.content.decode()
+
+    # `manage.py verify_audit` on the demo's trail: every event the walk wrote still checks.
+    verified = StringIO()
+    call_command("verify_audit", stdout=verified)
+    seen["audit_verified"] = verified.getvalue()
 
     seen["outbox_pending"] = OutboundEmail.objects.filter(
         status=OutboundEmail.Status.PENDING
