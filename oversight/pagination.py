@@ -208,6 +208,7 @@ def keyset_page(
     before: str | None = None,
     page_size: int = 50,
     keys_from: QuerySet | KeysByGroup | None = None,
+    rows_from: Callable[[list | None, bool], list] | None = None,
 ) -> KeysetPage:
     """One page of `queryset` ordered by `keys` (all ascending or all descending).
 
@@ -220,6 +221,10 @@ def keyset_page(
     filter turns down then cost an index entry each instead of a read of the table.
     Or a `KeysByGroup`, which finds the keys group by group (a directorate's grants holder
     by holder).
+
+    `rows_from(values, descending)`, instead of `queryset`: the first page_size + 1 rows
+    past the cursor `values` (None: from the start), in the keys' order, descending or not
+    (a page read by a prepared statement).
     """
     sign = "-" if descending else ""
     forwards = [f"{sign}{key.name}" for key in keys]
@@ -233,6 +238,8 @@ def keyset_page(
     def first_rows(values: list | None, backwards_now: bool) -> list:
         ordering = backwards if backwards_now else forwards
         runs_descending = descending != backwards_now
+        if rows_from is not None:
+            return rows_from(values, runs_descending)
         if isinstance(keys_from, KeysByGroup):
             chosen = keys_from.condition(keys, values, runs_descending, page_size + 1)
             return list(queryset.filter(chosen).order_by(*ordering))
