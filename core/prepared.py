@@ -151,3 +151,16 @@ class _Argument:
 
     def __init__(self, name: str):
         self.name = name
+
+
+def model_from_values(model, values: dict[str, Any], *, related: dict[str, Any] | None = None):
+    """An instance of `model` made from a prepared query's values, as the ORM makes one
+    (`Model.from_db`; a field not given is deferred), with each of `related` (a related
+    instance, or None for none) cached where `select_related` caches it, so a template
+    reading it makes no query. `values` are keyed by the fields' attribute names
+    (`requester_id`)."""
+    names = [f.attname for f in model._meta.concrete_fields if f.attname in values]
+    instance = model.from_db(router.db_for_read(model), names, [values[name] for name in names])
+    for name, value in (related or {}).items():
+        model._meta.get_field(name).set_cached_value(instance, value)
+    return instance

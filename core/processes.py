@@ -6,8 +6,11 @@ for ever in the copy, and the process hangs at 0 CPU on its first use. These pro
 from a fresh interpreter (multiprocessing's "spawn") instead and set Django up with the
 caller's settings as the caller holds them, handed over, not read again from the settings
 module and the environment (which could decide differently in another process: a test run's
-overrides and database, the checks that refuse demo keys). The one database they read keeps
-the caller's connection settings (a test database, a replica).
+overrides and database, the checks that refuse demo keys). Only what setting the apps up and
+reading one database needs is handed over (`HANDED_OVER`): the one database they read keeps the
+caller's connection settings (a test database, a replica), and no other secret (the signing
+key, the chain key, mail and Notify credentials, another database's password) reaches them; a
+task that needs one takes it as an argument.
 
 This module imports no models: a fresh process imports it before Django is set up.
 """
@@ -15,22 +18,19 @@ This module imports no models: a fresh process imports it before Django is set u
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 
-from django.conf import global_settings, settings
+from django.conf import settings
 from django.db import connections
 
-_UNSET = object()
+# What a fresh process needs to load the apps and their models and read with the ORM.
+HANDED_OVER = ("INSTALLED_APPS", "AUTH_USER_MODEL", "DEFAULT_AUTO_FIELD", "TIME_ZONE", "USE_TZ")
 
 
 def _settings_as_held(using: str) -> dict:
-    """Every setting that differs from Django's default, as this process holds it."""
-    held = {}
-    for name in dir(settings):
-        if not name.isupper() or name == "SETTINGS_MODULE":
-            continue
-        value = getattr(settings, name)
-        if getattr(global_settings, name, _UNSET) != value:
-            held[name] = value
-    held["DATABASES"] = {**settings.DATABASES, using: connections[using].settings_dict}
+    """The settings in `HANDED_OVER`, as this process holds them, and the database `using` as
+    this process connects to it (as `using` and as the default, which Django requires)."""
+    held = {name: getattr(settings, name) for name in HANDED_OVER}
+    database = connections[using].settings_dict
+    held["DATABASES"] = {"default": database, using: database}
     return held
 
 

@@ -1,8 +1,9 @@
 from dataclasses import dataclass, replace
 
 from django.conf import settings
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch
 
+from core.templatetags.fixed_urls import fixed_reverse
 from people.models import Role
 from people.roles import load_roles
 
@@ -72,7 +73,7 @@ def navigation_for(user, current_path: str = "") -> list[NavItem]:
         if not may_see(user):
             continue
         try:
-            url = reverse(url_name)
+            url = fixed_reverse(url_name)
         except NoReverseMatch:
             continue  # the page's app is not installed in this build
         items.append(NavItem(label, url, False))

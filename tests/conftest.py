@@ -16,6 +16,16 @@ def probe_templates(settings):
     settings.TEMPLATES = templates
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _walks_shared_between_workers(request, tmp_path_factory):
+    """Under pytest-xdist, what one worker's walk of a role's pages found is read by the
+    others (`tests/walk_map.py`), from the run's shared temporary folder."""
+    if getattr(request.config, "workerinput", None) is not None:
+        from tests import walk_map
+
+        walk_map.share_between_workers_in(tmp_path_factory.getbasetemp().parent / "walk-map")
+
+
 class Broker:
     """Points the Celery app at a closed port (Redis "stopped") and back."""
 
@@ -64,11 +74,15 @@ def broker(settings):
         control.start()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def streaming_replica(django_db_setup, django_db_blocker):
     """A real streaming replica of the test database (`core/streaming_replica.py`), one
-    per test session (per worker under pytest-xdist), removed at the end, also on failure.
-    Its base backup is taken after the test database exists."""
+    per test module that reads through it (its tests run on one worker under pytest-xdist:
+    tests/scheduling.py), removed when the module's tests are done, also on failure. Its
+    base backup is taken after the test database exists. Not kept for the rest of the run:
+    a running standby replays all the cluster's WAL and holds a slot on the primary (about
+    5 s of CPU a minute for the standby and its WAL sender on a busy cluster,
+    docs/testing.md)."""
     from django.db import connection
 
     from core.streaming_replica import StreamingReplica

@@ -4,10 +4,10 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import urljoin
 
-from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
+from tests import walk_map
 from tests.portal_map import ROLES, UnknownParameter, World, portal_routes, url_for
 
 CSRF_FIELD = "csrfmiddlewaretoken"
@@ -95,13 +95,6 @@ def signed_in_client(world: World, role: str) -> Client:
     return client
 
 
-# Which visits showed a form, per (URL configuration, role, objects, extra pages): filled by
-# the first walk of a role in this process (one xdist worker), read by the later ones. Every
-# world has the same shape, so the pages that show a form are the same in each; a later walk
-# opens only those (in its own world) and reads their forms, instead of every page again.
-_PAGES_WITH_FORMS: dict[tuple, frozenset[tuple[str, str]]] = {}
-
-
 def find_forms(world: World, objects: dict | None = None, extra=(), roles=ROLES) -> list[FoundForm]:
     """Every distinct POST form on every page each role can open (side A's objects).
 
@@ -109,26 +102,31 @@ def find_forms(world: World, objects: dict | None = None, extra=(), roles=ROLES)
     matrix's "object" column); `extra` adds (url name, role, object) pages to visit; `roles`
     narrows the visits to some roles (a form's identity includes its role, so the forms of
     each role are the same whether found alone or with the others).
+
+    The first walk of a role in the run opens every page and writes down which answered with
+    a page and which showed a form (`tests/walk_map.py`); a later one opens only the pages
+    that showed a form and reads their forms, in its own world.
     """
     objects = objects or {}
     routes = portal_routes()
     by_name = {route.name: route for route in routes}
     found: dict[tuple, FoundForm] = {}
     for role in roles:
-        visits = [(route, objects.get(route.name)) for route in routes]
-        visits += [(by_name[name], obj) for name, who, obj in extra if who == role]
-        key = (
-            settings.ROOT_URLCONF,
-            role,
-            repr(sorted(objects.items())),  # an object may be a dict ({"pk": …, "site_pk": …})
-            repr([item for item in extra if item[1] == role]),
-        )
-        known = _PAGES_WITH_FORMS.get(key)
-        if known is not None:
-            visits = [(route, obj) for route, obj in visits if (route.name, repr(obj)) in known]
+        extra_of_role = [item for item in extra if item[1] == role]
+        visits = [(route, objects.get(route.name), False) for route in routes]
+        visits += [(by_name[name], obj, True) for name, _who, obj in extra_of_role]
+        forms_entry = walk_map.key("forms", role, objects, extra_of_role)
+        pages_entry = walk_map.key("pages", role, objects)
+        with_forms_known = walk_map.recall(forms_entry)
+        pages_known = walk_map.recall(pages_entry)
+        if with_forms_known is not None:
+            visits = [v for v in visits if (v[0].name, repr(v[1])) in with_forms_known]
+        elif pages_known is not None:
+            # Only a page can show a form: the walk needs no URL that answered otherwise.
+            visits = [v for v in visits if v[2] or (v[0].name, repr(v[1])) in pages_known]
         client = signed_in_client(world, role)
-        with_forms = set()
-        for route, obj in visits:
+        with_forms, pages = set(), set()
+        for route, obj, is_extra in visits:
             if route.is_admin:
                 continue  # Django's own admin forms are Django's to test
             try:
@@ -137,12 +135,17 @@ def find_forms(world: World, objects: dict | None = None, extra=(), roles=ROLES)
                 continue
             response = client.get(url)
             if response.status_code == 200 and "text/html" in response.get("Content-Type", ""):
+                if not is_extra:
+                    pages.add((route.name, repr(obj)))
                 forms = forms_on_page(route.name, role, url, response.content.decode())
                 if forms:
                     with_forms.add((route.name, repr(obj)))
                 for form in forms:
                     found.setdefault(form.key, form)
-        _PAGES_WITH_FORMS.setdefault(key, frozenset(with_forms))
+        if with_forms_known is None:
+            walk_map.remember(forms_entry, with_forms)
+            if pages_known is None:
+                walk_map.remember(pages_entry, pages)
     return list(found.values())
 
 

@@ -32,12 +32,24 @@ HEAVY_FILES: dict[str, int] = {
     "tests/security/test_scanner_safety.py": 15,
     "tests/accessibility/test_no_sideways_scrolling.py": 15,
     "tests/accessibility/test_keyboard_journeys.py": 13,
+    # Tests that start processes of their own (verify_audit's pool, settings read in a fresh
+    # interpreter, a collection in a subprocess): short in CPU, but each waits seconds for
+    # its processes, so they go before the suite's many quick tests rather than end the run.
+    "audit/tests/test_sequencer.py": 12,
+    "audit/tests/test_verify_parallel.py": 3,
+    "api/tests/test_openapi_fuzzing.py": 3,
+    "tests/test_scheduling.py": 2,
+    "bench/tests/test_installed.py": 2,
+    "portal/tests/test_settings_from_environment.py": 1,
+    "bench/tests/test_bench_environment.py": 1,
+    # Two walks of a role's every page each.
+    "tests/test_walk_map.py": 5,
 }
 BROWSER_OR_WORKER = 10
 
-# Session fixtures that start a server of their own in each worker that asks for them: the
-# tests using one run on one worker, so it starts once (a streaming replica's base backup
-# copies the whole PostgreSQL cluster).
+# Fixtures that start a server of their own in each worker that asks for them: the tests
+# using one run on one worker, so it starts once (a streaming replica's base backup copies
+# the whole PostgreSQL cluster).
 ONE_WORKER_FIXTURES = ("streaming_replica", "oidc_provider")
 
 

@@ -4,11 +4,9 @@ import datetime
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from access_requests.models import TIER_LABELS, AccessGrant, BusinessCase, Site, SiteIdentity
-from audit import descriptions
-from audit.models import AuditEvent
 from core.lookups import ids_any
 from core.prepared import PreparedQuery
 from people.models import BusinessUnit, User
@@ -202,67 +200,3 @@ def budget_holder_for_unit(*, email: str, unit: BusinessUnit | None, requester) 
     if unit is not None and person.profile.business_unit_id != unit.pk:
         return None, f"The budget holder must work in {unit.name}, the unit that will pay"
     return person, ""
-
-
-@dataclass(frozen=True)
-class TimelineEntry:
-    """One line of the requester's timeline: what happened (`audit.descriptions`), when,
-    and who did it (None when the reader did it themselves)."""
-
-    description: str
-    occurred_at: datetime.datetime
-    actor_id: int | None
-    actor: str  # who, in words: a person's name, "the portal", "someone with the link"
-
-
-def _timeline_actor(event: AuditEvent) -> str:
-    if event.actor_id is not None:
-        return event.actor.display_name
-    if event.actor_label.startswith("system:"):
-        return "the portal"
-    return descriptions.actor_in_words(actor_label=event.actor_label, action=event.action)
-
-
-def business_case_timeline(case: BusinessCase) -> list[TimelineEntry]:
-    """Everything the audit trail records about the case, its approval requests and its
-    grant, oldest first, in words. A run of answers saved on the question pages is one
-    "Draft answered" line, at the time of its last save. Three indexed queries whatever
-    the length."""
-    objects = Q(object_type="access_requests.businesscase", object_id=str(case.pk))
-    # The reverse accessor reads the approvals table without importing the upper app.
-    approval_ids = [str(pk) for pk in case.approval_requests.values_list("pk", flat=True)]
-    if approval_ids:
-        objects |= Q(object_type="approvals.approvalrequest", object_id__in=approval_ids)
-    grant_ids = [
-        str(pk)
-        for pk in AccessGrant.objects.filter(business_case=case).values_list("pk", flat=True)
-    ]
-    if grant_ids:
-        objects |= Q(object_type="access_requests.accessgrant", object_id__in=grant_ids)
-    events = (
-        AuditEvent.objects.filter(objects)
-        .select_related("actor__profile")
-        .order_by("occurred_at", "id")
-    )
-    entries: list[TimelineEntry] = []
-    for event in events:
-        drafting = event.action in descriptions.DRAFT_ACTIONS
-        entry = TimelineEntry(
-            description=descriptions.DRAFT_ANSWERED
-            if drafting
-            else descriptions.action_description(event.action),
-            occurred_at=event.occurred_at,
-            actor_id=event.actor_id,
-            actor=_timeline_actor(event),
-        )
-        previous = entries[-1] if entries else None
-        if (
-            drafting
-            and previous is not None
-            and previous.description == descriptions.DRAFT_ANSWERED
-            and previous.actor_id == event.actor_id
-        ):
-            entries[-1] = entry
-        else:
-            entries.append(entry)
-    return entries

@@ -286,3 +286,58 @@ def test_the_timeline_says_in_words_what_happened_when_and_who_with_draft_saves_
     assert "by <bdi>the portal</bdi>" in timeline
     for code in ["case.", "approval.", "anonymous", "dana@example.gov.uk", "p.m."]:
         assert code not in timeline, code
+
+
+@pytest.mark.django_db
+def test_the_case_page_takes_the_same_queries_however_many_sites_approvals_and_events(
+    client, django_assert_max_num_queries
+):
+    """The case with its grant, paying unit and budget holder, its identities, its approval
+    requests (for the stage) and its timeline are one query each (prepared), whatever
+    their number; the page still shows them all."""
+    from approvals.models import ApprovalRequest
+    from approvals.tests.factories import ApprovalRequestFactory
+
+    person = UserFactory(profile__name="Sam Taylor", profile__job_title="Press officer")
+    case = BusinessCaseFactory(
+        requester=person, submitted=True, active=True, sites=[SiteFactory(name="LinkedIn")]
+    )
+    director = UserFactory(profile__name="Dana Director")
+    approval = ApprovalRequestFactory(
+        business_case=case,
+        approver=director,
+        status=ApprovalRequest.Status.DECIDED,
+        decision=ApprovalRequest.Decision.APPROVE,
+        decided_at=timezone.now(),
+    )
+    record(actor=director, action="approval.decided", obj=approval)
+    client.force_login(person)
+    client.get(url("case-detail", case))  # the session and the prepared statements
+    with django_assert_max_num_queries(9) as few:
+        html = client.get(url("case-detail", case)).content.decode()
+    assert "Jo Budget" in html and "Cost centre" in html
+    assert "Yes, with my job title (Press officer)" in html
+    assert "Approved by your director, waiting for the budget holder." in html
+    assert "by <bdi>Dana Director</bdi>" in html
+
+    holder = UserFactory(profile__name="Bea Budget")
+    ApprovalRequestFactory(
+        business_case=case,
+        approver=holder,
+        stage=ApprovalRequest.Stage.BUDGET_HOLDER,
+        routed_because=ApprovalRequest.Reason.BUDGET_HOLDER,
+    )
+    for name in ["Reddit", "TikTok", "Mastodon"]:
+        site = SiteFactory(name=name)
+        case.site_identities.create(site=site, display_name="Sam", identifies_as_official=True)
+    BusinessCase.objects.filter(pk=case.pk).update(
+        status=BusinessCase.Status.APPROVED, decided_at=timezone.now()
+    )
+    grant = AccessGrantFactory(business_case=case, holder=person)
+    for _ in range(5):
+        record(actor=UserFactory(), action="grant.provisioned", obj=grant)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        html = client.get(url("case-detail", case)).content.decode()
+    assert all(f"Your identity on {name}" in html for name in ["Reddit", "TikTok", "Mastodon"])
+    assert html.count("Access set up by ICT") == 5
+    assert "See your access" in html

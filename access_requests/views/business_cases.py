@@ -36,7 +36,7 @@ from access_requests.forms.business_cases import (
     WithdrawForm,
 )
 from access_requests.models import AccessTier, BusinessCase
-from access_requests.selectors import business_cases as selectors
+from access_requests.selectors import business_cases as selectors, case_page
 from access_requests.services import business_cases as services, case_copies
 from access_requests.views.task_list import draft_task_list
 
@@ -424,8 +424,12 @@ def _summary_context(case: BusinessCase) -> dict:
     return {
         "case": case,
         "identities": list(case.site_identities.all()),
-        "declarations": [(label, getattr(case, name)) for name, (label, _) in DECLARATIONS.items()],
+        "declarations": _declarations(case),
     }
+
+
+def _declarations(case: BusinessCase) -> list[tuple[str, bool]]:
+    return [(label, getattr(case, name)) for name, (label, _) in DECLARATIONS.items()]
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -502,21 +506,29 @@ def case_list(request):
 def case_detail(request, pk):
     """A draft's page is its task list; a sent case's page shows its answers and what has
     happened to it."""
-    case = _case_or_404(request, pk)
+    case = case_page.case_page_case(user=request.user, pk=pk)
+    if case is None:
+        raise Http404("No such request")
     if case.is_draft:
+        case = _case_or_404(request, pk)
         return render(
             request,
             "access_requests/business_case/tasks.html",
             {"case": case, **draft_task_list(case, journey_steps(case))},
         )
+    approvals = approval_selectors.case_approvals(case_id=case.pk)
     return render(
         request,
         "access_requests/business_case/detail.html",
         {
-            **_summary_context(case),
-            "timeline": selectors.business_case_timeline(case),
+            "case": case,
+            "identities": case_page.case_page_identities(case_id=case.pk),
+            "declarations": _declarations(case),
+            "timeline": case_page.business_case_timeline(
+                case=case, approval_ids=[approval.id for approval in approvals]
+            ),
             "may_withdraw": services.business_case_may_withdraw(case=case),
-            "stage": approval_selectors.case_stage(case=case),
+            "stage": approval_selectors.case_stage(case=case, approvals=approvals),
         },
     )
 

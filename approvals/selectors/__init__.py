@@ -34,6 +34,7 @@ from .authority import (
     person_may_open_deputies,
     who_decides_now,
 )
+from .case_stage import CaseApproval, CaseStage, case_approvals, case_stage
 
 __all__ = [
     "NOT_AN_APPROVER",
@@ -43,6 +44,9 @@ __all__ = [
     "approvals_with_authority_among",
     "approver_may_name_deputy",
     "case_budget_holder",
+    "CaseApproval",
+    "CaseStage",
+    "case_approvals",
     "case_director_approval",
     "case_stage",
     "delegation_scope_for",
@@ -441,50 +445,6 @@ def case_director_approval(*, case: BusinessCase) -> ApprovalRequest | None:
             decision=ApprovalRequest.Decision.APPROVE,
         )
         .first()
-    )
-
-
-@dataclass(frozen=True)
-class CaseStage:
-    """Where a sent case stands between its approvers, in words for its requester:
-    `waiting_for` while it waits, `cost` who agreed (or not) to pay once settled."""
-
-    waiting_for: str = ""
-    cost: str = ""
-
-
-def case_stage(*, case: BusinessCase) -> CaseStage:
-    decided = list(
-        ApprovalRequest.objects.select_related("approver__profile")
-        .filter(business_case=case, status=ApprovalRequest.Status.DECIDED)
-        .order_by("decided_at", "pk")
-    )
-    director = next((a for a in decided if a.stage == ApprovalRequest.Stage.DIRECTOR), None)
-    holder = next((a for a in decided if a.stage == ApprovalRequest.Stage.BUDGET_HOLDER), None)
-    cost = director.cost_note if director is not None else ""
-    if holder is not None:
-        agreed = (
-            "agreed" if holder.decision == ApprovalRequest.Decision.APPROVE else "did not agree"
-        )
-        unit = case.paying_business_unit
-        cost = f"{holder.approver.display_name} {agreed} to pay, for {unit.name}."
-    if case.status != BusinessCase.Status.SUBMITTED:
-        return CaseStage(cost=cost)
-    if director is None:
-        return CaseStage(waiting_for="Waiting for your director to decide.")
-    asked = (
-        ApprovalRequest.objects.select_related("approver__profile")
-        .filter(
-            business_case=case,
-            stage=ApprovalRequest.Stage.BUDGET_HOLDER,
-            status=ApprovalRequest.Status.OPEN,
-        )
-        .order_by("pk")
-        .first()
-    )
-    who = f" ({asked.approver.display_name})" if asked is not None else ""
-    return CaseStage(
-        waiting_for=f"Approved by your director, waiting for the budget holder{who}.", cost=cost
     )
 
 

@@ -133,3 +133,33 @@ def test_a_prepared_count_counts_as_far_as_its_slice_with_or_without_arguments()
     connection.close()
     assert ANNS_COUNTED.run() == [(3,)]
     assert NAMED_COUNTED.run(first_name="Cy") == [(0,)]
+
+
+def test_an_instance_from_values_reads_its_related_rows_without_a_query(
+    db, django_assert_num_queries
+):
+    from core.prepared import model_from_values
+    from people.models import StaffProfile
+
+    person = UserFactory(first_name="Ann", last_name="Jones", email="ann@example.gov.uk")
+    with django_assert_num_queries(0):
+        without_profile = model_from_values(
+            User,
+            {"id": person.pk, "first_name": "Ann", "last_name": "Jones", "email": person.email},
+            related={"profile": None},
+        )
+        with_profile = model_from_values(
+            User,
+            {"id": person.pk, "first_name": "Ann", "last_name": "Jones", "email": person.email},
+            related={
+                "profile": model_from_values(
+                    StaffProfile, {"id": 1, "user_id": person.pk, "commonly_used_name": "Annie"}
+                )
+            },
+        )
+        names = (without_profile.display_name, with_profile.display_name)
+    assert names == ("Ann Jones", "Annie")
+    assert not without_profile._state.adding
+    # A field not given is deferred: reading it asks the database, as for `.only()`.
+    with django_assert_num_queries(1):
+        assert without_profile.is_active is True

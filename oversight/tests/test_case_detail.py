@@ -84,7 +84,9 @@ def test_the_case_page_names_everyone_on_the_grant_in_a_fixed_number_of_queries(
 ):
     """The requester, the grant's approver, provisioner and revoker and the case's approvers
     are read in one query of people (not joined to the case or the grant, which made
-    nine-table joins); the page still names them all."""
+    nine-table joins); the page still names them all. The page's own queries are prepared
+    (`core.prepared`): the case with its grant, its approvals, the grant's sites, its latest
+    access review, the people, the identities, the emails and the timeline."""
     approver = UserFactory(profile__name="Ava Approver", role=Role.DIRECTOR)
     director = UserFactory(profile__name="Dev Director", role=Role.DIRECTOR)
     ict = UserFactory(profile__name="Ida ICT", role=Role.ICT)
@@ -99,7 +101,8 @@ def test_the_case_page_names_everyone_on_the_grant_in_a_fixed_number_of_queries(
     url = reverse("oversight:case-detail", args=[grant.business_case.pk])
     client.get(url)  # warm the session and permission caches
 
-    with django_assert_max_num_queries(13):  # the grant's latest access review is one
+    # The session, the user, their permissions and groups, and the page's eight.
+    with django_assert_max_num_queries(12):
         response = client.get(url)
 
     html = response.content.decode()
@@ -149,4 +152,22 @@ def test_the_timeline_is_written_as_the_template_wrote_it_with_every_value_escap
     assert (
         "by someone with the approver&#x27;s emailed link, not signed in. "
         f'<a class="govuk-link" href="/oversight/audit-trail/{opened.id}/">'
+    ) in html
+
+
+def test_a_renewal_links_the_case_it_renews_without_a_query_more(
+    client, django_assert_max_num_queries
+):
+    renewed = grant_held(name="Rae Renewer")
+    case = BusinessCaseFactory(
+        requester=renewed.holder, submitted=True, renewal_of=renewed, tier=renewed.tier
+    )
+    client.force_login(UserFactory(role=Role.AUDITOR))
+    url = reverse("oversight:case-detail", args=[case.pk])
+    client.get(url)
+    with django_assert_max_num_queries(12):
+        html = client.get(url).content.decode()
+    renewed_url = reverse("oversight:case-detail", args=[renewed.business_case_id])
+    assert (
+        f'<a class="govuk-link" href="{renewed_url}">{renewed.business_case.reference}</a>'
     ) in html

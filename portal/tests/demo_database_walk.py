@@ -26,7 +26,7 @@ import time_machine  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.test import Client  # noqa: E402
+from django.test import Client, override_settings  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from access_requests.models import AccessGrant, Site  # noqa: E402
@@ -40,6 +40,11 @@ from notifications.models import OutboundEmail  # noqa: E402
 from people.models import User  # noqa: E402
 
 MAIL = Path(settings.EMAIL_FILE_PATH)
+
+# The demo accounts' passwords hashed with the fast hasher the rest of the suite uses (the
+# root conftest's): the production hasher's rounds for the eight demo accounts cost about 2 s
+# of CPU, a sixth of the test's, and no step of the walk signs in with a password.
+override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]).enable()
 
 
 def mail_files() -> list[Path]:

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from tests import walk_map
 from tests.forms_found import CSRF_FIELD, forms_on_pages, signed_in_client
 from tests.portal_map import (
     ROLES,
@@ -50,26 +51,57 @@ EXTRA_STATES = [
 def page_urls(world: World, roles=ROLES) -> list[tuple[str, str, str]]:
     """(url name, role, url) of every page of ours that answers 200 with HTML, and the
     extra states of EXTRA_STATES, for the given roles (all by default; a suite split by role,
-    so that parallel workers share it, asks for one)."""
-    return [(name, role, url) for name, role, url, _html in opened_pages(world, roles)]
-
-
-def opened_pages(world: World, roles=ROLES) -> list[tuple[str, str, str, str]]:
-    """`page_urls` with each page's HTML as it was opened."""
+    so that parallel workers share it, asks for one). A role whose pages a walk of this run
+    already found (`tests/walk_map.py`) is not walked again: its URLs are made in this world
+    from what that walk wrote down."""
     objects = objects_from_matrix()
     found = []
     for role in roles:
+        known = walk_map.recall(walk_map.key("pages", role, objects))
+        if known is None:
+            found += [(name, r, url) for name, r, url, _html in opened_pages(world, [role])]
+            continue
+        for route in portal_routes():
+            obj = objects.get(route.name)
+            if (route.name, repr(obj)) in known:
+                found.append((route.name, role, url_for(route, world.own, obj)))
+        found += [(name, r, url) for name, r, url, _html in _extra_states(world, [role])]
+    return found
+
+
+def opened_pages(world: World, roles=ROLES) -> list[tuple[str, str, str, str]]:
+    """`page_urls` with each page's HTML as it was opened. The first walk of a role in the
+    run opens every URL and writes down which answered with a page (`tests/walk_map.py`); a
+    later one opens only those."""
+    objects = objects_from_matrix()
+    found = []
+    for role in roles:
+        entry = walk_map.key("pages", role, objects)
+        known = walk_map.recall(entry)
         client = signed_in_client(world, role)
+        answered = set()
         for route in portal_routes():
             if route.name.startswith(NOT_OURS):
                 continue
+            obj = objects.get(route.name)
+            if known is not None and (route.name, repr(obj)) not in known:
+                continue
             try:
-                url = url_for(route, world.own, objects.get(route.name))
+                url = url_for(route, world.own, obj)
             except UnknownParameter:
                 continue
             response = client.get(url)
             if response.status_code == 200 and "text/html" in response.get("Content-Type", ""):
                 found.append((route.name, role, url, response.content.decode()))
+                answered.add((route.name, repr(obj)))
+        if known is None:
+            walk_map.remember(entry, answered)
+    return found + _extra_states(world, roles)
+
+
+def _extra_states(world: World, roles) -> list[tuple[str, str, str, str]]:
+    """The pages of EXTRA_STATES and `state_pages`, opened, for the given roles."""
+    found = []
     routes = {route.name: route for route in portal_routes()}
     for name, role, obj in EXTRA_STATES:
         if role not in roles:

@@ -76,7 +76,7 @@ def test_check_deploy_fails_when_a_production_setting_is_weakened(tmp_path):
 
 def test_production_cookies_are_secure_httponly_samesite_and_sessions_are_short(tmp_path):
     code = (
-        "import django; django.setup(); from django.conf import settings as s; "
+        "from django.conf import settings as s; "
         "print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SESSION_COOKIE_HTTPONLY, "
         "s.CSRF_COOKIE_HTTPONLY, s.SESSION_COOKIE_SAMESITE, s.CSRF_COOKIE_SAMESITE, "
         "s.SESSION_EXPIRE_AT_BROWSER_CLOSE, s.SESSION_COOKIE_AGE, s.SECURE_HSTS_SECONDS, "
@@ -91,7 +91,7 @@ def test_production_cookies_are_secure_httponly_samesite_and_sessions_are_short(
 
 def test_x_forwarded_proto_is_believed_only_behind_a_trusted_proxy(tmp_path):
     code = (
-        "import django; django.setup(); from django.conf import settings as s; "
+        "from django.conf import settings as s; "
         "print(s.SECURE_PROXY_SSL_HEADER, s.SECURE_SSL_REDIRECT)"
     )
     result = run(["-c", code], production_env(tmp_path))
