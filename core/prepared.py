@@ -19,6 +19,9 @@ connection prepares again (each connection object is remembered weakly). Elsewhe
 is a list of ids (`core.lookups.ids_any`: an array on PostgreSQL, an `IN` list elsewhere)
 takes the arguments' length.
 
+`PreparedCount` is the same for the number of the queryset's rows (no further than its
+slice): `run(…)` returns `[(count,)]`.
+
 A prepared statement belongs to one PostgreSQL session: behind a pooler in transaction mode
 (pgbouncer's), a later transaction may run on a server connection that never prepared it,
 so the web connects directly or through a pooler in session mode (README, production).
@@ -126,18 +129,24 @@ class PreparedQuery:
         if connection.vendor != "postgresql":
             if isinstance(self._queryset, RawStatement):
                 raise NotSupportedError(f"{self.name} is written for PostgreSQL")
-            return list(self.build(**arguments).using(alias))
+            return self._run_elsewhere(self.build(**arguments).using(alias))
         sql, slots = self._sql(alias)
         with connection.cursor() as cursor:
             order = list(self.stand_ins)
             self._prepare(connection, cursor, sql, slots, order)
-            execute = f"EXECUTE {self.name}({', '.join(['%s'] * len(order))})"
+            # A statement without arguments is executed without parentheses.
+            execute = f"EXECUTE {self.name}" + (
+                f"({', '.join(['%s'] * len(order))})" if order else ""
+            )
             if not connection.in_atomic_block:
                 # One query string runs as one implicit transaction, so SET LOCAL holds for
                 # this EXECUTE alone (inside a transaction it would outlast it).
                 execute = f"{GENERIC_PLAN}; {self.planner}{execute}"
             cursor.execute(execute, [arguments[name] for name in order])  # nosec B608
             return cursor.fetchall()
+
+    def _run_elsewhere(self, queryset: QuerySet) -> list[tuple]:
+        return list(queryset)
 
     def _prepare(self, connection, cursor, sql, slots, order) -> None:
         raw = connection.connection
@@ -157,6 +166,19 @@ class PreparedQuery:
             # The name is an identifier (checked above), the text the ORM's own SQL.
             cursor.execute(f"PREPARE {self.name} AS {text}")  # nosec B608
         self._prepared_on.add(raw)
+
+
+class PreparedCount(PreparedQuery):
+    """A `PreparedQuery` that counts the queryset's rows: `run(…)` returns `[(count,)]`. A
+    sliced queryset (`[: cap + 1]`) counts no further than its slice."""
+
+    def _sql(self, alias: str) -> tuple[str, list]:
+        sql, slots = super()._sql(alias)
+        # The ORM's own SQL, wrapped; every value stays a parameter or a literal as above.
+        return f"SELECT COUNT(*) FROM ({sql}) AS counted", slots  # noqa: S608  # nosec B608
+
+    def _run_elsewhere(self, queryset: QuerySet) -> list[tuple]:
+        return [(queryset.count(),)]
 
 
 class _Argument:

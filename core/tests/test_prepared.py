@@ -5,7 +5,7 @@ signs included."""
 import pytest
 from django.db import connection
 
-from core.prepared import PreparedQuery, RawStatement
+from core.prepared import PreparedCount, PreparedQuery, RawStatement
 from people.models import User
 from people.tests.factories import UserFactory
 
@@ -108,6 +108,31 @@ def test_a_slices_offset_is_an_argument():
             "SELECT count(*) FROM pg_prepared_statements WHERE name = %s", [PAGE_OF_NAMED.name]
         )
         assert cursor.fetchone()[0] == 1
+
+
+ANNS_COUNTED = PreparedCount(
+    "core_test_anns_counted",
+    lambda: User.objects.filter(first_name="Ann").order_by().values("pk")[:3],
+)
+NAMED_COUNTED = PreparedCount(
+    "core_test_named_counted",
+    lambda first_name: User.objects.filter(first_name=first_name).values("pk"),
+    first_name="stand-in first name",
+)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_prepared_count_counts_as_far_as_its_slice_with_or_without_arguments():
+    for n in range(4):
+        UserFactory(email=f"ann{n}@example.gov.uk", first_name="Ann")
+    UserFactory(email="bob@example.gov.uk", first_name="Bob")
+
+    assert ANNS_COUNTED.run() == [(3,)]  # no further than its slice
+    assert NAMED_COUNTED.run(first_name="Ann") == [(4,)]
+    assert NAMED_COUNTED.run(first_name="Bob") == [(1,)]
+    connection.close()
+    assert ANNS_COUNTED.run() == [(3,)]
+    assert NAMED_COUNTED.run(first_name="Cy") == [(0,)]
 
 
 def test_an_instance_from_values_reads_its_related_rows_without_a_query(

@@ -131,6 +131,24 @@ def _many_people_key(text: str) -> str:
     return "register-search-many-people:" + hashlib.sha256(text.upper().encode()).hexdigest()
 
 
+def holders_found(text: str) -> FoundIds | None:
+    """The ids of the people a search finds, when they are the whole search (the text is
+    neither a reference nor has digits) and few enough to pass as ids (`SEARCH_ID_LIMIT`);
+    None otherwise, and `search_condition` then says what the search matches. A text found
+    to match too many people is remembered as such, as `search_condition` remembers it."""
+    text = text.strip()
+    if REFERENCE.fullmatch(text) or any(ch.isdigit() for ch in text):
+        return None
+    many_key = _many_people_key(text)
+    if cache.get(many_key):
+        return None
+    holders = _found_ids(*_holder_searches(text))
+    if holders.too_many:
+        cache.set(many_key, True, MANY_PEOPLE_CACHE_SECONDS)
+        return None
+    return holders
+
+
 def search_condition(text: str) -> Q:
     """The grants whose holder's name or email, or whose case reference, contains `text`
     (case-insensitive, part of a word).

@@ -1,0 +1,181 @@
+"""The register's most asked pages as prepared statements: by end date, filtered by status,
+tier and a search for holders by name or email, or not at all.
+
+Those pages' keys and rows (one statement) and their count (another) are built by Django
+once per process and planned by PostgreSQL once per connection (`core.prepared`), one
+statement for each combination of those filters, direction and cursor: the page's cursor
+and the holders' ids are its arguments. Built on every request, the two queries cost
+Django more to write and PostgreSQL more to plan than to run. Any other filter, or the
+sort by holder, goes the way every page goes (`register.register_filtered`)."""
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import F, Value
+
+from access_requests.models import AccessGrant
+from core.prepared import PreparedCount, PreparedQuery
+
+from ..pagination import PAGE_SIZE, RowComparison
+from .register import DEFAULT_SORT, RegisterFilters, register_filtered
+from .search import FoundIds, InArray, holders_found
+
+# Stand-ins for the arguments (`core.prepared`): values no real argument takes.
+_HOLDERS = "{-4611686018427387841}"
+_END_DATE = datetime.date(1901, 2, 3)
+_ID = -(2**62) + 67
+
+ROW_COLUMNS = (
+    "id",
+    "business_case_id",
+    "holder_id",
+    "approved_by_id",
+    "approved_on_behalf_of_id",
+    "cost_agreed_by_id",
+    "approved_at",
+    "tier",
+    "status",
+    "start_date",
+    "end_date",
+    "reference",
+)
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What a prepared statement is for: the filters' values that are written into it (so
+    that a partial index whose predicate names them still serves its generic plan) and
+    which arguments it takes."""
+
+    status: str
+    tier: str
+    holders: bool
+    cursor: bool = False
+    descending: bool = False
+
+    @property
+    def name(self) -> str:
+        return "_".join(
+            (
+                "register",
+                self.status,
+                self.tier or "anytier",
+                "holders" if self.holders else "anyone",
+                "after" if self.cursor else "first",
+                "desc" if self.descending else "asc",
+            )
+        )
+
+    def stand_ins(self) -> dict:
+        found = {"holders": _HOLDERS} if self.holders else {}
+        if self.cursor:
+            found.update(end_date=_END_DATE, pk=_ID)
+        return found
+
+    def filtered(self, holders: str | None):
+        grants = register_filtered(RegisterFilters(status=self.status, tier=self.tier))
+        if self.holders:
+            grants = grants.filter(InArray("holder_id", FoundIds(0, holders)))
+        return grants
+
+
+_STATUSES = {value for value, _ in AccessGrant.Status.choices} | {"current", "all"}
+_TIERS = {"", *(value for value, _ in AccessGrant._meta.get_field("tier").choices)}
+_PAGES: dict[_Shape, PreparedQuery] = {}
+_COUNTS: dict[tuple[_Shape, int], PreparedCount] = {}
+
+
+def _page_query(shape: _Shape) -> PreparedQuery:
+    query = _PAGES.get(shape)
+    if query is None:
+        sign = "-" if shape.descending else ""
+        ordering = [f"{sign}end_date", f"{sign}id"]
+
+        def build(holders=None, end_date=None, pk=None):
+            keys = shape.filtered(holders)
+            if shape.cursor:
+                keys = keys.filter(
+                    RowComparison(
+                        [F("end_date"), F("id")],
+                        "<" if shape.descending else ">",
+                        [Value(end_date), Value(pk)],
+                    )
+                )
+            page_keys = keys.order_by(*ordering).values("pk")[: PAGE_SIZE + 1]
+            return (
+                AccessGrant.objects.filter(pk__in=page_keys)
+                .order_by(*ordering)
+                .values_list(*ROW_COLUMNS[:-1], F("business_case__reference"))
+            )
+
+        query = _PAGES[shape] = PreparedQuery(shape.name, build, **shape.stand_ins())
+    return query
+
+
+def _count_query(shape: _Shape, cap: int) -> PreparedCount:
+    query = _COUNTS.get((shape, cap))
+    if query is None:
+
+        def build(holders=None):
+            return shape.filtered(holders).order_by().values("pk")[: cap + 1]
+
+        query = _COUNTS[(shape, cap)] = PreparedCount(
+            f"{shape.name}_count_{cap}", build, **shape.stand_ins()
+        )
+    return query
+
+
+@dataclass(frozen=True)
+class PreparedRegister:
+    """A register page whose filters have prepared statements: `rows` for a keyset page
+    (`keyset_page`'s `rows_from`), `count` for the count above it."""
+
+    shape: _Shape
+    holders: str | None
+
+    def rows(self, values: list | None, descending: bool) -> list[dict]:
+        shape = _Shape(
+            self.shape.status,
+            self.shape.tier,
+            self.shape.holders,
+            cursor=values is not None,
+            descending=descending,
+        )
+        arguments = shape.stand_ins()
+        if self.shape.holders:
+            arguments["holders"] = self.holders
+        if values is not None:
+            arguments.update(end_date=values[0], pk=values[1])
+        return [
+            dict(zip(ROW_COLUMNS, row, strict=True)) for row in _page_query(shape).run(**arguments)
+        ]
+
+    def count(self, cap: int) -> int:
+        arguments = {"holders": self.holders} if self.shape.holders else {}
+        ((count,),) = _count_query(self.shape, cap).run(**arguments)
+        return count
+
+
+def prepared_register(filters: RegisterFilters) -> PreparedRegister | None:
+    """The register page for `filters` from prepared statements, when they filter by
+    status, tier or a holder's name or email only and sort by end date; else None (and
+    the page is built as every other is). A search is looked up here: its people's ids
+    are the statements' argument."""
+    rest = RegisterFilters(
+        status=filters.status, tier=filters.tier, search=filters.search, sort=filters.sort
+    )
+    if (
+        filters != rest
+        or filters.sort not in {DEFAULT_SORT, f"-{DEFAULT_SORT}"}
+        or filters.status not in _STATUSES
+        or filters.tier not in _TIERS
+    ):
+        return None
+    holders = None
+    if filters.search:
+        found = holders_found(filters.search)
+        if found is None:
+            return None
+        holders = found.literal
+    shape = _Shape(filters.status, filters.tier, holders is not None)
+    return PreparedRegister(shape=shape, holders=holders)

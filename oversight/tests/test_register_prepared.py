@@ -1,0 +1,141 @@
+"""The register's prepared statements (`register_prepared`) find the same grants, in the same
+order, page by page both ways, and the same count, as the queries built for the same
+filters; other filters and sorts are left to those queries."""
+
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+
+from access_requests.models import AccessGrant, AccessTier
+from access_requests.tests.factories import SiteFactory
+from oversight.pagination import PAGE_SIZE, keyset_page
+from oversight.selectors import register as register_selectors
+from oversight.selectors.register import RegisterFilters
+from oversight.selectors.register_prepared import prepared_register
+from people.tests.factories import UserFactory
+
+from .factories import bulk_grants, grant_held
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def register_rows():
+    """Three pages of current grants, some of them in the active tier, some ended, and a
+    holder the search finds with two pages of their own."""
+    site = SiteFactory(name="X")
+    approver = UserFactory()
+    bulk_grants(70, holder=UserFactory(), approver=approver, site=site)
+    bulk_grants(
+        60,
+        holder=UserFactory(profile__name="Quentin Patelworth"),
+        approver=approver,
+        site=site,
+        prefix="FOUND",
+    )
+    for _ in range(3):
+        grant_held(tier=AccessTier.ACTIVE, name="Ada Patel")
+    grant_held(status=AccessGrant.Status.EXPIRED, name="Ended Patel")
+    grant_held(status=AccessGrant.Status.REVOKED)
+
+
+def _walk(filters: RegisterFilters, *, prepared: bool) -> tuple[list[int], list[int]]:
+    """Every page's grant ids forwards from the first, then backwards from the last."""
+    keys, descending = register_selectors.register_keys(filters.sort)
+    if prepared:
+        source = prepared_register(filters)
+        assert source is not None
+        kwargs = {"rows_from": source.rows}
+        queryset = None
+    else:
+        filtered = register_selectors.register_filtered(filters)
+        kwargs = {"keys_from": filtered}
+        queryset = register_selectors.register_page_values(
+            register_selectors.register_page_source(filtered, by_holder=False), by_holder=False
+        )
+
+    def page(**cursor):
+        return keyset_page(
+            queryset, keys=keys, descending=descending, page_size=PAGE_SIZE, **cursor, **kwargs
+        )
+
+    forwards, backwards = [], []
+    current = page()
+    forwards.append([row["id"] for row in current.rows])
+    while current.next_cursor:
+        current = page(after=current.next_cursor)
+        forwards.append([row["id"] for row in current.rows])
+    while current.previous_cursor:
+        current = page(before=current.previous_cursor)
+        backwards.append([row["id"] for row in current.rows])
+    return forwards, backwards
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        RegisterFilters(),
+        RegisterFilters(sort="-end_date"),
+        RegisterFilters(status="all"),
+        RegisterFilters(status=AccessGrant.Status.EXPIRED),
+        RegisterFilters(tier=AccessTier.ACTIVE),
+        RegisterFilters(tier=AccessTier.PASSIVE, sort="-end_date"),
+        RegisterFilters(search="patel"),
+        RegisterFilters(search="Patel", status="all", sort="-end_date"),
+        RegisterFilters(search="Patel", tier=AccessTier.ACTIVE),
+        RegisterFilters(search="nobody matches this"),
+    ],
+    ids=repr,
+)
+def test_the_prepared_pages_and_count_are_the_built_ones(register_rows, filters):
+    forwards, backwards = _walk(filters, prepared=True)
+    assert (forwards, backwards) == _walk(filters, prepared=False)
+    assert len(forwards) >= 1
+
+    cap = register_selectors.count_cap(filters)
+    counted = register_selectors.count_capped(register_selectors.register_filtered(filters), cap)
+    assert prepared_register(filters).count(cap) == counted
+    assert prepared_register(filters).count(3) == min(counted, 4)
+
+
+def test_other_filters_and_sorts_are_built_for_the_request(register_rows):
+    site = SiteFactory(name="Y")
+    for filters in [
+        RegisterFilters(site=site),
+        RegisterFilters(approver=UserFactory()),
+        RegisterFilters(expiring_within_days=30),
+        RegisterFilters(sort="holder"),
+        RegisterFilters(search="Patel", sort="-holder"),
+        RegisterFilters(search="FOUND-000001"),  # a reference
+        RegisterFilters(search="Patel 2"),  # digits: references too
+    ]:
+        assert prepared_register(filters) is None, filters
+
+
+def test_a_search_of_too_many_people_is_built_for_the_request(register_rows, monkeypatch):
+    from oversight.selectors import search
+
+    cache.clear()
+    monkeypatch.setattr(search, "SEARCH_ID_LIMIT", 2)
+    assert prepared_register(RegisterFilters(search="Patel")) is None
+    # Remembered for a minute: the next page joins at once, without looking people up.
+    assert cache.get(search._many_people_key("Patel"))
+
+
+@pytest.mark.parametrize("params", [{"tier": "active"}, {"q": "Patel"}, {"status": "all"}])
+def test_a_prepared_page_makes_the_same_number_of_queries_on_any_page(
+    client, auditor, register_rows, django_assert_max_num_queries, params
+):
+    url = reverse("oversight:register")
+    client.get(url, params)  # prepared on this connection
+    cache.clear()
+    with django_assert_max_num_queries(20) as first:
+        response = client.get(url, params)
+    assert response.status_code == 200
+    after = response.context["page"].next_cursor
+    if after is None:
+        return
+    cache.clear()
+    with django_assert_max_num_queries(len(first)):
+        response = client.get(url, {**params, "after": after})
+    assert response.status_code == 200
