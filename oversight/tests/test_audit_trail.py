@@ -217,3 +217,24 @@ def test_an_events_own_page_shows_everything_recorded_with_the_whole_browser_str
 
 def test_an_event_that_does_not_exist_is_not_found(client, auditor):
     assert client.get(reverse("oversight:audit-event", args=[999999])).status_code == 404
+
+
+def test_every_value_a_person_could_have_typed_is_escaped_on_the_trail(client, auditor):
+    """The rows are filled in as one fragment, not by the template engine's autoescaping:
+    names, object labels, changed values and browser strings written by people arrive as
+    text, never as markup."""
+    hostile = '<script>alert("x")</script>'
+    actor = UserFactory(email="eve@example.gov.uk", profile__name=f"Eve {hostile}")
+    site = SiteFactory(name=f"Site {hostile}")
+    record(
+        actor=actor,
+        action="case.identity_saved",
+        obj=site,
+        changes={"site": f"Threads {hostile}", "uses_pseudonym": [False, True]},
+        client=Client(address="192.0.2.7", user_agent=f"Agent {hostile}"),
+    )
+    record(actor=None, action=f"made.up {hostile}", object_repr=f"Thing {hostile}")
+    html = client.get(reverse("oversight:audit-trail")).content.decode()
+    table = html.split('id="audit-trail"')[1]
+    assert "<script>alert" not in table
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in table
