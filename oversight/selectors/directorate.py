@@ -5,7 +5,7 @@ import datetime
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from django.db import connections, models, router
+from django.db import connections, router
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -18,7 +18,7 @@ from access_requests.models import (
     Site,
 )
 from access_requests.selectors.grants import safe_use_reminder_rows, site_names_by_grant
-from core.prepared import PreparedQuery, RawStatement
+from core.prepared import PreparedQuery, RawStatement, model_from_values
 from people.models import (
     BusinessUnit,
     Directorate,
@@ -57,32 +57,18 @@ def directorates_for(*, user) -> list[Directorate]:
         )
     if not user.is_active:
         return []
-    alias = router.db_for_read(Directorate)
     return [
-        _loaded(
+        model_from_values(
             Directorate,
-            alias,
-            id=pk,
-            name=name,
-            organisation=_loaded(Organisation, alias, id=organisation_id, name=organisation_name),
+            {"id": pk, "name": name, "organisation_id": organisation_id},
+            related={
+                "organisation": model_from_values(
+                    Organisation, {"id": organisation_id, "name": organisation_name}
+                )
+            },
         )
         for pk, name, organisation_id, organisation_name in _DIRECTED_BY.run(director_id=user.pk)
     ]
-
-
-def _loaded(model, alias: str, **values):
-    """An instance as `.only(…)` makes it, from `values` by field name (a related instance
-    for a foreign key): the other columns are read if asked for."""
-    related = {name: value for name, value in values.items() if isinstance(value, models.Model)}
-    columns = {
-        model._meta.get_field(name).attname: value.pk if name in related else value
-        for name, value in values.items()
-    }
-    fields = [f.attname for f in model._meta.concrete_fields if f.attname in columns]
-    instance = model.from_db(alias, fields, [columns[name] for name in fields])
-    for name, value in related.items():
-        setattr(instance, name, value)
-    return instance
 
 
 # Read on every request of a director's directorate page: built once per process and
