@@ -119,6 +119,21 @@ class RegisterRow:
 
 GRANT_STATUS_LABELS = dict(AccessGrant.Status.choices)
 
+# The grant's own columns a register row shows (`register_rows`), its case's reference apart.
+REGISTER_GRANT_COLUMNS = (
+    "id",
+    "business_case_id",
+    "holder_id",
+    "approved_by_id",
+    "approved_on_behalf_of_id",
+    "cost_agreed_by_id",
+    "approved_at",
+    "tier",
+    "status",
+    "start_date",
+    "end_date",
+)
+
 
 def register_page_values(
     queryset: QuerySet[AccessGrant], *, by_holder: bool, extra: tuple[str, ...] = ()
@@ -131,17 +146,7 @@ def register_page_values(
         queryset = queryset.annotate(holder_sort=holder_sort_key())
     columns = ["holder_sort"] if by_holder else []
     return queryset.values(
-        "id",
-        "business_case_id",
-        "holder_id",
-        "approved_by_id",
-        "approved_on_behalf_of_id",
-        "cost_agreed_by_id",
-        "approved_at",
-        "tier",
-        "status",
-        "start_date",
-        "end_date",
+        *REGISTER_GRANT_COLUMNS,
         *extra,
         *columns,
         reference=F("business_case__reference"),

@@ -17,7 +17,7 @@ from access_requests.models import AccessGrant
 from core.prepared import PreparedCount, PreparedQuery
 
 from ..pagination import PAGE_SIZE, RowComparison
-from .register import DEFAULT_SORT, RegisterFilters, register_filtered
+from .register import DEFAULT_SORT, REGISTER_GRANT_COLUMNS, RegisterFilters, register_filtered
 from .search import FoundIds, InArray, holders_found
 
 # Stand-ins for the arguments (`core.prepared`): values no real argument takes.
@@ -25,20 +25,7 @@ _HOLDERS = "{-4611686018427387841}"
 _END_DATE = datetime.date(1901, 2, 3)
 _ID = -(2**62) + 67
 
-ROW_COLUMNS = (
-    "id",
-    "business_case_id",
-    "holder_id",
-    "approved_by_id",
-    "approved_on_behalf_of_id",
-    "cost_agreed_by_id",
-    "approved_at",
-    "tier",
-    "status",
-    "start_date",
-    "end_date",
-    "reference",
-)
+ROW_COLUMNS = (*REGISTER_GRANT_COLUMNS, "reference")
 
 
 @dataclass(frozen=True)
@@ -105,7 +92,7 @@ def _page_query(shape: _Shape) -> PreparedQuery:
             return (
                 AccessGrant.objects.filter(pk__in=page_keys)
                 .order_by(*ordering)
-                .values_list(*ROW_COLUMNS[:-1], F("business_case__reference"))
+                .values_list(*REGISTER_GRANT_COLUMNS, F("business_case__reference"))
             )
 
         query = _PAGES[shape] = PreparedQuery(shape.name, build, **shape.stand_ins())
