@@ -46,6 +46,12 @@ def _profile(pk: int | None, **values) -> StaffProfile | None:
     return None if pk is None else model_from_values(StaffProfile, {"id": pk, **values})
 
 
+def paying_unit_from_values(pk: int, *, name: str, cost_centre: str) -> BusinessUnit:
+    """The paying business unit as a case's pages show it (its name and cost centre), from
+    a prepared query's values."""
+    return model_from_values(BusinessUnit, {"id": pk, "name": name, "cost_centre": cost_centre})
+
+
 def case_page_case(*, user, pk: int) -> BusinessCase | None:
     """One of the person's own cases with what its page shows, or None (another person's
     case, as `business_case_for_requester`)."""
@@ -81,13 +87,8 @@ def case_page_case(*, user, pk: int) -> BusinessCase | None:
         ),
     }
     if case_values["paying_business_unit_id"] is not None:
-        related["paying_business_unit"] = model_from_values(
-            BusinessUnit,
-            {
-                "id": case_values["paying_business_unit_id"],
-                "name": unit_name,
-                "cost_centre": unit_cost_centre,
-            },
+        related["paying_business_unit"] = paying_unit_from_values(
+            case_values["paying_business_unit_id"], name=unit_name, cost_centre=unit_cost_centre
         )
     if case_values["budget_holder_id"] is not None:
         related["budget_holder"] = model_from_values(

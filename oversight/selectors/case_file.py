@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from django.db.models import Q
 
 from access_requests.models import AccessGrant, BusinessCase, SiteIdentity
-from access_requests.selectors.case_page import case_page_identities
+from access_requests.selectors.case_page import case_page_identities, paying_unit_from_values
 from access_requests.selectors.grants import site_names_by_grant
 from approvals.models import ApprovalRequest
 from audit.models import AuditEvent
@@ -218,13 +218,8 @@ def _case_and_grant(pk: int) -> tuple[BusinessCase, AccessGrant | None] | None:
     grant_values = dict(zip(GRANT_FIELDS, row[len(CASE_FIELDS) + 4 :], strict=True))
     related = {}
     if case_values["paying_business_unit_id"] is not None:
-        related["paying_business_unit"] = model_from_values(
-            BusinessUnit,
-            {
-                "id": case_values["paying_business_unit_id"],
-                "name": unit_name,
-                "cost_centre": cost_centre,
-            },
+        related["paying_business_unit"] = paying_unit_from_values(
+            case_values["paying_business_unit_id"], name=unit_name, cost_centre=cost_centre
         )
     if case_values["renewal_of_id"] is not None:
         renewed_case = model_from_values(
