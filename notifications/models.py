@@ -100,7 +100,7 @@ class OutboundEmail(models.Model):
         `live` (the sender, which unseals them to send the email)."""
         if self.context is None:
             return EmailContent(self.subject, self.body_text, self.body_html)
-        from .rendering import email_render, email_render_sending
+        from .rendering import email_context_complete, email_render, email_render_sending
         from .secrets import SealBroken
 
         try:
@@ -109,7 +109,7 @@ class OutboundEmail(models.Model):
             if live:
                 raise
             # Sealed under a key no longer held: shown without its live values.
-            return email_render(self.template, self.context)
+            return email_render(self.template, email_context_complete(self.template, self.context))
         return sent if live else stored
 
 
