@@ -44,7 +44,7 @@ def subject_clean(subject: str) -> str:
 # The emails whose stored context is completed from the database when they are rendered,
 # by template: `completer(stored context)` returns the whole context. An app registers its
 # own (`email_context_completer`) where storing what its tables hold already would cost a
-# sweep most of its time (the approvers' reminders repeat the whole case).
+# sweep most of its time (an approver's reminder would otherwise repeat the whole case).
 _COMPLETERS: dict[str, Callable[[dict], dict]] = {}
 
 
