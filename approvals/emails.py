@@ -1,15 +1,23 @@
 """What the approvals emails show, as plain values (the outbox row stores its context).
 
 The approver's emails (the request and its reminders) and the decision emails are built by
-one set of builders from value rows (`approval_rows`, `case_rows`, `identity_rows`): the
-reminder sweep writes thousands of these, and a model instance for each joined row would
-cost it most of its time.
+one set of builders from value rows (`approval_rows`, `case_rows`, `identity_rows`): a model
+instance for each joined row would cost the reminder sweep most of its time.
+
+A reminder's row stores only what is its own (`reminder_stored_context`: the request, the
+reminder's number, its link's expiry; the link itself sealed beside it) and is completed
+from the request and its case when it is rendered (`reminder_context_complete`): the
+reminder sweep writes 100,000 of them, and each would otherwise repeat the whole case
+(about 1.6 KB of JSON for PostgreSQL to parse and write).
 """
 
+from django.urls import reverse
+
 from access_requests.models import TIER_LABELS, AccessTier, BusinessCase, SiteIdentity
+from core.links import absolute_url
 from core.lookups import ids_any
 from core.prepared import PreparedQuery
-from notifications.rendering import email_date
+from notifications.rendering import email_context_completer, email_date
 from people.models import display_name_of
 
 from .models import ApprovalRequest
@@ -245,6 +253,42 @@ def approval_email_context(
         "cases_to_decide_url": cases_to_decide_url,
         **extra,
     }
+
+
+def reminder_stored_context(*, approval_id: int, number: int, token_expires_text: str) -> dict:
+    """What a reminder's outbox row stores: the request it reminds of, which reminder it is
+    and when its link stops working (the request's `token_expires_at` moves on with the next
+    reminder, so the email keeps its own). The rest is read when it is rendered
+    (`reminder_context_complete`)."""
+    return {
+        "approval_request": approval_id,
+        "number": number,
+        "token_expires_at": token_expires_text,
+    }
+
+
+@email_context_completer("approval_reminder")
+def reminder_context_complete(stored: dict) -> dict:
+    """A reminder's whole context, as the request email's (`approval_email_context`): the
+    request and its case with its sites as they are when it is rendered (sent, or shown on
+    the demo's Sent emails page), its number and its link's expiry as stored. A context
+    stored whole (written before reminders stored only their own values) is used as it is.
+    A request that is gone raises LookupError: the sender records it and retries."""
+    if "approval_request" not in stored:
+        return stored
+    approval_id = stored["approval_request"]
+    approval = approval_rows([approval_id]).get(approval_id)
+    if approval is None:
+        raise LookupError(f"Approval request {approval_id} no longer exists")
+    case_id = approval["business_case_id"]
+    return approval_email_context(
+        approval=approval,
+        case=case_rows([case_id])[case_id],
+        identities=identity_rows([case_id]).get(case_id, []),
+        cases_to_decide_url=absolute_url(reverse("approvals:case-list")),
+        token_expires_text=stored["token_expires_at"],
+        number=stored["number"],
+    )
 
 
 def case_closed_summary(case: BusinessCase) -> dict:

@@ -2,7 +2,9 @@
 
 A row is written with its template's name and a `context` of plain JSON values (names,
 dates already written out as text, links) and is rendered by the sender when it sends it:
-writing an email costs no template rendering, so a sweep writes its emails cheaply.
+writing an email costs no template rendering, so a sweep writes its emails cheaply. A
+template may store only what is its own and have the rest read from the database when it is
+rendered (`notifications.rendering.email_context_completer`: an approver's reminder).
 Once sent or given up, the row holds the subject and bodies that went out (and no context),
 with every live value (a decision or password link) masked: the live values travel sealed in
 `secret` until then (see `notifications.secrets`).
@@ -100,7 +102,7 @@ class OutboundEmail(models.Model):
         `live` (the sender, which unseals them to send the email)."""
         if self.context is None:
             return EmailContent(self.subject, self.body_text, self.body_html)
-        from .rendering import email_render, email_render_sending
+        from .rendering import email_context_complete, email_render, email_render_sending
         from .secrets import SealBroken
 
         try:
@@ -109,7 +111,7 @@ class OutboundEmail(models.Model):
             if live:
                 raise
             # Sealed under a key no longer held: shown without its live values.
-            return email_render(self.template, self.context)
+            return email_render(self.template, email_context_complete(self.template, self.context))
         return sent if live else stored
 
 

@@ -1,7 +1,10 @@
-"""Rendering an outbox email from its template and plain context (when it is sent)."""
+"""Rendering an outbox email from its template and plain context (when it is sent); a
+template may have its stored context completed from the database then
+(`email_context_completer`)."""
 
 import datetime
 import functools
+from collections.abc import Callable
 
 from django.conf import settings
 from django.template.loader import render_to_string
@@ -38,6 +41,33 @@ def subject_clean(subject: str) -> str:
     return " ".join(subject.translate(BIDI_CONTROLS).split())[:300]
 
 
+# The emails whose stored context is completed from the database when they are rendered,
+# by template: `completer(stored context)` returns the whole context. An app registers its
+# own (`email_context_completer`) where storing what its tables hold already would cost a
+# sweep most of its time (an approver's reminder would otherwise repeat the whole case).
+_COMPLETERS: dict[str, Callable[[dict], dict]] = {}
+
+
+def email_context_completer(template: str):
+    """Register the decorated function as the completer of `template`'s stored contexts.
+    It is given the stored context and returns the one the template is rendered with, as
+    the database says now; it raises if what it reads is gone (the sender then records the
+    failure and retries, as for a template that cannot render)."""
+
+    def register(completer: Callable[[dict], dict]) -> Callable[[dict], dict]:
+        _COMPLETERS[template] = completer
+        return completer
+
+    return register
+
+
+def email_context_complete(template: str, context: dict) -> dict:
+    """The context `template` is rendered with: the stored one, completed by its template's
+    completer if it has one."""
+    completer = _COMPLETERS.get(template)
+    return completer(context) if completer is not None else context
+
+
 def email_render_sending(email) -> tuple[EmailContent, EmailContent]:
     """An outbox email as it is sent (with its live values unsealed) and as it is stored
     (each live value masked, in the text and in the HTML as the template escaped it)."""
@@ -45,7 +75,8 @@ def email_render_sending(email) -> tuple[EmailContent, EmailContent]:
         stored = EmailContent(email.subject, email.body_text, email.body_html)
         return stored, stored
     live_values = secrets_open(email.secret) if email.secret else {}
-    sent = email_render(email.template, {**email.context, **live_values})
+    context = email_context_complete(email.template, email.context)
+    sent = email_render(email.template, {**context, **live_values})
     if not live_values:
         return sent, sent
     masks = []
@@ -56,7 +87,7 @@ def email_render_sending(email) -> tuple[EmailContent, EmailContent]:
     if any(value in part for value, _ in masks for part in stored):
         # A template that changed a value past recognition: store it rendered masked.
         masked_values = {name: secret_mask(str(value)) for name, value in live_values.items()}
-        stored = email_render(email.template, {**email.context, **masked_values})
+        stored = email_render(email.template, {**context, **masked_values})
     return sent, stored
 
 

@@ -96,7 +96,7 @@ def _with_authority_among(ids: list[int], on: datetime.date):
         ApprovalRequest.objects.filter(ids_any(ApprovalRequest, "id", ids))
         .filter(approvals_with_authority(on=on))
         .order_by()
-        .values_list("pk")
+        .values_list("pk", "approver__email")
     )
 
 
@@ -111,10 +111,11 @@ _WITH_AUTHORITY_AMONG = PreparedQuery(
 )
 
 
-def approvals_with_authority_among(*, ids: list[int], on: datetime.date) -> set[int]:
+def approvals_with_authority_among(*, ids: list[int], on: datetime.date) -> dict[int, str]:
     """Which of these approval requests' approvers may decide them on `on`
-    (`approvals_with_authority`), as a set of ids."""
-    return {pk for (pk,) in _WITH_AUTHORITY_AMONG.run(ids=list(ids), on=on)}
+    (`approvals_with_authority`): their ids, each with its approver's email address (the
+    reminder sweep's recipients; the condition joins the approver already)."""
+    return dict(_WITH_AUTHORITY_AMONG.run(ids=list(ids), on=on))
 
 
 def case_budget_holder(*, case: BusinessCase):

@@ -88,7 +88,7 @@ def _cases_lock(ids: list[int]):
         BusinessCase.objects.select_for_update(skip_locked=True)
         .filter(ids_any(BusinessCase, "id", ids))
         .order_by("pk")
-        .values_list("pk", "status")
+        .values_list("pk", "status", "reference")
     )
 
 
@@ -125,34 +125,49 @@ def _approvals_remind(*, items: list[tuple[int, int]]) -> tuple[int, list[tuple[
         # The locks take the rows by primary key only and the state is checked here, on the
         # locked rows: with the due condition in SQL, stale statistics can make PostgreSQL
         # read every due request for each batch.
-        case_status = dict(_CASES_LOCK.run(ids=list({case_id for _, case_id in items})))
+        cases = {
+            pk: (status, reference)
+            for pk, status, reference in _CASES_LOCK.run(
+                ids=list({case_id for _, case_id in items})
+            )
+        }
         locked = _APPROVALS_LOCK.run(
-            ids=[approval_id for approval_id, case_id in items if case_id in case_status]
+            ids=[approval_id for approval_id, case_id in items if case_id in cases]
         )
         # A fresh link goes only to someone who may still decide: the others are left to
         # `approval_remind_one`, which supersedes their request and routes the case afresh.
+        # The check gives each approver's address too (the reminder's recipient).
         with_authority = (
             selectors.approvals_with_authority_among(
                 ids=[row[0] for row in locked], on=timezone.localdate(now)
             )
             if locked
-            else set()
+            else {}
         )
         to_remind, one_at_a_time = [], []
         for approval_id, case_id, status, next_reminder_at, reminders_sent in locked:
             if (
-                case_id not in case_status
+                case_id not in cases
                 or status != ApprovalRequest.Status.OPEN
                 or next_reminder_at is None
                 or next_reminder_at > now
             ):
                 continue  # decided, closed or reminded meanwhile
+            case_status, reference = cases[case_id]
             if (
-                case_status[case_id] == BusinessCase.Status.SUBMITTED
+                case_status == BusinessCase.Status.SUBMITTED
                 and reminders_sent < settings.SNS_MAX_REMINDERS
                 and approval_id in with_authority
             ):
-                to_remind.append(_Reminder(approval_id, case_id, reminders_sent + 1))
+                to_remind.append(
+                    _Reminder(
+                        approval_id,
+                        case_id,
+                        reminders_sent + 1,
+                        with_authority[approval_id],
+                        reference or f"Draft {case_id}",  # str(case)
+                    )
+                )
             else:
                 one_at_a_time.append((approval_id, case_id))
         to_remind = _reminder_rows_insert(to_remind)
@@ -163,11 +178,14 @@ def _approvals_remind(*, items: list[tuple[int, int]]) -> tuple[int, list[tuple[
 
 @dataclass(frozen=True)
 class _Reminder:
-    """One reminder to send: the request, its case and the reminder's number."""
+    """One reminder to send: the request, its case, the reminder's number, the approver's
+    address and the case as the audit trail names it."""
 
     approval_id: int
     case_id: int
     number: int
+    approver_email: str
+    case_repr: str
 
 
 def _reminder_rows_insert(reminders: list[_Reminder]) -> list[_Reminder]:
@@ -236,13 +254,10 @@ def _fresh_links_update(
 def _reminders_write(*, reminders: list[_Reminder], now) -> None:
     """Each request gets a fresh link (only its hash is stored, so the earlier link stops
     working: the pages say to use the newest email), a fresh expiry and its next reminder
-    date; its approver gets the reminder with the link. What the emails show is read as
-    values (`approvals.emails`); the case and request objects the outbox and the audit
+    date; its approver gets the reminder with the link. The outbox row stores only the
+    reminder's own values (`emails.reminder_stored_context`) and the link sealed: the case
+    it shows is read when it is sent. The case and request objects the outbox and the audit
     trail refer to are built from their ids."""
-    case_ids = {r.case_id for r in reminders}
-    approvals = emails.approval_rows([r.approval_id for r in reminders])
-    cases = emails.case_rows(case_ids)
-    identities = emails.identity_rows(case_ids)
     next_reminder_at = add_working_days_at(now, settings.SNS_REMINDER_WORKING_DAYS)
     links = EmailLinks.resolve()
     outgoing, events, fresh = [], [], []
@@ -251,27 +266,24 @@ def _reminders_write(*, reminders: list[_Reminder], now) -> None:
     # events' changes as the audit trail's encoder writes it, are worked out once.
     expiry_texts: dict = {}
     for reminder in reminders:
-        approval, case = approvals[reminder.approval_id], cases[reminder.case_id]
         token, digest, expires = token_issue(now)
         if expires not in expiry_texts:
             expiry_texts[expires] = (email_date(expires, tz), DjangoJSONEncoder().default(expires))
         expires_text, expires_json = expiry_texts[expires]
         fresh.append((reminder.approval_id, reminder.number, digest))
-        approver_email = approval["approver__email"]
         outgoing.append(
             Outgoing(
                 template="approval_reminder",
-                context=emails.approval_email_context(
-                    approval=approval,
-                    case=case,
-                    identities=identities.get(reminder.case_id, []),
-                    cases_to_decide_url=links.cases_to_decide,
-                    token_expires_text=expires_text,
-                    tz=tz,
+                context=emails.reminder_stored_context(
+                    approval_id=reminder.approval_id,
                     number=reminder.number,
+                    token_expires_text=expires_text,
                 ),
                 to=[
-                    (approver_email, f"approval-reminder:{reminder.approval_id}:{reminder.number}")
+                    (
+                        reminder.approver_email,
+                        f"approval-reminder:{reminder.approval_id}:{reminder.number}",
+                    )
                 ],
                 related=model_reference(ApprovalRequest, reminder.approval_id),
                 secrets={"link": links.decide(token)},
@@ -281,10 +293,10 @@ def _reminders_write(*, reminders: list[_Reminder], now) -> None:
             NewEvent(
                 action="approval.reminded",
                 obj=model_reference(BusinessCase, reminder.case_id),
-                object_repr=case["reference"] or f"Draft {reminder.case_id}",  # str(case)
+                object_repr=reminder.case_repr,
                 changes={
                     "approval_request": reminder.approval_id,
-                    "approver": approver_email,
+                    "approver": reminder.approver_email,
                     "reminder": reminder.number,
                     "link_expires_at": expires_json,
                 },
@@ -358,7 +370,17 @@ def approval_remind_one(*, approval_id: int, case_id: int) -> bool:
 def _approval_remind(*, case: BusinessCase, approval: ApprovalRequest, now) -> bool:
     """The next reminder of one request (case and request locked by the caller), the same
     way as a batch of them."""
-    written = _reminder_rows_insert([_Reminder(approval.pk, case.pk, approval.reminders_sent + 1)])
+    written = _reminder_rows_insert(
+        [
+            _Reminder(
+                approval.pk,
+                case.pk,
+                approval.reminders_sent + 1,
+                approval.approver.email,
+                str(case),
+            )
+        ]
+    )
     if not written:
         return False  # this reminder went out already
     _reminders_write(reminders=written, now=now)
