@@ -113,7 +113,7 @@ class FocusRecorder:
             raise AssertionError(f"the focus recorder failed: {answer['exceptionDetails']}")
         return answer["result"].get("value")
 
-    def _new_world(self) -> int:
+    def _new_world(self, asked_again: bool = False) -> int:
         if self._frame is None:
             self._frame = self.devtools.send("Page.getFrameTree")["frameTree"]["frame"]["id"]
         try:
@@ -121,15 +121,17 @@ class FocusRecorder:
                 "Page.createIsolatedWorld",
                 {"frameId": self._frame, "worldName": "focus-recorder"},
             )["executionContextId"]
-        except PlaywrightError:  # the tab's main frame was replaced: ask for it again
-            self._frame = None
-            return self._new_world()
+        except PlaywrightError:
+            if asked_again:
+                raise
+            self._frame = None  # the tab's main frame was replaced: ask for it again
+            return self._new_world(asked_again=True)
 
     def start(self, reading: str = "() => null"):
         """Start recording on the page as loaded now, and return what `reading` (a function
         of no arguments, run in the recorder's world: the page's DOM and styles as its own
-        scripts see them) gives, in the same round trip. `focus_after_each_tab` then
-        records from here; without it, it starts on its own."""
+        scripts see them) gives, in the same round trip. The next `focus_after_each_tab`, on
+        the same page load, records from here; without it, it starts on its own."""
         self._world = self._new_world()
         return self._evaluate(self._world, f"{RECORD_FOCUS}; ({reading})()")
 
