@@ -9,7 +9,7 @@ keyboard cannot reach or use makes the journey fail with "Tab never reached …"
 
 from dataclasses import dataclass
 
-from playwright.sync_api import Page
+from playwright.sync_api import Error as PlaywrightError, Page
 
 # What may take the focus; anything else that does is still checked, by blurring it.
 CONTROLS = (
@@ -101,6 +101,8 @@ class FocusRecorder:
     def __init__(self, page: Page):
         self.page = page
         self.devtools = page.context.new_cdp_session(page)
+        self._frame: str | None = None  # the tab's main frame, the same from page to page
+        self._world: int | None = None
 
     def _evaluate(self, context_id: int, expression: str):
         answer = self.devtools.send(
@@ -111,16 +113,36 @@ class FocusRecorder:
             raise AssertionError(f"the focus recorder failed: {answer['exceptionDetails']}")
         return answer["result"].get("value")
 
+    def _new_world(self, asked_again: bool = False) -> int:
+        if self._frame is None:
+            self._frame = self.devtools.send("Page.getFrameTree")["frameTree"]["frame"]["id"]
+        try:
+            return self.devtools.send(
+                "Page.createIsolatedWorld",
+                {"frameId": self._frame, "worldName": "focus-recorder"},
+            )["executionContextId"]
+        except PlaywrightError:
+            if asked_again:
+                raise
+            self._frame = None  # the tab's main frame was replaced: ask for it again
+            return self._new_world(asked_again=True)
+
+    def start(self, reading: str = "() => null"):
+        """Start recording on the page as loaded now, and return what `reading` (a function
+        of no arguments, run in the recorder's world: the page's DOM and styles as its own
+        scripts see them) gives, in the same round trip. The next `focus_after_each_tab`, on
+        the same page load, records from here; without it, it starts on its own."""
+        self._world = self._new_world()
+        return self._evaluate(self._world, f"{RECORD_FOCUS}; ({reading})()")
+
     def focus_after_each_tab(self, limit: int, first_batch: int = 10):
         """Press Tab up to `limit` times on the page as loaded now and yield, in order, what
         each press put the focus on (FOCUSED's facts; presses that leave it on nothing are
         not recorded). They are read after `first_batch` presses, then after every 10,
         rather than in a round trip after each press; every press is a real key press."""
-        frame = self.devtools.send("Page.getFrameTree")["frameTree"]["frame"]["id"]
-        world = self.devtools.send(
-            "Page.createIsolatedWorld", {"frameId": frame, "worldName": "focus-recorder"}
-        )["executionContextId"]
-        self._evaluate(world, RECORD_FOCUS)
+        if self._world is None:
+            self.start()
+        world, self._world = self._world, None
         pressed, batch = 0, first_batch
         while pressed < limit:
             batch = min(batch, limit - pressed)
