@@ -2,6 +2,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.scheduling import HEAVY_FILES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -12,10 +14,18 @@ def test_every_file_the_schedule_names_as_heavy_exists():
     assert [name for name in HEAVY_FILES if not (ROOT / name).is_file()] == []
 
 
-def test_the_suite_deals_out_its_longest_tests_first():
-    # pytest collects the cheap file first, as named, and pytest-django would keep its tests
-    # (in a transaction) before the journeys' (on a live server); the journeys still lead.
-    collected = subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
+JOURNEYS = "tests/accessibility/test_keyboard_journeys.py"
+MODELS = "core/tests/test_models.py"
+REPLICA = "tests/test_read_replica.py"
+PROVIDER = "people/tests/test_sso_browser.py"
+
+
+@pytest.fixture(scope="module")
+def collection() -> list[tuple[str, str]]:
+    """(node id, xdist group or "-") of four files' tests, in the order the run deals them
+    out: one collection in a subprocess (about 2.7 s of CPU each) for both checks below,
+    which share a group so that it runs once."""
+    listed = subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
         [
             sys.executable,
             "-m",
@@ -25,46 +35,46 @@ def test_the_suite_deals_out_its_longest_tests_first():
             "-p",
             "no:cacheprovider",
             "-p",
-            "no:xdist",
-            "core/tests/test_models.py",
-            "tests/accessibility/test_keyboard_journeys.py",
+            "tests.collection_listing",
+            MODELS,
+            JOURNEYS,
+            REPLICA,
+            PROVIDER,
         ],
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=True,
     ).stdout.splitlines()
-    tests = [line for line in collected if "::" in line]
-    files = [line.split("::", 1)[0] for line in tests]
-    journeys = "tests/accessibility/test_keyboard_journeys.py"
-    assert files[0] == journeys
-    assert files[-1] == "core/tests/test_models.py"
-    assert set(files) == {journeys, "core/tests/test_models.py"}
-
-
-def collect(*arguments: str) -> list[str]:
-    listed = subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"]
-        + list(arguments),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.splitlines()
-    return [line for line in listed if "::" in line]
-
-
-def test_the_replicas_and_the_providers_tests_are_grouped_to_run_on_one_worker():
-    files = [
-        "tests/test_read_replica.py",
-        "people/tests/test_sso_browser.py",
-        "core/tests/test_models.py",
+    return [
+        (fields[1], fields[2])
+        for fields in (line.split("\t") for line in listed)
+        if fields[0] == "collected"
     ]
-    every = collect(*files)
-    grouped = set(collect(*files, "-m", "xdist_group"))
-    replica = [test for test in every if test.startswith(files[0])]
-    provider = [test for test in every if test.startswith(files[1]) and "forged" not in test]
+
+
+@pytest.mark.xdist_group("collection_listing")
+def test_the_suite_deals_out_its_longest_tests_first(collection):
+    # pytest collects the cheap file first, as named, and pytest-django would keep its tests
+    # (in a transaction) before the journeys' (on a live server); the journeys still lead.
+    files = [
+        test.split("::", 1)[0]
+        for test, _group in collection
+        if test.startswith((JOURNEYS + "::", MODELS + "::"))
+    ]
+    assert files[0] == JOURNEYS
+    assert files[-1] == MODELS
+    assert set(files) == {JOURNEYS, MODELS}
+
+
+@pytest.mark.xdist_group("collection_listing")
+def test_the_replicas_and_the_providers_tests_are_grouped_to_run_on_one_worker(collection):
+    grouped = {test for test, group in collection if group != "-"}
+    replica = [test for test, _group in collection if test.startswith(REPLICA)]
+    provider = [
+        test for test, _group in collection if test.startswith(PROVIDER) and "forged" not in test
+    ]
     assert replica and provider
     assert set(replica) <= grouped
     assert set(provider) & grouped
-    assert not [test for test in grouped if test.startswith(files[2])]
+    assert not [test for test in grouped if test.startswith(MODELS)]
