@@ -54,3 +54,18 @@ def test_the_session_is_read_by_a_statement_prepared_once_per_connection():
     assert [query["sql"].split("(")[0] for query in queries.captured_queries] == [
         "EXECUTE sessions_live_session"
     ]
+
+
+def test_a_signed_in_page_reads_the_session_the_person_and_their_roles_prepared(client):
+    from django.urls import reverse
+
+    from people.tests.factories import UserFactory
+
+    client.force_login(UserFactory())
+    client.get(reverse("home"))  # prepared on this connection
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("home")).status_code == 200
+    sql = [query["sql"] for query in queries.captured_queries]
+    for statement in ("sessions_live_session", "people_person", "people_groups_of"):
+        assert sum(f"EXECUTE {statement}" in text for text in sql) == 1, (statement, sql)
+    assert not any('FROM "django_session"' in text for text in sql), sql
