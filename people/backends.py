@@ -1,11 +1,12 @@
 """How the portal signs people in and reads their permissions."""
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
 from django.db.models import Exists, OuterRef, Q
 
-from core.prepared import PreparedQuery
+from core.prepared import PreparedQuery, model_from_values
 
 
 def _permissions_of(user_id: int):
@@ -27,6 +28,18 @@ def _permissions_of(user_id: int):
 _PERMISSIONS_OF = PreparedQuery("people_permissions_of", _permissions_of, user_id=-(2**62) + 31)
 
 
+def _user_columns() -> list[str]:
+    return [field.attname for field in get_user_model()._meta.concrete_fields]
+
+
+def _person(user_id: int):
+    return get_user_model()._default_manager.filter(pk=user_id).values_list(*_user_columns())
+
+
+# The signed-in person, read again on every request (`django.contrib.auth.get_user`).
+_PERSON = PreparedQuery("people_person", _person, user_id=-(2**62) + 37)
+
+
 class PortalBackend(ModelBackend):
     """Django's `ModelBackend`, but a person's permissions (their own and their roles') are
     read in one query instead of two. Almost every page checks a permission, so this is one
@@ -38,6 +51,15 @@ class PortalBackend(ModelBackend):
         if not settings.LOCAL_PASSWORDS:
             return None
         return super().authenticate(request, username=username, password=password, **kwargs)
+
+    def get_user(self, user_id):
+        """`ModelBackend.get_user`'s person (every field, as `get(pk=…)` reads them), read by
+        a prepared statement: asked on every signed-in request."""
+        rows = _PERSON.run(user_id=get_user_model()._meta.pk.to_python(user_id))
+        if not rows:
+            return None
+        user = model_from_values(get_user_model(), dict(zip(_user_columns(), rows[0], strict=True)))
+        return user if self.user_can_authenticate(user) else None
 
     def get_all_permissions(self, user_obj, obj=None):
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:

@@ -2,7 +2,8 @@
 
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
-from django.db.models import prefetch_related_objects
+
+from core.prepared import PreparedQuery, model_from_values
 
 from .models import Role
 
@@ -76,9 +77,29 @@ def roles_sync() -> None:
         group.permissions.set([by_name[name] for name in perms if name in by_name])
 
 
+def _groups_of(user_id: int):
+    return Group.objects.filter(user=user_id).values_list("id", "name").order_by()
+
+
+# Asked on every signed-in page (the navigation): prepared, as the permissions are.
+_GROUPS_OF = PreparedQuery("people_groups_of", _groups_of, user_id=-(2**62) + 41)
+
+
 def load_roles(user) -> None:
-    """Read the person's groups in one query. `User.has_role` reads prefetched groups when
-    they are there and runs a query on every call otherwise, and a page asks several times
-    (the navigation, the home page's sections, the approver's list)."""
-    if user.is_authenticated:
-        prefetch_related_objects([user], "groups")
+    """Read the person's groups in one query, kept where `prefetch_related("groups")` keeps
+    them. `User.has_role` reads prefetched groups when they are there and runs a query on
+    every call otherwise, and a page asks several times (the navigation, the home page's
+    sections, the approver's list)."""
+    if not user.is_authenticated or "groups" in getattr(user, "_prefetched_objects_cache", {}):
+        return
+    groups = [
+        model_from_values(Group, {"id": pk, "name": name})
+        for pk, name in _GROUPS_OF.run(user_id=user.pk)
+    ]
+    # As Django's prefetch stores a relation's rows: a queryset whose results are these.
+    prefetched = user.groups.all()
+    prefetched._result_cache = groups
+    prefetched._prefetch_done = True
+    if not hasattr(user, "_prefetched_objects_cache"):
+        user._prefetched_objects_cache = {}
+    user._prefetched_objects_cache["groups"] = prefetched

@@ -133,6 +133,49 @@ def test_chart_labels_are_escaped():
     assert "&lt;script&gt;" in html
 
 
+# The shapes as one template loop per shape draws them: the page's SVG must not change.
+SHAPES_BY_TEMPLATE = """\
+  {% for line in chart.lines %}<line x1="{{ line.x1|floatformat:"1u" }}" y1="{{ line.y1|floatformat:"1u" }}" x2="{{ line.x2|floatformat:"1u" }}" y2="{{ line.y2|floatformat:"1u" }}" stroke="{{ line.stroke }}" stroke-width="1"/>
+  {% endfor %}
+  {% for rect in chart.rects %}<rect x="{{ rect.x|floatformat:"1u" }}" y="{{ rect.y|floatformat:"1u" }}" width="{{ rect.width|floatformat:"1u" }}" height="{{ rect.height|floatformat:"1u" }}" fill="{{ rect.fill }}"><title>{{ rect.label }}</title></rect>
+  {% endfor %}
+  {% for text in chart.texts %}<text x="{{ text.x|floatformat:"1u" }}" y="{{ text.y|floatformat:"1u" }}" text-anchor="{{ text.anchor }}" font-size="{{ text.size }}" font-weight="{{ text.weight }}" fill="{{ text.fill }}">{{ text.content }}</text>
+  {% endfor %}
+"""  # noqa: E501
+
+
+def test_the_shapes_written_in_python_are_the_template_loops_svg():
+    from django.template import engines
+    from django.template.loader import render_to_string
+
+    hostile = "<b>\"Zoë\" & 'co'</b> ‮"
+    drawn = [
+        charts.bar_chart(
+            chart_id="bars",
+            title="T",
+            categories=[hostile, "Borders", "x" * 80],
+            series={"Median": [0.25, 17.35, 1234.05], hostile: [0.05, 2.5, 999.95]},
+            unit=" days",
+        ),
+        charts.bar_chart(
+            chart_id="money", title="T", categories=["a"], series={"n": [1200]}, prefix="£"
+        ),
+        charts.column_chart(
+            chart_id="months",
+            title="T",
+            categories=["Jan", "Feb", hostile],
+            series={"Submitted": [2, 0, 7], "Approved": [1, 3, 0]},
+        ),
+        charts.bar_chart(chart_id="none", title="T", categories=[], series={"n": []}),
+    ]
+    by_template = engines["django"].from_string(SHAPES_BY_TEMPLATE)
+    for chart in drawn:
+        html = render_to_string("oversight/includes/chart.html", {"chart": chart})
+        shapes = by_template.render({"chart": chart})
+        assert "  " + shapes.removeprefix("  ") in html, chart.chart_id
+        assert html.index("</desc>\n") + len("</desc>\n") == html.index(shapes), chart.chart_id
+
+
 def test_nice_axis_maximum():
     assert [charts.nice_maximum(v) for v in (0, 3, 7, 11, 240, 1900)] == [1, 5, 10, 20, 500, 2000]
 

@@ -55,3 +55,54 @@ def test_the_permissions_are_read_by_a_statement_prepared_once_per_connection():
     sql = [query["sql"] for query in queries.captured_queries]
     assert len(sql) == 2
     assert all("EXECUTE people_permissions_of" in text for text in sql)
+
+
+def test_the_signed_in_person_is_read_as_djangos_own_backend_reads_them():
+    from django.forms.models import model_to_dict
+
+    person = UserFactory(role=Role.DIRECTOR, first_name="Zoë", last_name="O'Brien")
+    ours, theirs = PortalBackend().get_user(person.pk), ModelBackend().get_user(person.pk)
+    assert type(ours) is User and ours.pk == person.pk
+    assert model_to_dict(ours) == model_to_dict(theirs)
+    assert [getattr(ours, f.attname) for f in User._meta.concrete_fields] == [
+        getattr(theirs, f.attname) for f in User._meta.concrete_fields
+    ]
+    assert ours._state.db == theirs._state.db and not ours._state.adding
+    assert ours.get_session_auth_hash() == theirs.get_session_auth_hash()
+    assert PortalBackend().get_user(str(person.pk)).pk == person.pk  # as the session keeps it
+
+
+def test_an_inactive_or_missing_person_is_not_signed_in():
+    inactive = UserFactory(is_active=False)
+    assert PortalBackend().get_user(inactive.pk) is None
+    assert PortalBackend().get_user(inactive.pk + 1000) is None
+
+
+def test_a_persons_roles_are_read_once_as_a_prefetch_of_their_groups_is(django_assert_num_queries):
+    from people.roles import load_roles
+
+    person = UserFactory(role=Role.ICT)
+    load_roles(_fresh(UserFactory()))  # prepared on this connection
+    reader = _fresh(person)
+    with django_assert_num_queries(1):
+        load_roles(reader)
+        load_roles(reader)  # already read
+        assert reader.has_role(Role.ICT) and not reader.has_role(Role.ADMIN)
+        assert [g.name for g in reader.groups.all()] == [Role.ICT]
+    assert sorted(reader.groups.all(), key=lambda g: g.pk) == list(person.groups.order_by("pk"))
+
+
+def test_the_person_and_their_roles_are_read_by_statements_prepared_once_per_connection():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from people.roles import load_roles
+
+    load_roles(PortalBackend().get_user(UserFactory().pk))  # prepared on this connection
+    person = UserFactory(role=Role.AUDITOR)
+    with CaptureQueriesContext(connection) as queries:
+        load_roles(PortalBackend().get_user(person.pk))
+    assert [query["sql"].split("(")[0] for query in queries.captured_queries] == [
+        "EXECUTE people_person",
+        "EXECUTE people_groups_of",
+    ]
