@@ -126,19 +126,7 @@ def test_a_deep_page_reads_the_directorates_grants_from_the_holder_index(directo
     look-up a person, and read no grant outside the directorate (the tables analysed and
     sequential scans off: they are too small here for the planner to prefer an index on
     its own)."""
-    first = page_of(directorate, 5, {})
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE access_requests_accessgrant, people_staffprofile")
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute("SET LOCAL enable_bitmapscan = off")
-    with CaptureQueriesContext(connection) as captured:
-        page_of(directorate, 5, {}, after=first.next_cursor)
-    (sql,) = [q["sql"] for q in captured.captured_queries if "LATERAL" in q["sql"]]
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}")  # noqa: S608  # nosec B608
-        (explained,) = cursor.fetchone()
-    (plan,) = json.loads(explained) if isinstance(explained, str) else explained
-    scans = list(_grant_scans(plan["Plan"]))
+    scans = _second_page_grant_scans(directorate, page_of, "LATERAL")
     # Either index that starts with the holder (on tables never vacuumed, as the prepared
     # page's test below says).
     holder_scans = [s for s in scans if s.get("Index Name") in HOLDER_INDEXES]
@@ -191,20 +179,7 @@ def test_the_prepared_page_reads_each_persons_grants_once_for_the_page_and_its_c
     start with the holder is the planner's choice: here, on tables never vacuumed, reading
     `grant_current_holder_idx` alone costs it as much as the table; on the benchmark's data
     it reads that index alone, docs/performance.md.)"""
-    first = prepared_page_of(directorate, 5, {})
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE access_requests_accessgrant, people_staffprofile")
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute("SET LOCAL enable_bitmapscan = off")
-    with CaptureQueriesContext(connection) as captured:
-        prepared_page_of(directorate, 5, {}, after=first.next_cursor)
-    (sql,) = [q["sql"] for q in captured.captured_queries if "directorate_page(" in q["sql"]]
-    execute = sql[sql.index("EXECUTE") :]
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {execute}")  # noqa: S608  # nosec B608
-        (explained,) = cursor.fetchone()
-    (plan,) = json.loads(explained) if isinstance(explained, str) else explained
-    scans = list(_grant_scans(plan["Plan"]))
+    scans = _second_page_grant_scans(directorate, prepared_page_of, "directorate_page(")
     by_holder = [s for s in scans if s.get("Index Name") in HOLDER_INDEXES]
     assert len(by_holder) == 1, [(s["Node Type"], s.get("Index Name")) for s in scans]
     assert by_holder[0]["Actual Loops"] == 3  # one look-up for each of the three people
@@ -221,6 +196,28 @@ HOLDER_INDEXES = {"grant_current_holder_idx", "grant_holder_idx"}
 
 def _cursor_after(grant) -> str:
     return _encode([grant.end_date, grant.pk])
+
+
+def _second_page_grant_scans(directorate, reader, marker: str) -> list[dict]:
+    """The grants' scans in `EXPLAIN ANALYZE` of the query (the one whose SQL holds
+    `marker`) that `reader` runs for the directorate's second page of five, the tables
+    analysed and sequential and bitmap scans off: they are too small here for the planner
+    to prefer an index on its own."""
+    first = reader(directorate, 5, {})
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE access_requests_accessgrant, people_staffprofile")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+    with CaptureQueriesContext(connection) as captured:
+        reader(directorate, 5, {}, after=first.next_cursor)
+    (sql,) = [q["sql"] for q in captured.captured_queries if marker in q["sql"]]
+    # A prepared query runs as `SET LOCAL …; EXECUTE …`: EXPLAIN takes the EXECUTE.
+    statement = sql[sql.index("EXECUTE") :] if "EXECUTE" in sql else sql
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}")  # noqa: S608  # nosec B608
+        (explained,) = cursor.fetchone()
+    (plan,) = json.loads(explained) if isinstance(explained, str) else explained
+    return list(_grant_scans(plan["Plan"]))
 
 
 def _grant_scans(node):
