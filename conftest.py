@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -163,6 +164,21 @@ def pytest_sessionfinish(session):
         from tests.database_template import drop_template
 
         drop_template(settings.DATABASES["default"])
+
+
+# pytest-django's query-count fixtures, counting a page's own queries (tests/query_counts.py).
+@pytest.fixture
+def django_assert_num_queries():
+    from tests.query_counts import assert_num_queries
+
+    return partial(assert_num_queries, exact=True)
+
+
+@pytest.fixture
+def django_assert_max_num_queries():
+    from tests.query_counts import assert_num_queries
+
+    return partial(assert_num_queries, exact=False)
 
 
 @pytest.fixture(autouse=True)
