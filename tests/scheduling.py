@@ -1,7 +1,9 @@
 """The order in which the suite hands its tests to pytest-xdist's workers: longest first.
 
 `make test` runs `--dist loadgroup`, which deals the tests out one at a time in collection
-order as workers free up, but a group's tests all to one worker. A worker
+order as workers free up, but a group's tests all to one worker. pytest-xdist puts the
+groups of several tests first, the largest first (its default `--loadscope-reorder`), then
+the single tests in collection order; a group's tests run in collection order. A worker
 finishes no sooner than its longest test, so a 60-second walk dealt out last keeps one
 worker busy while the others stand idle. Dealing the long tests out first (longest
 processing time first) leaves only short tests for the end, where the workers even out.
@@ -47,6 +49,14 @@ HEAVY_FILES: dict[str, int] = {
 }
 BROWSER_OR_WORKER = 10
 
+# xdist groups whose tests share work computed once per worker, by the name their groups
+# start with: each of their tests weighs what the whole group costs, since the group is dealt
+# out as one. The survey of a role's pages (tests/accessibility/survey.py): its axe, sideways
+# and keyboard tests, about two thirds of what the three files' tests weighed apart.
+HEAVY_GROUPS: dict[str, int] = {
+    "page-survey-": 75,
+}
+
 # Fixtures that start a server of their own in each worker that asks for them: the tests
 # using one run on one worker, so it starts once (a streaming replica's base backup copies
 # the whole PostgreSQL cluster).
@@ -62,6 +72,11 @@ def group_by_costly_fixture(items: list[pytest.Item]) -> None:
 
 
 def weight(item: pytest.Item) -> int:
+    group = item.get_closest_marker("xdist_group")
+    if group is not None and group.args:
+        for prefix, heavy in HEAVY_GROUPS.items():
+            if str(group.args[0]).startswith(prefix):
+                return heavy
     path = item.nodeid.split("::", 1)[0]
     if path in HEAVY_FILES:
         return HEAVY_FILES[path]

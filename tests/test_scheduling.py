@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.portal_map import ROLES
 from tests.scheduling import HEAVY_FILES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -18,11 +19,16 @@ JOURNEYS = "tests/accessibility/test_keyboard_journeys.py"
 MODELS = "core/tests/test_models.py"
 REPLICA = "tests/test_read_replica.py"
 PROVIDER = "people/tests/test_sso_browser.py"
+SURVEYED = (
+    "tests/accessibility/test_axe.py",
+    "tests/accessibility/test_keyboard.py",
+    "tests/accessibility/test_no_sideways_scrolling.py",
+)
 
 
 @pytest.fixture(scope="module")
 def collection() -> list[tuple[str, str]]:
-    """(node id, xdist group or "-") of four files' tests, in the order the run deals them
+    """(node id, xdist group or "-") of seven files' tests, in the order the run deals them
     out: one collection in a subprocess (about 2.7 s of CPU each) for both checks below,
     which share a group so that it runs once."""
     listed = subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
@@ -40,6 +46,7 @@ def collection() -> list[tuple[str, str]]:
             JOURNEYS,
             REPLICA,
             PROVIDER,
+            *SURVEYED,
         ],
         cwd=ROOT,
         capture_output=True,
@@ -78,3 +85,26 @@ def test_the_replicas_and_the_providers_tests_are_grouped_to_run_on_one_worker(c
     assert set(replica) <= grouped
     assert set(provider) & grouped
     assert not [test for test in grouped if test.startswith(MODELS)]
+
+
+@pytest.mark.xdist_group("collection_listing")
+def test_the_three_checks_of_a_roles_page_survey_are_grouped_to_run_on_one_worker(collection):
+    # The survey is made once per worker (tests/accessibility/survey.py): a role's axe,
+    # sideways and keyboard (with JavaScript) tests must run where it is kept.
+    groups = {}
+    for test, group in collection:
+        if test.startswith(SURVEYED) and group.startswith("page-survey-"):
+            groups.setdefault(group, []).append(test.split("::", 1)[1])
+    assert sorted(groups) == sorted(f"page-survey-{role}" for role in ROLES)
+    for group, tests in groups.items():
+        role = group.removeprefix("page-survey-")
+        assert tests == [
+            f"test_every_page_for_every_role_in_every_state_has_no_axe_violations[chromium-{role}]",
+            f"test_every_control_on_every_page_takes_the_focus_in_turn_and_shows_it"
+            f"[chromium-{role}-with-js]",
+            f"test_no_page_scrolls_sideways_on_a_desktop_or_a_phone[chromium-{role}]",
+        ]
+    # The walk without JavaScript loads its pages itself, and is dealt out on its own.
+    without = [t for t, group in collection if t.endswith("-without-js]") and "every_control" in t]
+    assert len(without) == len(ROLES)
+    assert {group for t, group in collection if t in without} == {"-"}

@@ -7,6 +7,15 @@ from django.test import Client
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 # The page's own forms, not the header's sign-out button.
 PAGE_FORM = "main form[method=post]"
+FILLABLE = "input:not([type=hidden]):not([type=submit]), textarea, select"
+# Whether the page has a form of its own with something to fill in, and whether it shows an
+# error summary: read by the page's own selectors in one round trip, so that a page without
+# a form (most of them) costs no more than its axe run.
+PAGE_STATE = """([form, fillable]) => {
+    const found = document.querySelector(form);
+    return {fillable: !!(found && found.querySelector(fillable)),
+            errors: !!document.querySelector('.govuk-error-summary')};
+}"""
 
 
 AXE_SCRIPT = "vendor/axe.min.js"

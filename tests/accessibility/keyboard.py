@@ -153,6 +153,52 @@ class FocusRecorder:
             batch = 10
 
 
+# What should take the focus on a page: every link, button and field shown (a radio group
+# once, as Tab enters a group once), keyed as FACTS keys what has the focus.
+FOCUSABLE = """() => [...document.querySelectorAll(
+        'a[href], button, input:not([type=hidden]), select, textarea, [tabindex]:not([tabindex="-1"])')]
+    .filter(el => !el.disabled && el.getClientRects().length > 0
+        && getComputedStyle(el).visibility !== 'hidden'
+        // Inside a closed <details> only its summary takes the focus, until it is opened.
+        && !(el.closest('details:not([open])') && !el.closest('summary')))
+    .map(el => el.type === 'radio' ? 'RADIOS|' + el.name
+        : el.tagName + '|' + (el.id || '') + '|' + (el.getAttribute('href') || el.name || '')
+          + '|' + (el.innerText || el.value || '').trim().slice(0, 40))"""
+
+
+def tab_round(recorder: FocusRecorder, label: str) -> tuple[list[str], list[str]]:
+    """Tab round the page as loaded now (`label`: "<page> as <role>"), until the focus comes
+    back to where it started: every control that should take the focus must take it in
+    turn and show it. Returns the problems found, one line each, and the keys of the
+    controls reached, in order."""
+    problems = []
+    # What should take the focus, read as the recorder starts (one round trip).
+    expected = set(recorder.start(FOCUSABLE))
+    if not expected:  # every page has at least its skip link
+        problems.append(f"{label}: no control found to tab to")
+    reached, first = {}, None
+    for focused in recorder.focus_after_each_tab(
+        limit=2 * len(expected) + 20, first_batch=len(expected) + 2
+    ):
+        if focused["key"] == first:
+            break
+        first = first or focused["key"]
+        if not focused["shows_focus"] and focused["key"] not in reached:
+            problems.append(f"{label}: no visible focus on {focused['key']}")
+        reached[focused["key"]] = True
+    missed = expected - set(reached)
+    if missed:
+        problems.append(f"{label}: Tab never reaches {sorted(missed)}")
+    return problems, list(reached)
+
+
+# A stylesheet rule that hides GOV.UK's focus state on links (CSSOM: allowed by the CSP).
+HIDE_THE_LINKS_FOCUS = """() => document.styleSheets[0].insertRule(
+    'a, a:focus { outline: none !important; box-shadow: none !important;'
+    + ' background: none !important; color: #000 !important;'
+    + ' text-decoration: none !important }', 0)"""
+
+
 def tab_to(page: Page, wanted, limit: int = 80, key: str = "Tab") -> dict:
     """Press Tab (or `key`) until the focused element matches `wanted(focused)`; returns it."""
     for _ in range(limit):

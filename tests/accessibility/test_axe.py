@@ -9,7 +9,9 @@ question answered ("filled"), and after sending the form with nothing filled in 
 import pytest
 
 from tests.accessibility.browser import (
+    FILLABLE,
     PAGE_FORM,
+    PAGE_STATE,
     axe_results,
     axe_violations,
     fill_form,
@@ -17,26 +19,15 @@ from tests.accessibility.browser import (
 )
 from tests.accessibility.django_admin import KNOWN_AXE, Finding, Known, sort_findings
 from tests.accessibility.pages import ERROR_URLS, admin_pages, page_urls
-from tests.portal_map import ROLES, build_world
-
-FILLABLE = "input:not([type=hidden]):not([type=submit]), textarea, select"
-# Whether the page has a form of its own with something to fill in, and whether it shows an
-# error summary: read by the page's own selectors in one round trip, so that a page without
-# a form (most of them) costs no more than its axe run.
-PAGE_STATE = """([form, fillable]) => {
-    const found = document.querySelector(form);
-    return {fillable: !!(found && found.querySelector(fillable)),
-            errors: !!document.querySelector('.govuk-error-summary')};
-}"""
+from tests.accessibility.survey import by_role, page_survey
+from tests.portal_map import build_world
 
 
 def check_page(page, live_server, url, label, found) -> list[str]:
+    """The page's form, if it has one with something to fill in, sent with nothing filled
+    in ("errors") and with every question answered ("filled"), each on a load of its own."""
     checked = []
     page.goto(url)
-    found += [f"{label} (empty): {v}" for v in axe_violations(page, live_server)]
-    checked.append("empty")
-    if not page.evaluate(PAGE_STATE, [PAGE_FORM, FILLABLE])["fillable"]:
-        return checked
     form = page.locator(PAGE_FORM).first
     form.locator("button[type=submit], input[type=submit], button:not([type])").first.click()
     page.wait_for_load_state()
@@ -62,18 +53,27 @@ EXPECTED_PAGE = {
 
 
 # One test per role, so parallel workers share the work; every page of every role is checked.
+# The page as it opens is checked by the role's survey (tests/accessibility/survey.py).
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("role", by_role())
 def test_every_page_for_every_role_in_every_state_has_no_axe_violations(browser, live_server, role):
     world = build_world()
+    survey = page_survey(browser, live_server, role, world)
+    urls = page_urls(world, roles=[role])
+    assert [name for name, _role, _url in urls] == [p.name for p in survey.pages]
     found, checked = [], {}
-    context = new_context(browser, live_server, world.user(role), axe=True)
-    page = context.new_page()
-    for name, _role, url in page_urls(world, roles=[role]):
+    page = None
+    for surveyed, (name, _role, url) in zip(survey.pages, urls, strict=True):
         label = f"{name} as {role}"
-        checked[label] = check_page(page, live_server, url, label, found)
-    context.close()
+        found += [f"{label} (empty): {v}" for v in surveyed.axe]
+        checked[label] = ["empty"]
+        if surveyed.fillable:
+            if page is None:
+                page = new_context(browser, live_server, world.user(role), axe=True).new_page()
+            checked[label] += check_page(page, live_server, url, label, found)
+    if page is not None:
+        page.context.close()
     assert f"{EXPECTED_PAGE[role]} as {role}" in checked, sorted(checked)
     if role == "anonymous":
         assert checked["sign-in as anonymous"] == ["empty", "errors", "filled"]

@@ -11,19 +11,10 @@ from playwright.sync_api import expect
 
 from people.tests.factories import TEST_PASSWORD, UserFactory
 from tests.accessibility.browser import new_context
-from tests.accessibility.keyboard import FocusRecorder, tab_to
+from tests.accessibility.keyboard import HIDE_THE_LINKS_FOCUS, FocusRecorder, tab_round, tab_to
 from tests.accessibility.pages import page_urls
+from tests.accessibility.survey import group_of, page_survey
 from tests.portal_map import ROLES, build_world
-
-FOCUSABLE = """() => [...document.querySelectorAll(
-        'a[href], button, input:not([type=hidden]), select, textarea, [tabindex]:not([tabindex="-1"])')]
-    .filter(el => !el.disabled && el.getClientRects().length > 0
-        && getComputedStyle(el).visibility !== 'hidden'
-        // Inside a closed <details> only its summary takes the focus, until it is opened.
-        && !(el.closest('details:not([open])') && !el.closest('summary')))
-    .map(el => el.type === 'radio' ? 'RADIOS|' + el.name
-        : el.tagName + '|' + (el.id || '') + '|' + (el.getAttribute('href') || el.name || '')
-          + '|' + (el.innerText || el.value || '').trim().slice(0, 40))"""
 
 
 @pytest.mark.browser
@@ -69,50 +60,51 @@ def test_a_person_signs_in_reads_the_guidance_and_signs_out_with_the_keyboard_al
     context.close()
 
 
+# One test per role and mode, so parallel workers share them. With JavaScript, each page is
+# tabbed round on the load the role's survey makes of it (tests/accessibility/survey.py).
+WALKS = [
+    pytest.param(
+        role,
+        javascript,
+        id=f"{role}-{'with-js' if javascript else 'without-js'}",
+        marks=[group_of(role)] if javascript else [],
+    )
+    for role in ROLES
+    for javascript in (True, False)
+]
+
+
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("javascript", [True, False], ids=["with-js", "without-js"])
-@pytest.mark.parametrize("role", ROLES)  # one test per role, so parallel workers share them
+@pytest.mark.parametrize(("role", "javascript"), WALKS)
 def test_every_control_on_every_page_takes_the_focus_in_turn_and_shows_it(
     browser, live_server, javascript, role
 ):
+    if javascript:
+        survey = page_survey(browser, live_server, role)
+        problems = [problem for page in survey.pages for problem in page.keyboard]
+        tabbed, urls = len(survey.pages), survey.urls
+    else:
+        problems, tabbed, urls = walk_without_javascript(browser, live_server, role)
+    assert tabbed == urls > 0
+    assert not problems, "\n".join(problems)
+
+
+def walk_without_javascript(browser, live_server, role) -> tuple[list[str], int, int]:
+    """Every page of the role loaded with JavaScript off and tabbed round: the problems, the
+    pages tabbed round and the pages found."""
     world = build_world()
     urls = page_urls(world, roles=[role])
     problems, tabbed = [], 0
-    context = new_context(browser, live_server, world.user(role), java_script_enabled=javascript)
+    context = new_context(browser, live_server, world.user(role), java_script_enabled=False)
     page = context.new_page()
     recorder = FocusRecorder(page)
     for name, _role, url in urls:
         page.goto(url)
-        # What should take the focus, read as the recorder starts (one round trip).
-        expected = set(recorder.start(FOCUSABLE))
-        if not expected:  # every page has at least its skip link
-            problems.append(f"{name} as {role}: no control found to tab to")
-        reached, first = set(), None
-        # Tab round the whole page: until the focus comes back to where it started.
-        for focused in recorder.focus_after_each_tab(
-            limit=2 * len(expected) + 20, first_batch=len(expected) + 2
-        ):
-            if focused["key"] == first:
-                break
-            first = first or focused["key"]
-            if not focused["shows_focus"] and focused["key"] not in reached:
-                problems.append(f"{name} as {role}: no visible focus on {focused['key']}")
-            reached.add(focused["key"])
-        missed = expected - reached
-        if missed:
-            problems.append(f"{name} as {role}: Tab never reaches {sorted(missed)}")
+        problems += tab_round(recorder, f"{name} as {role}")[0]
         tabbed += 1
     context.close()
-    assert tabbed == len(urls) > 0
-    assert not problems, "\n".join(problems)
-
-
-# A stylesheet rule that hides GOV.UK's focus state on links (CSSOM: allowed by the CSP).
-HIDE_THE_LINKS_FOCUS = """() => document.styleSheets[0].insertRule(
-    'a, a:focus { outline: none !important; box-shadow: none !important;'
-    + ' background: none !important; color: #000 !important;'
-    + ' text-decoration: none !important }', 0)"""
+    return problems, tabbed, len(urls)
 
 
 @pytest.mark.browser
