@@ -52,7 +52,7 @@ BROWSER_OR_WORKER = 10
 # xdist groups whose tests share work computed once per worker, by the name their groups
 # start with: each of their tests weighs what the whole group costs, since the group is dealt
 # out as one. The survey of a role's pages (tests/accessibility/survey.py): its axe, sideways
-# and keyboard tests, about two thirds of what the three files' tests weighed apart.
+# and keyboard tests, about 70 % of what the three files' tests weighed apart.
 HEAVY_GROUPS: dict[str, int] = {
     "page-survey-": 75,
 }

@@ -2,8 +2,10 @@
 and on the Django admin's main pages (with Django's own known findings listed exactly).
 
 Pages are found by walking the URL resolver (tests/accessibility/pages.py), so a page
-merged later is checked without a change here. States: as opened ("empty"), with every
-question answered ("filled"), and after sending the form with nothing filled in ("errors").
+merged later is checked without a change here. States: as opened ("empty", on the load
+of each page that the role's survey makes for this check, the sideways check and the keyboard
+walk: tests/accessibility/survey.py), with every question answered ("filled"), and after
+sending the form with nothing filled in ("errors").
 """
 
 import pytest
@@ -23,7 +25,7 @@ from tests.accessibility.survey import by_role, page_survey
 from tests.portal_map import build_world
 
 
-def check_page(page, live_server, url, label, found) -> list[str]:
+def check_form_states(page, live_server, url, label, found) -> list[str]:
     """The page's form, if it has one with something to fill in, sent with nothing filled
     in ("errors") and with every question answered ("filled"), each on a load of its own."""
     checked = []
@@ -71,7 +73,7 @@ def test_every_page_for_every_role_in_every_state_has_no_axe_violations(browser,
         if surveyed.fillable:
             if page is None:
                 page = new_context(browser, live_server, world.user(role), axe=True).new_page()
-            checked[label] += check_page(page, live_server, url, label, found)
+            checked[label] += check_form_states(page, live_server, url, label, found)
     if page is not None:
         page.context.close()
     assert f"{EXPECTED_PAGE[role]} as {role}" in checked, sorted(checked)
