@@ -412,7 +412,8 @@ def audit_chain_verify(
     key = chain_key()
     cleared_up_to = _client_fields_cleared_up_to()
     workers = settings.AUDIT_VERIFY_WORKERS if workers is None else workers
-    head_id = AuditChainHead.objects.filter(pk=1).values_list("last_id", flat=True).first() or 0
+    head, newest = _head_and_newest()
+    head_id = head.last_id if head is not None else 0
     if workers > 1 and head_id >= parallel_from:
         from .verify_parallel import audit_chain_verify_parallel
 
@@ -430,7 +431,10 @@ def audit_chain_verify(
     previous_hash = GENESIS_HASH
     last_id = 0
     checked = 0
-    for event in _events_checked_fast(key, cleared_up_to, chunk_size):
+    # Up to the head as it stood when the walk began: events appended since, with their head,
+    # are the next verification's.
+    up_to_id = head_id if head is not None else None
+    for event in _events_checked_fast(key, cleared_up_to, chunk_size, up_to_id=up_to_id):
         if pending and pending[0].last_id < event.id:
             return checked, ChainBreak(
                 event.id, f"the event {pending[0].describe()} names is missing (removed)"
@@ -456,13 +460,25 @@ def audit_chain_verify(
             f"the trail is shorter than {pending[-1].describe()} "
             f"(it ends at event {last_id or 'none'}, {checked} events)",
         )
-    head = AuditChainHead.objects.filter(pk=1).first()
     if head is None:
         if checked:
             return checked, ChainBreak(None, "the chain head is missing")
     elif head.last_hash != previous_hash or head.last_id != last_id:
         return checked, ChainBreak(None, "the newest event(s) were removed from the end")
+    elif newest > head.last_id:
+        return checked, ChainBreak(newest, "an event after the chain head is not in the chain")
     return checked, None
+
+
+def _head_and_newest() -> tuple[AuditChainHead | None, int]:
+    """The chain head and the newest event's id, read by one statement, so from one snapshot:
+    an event is appended with its head in one transaction, so there the newest event is the
+    head's, whatever is appended while the trail is walked."""
+    newest = AuditEvent.objects.order_by("-id").values("id")[:1]
+    head = AuditChainHead.objects.filter(pk=1).annotate(newest=models.Subquery(newest)).first()
+    if head is None:
+        return None, AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    return head, head.newest or 0
 
 
 _VERIFY_COLUMNS = ("id", *RECORDED_COLUMNS, "previous_hash", "hash")
