@@ -49,6 +49,13 @@ HEAVY_FILES: dict[str, int] = {
 }
 BROWSER_OR_WORKER = 10
 
+# Besides the tests marked `worker` (a Celery worker and beat started and waited for), files
+# whose tests spend their seconds waiting for a stopped broker's timeouts, not computing.
+WAITING_FILES = (
+    "tests/resilience/test_broker_down.py",
+    "tests/resilience/test_metrics_broker.py",
+)
+
 # xdist groups whose tests share work computed once per worker, by the name their groups
 # start with: each of their tests weighs what the whole group costs, since the group is dealt
 # out as one. The survey of a role's pages (tests/accessibility/survey.py): its axe, sideways
@@ -89,3 +96,39 @@ def longest_first(items: list[pytest.Item]) -> None:
     """Sorts in place, heaviest first; a stable sort, so tests of equal weight keep the
     order pytest-django gave them."""
     items.sort(key=lambda item: -weight(item))
+
+
+def waits(item: pytest.Item) -> bool:
+    """Whether a test not in a group spends most of its time waiting on processes of its own."""
+    if item.get_closest_marker("xdist_group") is not None:
+        return False
+    return item.get_closest_marker("worker") is not None or (
+        item.nodeid.split("::", 1)[0] in WAITING_FILES
+    )
+
+
+def spread_waiting(items: list[pytest.Item]) -> None:
+    """Moves the tests that wait to evenly spaced places among the heavy tests dealt out
+    singly, in their order, so that while one worker waits the others compute.
+
+    Sorted by weight alone, the waiting tests sat side by side among the browser tests of
+    the same weight, and the workers took them at the same time: two cores stood half idle
+    for some twenty seconds (docs/testing.md)."""
+    waiting = [item for item in items if waits(item)]
+    if not waiting:
+        return
+    others = [item for item in items if not waits(item)]
+    singles = [item.get_closest_marker("xdist_group") is None for item in others]
+    heavy = sum(
+        1 for item, single in zip(others, singles, strict=True) if single and weight(item) > 0
+    )
+    gap = heavy / (len(waiting) + 1)
+    spread, dealt, placed = [], 0, 0
+    for item, single in zip(others, singles, strict=True):
+        while placed < len(waiting) and dealt >= round((placed + 1) * gap):
+            spread.append(waiting[placed])
+            placed += 1
+        spread.append(item)
+        dealt += single
+    spread.extend(waiting[placed:])
+    items[:] = spread

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from tests.portal_map import ROLES
-from tests.scheduling import HEAVY_FILES
+from tests.scheduling import HEAVY_FILES, WAITING_FILES, longest_first, spread_waiting
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -108,3 +108,38 @@ def test_the_three_checks_of_a_roles_page_survey_are_grouped_to_run_on_one_worke
     without = [t for t, group in collection if t.endswith("-without-js]") and "every_control" in t]
     assert len(without) == len(ROLES)
     assert {group for t, group in collection if t in without} == {"-"}
+
+
+class Listed:
+    """A collected test as the schedule reads it: its node id and markers."""
+
+    def __init__(self, nodeid: str, *markers: str, group: str | None = None):
+        self.nodeid = nodeid
+        self.markers = {name: getattr(pytest.mark, name) for name in markers}
+        if group:
+            self.markers["xdist_group"] = pytest.mark.xdist_group(group)
+
+    def get_closest_marker(self, name):
+        return self.markers.get(name)
+
+
+def test_the_tests_that_wait_are_spread_among_the_heavy_ones_not_dealt_out_together():
+    browser = [Listed(f"a/test_page.py::test_{n}", "browser") for n in range(30)]
+    grouped = [Listed(f"b/test_walk.py::test_{n}", "browser", group="walk") for n in range(4)]
+    waiting = [Listed(f"c/test_worker.py::test_{n}", "worker") for n in range(3)]
+    broker = [Listed(f"{WAITING_FILES[0]}::test_down")]
+    quick = [Listed(f"d/test_quick.py::test_{n}") for n in range(20)]
+    items = [*quick, *browser[:15], *grouped, *waiting, *broker, *browser[15:]]
+
+    longest_first(items)
+    spread_waiting(items)
+
+    assert sorted(map(id, items)) == sorted(
+        map(id, [*browser, *grouped, *waiting, *broker, *quick])
+    )
+    places = [items.index(item) for item in [*waiting, *broker]]
+    assert places == sorted(places)  # in their order
+    assert min(b - a for a, b in zip(places, places[1:], strict=False)) >= 6  # about 34 / 5 apart
+    assert max(places) < items.index(quick[0])  # among the heavy tests, before the quick ones
+    rest = [item for item in items if item not in waiting and item not in broker]
+    assert rest == [*browser[:15], *grouped, *browser[15:], *quick]

@@ -208,6 +208,10 @@ def _second_page_grant_scans(directorate, reader, marker: str) -> list[dict]:
         cursor.execute("ANALYZE access_requests_accessgrant, people_staffprofile")
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("SET LOCAL enable_bitmapscan = off")
+        # A prepared statement's plan cached by an earlier test on this connection is kept
+        # through a change of settings (and through an ANALYZE that changes no statistic):
+        # planned again here, under these settings.
+        cursor.execute("DISCARD PLANS")
     with CaptureQueriesContext(connection) as captured:
         reader(directorate, 5, {}, after=first.next_cursor)
     (sql,) = [q["sql"] for q in captured.captured_queries if marker in q["sql"]]
