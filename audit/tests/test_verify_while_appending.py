@@ -28,8 +28,13 @@ def test_a_trail_verified_while_events_are_appended_verifies():
     stop, appended = threading.Event(), []
     writer = threading.Thread(target=_append_until, args=(stop, appended))
     writer.start()
+    results = []
     try:
-        results = [audit_chain_verify(workers=1, chunk_size=10) for _ in range(40)]
+        # Walks go on until the writer has appended meanwhile: on a loaded machine the two
+        # threads share the interpreter unevenly, so a fixed number of walks may overlap few
+        # appends. The bound only stops a writer that never gets to run.
+        while (len(results) < 40 or len(appended) < 20) and len(results) < 2000:
+            results.append(audit_chain_verify(workers=1, chunk_size=10))
     finally:
         stop.set()
         writer.join()
