@@ -148,3 +148,24 @@ def test_a_persons_admin_page_links_to_switching_them_off_or_on(client):
     client.force_login(admin)
     page = client.get(reverse("admin:people_user_change", args=[person.pk])).content.decode()
     assert reverse("staffing:person", args=[person.pk]) in page
+
+
+def test_a_forged_count_of_profile_forms_is_refused_without_building_them(admin_client):
+    person = UserFactory(email="counted@example.gov.uk")
+    data = {
+        "email": person.email,
+        "first_name": "Counted",
+        "last_name": "Person",
+        "is_active": "on",
+        "profile-TOTAL_FORMS": "100000",
+        "profile-INITIAL_FORMS": "1",
+        "profile-MIN_NUM_FORMS": "0",
+        "profile-MAX_NUM_FORMS": "1",
+    }
+    response = admin_client.post(reverse("admin:people_user_change", args=[person.pk]), data)
+    assert response.status_code == 200  # shown again, not saved
+    [inline] = response.context["inline_admin_formsets"]
+    assert len(inline.formset.forms) == 1
+    assert "Please submit at most 1 form." in response.content.decode()
+    person.refresh_from_db()
+    assert person.first_name != "Counted"
