@@ -42,28 +42,36 @@ help:
 	@echo "Targets: install venv node assets run test lint format bench security-scan import-staff"
 	@echo "  make test PYTEST_ARGS='-k foo'   pass arguments to pytest"
 
-install: venv node assets
+# The virtualenv and node_modules are independent: made side by side (each one's output kept
+# together), then the assets from node_modules.
+install:
+	@$(MAKE) --no-print-directory --jobs=2 --output-sync=target venv node
+	@$(MAKE) --no-print-directory assets
 
 # --- Python -----------------------------------------------------------------------------
 
 venv: $(VENV)/.installed
 
+# Without pip: the venv's pip (requirements.txt pins it) comes from uv with the rest, not from
+# ensurepip (3 s of a fresh clone's install).
 $(VPY):
-	$(PYTHON3) -m venv $(VENV)
+	$(PYTHON3) -m venv --without-pip $(VENV)
 
 # Re-run the install only when requirements.txt or requirements.lock is newer than the stamp.
 # The lock's versions (without their hashes, which would put the installer in hash-checking
 # mode for the test tools too) constrain every install, so a new release of a package the
 # runtime pins only indirectly never reaches the tests before the lock takes it.
-# pip installs uv (pinned in requirements.txt), and uv the rest from the same index: pip fetches
-# the ~100 packages' index pages, metadata and files one request at a time, uv in parallel; the
-# packages and versions installed are the same (`pip freeze` of both venvs compared).
+# The Python's own pip installs uv (pinned in requirements.txt) into a folder of its own, and uv
+# everything else, itself and pip included, from the same index: pip fetches the ~100
+# packages' index pages, metadata and files one request at a time, uv in parallel; the packages
+# and versions installed are the same (`pip freeze` of both venvs compared).
 # --compile-bytecode, as pip does: otherwise each of the test run's xdist workers would compile
 # the same site-packages at once as it imports them (about 6.6 s of CPU each).
 $(VENV)/.installed: requirements.txt requirements.lock | $(VPY)
 	sed -n 's/^\([A-Za-z0-9_.-]*==[^ ]*\).*/\1/p' requirements.lock > $(VENV)/constraints.txt
-	$(VPY) -m pip install --quiet "$$(grep -E '^uv==' requirements.txt)"
-	$(VENV)/bin/uv pip install --compile-bytecode --python $(VPY) -r requirements.txt -c $(VENV)/constraints.txt
+	$(PYTHON3) -m pip install --quiet --disable-pip-version-check --upgrade --target $(VENV)/uv-bootstrap "$$(grep -E '^uv==' requirements.txt)"
+	$(VENV)/uv-bootstrap/bin/uv pip install --compile-bytecode --python $(VPY) -r requirements.txt -c $(VENV)/constraints.txt
+	rm -rf $(VENV)/uv-bootstrap
 	@touch $@
 
 # --- Node (GOV.UK Frontend, axe-core) ---------------------------------------------------
