@@ -17,7 +17,7 @@ from access_requests.models import TIER_LABELS, AccessTier, BusinessCase, SiteId
 from core.links import absolute_url
 from core.lookups import ids_any
 from core.prepared import PreparedQuery
-from notifications.rendering import email_context_completer, email_date
+from notifications.rendering import email_context_completer, email_date, email_still_needed
 from people.models import display_name_of
 
 from .models import ApprovalRequest
@@ -289,6 +289,24 @@ def reminder_context_complete(stored: dict) -> dict:
         token_expires_text=stored["token_expires_at"],
         number=stored["number"],
     )
+
+
+@email_still_needed("approval_reminder")
+def reminder_not_needed_because(stored: dict) -> str | None:
+    """A reminder of a request no longer waiting for its approver's decision (decided,
+    passed to another approver, sent back, lapsed) is not sent: its link no longer works.
+    A request that is gone is the completer's to report."""
+    if "approval_request" not in stored:
+        return None
+    status = (
+        ApprovalRequest.objects.filter(pk=stored["approval_request"])
+        .values_list("status", flat=True)
+        .first()
+    )
+    if status is None or status == ApprovalRequest.Status.OPEN:
+        return None
+    label = ApprovalRequest.Status(status).label.lower()
+    return f"The request was no longer waiting for a decision ({label})"
 
 
 def case_closed_summary(case: BusinessCase) -> dict:

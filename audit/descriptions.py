@@ -85,6 +85,7 @@ ACTIONS = {
     "email.sent": "Email sent",
     "email.send_failed": "Email not sent yet: sending failed, will try again",
     "email.failed": "Email not sent: gave up after repeated failures",
+    "email.not_needed": "Email not sent: what it was about had moved on",
     "email.bodies_removed": "Sent emails' text removed after the retention period",
     # Signing in and people
     "auth.signed_in": "Signed in",
@@ -310,7 +311,12 @@ APPROVAL_STATUSES = {
     "expired": "Expired",
     "sent_back": "Sent back for more information",
 }
-EMAIL_STATUSES = {"pending": "Waiting to send", "sent": "Sent", "failed": "Failed"}
+EMAIL_STATUSES = {
+    "pending": "Waiting to send",
+    "sent": "Sent",
+    "failed": "Failed",
+    "not_needed": "Not sent: no longer needed",
+}
 STATUSES_BY_OBJECT_TYPE = {
     "access_requests.businesscase": CASE_STATUSES,
     "access_requests.accessgrant": GRANT_STATUSES,

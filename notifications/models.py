@@ -21,6 +21,7 @@ class OutboundEmail(models.Model):
         PENDING = "pending", "Waiting to send"  # written, not yet sent (or retrying)
         SENT = "sent", "Sent"  # handed to the mail server
         FAILED = "failed", "Failed"  # gave up after the maximum attempts, or refused outright
+        NOT_NEEDED = "not_needed", "Not sent: no longer needed"  # what it was about moved on
 
     class Via(models.TextChoices):
         SMTP = "smtp", "SMTP"

@@ -22,7 +22,7 @@ from core.arrays import array_literal, unnest_of
 from core.models import column_fields, primary_key_field
 
 from .models import OutboundEmail
-from .rendering import email_render_sending
+from .rendering import email_not_needed_because, email_render_sending
 from .secrets import secrets_seal
 from .transports import SendDeferred, SendFailed, email_transport
 
@@ -305,6 +305,10 @@ def outbound_email_send(*, email_id: int) -> OutboundEmail | None:
     email = _claim(email_id)
     if email is None:
         return None
+    reason = email_not_needed_because(email)
+    if reason is not None:
+        _set_aside(email, reason=reason)
+        return email
     try:
         content, stored = email_render_sending(email)
     except Exception as exc:  # noqa: BLE001 - a template that cannot render: recorded, retried
@@ -355,6 +359,30 @@ def outbound_email_send(*, email_id: int) -> OutboundEmail | None:
             },
         )
     return email
+
+
+def _set_aside(email: OutboundEmail, *, reason: str) -> None:
+    """Not sent, for good: what the email was about moved on after it was written. The row
+    keeps why, and neither its context nor its sealed live values."""
+    with transaction.atomic():
+        now = timezone.now()
+        OutboundEmail.objects.filter(pk=email.pk).update(
+            status=OutboundEmail.Status.NOT_NEEDED,
+            last_error=reason[:2000],
+            claimed_until=None,
+            next_attempt_at=None,
+            context=None,
+            secret=None,
+            updated_at=now,
+        )
+        email.refresh_from_db()
+        record(
+            actor=SENDER,
+            action="email.not_needed",
+            obj=email,
+            object_repr=f"{email.template} to {email.to}",
+            changes={"status": ["pending", "not_needed"], "reason": reason},
+        )
 
 
 def _defer(email: OutboundEmail, *, until) -> None:

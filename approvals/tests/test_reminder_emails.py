@@ -127,3 +127,37 @@ def test_a_reminder_stored_with_its_whole_context_is_sent_as_it_was_written():
     assert "This is reminder 2." in text
     assert f"Reference: {case.reference}" in text
     assert "It works until 23 December 2026." in text
+
+
+@pytest.mark.django_db
+def test_a_reminder_still_waiting_when_the_request_is_decided_is_not_sent(
+    mailoutbox, django_capture_on_commit_callbacks
+):
+    """The director decides while their reminder waits in the outbox (the mail server down,
+    Notify's rate limit): its link no longer works, so it is kept unsent, with the reason,
+    and the trail says so."""
+    from approvals.services import approval_decide
+    from audit.models import AuditEvent
+
+    with time_machine.travel(at("2026-12-04", 10), tick=False) as traveller:
+        requester, director = requester_and_director()
+        case = submitted_case(requester=requester)
+        approval = case.approval_requests.get()
+        mailoutbox.clear()  # the request email
+        traveller.move_to(at("2026-12-09", 10, 5))
+        with django_capture_on_commit_callbacks(execute=False):
+            assert approval_remind_due() == 1
+            approval_decide(approval_request=approval, decision="approve", actor=director)
+        [reminder] = _reminders(approval)
+
+        assert outbound_email_send(email_id=reminder.pk).status == (OutboundEmail.Status.NOT_NEEDED)
+        assert outbound_email_send(email_id=reminder.pk) is None  # settled: not tried again
+
+    assert [m.subject for m in mailoutbox if m.subject.startswith("Reminder")] == []
+    reminder.refresh_from_db()
+    assert reminder.last_error == "The request was no longer waiting for a decision (decided)"
+    assert reminder.context is None and reminder.secret is None
+    assert reminder.next_attempt_at is None
+    event = AuditEvent.objects.get(action="email.not_needed")
+    assert event.object_id == str(reminder.pk)
+    assert event.changes["status"] == ["pending", "not_needed"]
