@@ -291,15 +291,16 @@ def reminder_context_complete(stored: dict) -> dict:
     )
 
 
-@email_still_needed("approval_reminder")
-def reminder_not_needed_because(stored: dict) -> str | None:
-    """A reminder of a request no longer waiting for its approver's decision (decided,
-    passed to another approver, sent back, lapsed) is not sent: its link no longer works.
-    A request that is gone is the completer's to report."""
-    if "approval_request" not in stored:
+@email_still_needed("approval_request", "budget_holder_request", "approval_reminder")
+def decision_email_not_needed_because(email) -> str | None:
+    """An approver's request or reminder whose request is no longer waiting for their
+    decision (decided, passed to another approver, sent back, lapsed, its case withdrawn)
+    is not sent: its link no longer works. A request that is gone is the completer's to
+    report."""
+    if email.object_type != "approvals.approvalrequest" or not email.object_id.isdigit():
         return None
     status = (
-        ApprovalRequest.objects.filter(pk=stored["approval_request"])
+        ApprovalRequest.objects.filter(pk=int(email.object_id))
         .values_list("status", flat=True)
         .first()
     )

@@ -5,6 +5,7 @@ template may have its stored context completed from the database then
 import datetime
 import functools
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.template.loader import render_to_string
@@ -61,30 +62,29 @@ def email_context_completer(template: str):
     return register
 
 
-# by template: `check(stored context)` says why such an email, still waiting, is no longer
-# worth sending (what it is about moved on since it was written), or None.
-_STILL_NEEDED_CHECKS: dict[str, Callable[[dict], str | None]] = {}
+# by template: `check(email)` says why such an email, still waiting, is no longer worth
+# sending (what it is about moved on since it was written), or None.
+_STILL_NEEDED_CHECKS: dict[str, Callable[[Any], str | None]] = {}
 
 
-def email_still_needed(template: str):
-    """Register the decorated function as the check the sender makes of `template`'s stored
-    context before sending it: it returns why the email is no longer needed (one sentence,
-    kept on the row), or None to send it."""
+def email_still_needed(*templates: str):
+    """Register the decorated function as the check the sender makes of an email of these
+    templates before sending it: given the outbox row, it returns why the email is no longer
+    needed (one sentence, kept on the row), or None to send it."""
 
-    def register(check: Callable[[dict], str | None]) -> Callable[[dict], str | None]:
-        _STILL_NEEDED_CHECKS[template] = check
+    def register(check: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
+        for template in templates:
+            _STILL_NEEDED_CHECKS[template] = check
         return check
 
     return register
 
 
 def email_not_needed_because(email) -> str | None:
-    """Why this waiting email is no longer worth sending, or None (and for an email stored
-    without a context, or of a template without a check)."""
+    """Why this waiting email is no longer worth sending, or None (always None for a
+    template without a check)."""
     check = _STILL_NEEDED_CHECKS.get(email.template)
-    if check is None or email.context is None:
-        return None
-    return check(email.context)
+    return check(email) if check is not None else None
 
 
 def email_context_complete(template: str, context: dict) -> dict:

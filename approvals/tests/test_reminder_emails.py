@@ -161,3 +161,30 @@ def test_a_reminder_still_waiting_when_the_request_is_decided_is_not_sent(
     event = AuditEvent.objects.get(action="email.not_needed")
     assert event.object_id == str(reminder.pk)
     assert event.changes["status"] == ["pending", "not_needed"]
+
+
+@pytest.mark.django_db
+def test_a_request_email_still_waiting_when_the_case_is_withdrawn_is_not_sent(
+    mailoutbox, django_capture_on_commit_callbacks
+):
+    """The requester withdraws their case before the director's email has gone out: the
+    email would ask for a decision its link can no longer take, so it is not sent."""
+    from approvals.services import case_withdraw
+
+    requester, director = requester_and_director()
+    with django_capture_on_commit_callbacks(execute=False):
+        case = submitted_case(requester=requester)
+        case_withdraw(case=case, actor=requester)
+    approval = case.approval_requests.get()
+    request_email = OutboundEmail.objects.get(
+        template="approval_request", object_id=str(approval.pk)
+    )
+
+    assert outbound_email_send(email_id=request_email.pk).status == (
+        OutboundEmail.Status.NOT_NEEDED
+    )
+    assert mailoutbox == []
+    request_email.refresh_from_db()
+    assert request_email.last_error == (
+        "The request was no longer waiting for a decision (superseded)"
+    )
