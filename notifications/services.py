@@ -344,21 +344,30 @@ def outbound_email_send(*, email_id: int) -> OutboundEmail | None:
             context=None,
             secret=None,
         )
-        email.refresh_from_db()
-        record(
-            actor=SENDER,
+        _email_event(
+            email,
             action="email.sent",
-            obj=email,
-            object_repr=f"{email.template} to {email.to}",
             changes={
                 "status": ["pending", "sent"],
                 "to": email.to,
-                "subject": email.subject,
+                "subject": stored.subject,
                 "via": sent.via,
                 **({"provider_id": sent.provider_id} if sent.provider_id else {}),
             },
         )
     return email
+
+
+def _email_event(email: OutboundEmail, *, action: str, changes: dict) -> None:
+    """The sender's audit event for this email, as its row now stands."""
+    email.refresh_from_db()
+    record(
+        actor=SENDER,
+        action=action,
+        obj=email,
+        object_repr=f"{email.template} to {email.to}",
+        changes=changes,
+    )
 
 
 def _set_aside(email: OutboundEmail, *, reason: str) -> None:
@@ -375,12 +384,9 @@ def _set_aside(email: OutboundEmail, *, reason: str) -> None:
             secret=None,
             updated_at=now,
         )
-        email.refresh_from_db()
-        record(
-            actor=SENDER,
+        _email_event(
+            email,
             action="email.not_needed",
-            obj=email,
-            object_repr=f"{email.template} to {email.to}",
             changes={"status": ["pending", "not_needed"], "reason": reason},
         )
 
@@ -401,27 +407,23 @@ def _record_failure(email: OutboundEmail, exc: Exception, *, give_up: bool = Fal
     # Given up, the row keeps what it would have said (masked, if it renders at all) and
     # neither its context nor its sealed live values.
     given_up = {"context": None, "secret": None, **_stored_content(email)} if gave_up else {}
+    error = (str(exc) if isinstance(exc, SendFailed) else f"{type(exc).__name__}: {exc}")[:2000]
     with transaction.atomic():
         OutboundEmail.objects.filter(pk=email.pk).update(
             **given_up,
             attempts=attempts,
-            last_error=(
-                str(exc) if isinstance(exc, SendFailed) else f"{type(exc).__name__}: {exc}"
-            )[:2000],
+            last_error=error,
             claimed_until=None,
             status=OutboundEmail.Status.FAILED if gave_up else OutboundEmail.Status.PENDING,
             next_attempt_at=None if gave_up else now + retry_delay(attempts),
             updated_at=now,
         )
-        email.refresh_from_db()
-        record(
-            actor=SENDER,
+        _email_event(
+            email,
             action="email.failed" if gave_up else "email.send_failed",
-            obj=email,
-            object_repr=f"{email.template} to {email.to}",
             changes={
                 "attempts": [attempts - 1, attempts],
-                "error": email.last_error,
+                "error": error,
                 **({"status": ["pending", "failed"]} if gave_up else {}),
             },
         )
