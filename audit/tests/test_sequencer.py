@@ -70,7 +70,7 @@ def test_a_writer_does_not_wait_for_a_busy_head_and_its_event_is_chained_after()
     with HeadHolder():
         started = time.monotonic()
         event = record(actor=SystemActor("test"), action="test.second", object_repr="second")
-        assert time.monotonic() - started < 1.0  # it did not wait for the holder
+        assert time.monotonic() - started < 5.0  # it did not wait for the holder (it holds on)
         assert event.pk is None
         # Committed, but pending: not in the chain, the feed or verification yet.
         assert audit_backlog()["events"] == 1
