@@ -11,12 +11,15 @@ reminder sweep writes 100,000 of them, and each would otherwise repeat the whole
 (about 1.6 KB of JSON for PostgreSQL to parse and write).
 """
 
+from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 
 from access_requests.models import TIER_LABELS, AccessTier, BusinessCase, SiteIdentity
 from core.links import absolute_url
 from core.lookups import ids_any
 from core.prepared import PreparedQuery
+from notifications.models import OutboundEmail
 from notifications.rendering import email_context_completer, email_date, email_still_needed
 from people.models import display_name_of
 
@@ -291,7 +294,11 @@ def reminder_context_complete(stored: dict) -> dict:
     )
 
 
-@email_still_needed("approval_request", "budget_holder_request", "approval_reminder")
+# The emails that carry an approver's link to decide with.
+LINK_TEMPLATES = ("approval_request", "budget_holder_request", "approval_reminder")
+
+
+@email_still_needed(*LINK_TEMPLATES)
 def decision_email_not_needed_because(email) -> str | None:
     """An approver's request or reminder whose request is no longer waiting for their
     decision (decided, passed to another approver, sent back, lapsed, its case withdrawn)
@@ -308,6 +315,25 @@ def decision_email_not_needed_because(email) -> str | None:
         return None
     label = ApprovalRequest.Status(status).label.lower()
     return f"The request was no longer waiting for a decision ({label})"
+
+
+@email_still_needed("approval_closed")
+def closed_email_not_needed_because(email) -> str | None:
+    """Telling an approver their link no longer works is needed only if a link may have
+    reached them: one of their request's link emails was sent, or is being sent now (claimed).
+    One still waiting is set aside when its turn comes (the request is no longer open)."""
+    if email.object_type != "approvals.approvalrequest" or not email.object_id.isdigit():
+        return None
+    reached = OutboundEmail.objects.filter(
+        Q(status=OutboundEmail.Status.SENT)
+        | Q(status=OutboundEmail.Status.PENDING, claimed_until__gte=timezone.now()),
+        object_type=email.object_type,
+        object_id=email.object_id,
+        template__in=LINK_TEMPLATES,
+    )
+    if reached.exists():
+        return None
+    return "The approver was never sent a link to decide with"
 
 
 def case_closed_summary(case: BusinessCase) -> dict:

@@ -45,7 +45,9 @@ def test_the_director_is_told_when_the_requester_withdraws_the_case(
 ):
     requester, director = requester_and_director(profile__name="Sam Staff")
     with time_machine.travel(at("2026-12-04"), tick=False) as traveller:
-        case = submitted_case(requester=requester)
+        with django_capture_on_commit_callbacks(execute=True):  # its email goes out
+            case = submitted_case(requester=requester)
+        mailoutbox.clear()
         traveller.move_to(at("2026-12-07", 15))
         client.force_login(requester)
         with django_capture_on_commit_callbacks(execute=True):
@@ -81,10 +83,14 @@ def test_a_deputy_and_an_escalated_to_approver_are_told_and_never_reminded(
     deputy = UserFactory(profile__name="Dev Deputy")
     with time_machine.travel(at("2026-12-01"), tick=False) as traveller:
         DelegationFactory(director=director, deputy=deputy, ends_on=datetime.date(2026, 12, 31))
-        case = submitted_case(requester=requester)
+        with django_capture_on_commit_callbacks(execute=True):  # its email goes out
+            case = submitted_case(requester=requester)
+        mailoutbox.clear()
         for day in ("2026-12-04", "2026-12-09", "2026-12-14", "2026-12-17"):
             traveller.move_to(at(day, 11))  # three reminders each, then the escalation
-            approval_remind_due()
+            with django_capture_on_commit_callbacks(execute=True):  # their emails go out
+                approval_remind_due()
+        mailoutbox.clear()
         escalated = case.approval_requests.get(routed_because=ApprovalRequest.Reason.ESCALATION)
         assert escalated.approver == fallback
         with django_capture_on_commit_callbacks(execute=True):
@@ -109,7 +115,9 @@ def test_an_approver_whose_request_was_superseded_is_not_told(
     requester, director = requester_and_director()
     deputy = UserFactory(profile__name="Dev Deputy")
     delegation = DelegationFactory(director=director, deputy=deputy)
-    case = submitted_case(requester=requester)
+    with django_capture_on_commit_callbacks(execute=True):  # its email goes out
+        case = submitted_case(requester=requester)
+    mailoutbox.clear()
     delegation_cancel(delegation=delegation, actor=director)
     assert case.approval_requests.get(approver=deputy).status == "superseded"
 
@@ -140,7 +148,9 @@ def test_a_lapse_tells_each_open_approver_once(mailoutbox, django_capture_on_com
         gone = DelegationFactory(
             director=director, deputy=superseded, ends_on=datetime.date(2026, 12, 31)
         )
-        case = submitted_case(requester=requester)
+        with django_capture_on_commit_callbacks(execute=True):  # its email goes out
+            case = submitted_case(requester=requester)
+        mailoutbox.clear()
         delegation_cancel(delegation=gone, actor=director)
         traveller.move_to(at("2026-12-31", 10, 1))  # 30 days after it was sent
         with django_capture_on_commit_callbacks(execute=True):

@@ -188,3 +188,33 @@ def test_a_request_email_still_waiting_when_the_case_is_withdrawn_is_not_sent(
     assert request_email.last_error == (
         "The request was no longer waiting for a decision (superseded)"
     )
+    # Nor is the director told that a link they never had no longer works.
+    closed = OutboundEmail.objects.get(template="approval_closed", object_id=str(approval.pk))
+    assert outbound_email_send(email_id=closed.pk).status == OutboundEmail.Status.NOT_NEEDED
+    closed.refresh_from_db()
+    assert closed.last_error == "The approver was never sent a link to decide with"
+    assert mailoutbox == []
+
+
+@pytest.mark.django_db
+def test_an_approver_who_had_the_link_is_told_the_withdrawn_case_needs_no_decision(
+    mailoutbox, django_capture_on_commit_callbacks
+):
+    requester, director = requester_and_director()
+    with django_capture_on_commit_callbacks(execute=True):
+        case = submitted_case(requester=requester)  # the request email goes out on commit
+    approval = case.approval_requests.get()
+    request_email = OutboundEmail.objects.get(
+        template="approval_request", object_id=str(approval.pk)
+    )
+    assert request_email.status == OutboundEmail.Status.SENT
+    mailoutbox.clear()
+
+    from approvals.services import case_withdraw
+
+    with django_capture_on_commit_callbacks(execute=True):
+        case_withdraw(case=case, actor=requester)
+
+    closed = OutboundEmail.objects.get(template="approval_closed", object_id=str(approval.pk))
+    assert closed.status == OutboundEmail.Status.SENT
+    assert [m.to for m in mailoutbox] == [[director.email]]
