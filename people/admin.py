@@ -53,8 +53,8 @@ class StaffProfileInline(SafeAutocompleteMixin, admin.StackedInline):
 
     def get_formset(self, request, obj=None, **kwargs):
         # A person has one profile. Django's default ceiling is a thousand forms more than
-        # that: a post whose management form asks for more had the page build, check and
-        # draw 1,001 profile forms (about a tenth of a second each time) before refusing it.
+        # that: a post whose management form asks for more would have the page build, check
+        # and draw 1,001 profile forms (about a tenth of a second each time) to refuse it.
         return super().get_formset(request, obj, absolute_max=1, **kwargs)
 
 

@@ -6,8 +6,9 @@ import pytest
 import time_machine
 
 from approvals import emails
-from approvals.services import approval_remind_due
+from approvals.services import approval_decide, approval_remind_due, case_withdraw
 from approvals.tests.factories import LINK_PATTERN, at, requester_and_director, submitted_case
+from audit.models import AuditEvent
 from notifications.models import OutboundEmail
 from notifications.services import email_queue, outbound_email_send
 
@@ -136,24 +137,20 @@ def test_a_reminder_still_waiting_when_the_request_is_decided_is_not_sent(
     """The director decides while their reminder waits in the outbox (the mail server down,
     Notify's rate limit): its link no longer works, so it is kept unsent, with the reason,
     and the trail says so."""
-    from approvals.services import approval_decide
-    from audit.models import AuditEvent
-
     with time_machine.travel(at("2026-12-04", 10), tick=False) as traveller:
         requester, director = requester_and_director()
         case = submitted_case(requester=requester)
         approval = case.approval_requests.get()
-        mailoutbox.clear()  # the request email
         traveller.move_to(at("2026-12-09", 10, 5))
         with django_capture_on_commit_callbacks(execute=False):
             assert approval_remind_due() == 1
             approval_decide(approval_request=approval, decision="approve", actor=director)
         [reminder] = _reminders(approval)
 
-        assert outbound_email_send(email_id=reminder.pk).status == (OutboundEmail.Status.NOT_NEEDED)
+        assert outbound_email_send(email_id=reminder.pk).status == OutboundEmail.Status.NOT_NEEDED
         assert outbound_email_send(email_id=reminder.pk) is None  # settled: not tried again
 
-    assert [m.subject for m in mailoutbox if m.subject.startswith("Reminder")] == []
+    assert mailoutbox == []
     reminder.refresh_from_db()
     assert reminder.last_error == "The request was no longer waiting for a decision (decided)"
     assert reminder.context is None and reminder.secret is None
@@ -169,8 +166,6 @@ def test_a_request_email_still_waiting_when_the_case_is_withdrawn_is_not_sent(
 ):
     """The requester withdraws their case before the director's email has gone out: the
     email would ask for a decision its link can no longer take, so it is not sent."""
-    from approvals.services import case_withdraw
-
     requester, director = requester_and_director()
     with django_capture_on_commit_callbacks(execute=False):
         case = submitted_case(requester=requester)
@@ -209,8 +204,6 @@ def test_an_approver_who_had_the_link_is_told_the_withdrawn_case_needs_no_decisi
     )
     assert request_email.status == OutboundEmail.Status.SENT
     mailoutbox.clear()
-
-    from approvals.services import case_withdraw
 
     with django_capture_on_commit_callbacks(execute=True):
         case_withdraw(case=case, actor=requester)
