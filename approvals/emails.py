@@ -298,19 +298,23 @@ def reminder_context_complete(stored: dict) -> dict:
 LINK_TEMPLATES = ("approval_request", "budget_holder_request", "approval_reminder")
 
 
+def _approval_id_of(email) -> int | None:
+    """The approval request an outbox email is about (its `related` object), or None."""
+    if email.object_type != ApprovalRequest._meta.label_lower or not email.object_id.isdigit():
+        return None
+    return int(email.object_id)
+
+
 @email_still_needed(*LINK_TEMPLATES)
 def decision_email_not_needed_because(email) -> str | None:
     """An approver's request or reminder whose request is no longer waiting for their
     decision (decided, passed to another approver, sent back, lapsed, its case withdrawn)
     is not sent: its link no longer works. A request that is gone is the completer's to
     report."""
-    if email.object_type != "approvals.approvalrequest" or not email.object_id.isdigit():
+    approval_id = _approval_id_of(email)
+    if approval_id is None:
         return None
-    status = (
-        ApprovalRequest.objects.filter(pk=int(email.object_id))
-        .values_list("status", flat=True)
-        .first()
-    )
+    status = ApprovalRequest.objects.filter(pk=approval_id).values_list("status", flat=True).first()
     if status is None or status == ApprovalRequest.Status.OPEN:
         return None
     label = ApprovalRequest.Status(status).label.lower()
@@ -322,7 +326,7 @@ def closed_email_not_needed_because(email) -> str | None:
     """Telling an approver their link no longer works is needed only if a link may have
     reached them: one of their request's link emails was sent, or is being sent now (claimed).
     One still waiting is set aside when its turn comes (the request is no longer open)."""
-    if email.object_type != "approvals.approvalrequest" or not email.object_id.isdigit():
+    if _approval_id_of(email) is None:
         return None
     reached = OutboundEmail.objects.filter(
         Q(status=OutboundEmail.Status.SENT)

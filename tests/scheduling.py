@@ -111,9 +111,9 @@ def spread_waiting(items: list[pytest.Item]) -> None:
     """Moves the tests that wait to evenly spaced places among the heavy tests dealt out
     singly, in their order, so that while one worker waits the others compute.
 
-    Sorted by weight alone, the waiting tests sat side by side among the browser tests of
-    the same weight, and the workers took them at the same time: two cores stood half idle
-    for some twenty seconds (docs/testing.md)."""
+    Sorted by weight alone, the waiting tests sit side by side among the browser tests of
+    the same weight and the workers take them at the same time, leaving the two cores half
+    idle for some twenty seconds (docs/testing.md)."""
     waiting = [item for item in items if waits(item)]
     if not waiting:
         return
