@@ -2,10 +2,10 @@
 
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from django.test import Client
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 
 from tests import walk_map
 from tests.portal_map import ROLES, UnknownParameter, World, portal_routes, url_for
@@ -21,10 +21,23 @@ class FoundForm:
     action: str
     fields: dict = field(default_factory=dict)  # name → {"type", "values"} (options/defaults)
     method: str = "post"
+    on_extra_page: bool = False  # found on one of find_forms's `extra` pages
 
     @property
     def key(self) -> tuple:
         return (self.method, self.action.split("?")[0], self.role, tuple(sorted(self.fields)))
+
+    @property
+    def handler(self) -> tuple:
+        """What answers the form: the view its action names, the method and the field names.
+        Two forms with the same handler are read by the same code, whoever signs in and
+        whichever object's URL it is."""
+        path = urlsplit(self.action).path
+        try:
+            view = resolve(path).view_name
+        except Resolver404:
+            view = path
+        return (self.method, view, tuple(sorted(self.fields)))
 
     def __str__(self):
         return f"{self.page} as {self.role} → {self.method.upper()} {self.action} {sorted(self.fields)}"
@@ -138,6 +151,8 @@ def find_forms(world: World, objects: dict | None = None, extra=(), roles=ROLES)
                 if not is_extra:
                     pages.add((route.name, repr(obj)))
                 forms = forms_on_page(route.name, role, url, response.content.decode())
+                for form in forms:
+                    form.on_extra_page = is_extra
                 if forms:
                     with_forms.add((route.name, repr(obj)))
                 for form in forms:
@@ -147,6 +162,33 @@ def find_forms(world: World, objects: dict | None = None, extra=(), roles=ROLES)
             if pages_known is None:
                 walk_map.remember(pages_entry, pages)
     return list(found.values())
+
+
+def one_per_handler(forms) -> list[FoundForm]:
+    """The first form of each handler (`find_forms` lists the roles in ROLES's order)."""
+    found: dict[tuple, FoundForm] = {}
+    for form in forms:
+        found.setdefault(form.handler, form)
+    return list(found.values())
+
+
+def shown_to_an_earlier_role(world: World, form: FoundForm, roles, clients: dict) -> str | None:
+    """The first of `roles` whose `find_forms` finds a form of the same handler on the same
+    page, or None (`clients`: a signed-in client per role, filled as needed). Every role's
+    walk opens the same URLs (the objects fill their parameters alike), so a role shown the
+    form at this URL found it there; an extra page is one role's only, never another's."""
+    if form.on_extra_page:
+        return None
+    for role in roles:
+        if role not in clients:
+            clients[role] = signed_in_client(world, role)
+        response = clients[role].get(form.page_url)
+        if response.status_code != 200 or "text/html" not in response.get("Content-Type", ""):
+            continue
+        shown = forms_on_page(form.page, role, form.page_url, response.content.decode())
+        if any(candidate.handler == form.handler for candidate in shown):
+            return role
+    return None
 
 
 def forms_on_pages(pages) -> list[FoundForm]:
