@@ -7,6 +7,7 @@ checks can be seen refusing it."""
 import json
 import threading
 import time
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -33,13 +34,19 @@ MODES = {
 }
 
 
+@cache
+def _signing_keys() -> tuple:
+    """The provider's key and a stranger's: made once a process (an RSA key takes 50-200 ms
+    of CPU to make, and each provider lives for one test only)."""
+    return tuple(rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in "ks")
+
+
 class ForgedProvider:
     def __init__(self, email: str = "dana.director@example.gov.uk", email_verified=True):
         self.mode = "good"
         self.email = email
         self.email_verified = email_verified
-        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self.stranger_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.key, self.stranger_key = _signing_keys()
         self.nonces: dict[str, str] = {}  # code -> the nonce the portal sent
         self.token_requests: list[dict] = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
