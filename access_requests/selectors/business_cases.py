@@ -144,8 +144,11 @@ def case_list_rows(values) -> list[CaseListRow]:
 def business_case_for_requester(*, user, pk: int) -> BusinessCase | None:
     """One of the person's own cases (drafts included) with everything its pages show,
     or None: another person's case does not exist as far as this person knows."""
-    return (
+    # At most one row (the primary key): no ORDER BY and no LIMIT to build, as `first()`
+    # would (a fifth of this query's Python on every question page).
+    found = (
         BusinessCase.objects.filter(requester=user, pk=pk)
+        .order_by()
         .select_related(
             "requester__profile__business_unit",
             "paying_business_unit__directorate",
@@ -158,8 +161,8 @@ def business_case_for_requester(*, user, pk: int) -> BusinessCase | None:
                 queryset=SiteIdentity.objects.select_related("site").order_by("site__name"),
             )
         )
-        .first()
     )
+    return next(iter(found), None)
 
 
 def sites_offered() -> QuerySet[Site]:

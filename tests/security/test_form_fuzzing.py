@@ -180,7 +180,11 @@ def fuzz_every_form(world, forms, **options) -> list[str]:
 
 
 def fuzz(form, client, phases=tuple(Phase), max_examples=10):
-    """A hypothesis test posting generated data to one form."""
+    """A hypothesis test posting to one form: each of the thirty HOSTILE values in every field
+    at once, then `max_examples` generated mixes (each field missing, hostile, random or one
+    of its offered values), the same ones on every run. The hostile values are the known
+    attacks; the mixes reach past a form's first refusal, and ten per form do that for a
+    third of the CPU of twenty-five (docs/testing.md)."""
 
     # Every example is rolled back, so the business tables stand as they are now before each
     # post: one fingerprint of them for the form, and another only after a post PostgreSQL says
