@@ -184,7 +184,7 @@ def fuzz(form, client, phases=tuple(Phase), max_examples=10):
     at once, then `max_examples` generated mixes (each field missing, hostile, random or one
     of its offered values), the same ones on every run. The hostile values are the known
     attacks; the mixes reach past a form's first refusal, and ten per form do that for a
-    third of the CPU of twenty-five (docs/testing.md)."""
+    two fifths of the CPU of twenty-five (docs/testing.md)."""
 
     # Every example is rolled back, so the business tables stand as they are now before each
     # post: one fingerprint of them for the form, and another only after a post PostgreSQL says
