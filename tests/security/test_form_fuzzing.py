@@ -183,7 +183,7 @@ def fuzz(form, client, phases=tuple(Phase), max_examples=10):
     """A hypothesis test posting to one form: each of the thirty HOSTILE values in every field
     at once, then `max_examples` generated mixes (each field missing, hostile, random or one
     of its offered values), the same ones on every run. The hostile values are the known
-    attacks; the mixes reach past a form's first refusal, and ten per form do that for a
+    attacks; the mixes reach past a form's first refusal, and ten per form do that for
     two fifths of the CPU of twenty-five (docs/testing.md)."""
 
     # Every example is rolled back, so the business tables stand as they are now before each
