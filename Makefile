@@ -13,10 +13,14 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 PYTHON3 ?= python3
-# The virtualenv's interpreter: Debian's own CPython 3.11 where the machine has it (built with
-# profile-guided and link-time optimisation, it runs the suite's Python about a tenth faster
-# than a default source build such as pyenv's python3: docs/testing.md), else PYTHON3.
-VENV_PYTHON ?= $(firstword $(wildcard /usr/bin/python3.11) $(PYTHON3))
+# The virtualenv's interpreter: Debian's own CPython 3.11 where the machine has it with the
+# modules the portal needs (built with profile-guided and link-time optimisation, it runs the
+# suite's Python about a tenth faster than a default source build such as pyenv's python3:
+# docs/testing.md), else PYTHON3.
+SYSTEM_PYTHON := /usr/bin/python3.11
+ifeq ($(origin VENV_PYTHON),undefined)
+VENV_PYTHON := $(shell $(SYSTEM_PYTHON) -c "import venv, ssl, sqlite3, zoneinfo" >/dev/null 2>&1 && echo $(SYSTEM_PYTHON) || echo $(PYTHON3))
+endif
 VENV    := .venv
 VPY     := $(VENV)/bin/python
 RUFF    := $(VENV)/bin/ruff
