@@ -234,7 +234,8 @@ def fuzz(form, client, phases=tuple(Phase), max_examples=10):
 def test_every_form_refuses_a_post_without_its_csrf_token():
     world = build_world()
     # Django's CSRF check refuses before any view runs: one form of each view is enough.
-    forms = [form for form in one_per_handler(find_forms(world)) if form.method == "post"]
+    found = find_forms(world, objects_from_matrix(), EXTRA_FORM_PAGES)
+    forms = [form for form in one_per_handler(found) if form.method == "post"]
     assert forms
     state = StateWatch(state_snapshot, snapshot_differences)
     clients = {}  # one sign-in per role: a refused post leaves the client as it was
