@@ -126,10 +126,10 @@ def lift_the_limits(settings):
 
 
 # One test per role: the forms of each role are fuzzed in a test of their own, so parallel
-# workers share the suite's longest job. A form an earlier role (in ROLES's order) is shown on
-# the same page is that role's to fuzz: the same view reads the same fields whoever signs in
-# (the password-link form, starting a request, the register's filters), so every form is
-# fuzzed once, as the first role that finds it.
+# workers share the suite's longest job. A form that an earlier role (in ROLES's order) also
+# sees on the same page is fuzzed as that role only: the same view reads the same fields
+# whoever signs in (the password-link form, starting a request, the register's filters), so
+# every form is fuzzed once, as the first role that finds it.
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", ROLES)
 def test_hostile_values_in_every_form_never_cause_a_server_error_or_save_anything(settings, role):
