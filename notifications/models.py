@@ -55,7 +55,8 @@ class OutboundEmail(models.Model):
         max_length=10, choices=Status.choices, default=Status.PENDING, editable=False
     )
     attempts = models.PositiveIntegerField(default=0, editable=False)
-    last_error = models.TextField(blank=True, editable=False)
+    # Why the last try failed, or why the email was set aside unsent (`Status.NOT_NEEDED`).
+    last_error = models.TextField("Why it failed or was not sent", blank=True, editable=False)
     # A sender claims a row until this time; a crashed sender's claim runs out.
     claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
     next_attempt_at = models.DateTimeField(null=True, blank=True, editable=False)

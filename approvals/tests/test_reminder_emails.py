@@ -4,6 +4,8 @@ when it is sent (`approvals.emails.reminder_context_complete`)."""
 
 import pytest
 import time_machine
+from django.test import Client
+from django.urls import reverse
 
 from approvals import emails
 from approvals.services import approval_decide, approval_remind_due, case_withdraw
@@ -11,6 +13,8 @@ from approvals.tests.factories import LINK_PATTERN, at, requester_and_director, 
 from audit.models import AuditEvent
 from notifications.models import OutboundEmail
 from notifications.services import email_queue, outbound_email_send
+from people.models import Role
+from people.tests.factories import UserFactory
 
 
 @pytest.fixture(autouse=True)
@@ -158,6 +162,16 @@ def test_a_reminder_still_waiting_when_the_request_is_decided_is_not_sent(
     event = AuditEvent.objects.get(action="email.not_needed")
     assert event.object_id == str(reminder.pk)
     assert event.changes["status"] == ["pending", "not_needed"]
+
+    # An admin reading the outbox sees the reason as the reason, not as an error.
+    admin = UserFactory(role=Role.ADMIN, is_superuser=True, is_staff=True)
+    client = Client()
+    client.force_login(admin)
+    page = client.get(reverse("admin:notifications_outboundemail_change", args=[reminder.pk]))
+    html = page.content.decode()
+    assert "Why it failed or was not sent:</label>" in html
+    assert "The request was no longer waiting for a decision (decided)" in html
+    assert "Last error" not in html
 
 
 @pytest.mark.django_db
