@@ -27,7 +27,8 @@ A prepared statement belongs to one PostgreSQL session: behind a pooler in trans
 so the web connects directly or through a pooler in session mode (README, production).
 
 `planner=("enable_sort = off", …)`: settings for the planner while it makes the generic
-plan, where its estimates lead it astray (the home page's cases to decide).
+plan, where its estimates lead it astray (the home page's cases to decide; parallel workers
+for the register's search of a common name).
 
 `build` may instead return a `RawStatement`: SQL the ORM cannot write (a `WITH` read twice,
 a `LATERAL` join), with the stand-ins among its parameters as a queryset's would be. It runs
@@ -47,6 +48,8 @@ from django.db.models import QuerySet
 # times a known one's, so it planned every run afresh (0.2-0.5 ms of backend CPU) for the
 # same indexes and rows. The generic plan, made once per connection, runs instead.
 GENERIC_PLAN = "SET LOCAL plan_cache_mode = force_generic_plan"
+# The planner settings a prepared query may make its generic plan with (`planner=`).
+PLANNER_SETTING = r"enable_[a-z]+ = (on|off)|max_parallel_workers_per_gather = 0"
 
 
 class RawStatement:
@@ -70,8 +73,11 @@ class PreparedQuery:
     ):
         if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
             raise ValueError("A prepared query's name is a lower-case SQL identifier")
-        if not all(re.fullmatch(r"enable_[a-z]+ = (on|off)", each) for each in planner):
-            raise ValueError("A prepared query's planner settings are enable_… = on or off")
+        if not all(re.fullmatch(PLANNER_SETTING, each) for each in planner):
+            raise ValueError(
+                "A prepared query's planner settings are enable_… = on or off, or "
+                "max_parallel_workers_per_gather = 0"
+            )
         self.name = name
         # Planner settings (`enable_sort = off`) in force when its generic plan is made: set
         # with it on every run, as a plan is made again when PostgreSQL drops it (after an

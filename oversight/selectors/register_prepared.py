@@ -4,9 +4,12 @@ tier and a search for holders by name or email, or not at all.
 Those pages' keys and rows (one statement) and their count (another) are built by Django
 once per process and planned by PostgreSQL once per connection (`core.prepared`), one
 statement for each combination of those filters, direction and cursor: the page's cursor
-and the holders' ids are its arguments. Built on every request, the two queries cost
-Django more to write and PostgreSQL more to plan than to run. Any other filter, or the
-sort by holder, goes the way every page goes (`register.register_filtered`)."""
+and the holders' ids (or, for a text matching too many people to pass as ids, the text) are
+its arguments. Built on every request, the two queries cost Django more to write and
+PostgreSQL more to plan than to run; and a text's own plan hangs on how many people
+PostgreSQL's sample of the search texts says it matches, which changes with every ANALYZE
+(docs/performance.md). Any other filter, or the sort by holder, goes the way every page goes
+(`register.register_filtered`)."""
 
 import datetime
 from dataclasses import dataclass
@@ -18,14 +21,23 @@ from core.prepared import PreparedCount, PreparedQuery
 
 from ..pagination import PAGE_SIZE, RowComparison
 from .register import DEFAULT_SORT, REGISTER_GRANT_COLUMNS, RegisterFilters, register_filtered
-from .search import FoundIds, InArray, holders_found
+from .search import FoundIds, InArray, holders_found, holders_named, names_only
 
 # Stand-ins for the arguments (`core.prepared`): values no real argument takes.
 _HOLDERS = "{-4611686018427387841}"
+_TEXT = "stand-in for a text matching too many people to pass as ids"
 _END_DATE = datetime.date(1901, 2, 3)
 _ID = -(2**62) + 67
 
 ROW_COLUMNS = (*REGISTER_GRANT_COLUMNS, "reference")
+
+# How a page's holders are chosen.
+ANYONE, IDS, NAMED = "anyone", "holders", "named"
+# The people a text matches are unknown to a generic plan, which costs them at PostgreSQL's
+# default share of a `LIKE` (half a percent) and would read the grants with parallel
+# workers, whose start costs more than the page: the plan made without them walks the
+# grants in the page's order and checks each holder, as the text's own plan did.
+_NAMED_PLANNER = ("max_parallel_workers_per_gather = 0",)
 
 
 @dataclass(frozen=True)
@@ -36,7 +48,7 @@ class _Shape:
 
     status: str
     tier: str
-    holders: bool
+    holders: str  # ANYONE, IDS or NAMED
     cursor: bool = False
     descending: bool = False
 
@@ -47,22 +59,28 @@ class _Shape:
                 "register",
                 self.status,
                 self.tier or "anytier",
-                "holders" if self.holders else "anyone",
+                self.holders,
                 "after" if self.cursor else "first",
                 "desc" if self.descending else "asc",
             )
         )
 
     def stand_ins(self) -> dict:
-        found = {"holders": _HOLDERS} if self.holders else {}
+        found = {IDS: {"holders": _HOLDERS}, NAMED: {"text": _TEXT}}.get(self.holders, {})
         if self.cursor:
             found.update(end_date=_END_DATE, pk=_ID)
         return found
 
-    def filtered(self, holders: str | None):
+    @property
+    def planner(self) -> tuple[str, ...]:
+        return _NAMED_PLANNER if self.holders == NAMED else ()
+
+    def filtered(self, holders: str | None, text: str | None):
         grants = register_filtered(RegisterFilters(status=self.status, tier=self.tier))
-        if self.holders:
+        if self.holders == IDS:
             grants = grants.filter(InArray("holder_id", FoundIds(0, holders)))
+        elif self.holders == NAMED:
+            grants = grants.filter(holders_named(text))
         return grants
 
 
@@ -78,8 +96,8 @@ def _page_query(shape: _Shape) -> PreparedQuery:
         sign = "-" if shape.descending else ""
         ordering = [f"{sign}end_date", f"{sign}id"]
 
-        def build(holders=None, end_date=None, pk=None):
-            keys = shape.filtered(holders)
+        def build(holders=None, text=None, end_date=None, pk=None):
+            keys = shape.filtered(holders, text)
             if shape.cursor:
                 keys = keys.filter(
                     RowComparison(
@@ -95,7 +113,9 @@ def _page_query(shape: _Shape) -> PreparedQuery:
                 .values_list(*REGISTER_GRANT_COLUMNS, F("business_case__reference"))
             )
 
-        query = _PAGES[shape] = PreparedQuery(shape.name, build, **shape.stand_ins())
+        query = _PAGES[shape] = PreparedQuery(
+            shape.name, build, planner=shape.planner, **shape.stand_ins()
+        )
     return query
 
 
@@ -103,11 +123,11 @@ def _count_query(shape: _Shape, cap: int) -> PreparedCount:
     query = _COUNTS.get((shape, cap))
     if query is None:
 
-        def build(holders=None):
-            return shape.filtered(holders).order_by().values("pk")[: cap + 1]
+        def build(holders=None, text=None):
+            return shape.filtered(holders, text).order_by().values("pk")[: cap + 1]
 
         query = _COUNTS[(shape, cap)] = PreparedCount(
-            f"{shape.name}_count_{cap}", build, **shape.stand_ins()
+            f"{shape.name}_count_{cap}", build, planner=shape.planner, **shape.stand_ins()
         )
     return query
 
@@ -118,7 +138,13 @@ class PreparedRegister:
     (`keyset_page`'s `rows_from`), `count` for the count above it."""
 
     shape: _Shape
-    holders: str | None
+    holders: str | None  # the ids, as an array literal (IDS)
+    text: str | None = None  # the searched text (NAMED)
+
+    def _arguments(self) -> dict:
+        return {IDS: {"holders": self.holders}, NAMED: {"text": self.text}}.get(
+            self.shape.holders, {}
+        )
 
     def rows(self, values: list | None, descending: bool) -> list[dict]:
         shape = _Shape(
@@ -128,9 +154,7 @@ class PreparedRegister:
             cursor=values is not None,
             descending=descending,
         )
-        arguments = shape.stand_ins()
-        if self.shape.holders:
-            arguments["holders"] = self.holders
+        arguments = self._arguments()
         if values is not None:
             arguments.update(end_date=values[0], pk=values[1])
         return [
@@ -138,8 +162,7 @@ class PreparedRegister:
         ]
 
     def count(self, cap: int) -> int:
-        arguments = {"holders": self.holders} if self.shape.holders else {}
-        ((count,),) = _count_query(self.shape, cap).run(**arguments)
+        ((count,),) = _count_query(self.shape, cap).run(**self._arguments())
         return count
 
 
@@ -147,7 +170,8 @@ def prepared_register(filters: RegisterFilters) -> PreparedRegister | None:
     """The register page for `filters` from prepared statements, when they filter by
     status, tier or a holder's name or email only and sort by end date; else None (and
     the page is built as every other is). A search is looked up here: its people's ids
-    are the statements' argument."""
+    are the statements' argument, or the text itself when it matches too many people to
+    pass as ids."""
     rest = RegisterFilters(
         status=filters.status, tier=filters.tier, search=filters.search, sort=filters.sort
     )
@@ -158,11 +182,14 @@ def prepared_register(filters: RegisterFilters) -> PreparedRegister | None:
         or filters.tier not in _TIERS
     ):
         return None
-    holders = None
-    if filters.search:
-        found = holders_found(filters.search)
-        if found is None:
-            return None
-        holders = found.literal
-    shape = _Shape(filters.status, filters.tier, holders is not None)
-    return PreparedRegister(shape=shape, holders=holders)
+    if not filters.search:
+        return PreparedRegister(shape=_Shape(filters.status, filters.tier, ANYONE), holders=None)
+    if not names_only(filters.search):
+        return None
+    found = holders_found(filters.search)
+    if found is None:  # too many people to pass as ids
+        text = filters.search.strip()
+        return PreparedRegister(
+            shape=_Shape(filters.status, filters.tier, NAMED), holders=None, text=text
+        )
+    return PreparedRegister(shape=_Shape(filters.status, filters.tier, IDS), holders=found.literal)

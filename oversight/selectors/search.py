@@ -12,7 +12,17 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import BooleanField, Expression, F, Q, QuerySet, Value
+from django.db.models import (
+    BooleanField,
+    Expression,
+    F,
+    Func,
+    Lookup,
+    Q,
+    QuerySet,
+    TextField,
+    Value,
+)
 from django.db.models.functions import Upper
 
 from access_requests.models import BusinessCase
@@ -131,13 +141,65 @@ def _many_people_key(text: str) -> str:
     return "register-search-many-people:" + hashlib.sha256(text.upper().encode()).hexdigest()
 
 
-def holders_found(text: str) -> FoundIds | None:
-    """The ids of the people a search finds, when they are the whole search (the text is
-    neither a reference nor has digits) and few enough to pass as ids (`SEARCH_ID_LIMIT`);
-    None otherwise, and `search_condition` then says what the search matches. A text found
-    to match too many people is remembered as such, as `search_condition` remembers it."""
+def names_only(text: str) -> bool:
+    """Whether a search is for people alone: neither a case reference nor with digits (which
+    the references have)."""
     text = text.strip()
-    if REFERENCE.fullmatch(text) or any(ch.isdigit() for ch in text):
+    return not REFERENCE.fullmatch(text) and not any(ch.isdigit() for ch in text)
+
+
+def holders_condition(text: str) -> Q:
+    """The grants whose holder's name or email contains `text`, as a join to the people
+    matching it: for a text that matches too many people to pass as ids."""
+    condition = Q()
+    for search in _holder_searches(text):
+        condition |= Q(holder_id__in=search)
+    return condition
+
+
+class Like(Lookup):
+    """`lhs LIKE rhs`, the pattern as given (`contains` writes the wildcards around it)."""
+
+    lookup_name = "like"
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} LIKE {rhs}", [*lhs_params, *rhs_params]
+
+
+class ContainsPattern(Func):
+    """The `LIKE` pattern for a text anywhere in the search text: in capitals (PostgreSQL's
+    own `UPPER`, as the search text is written), its wildcards escaped, between two `%`.
+    Worked out once per query: a sub-select of no table is run once (an InitPlan), where the
+    same expression written into the condition is worked out again for every holder checked,
+    thousands of times on a common name's page. (`%%%%`: one `%` once the template and then
+    the driver have read it.)"""
+
+    template = (
+        "(SELECT '%%%%' || REPLACE(REPLACE(REPLACE(UPPER(%(expressions)s), "
+        "E'\\\\', E'\\\\\\\\'), E'%%%%', E'\\\\%%%%'), E'_', E'\\\\_') || '%%%%')"
+    )
+    output_field = TextField()
+
+
+def holders_named(text: str) -> Q:
+    """As `holders_condition`, for a statement prepared once and run with many texts: on
+    PostgreSQL the pattern is worked out once per run (`ContainsPattern`)."""
+    if connection.vendor != "postgresql":
+        return holders_condition(text)
+    matching = PersonSearchText.objects.filter(Like(F("text"), ContainsPattern(Value(text))))
+    return Q(holder_id__in=matching.values_list("user_id", flat=True))
+
+
+def holders_found(text: str) -> FoundIds | None:
+    """The ids of the people a search finds, when they are the whole search (`names_only`)
+    and few enough to pass as ids (`SEARCH_ID_LIMIT`); None otherwise, and
+    `holders_condition` or `search_condition` then says what the search matches. A text
+    found to match too many people is remembered as such, as `search_condition` remembers
+    it."""
+    text = text.strip()
+    if not names_only(text):
         return None
     many_key = _many_people_key(text)
     if cache.get(many_key):
@@ -170,9 +232,7 @@ def search_condition(text: str) -> Q:
     else:
         if holders is not None:
             cache.set(many_key, True, MANY_PEOPLE_CACHE_SECONDS)
-        condition = Q()
-        for search in searches:
-            condition |= Q(holder_id__in=search)
+        condition = holders_condition(text)
     if any(ch.isdigit() for ch in text):  # references are SNS-<year>-<number>
         cases = BusinessCase.objects.filter(reference__icontains=text).values_list("pk", flat=True)
         found_cases = _found_ids(cases)

@@ -4,6 +4,7 @@ filters; other filters and sorts are left to those queries."""
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
 from django.urls import reverse
 
 from access_requests.models import AccessGrant, AccessTier
@@ -112,14 +113,75 @@ def test_other_filters_and_sorts_are_built_for_the_request(register_rows):
         assert prepared_register(filters) is None, filters
 
 
-def test_a_search_of_too_many_people_is_built_for_the_request(register_rows, monkeypatch):
+@pytest.mark.parametrize(
+    "filters",
+    [
+        RegisterFilters(search="Patel"),
+        RegisterFilters(search=" patel ", status="all", sort="-end_date"),
+        RegisterFilters(search="Patel", tier=AccessTier.ACTIVE),
+    ],
+    ids=repr,
+)
+def test_a_search_of_too_many_people_is_prepared_with_its_text(register_rows, monkeypatch, filters):
+    """Past `SEARCH_ID_LIMIT` people, the statement takes the text and joins: the same pages
+    both ways and the same count as the query built for the request."""
     from oversight.selectors import search
 
     cache.clear()
     monkeypatch.setattr(search, "SEARCH_ID_LIMIT", 2)
-    assert prepared_register(RegisterFilters(search="Patel")) is None
+    prepared = prepared_register(filters)
+    assert prepared.shape.holders == "named" and prepared.text == filters.search.strip()
     # Remembered for a minute: the next page joins at once, without looking people up.
     assert cache.get(search._many_people_key("Patel"))
+
+    forwards, backwards = _walk(filters, prepared=True)
+    assert (forwards, backwards) == _walk(filters, prepared=False)
+    assert len(forwards) >= 1
+    cap = register_selectors.count_cap(filters)
+    counted = register_selectors.count_capped(register_selectors.register_filtered(filters), cap)
+    assert prepared.count(cap) == counted
+    assert prepared.count(3) == min(counted, 4)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_search_of_too_many_people_is_planned_without_parallel_workers(monkeypatch):
+    """The generic plan of a common name's page cannot know how many people the text
+    matches; with parallel workers cheap, as here, it would start them for every page."""
+    from oversight.selectors import search
+
+    grant_held(name="Ada Patel")
+    cache.clear()
+    monkeypatch.setattr(search, "SEARCH_ID_LIMIT", 0)
+    with connection.cursor() as cursor:
+        for setting in PARALLEL_FOR_NOTHING:
+            cursor.execute(f"SET {setting}")
+    try:
+        prepared = prepared_register(RegisterFilters(search="Patel"))
+        assert len(prepared.rows(None, descending=False)) == 1
+        assert prepared.count(500) == 1
+        with connection.cursor() as cursor:
+            cursor.execute("SET plan_cache_mode = force_generic_plan")
+            plans = []
+            for name, argument in [
+                ("register_current_anytier_named_first_asc", "'Patel'"),
+                ("register_current_anytier_named_first_asc_count_500", "'Patel'"),
+            ]:
+                cursor.execute(f"EXPLAIN EXECUTE {name}({argument})")
+                plans.append("\n".join(row[0] for row in cursor.fetchall()))
+    finally:
+        connection.close()  # the settings and the statements go with the session
+    for plan in plans:
+        assert "people_personsearchtext" in plan
+        assert "Gather" not in plan, plan
+
+
+# Settings under which PostgreSQL plans parallel workers for any query that allows them.
+PARALLEL_FOR_NOTHING = (
+    "parallel_setup_cost = 0",
+    "parallel_tuple_cost = 0",
+    "min_parallel_table_scan_size = 0",
+    "min_parallel_index_scan_size = 0",
+)
 
 
 @pytest.mark.parametrize("params", [{"tier": "active"}, {"q": "Patel"}, {"status": "all"}])
@@ -143,3 +205,30 @@ def test_a_prepared_page_makes_the_same_number_of_queries_on_any_page(
     with django_assert_max_num_queries(len(first)):
         response = client.get(url, {**params, "after": after})
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("limit", [2000, 0], ids=["ids", "named"])
+def test_a_searched_percent_underscore_or_backslash_is_matched_as_itself(monkeypatch, limit):
+    """`LIKE`'s wildcards in a search are the characters themselves, whether the people
+    found go to the grants as ids or the text does."""
+    from oversight.selectors import search
+
+    cache.clear()
+    monkeypatch.setattr(search, "SEARCH_ID_LIMIT", limit)
+    wanted = {
+        "o_b": grant_held(email="bob_o_brien@example.gov.uk"),
+        "100%": grant_held(name="Team 100% Ltd"),
+        "a\\b": grant_held(name="Pat a\\b"),
+    }
+    grant_held(email="bobxoxbrien@example.gov.uk")
+    grant_held(name="Team 1000 Ltd")
+    grant_held(name="Pat ab")
+    for text, grant in wanted.items():
+        filters = RegisterFilters(search=text)
+        prepared = prepared_register(filters)
+        if prepared is None:  # digits: references too, built for the request
+            found, _ = _walk(filters, prepared=False)
+        else:
+            assert prepared.shape.holders == ("named" if limit == 0 else "holders")
+            found, _ = _walk(filters, prepared=True)
+        assert found == [[grant.pk]], text
