@@ -128,7 +128,7 @@ from bench.data.marker import marker_read
 m = marker_read()
 print(m["scale"] if m else "")')"
 if [ -z "$LOADED" ]; then
-    say "loading the data set (a few minutes at scale 1.0)"
+    say "loading the data set at scale $BENCH_SCALE (on an idle machine of two cores: a few minutes at scale 1, a quarter of an hour at scale 10)"
     "$PY" manage.py load_bench_data --scale "$BENCH_SCALE" --reset
 elif "$PY" -c "import sys; sys.exit(0 if abs(float('$LOADED') - float('$BENCH_SCALE')) < 1e-9 else 1)"; then
     say "data already loaded at scale $LOADED"
