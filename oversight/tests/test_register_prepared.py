@@ -217,18 +217,15 @@ def test_a_searched_percent_underscore_or_backslash_is_matched_as_itself(monkeyp
     monkeypatch.setattr(search, "SEARCH_ID_LIMIT", limit)
     wanted = {
         "o_b": grant_held(email="bob_o_brien@example.gov.uk"),
-        "100%": grant_held(name="Team 100% Ltd"),
+        "n%l": grant_held(name="Ann%Lee"),
         "a\\b": grant_held(name="Pat a\\b"),
     }
     grant_held(email="bobxoxbrien@example.gov.uk")
-    grant_held(name="Team 1000 Ltd")
+    grant_held(name="Ann Lee")
     grant_held(name="Pat ab")
     for text, grant in wanted.items():
         filters = RegisterFilters(search=text)
         prepared = prepared_register(filters)
-        if prepared is None:  # digits: references too, built for the request
-            found, _ = _walk(filters, prepared=False)
-        else:
-            assert prepared.shape.holders == ("named" if limit == 0 else "holders")
-            found, _ = _walk(filters, prepared=True)
+        assert prepared.shape.holders == ("named" if limit == 0 else "holders")
+        found, _ = _walk(filters, prepared=True)
         assert found == [[grant.pk]], text
