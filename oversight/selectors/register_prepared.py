@@ -31,8 +31,10 @@ _ID = -(2**62) + 67
 
 ROW_COLUMNS = (*REGISTER_GRANT_COLUMNS, "reference")
 
-# How a page's holders are chosen.
+# How a page's holders are chosen, and the statement's argument (name, stand-in) for each
+# that takes one.
 ANYONE, IDS, NAMED = "anyone", "holders", "named"
+_HOLDER_ARGUMENTS = {IDS: ("holders", _HOLDERS), NAMED: ("text", _TEXT)}
 # The people a text matches are unknown to a generic plan, which costs them at PostgreSQL's
 # default share of a `LIKE` (half a percent) and would read the grants with parallel
 # workers, whose start costs more than the page: the plan made without them walks the
@@ -65,8 +67,13 @@ class _Shape:
             )
         )
 
+    @property
+    def argument(self) -> str | None:
+        """The name of the statement's argument that chooses the holders, if any."""
+        return _HOLDER_ARGUMENTS[self.holders][0] if self.holders in _HOLDER_ARGUMENTS else None
+
     def stand_ins(self) -> dict:
-        found = {IDS: {"holders": _HOLDERS}, NAMED: {"text": _TEXT}}.get(self.holders, {})
+        found = dict([_HOLDER_ARGUMENTS[self.holders]]) if self.argument else {}
         if self.cursor:
             found.update(end_date=_END_DATE, pk=_ID)
         return found
@@ -138,13 +145,11 @@ class PreparedRegister:
     (`keyset_page`'s `rows_from`), `count` for the count above it."""
 
     shape: _Shape
-    holders: str | None  # the ids, as an array literal (IDS)
-    text: str | None = None  # the searched text (NAMED)
+    # What chooses the holders: the ids as an array literal (IDS), the searched text (NAMED).
+    holders: str | None = None
 
     def _arguments(self) -> dict:
-        return {IDS: {"holders": self.holders}, NAMED: {"text": self.text}}.get(
-            self.shape.holders, {}
-        )
+        return {self.shape.argument: self.holders} if self.shape.argument else {}
 
     def rows(self, values: list | None, descending: bool) -> list[dict]:
         shape = _Shape(
@@ -183,13 +188,10 @@ def prepared_register(filters: RegisterFilters) -> PreparedRegister | None:
     ):
         return None
     if not filters.search:
-        return PreparedRegister(shape=_Shape(filters.status, filters.tier, ANYONE), holders=None)
+        return PreparedRegister(_Shape(filters.status, filters.tier, ANYONE))
     if not names_only(filters.search):
         return None
     found = holders_found(filters.search)
     if found is None:  # too many people to pass as ids
-        text = filters.search.strip()
-        return PreparedRegister(
-            shape=_Shape(filters.status, filters.tier, NAMED), holders=None, text=text
-        )
-    return PreparedRegister(shape=_Shape(filters.status, filters.tier, IDS), holders=found.literal)
+        return PreparedRegister(_Shape(filters.status, filters.tier, NAMED), filters.search.strip())
+    return PreparedRegister(_Shape(filters.status, filters.tier, IDS), found.literal)

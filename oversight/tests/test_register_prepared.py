@@ -130,7 +130,7 @@ def test_a_search_of_too_many_people_is_prepared_with_its_text(register_rows, mo
     cache.clear()
     monkeypatch.setattr(search, "SEARCH_ID_LIMIT", 2)
     prepared = prepared_register(filters)
-    assert prepared.shape.holders == "named" and prepared.text == filters.search.strip()
+    assert prepared.shape.holders == "named" and prepared.holders == filters.search.strip()
     # Remembered for a minute: the next page joins at once, without looking people up.
     assert cache.get(search._many_people_key("Patel"))
 
